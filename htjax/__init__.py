@@ -1,0 +1,66 @@
+"""htjax: vectorised card-game RL environments in pure JAX.
+
+>>> import jax, htjax
+>>> env = htjax.make("blackjack")
+>>> state = env.init(jax.random.PRNGKey(0))
+"""
+
+from htjax.core import (
+    SIMULTANEOUS,
+    ConfigError,
+    Env,
+    EnvConfig,
+    HtjaxError,
+    InvalidActionError,
+    Rollout,
+    RolloutCarry,
+    State,
+    Trajectory,
+    UnknownEnvError,
+    describe,
+    episode_key_for,
+    first_legal_policy,
+    random_policy,
+    replay_episode,
+    rollout,
+    rollout_start,
+    rollout_steps,
+    step_key,
+)
+from htjax.envs import available_envs, make, register
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SIMULTANEOUS",
+    "ConfigError",
+    "Env",
+    "EnvConfig",
+    "HtjaxError",
+    "InvalidActionError",
+    "Rollout",
+    "RolloutCarry",
+    "State",
+    "Trajectory",
+    "UnknownEnvError",
+    "available_envs",
+    "describe",
+    "episode_key_for",
+    "first_legal_policy",
+    "make",
+    "random_policy",
+    "register",
+    "replay_episode",
+    "rollout",
+    "rollout_start",
+    "rollout_steps",
+    "step_key",
+    "__version__",
+]
+
+# Gymnasium ids ("htjax/Blackjack-v0") are registered when gymnasium is importable.
+try:  # pragma: no branch
+    import htjax.adapters.gymnasium  # noqa: F401
+except ModuleNotFoundError as _err:  # gymnasium not installed, or the adapter not built yet
+    if _err.name not in ("gymnasium", "htjax.adapters.gymnasium"):
+        raise

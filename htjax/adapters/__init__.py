@@ -1,0 +1,1 @@
+"""Adapters from the htjax env contract to other APIs (Gymnasium, PettingZoo)."""

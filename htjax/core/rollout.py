@@ -1,0 +1,333 @@
+"""Batched running: many worlds, ``jit`` + ``vmap`` + ``lax.scan``, with auto-reset.
+
+A *policy* is a pure function of one world's view::
+
+    policy(params, observation, legal_action_mask, key) -> action   # int32[]
+
+vmapped over worlds (and over seats in simultaneous games). Scripted strategies, trained
+networks and random agents all have this shape; ``params`` is any pytree (``None`` for
+scripted ones) passed as a traced argument, so new parameters never recompile.
+
+Each world runs an endless stream of episodes. When a world finishes, the rollout starts its
+next episode from ``episode_key_for(world_key, episode_index + 1)`` (see :mod:`htjax.core.keys`).
+The :class:`Trajectory` records, for every step and world, the action, rewards, flags, the
+``final_observation`` of an episode that just ended, and the episode key and step index in
+force, so that any episode of any world can be replayed exactly with :func:`replay_episode`.
+
+Auto-reset forms (``autoreset=``):
+
+* ``"select"`` computes ``init`` for every world on every step and keeps it where a world
+  finished (``jnp.where``). Branch-free; its cost is one ``init`` per world-step.
+* ``"cond"`` wraps that in ``lax.cond(any(done), ...)``, so steps on which no world finished
+  skip ``init`` entirely; under ``vmap`` a per-world ``cond`` would run both branches anyway,
+  which is why the condition is taken over the whole batch.
+
+htjax envs keep ``init`` cheap (a shoe is reshuffled by resetting a counter, see
+:mod:`htjax.core.cards`), so ``"select"`` is the default; ``docs/benchmarks.md`` has the
+measured comparison (``scripts/bench_autoreset.py``).
+
+Devices: ``devices="all"`` (or a list of devices) shards the world axis over a 1-D mesh, so
+the same code runs on one CPU, one GPU or every accelerator of a host. For several hosts,
+call ``jax.distributed.initialize()`` first and pass ``jax.devices()``; see ``docs/rollout.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from htjax.core.env import Env, State
+from htjax.core.keys import episode_key_for, key_data, policy_key, step_key, world_keys
+
+__all__ = [
+    "Policy",
+    "Trajectory",
+    "RolloutCarry",
+    "Rollout",
+    "random_policy",
+    "first_legal_policy",
+    "rollout_start",
+    "rollout_steps",
+    "rollout",
+    "replay_episode",
+    "world_sharding",
+    "AUTORESET_MODES",
+]
+
+Policy = Callable[[Any, jax.Array, jax.Array, jax.Array], jax.Array]
+AUTORESET_MODES = ("select", "cond")
+
+
+def random_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
+    """Uniformly random legal action."""
+    logits = jnp.where(legal_action_mask, 0.0, -jnp.inf)
+    return jax.random.categorical(key, logits).astype(jnp.int32)
+
+
+def first_legal_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
+    """Lowest-numbered legal action (deterministic)."""
+    return jnp.argmax(legal_action_mask).astype(jnp.int32)
+
+
+@chex.dataclass(frozen=True, kw_only=True, mappable_dataclass=False)
+class Trajectory:
+    """What a rollout records; leading axes ``[T, N]`` (steps, worlds).
+
+    Attributes:
+      action: ``int32[T, N]`` (``int32[T, N, P]`` in simultaneous games).
+      current_player: ``int32[T, N]`` seat that acted.
+      rewards: ``float32[T, N, P]`` rewards of every seat for the step.
+      terminated, truncated: ``bool[T, N]`` the step ended the episode.
+      episode_key: ``uint32[T, N, 2]`` key of the episode the step belongs to.
+      episode_index: ``int32[T, N]`` 0, 1, ... count of episodes in the world.
+      step_index: ``int32[T, N]`` index of the step within its episode (the ``t`` of ``step_key``).
+      observation: ``[T, N, *obs]`` view the policy acted on (``None`` if not recorded).
+      legal_action_mask: ``bool[T, N, A]`` mask the policy acted on (``None`` if not recorded).
+      final_observation: ``[T, N, *obs]`` observation of the finished state where the step
+        ended an episode, zeros elsewhere (``None`` if not recorded).
+    """
+
+    action: jax.Array
+    current_player: jax.Array
+    rewards: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+    episode_key: jax.Array
+    episode_index: jax.Array
+    step_index: jax.Array
+    observation: jax.Array | None = None
+    legal_action_mask: jax.Array | None = None
+    final_observation: jax.Array | None = None
+
+    @property
+    def done(self) -> jax.Array:
+        return self.terminated | self.truncated
+
+
+@chex.dataclass(frozen=True, kw_only=True, mappable_dataclass=False)
+class RolloutCarry:
+    """Everything needed to continue a batched rollout; leading axis ``N`` (worlds).
+
+    Attributes:
+      state: batched env state.
+      world_key: ``uint32[N, 2]`` key of each world's episode stream.
+      episode_index: ``int32[N]`` index of the running episode in each world.
+      episode_key: ``uint32[N, 2]`` key of the running episode.
+      policy_key: ``uint32[2]`` root of the policy's randomness.
+      t: ``int32[]`` global step counter.
+    """
+
+    state: State
+    world_key: jax.Array
+    episode_index: jax.Array
+    episode_key: jax.Array
+    policy_key: jax.Array
+    t: jax.Array
+
+
+@chex.dataclass(frozen=True, kw_only=True, mappable_dataclass=False)
+class Rollout:
+    carry: RolloutCarry
+    trajectory: Trajectory
+
+
+def world_sharding(devices: Sequence[jax.Device] | str | None, num_envs: int):
+    """A ``NamedSharding`` splitting the world axis over ``devices`` (``"all"`` = local devices)."""
+    if devices is None:
+        return None
+    if isinstance(devices, str):
+        if devices != "all":
+            raise ValueError(f"devices must be 'all', None or a list of devices, got {devices!r}")
+        devices = jax.local_devices()
+    devices = list(devices)
+    if num_envs % len(devices):
+        raise ValueError(f"num_envs={num_envs} must be divisible by the number of devices ({len(devices)})")
+    mesh = jax.sharding.Mesh(np.asarray(devices), ("worlds",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("worlds"))
+
+
+@functools.lru_cache(maxsize=64)
+def _batched_init(env: Env):
+    return jax.jit(jax.vmap(env.init))
+
+
+def rollout_start(env: Env, key: jax.Array, num_envs: int, *, devices=None) -> RolloutCarry:
+    """First episode of ``num_envs`` worlds from one ``key``."""
+    if not isinstance(num_envs, int) or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+    key = key_data(key)
+    env_root, pol_root = jax.random.split(key)
+    wkeys = world_keys(env_root, num_envs)
+    ekeys = jax.vmap(lambda k: episode_key_for(k, 0))(wkeys)
+    sharding = world_sharding(devices, num_envs)
+    if sharding is not None:
+        wkeys, ekeys = jax.device_put((wkeys, ekeys), sharding)
+    state = _batched_init(env)(ekeys)
+    return RolloutCarry(
+        state=state,
+        world_key=wkeys,
+        episode_index=jnp.zeros(num_envs, jnp.int32),
+        episode_key=ekeys,
+        policy_key=pol_root,
+        t=jnp.int32(0),
+    )
+
+
+def _act(env: Env, policy: Policy, params, state: State, key: jax.Array) -> jax.Array:
+    if env.simultaneous:
+        keys = jax.random.split(key, env.num_players)
+        return jax.vmap(policy, in_axes=(None, 0, 0, 0))(params, state.observation, state.legal_action_mask, keys)
+    return policy(params, state.observation, state.legal_action_mask, key)
+
+
+def rollout_steps(
+    env: Env,
+    policy: Policy,
+    carry: RolloutCarry,
+    params: Any = None,
+    *,
+    num_steps: int,
+    autoreset: str = "select",
+    record_observations: bool = True,
+) -> tuple[RolloutCarry, Trajectory]:
+    """Advance every world ``num_steps`` steps (pure; ``jit`` it, or use :func:`rollout`)."""
+    if autoreset not in AUTORESET_MODES:
+        raise ValueError(f"autoreset must be one of {AUTORESET_MODES}, got {autoreset!r}")
+    num_envs = carry.episode_index.shape[0]
+    v_step = jax.vmap(env.step)
+    v_init = jax.vmap(env.init)
+    v_act = jax.vmap(functools.partial(_act, env, policy), in_axes=(None, 0, 0))
+
+    def one_step(c: RolloutCarry, _):
+        state = c.state
+        pkeys = jax.random.split(policy_key(c.policy_key, c.t), num_envs)
+        action = v_act(params, state, pkeys)
+        skeys = jax.vmap(step_key)(c.episode_key, state.step_count)
+        nxt = v_step(state, action, skeys)
+        done = nxt.terminated | nxt.truncated
+        next_index = c.episode_index + done.astype(jnp.int32)
+        next_ekey = jax.vmap(episode_key_for)(c.world_key, next_index)
+
+        def reset(s):
+            fresh = v_init(next_ekey)
+            return jax.tree_util.tree_map(
+                lambda a, b: jnp.where(done.reshape(done.shape + (1,) * (a.ndim - 1)), a, b), fresh, s
+            )
+
+        if autoreset == "select":
+            new_state = reset(nxt)
+        else:
+            new_state = jax.lax.cond(jnp.any(done), reset, lambda s: s, nxt)
+
+        record = dict(
+            action=action,
+            current_player=state.current_player,
+            rewards=nxt.rewards,
+            terminated=nxt.terminated,
+            truncated=nxt.truncated,
+            episode_key=c.episode_key,
+            episode_index=c.episode_index,
+            step_index=state.step_count,
+        )
+        if record_observations:
+            mask_shape = done.shape + (1,) * (nxt.observation.ndim - 1)
+            record.update(
+                observation=state.observation,
+                legal_action_mask=state.legal_action_mask,
+                final_observation=jnp.where(done.reshape(mask_shape), nxt.observation, 0).astype(
+                    nxt.observation.dtype
+                ),
+            )
+        new_carry = c.replace(
+            state=new_state,
+            episode_index=next_index,
+            episode_key=next_ekey,
+            t=c.t + 1,
+        )
+        return new_carry, Trajectory(**record)
+
+    return jax.lax.scan(one_step, carry, None, length=num_steps)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_steps(env: Env, policy: Policy, num_steps: int, autoreset: str, record_observations: bool):
+    fn = functools.partial(
+        rollout_steps,
+        env,
+        policy,
+        num_steps=num_steps,
+        autoreset=autoreset,
+        record_observations=record_observations,
+    )
+    return jax.jit(fn)
+
+
+def rollout(
+    env: Env,
+    policy: Policy,
+    key: jax.Array,
+    num_envs: int,
+    num_steps: int,
+    params: Any = None,
+    *,
+    autoreset: str = "select",
+    record_observations: bool = True,
+    devices=None,
+    carry: RolloutCarry | None = None,
+) -> Rollout:
+    """Run ``num_envs`` worlds for ``num_steps`` steps with auto-reset.
+
+    Args:
+      env: the env.
+      policy: ``policy(params, observation, legal_action_mask, key) -> action`` for one world.
+      key: rollout key; world ``w``'s episode keys derive from it (see :mod:`htjax.core.keys`).
+      num_envs, num_steps: batch size ``N`` and steps ``T``.
+      params: policy parameters (any pytree), traced.
+      autoreset: ``"select"`` or ``"cond"`` (see the module docstring).
+      record_observations: also record ``observation``, ``legal_action_mask`` and
+        ``final_observation`` (needed for training; not for replay).
+      devices: ``None`` (default placement), ``"all"`` or a list: shard worlds over devices.
+      carry: continue from an earlier :class:`Rollout`'s ``carry`` instead of starting anew.
+
+    Returns:
+      :class:`Rollout` with the ``carry`` to continue from and the ``[T, N]`` ``trajectory``.
+    """
+    if not isinstance(num_steps, int) or num_steps < 1:
+        raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
+    if carry is None:
+        carry = rollout_start(env, key, num_envs, devices=devices)
+    elif carry.episode_index.shape[0] != num_envs:
+        raise ValueError(f"carry holds {carry.episode_index.shape[0]} worlds, num_envs={num_envs}")
+    fn = _compiled_steps(env, policy, num_steps, autoreset, record_observations)
+    new_carry, traj = fn(carry, params)
+    return Rollout(carry=new_carry, trajectory=traj)
+
+
+def replay_episode(env: Env, episode_key: jax.Array, actions: jax.Array, length: int | None = None) -> State:
+    """Re-run one episode from its key and actions; returns states ``[len(actions) + 1]``.
+
+    ``states[0]`` is ``init(episode_key)`` and ``states[t + 1]`` follows ``actions[t]`` with
+    ``step_key(episode_key, t)``. Steps at index ``>= length`` (padding) leave the state as it
+    is, so episodes of different lengths replay batched under ``vmap``.
+    """
+    from htjax.core.keys import as_key
+
+    ekey = as_key(episode_key)
+    actions = jnp.asarray(actions, jnp.int32)
+    n = actions.shape[0]
+    length = n if length is None else length
+    first = env.init(ekey)
+
+    def body(state, inp):
+        t, a = inp
+        nxt = env.step(state, a, step_key(ekey, t))
+        nxt = jax.tree_util.tree_map(lambda x, y: jnp.where(t < length, x, y), nxt, state)
+        return nxt, nxt
+
+    _, states = jax.lax.scan(body, first, (jnp.arange(n, dtype=jnp.int32), actions))
+    return jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, states)
