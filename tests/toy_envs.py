@@ -17,6 +17,8 @@ from htjax.core.env import SIMULTANEOUS, Env, State
 class HighCardConfig(EnvConfig):
     """Two seats draw alternately; a seat may ``draw`` (replace its card) or ``stand``.
 
+    A seat holding a queen or better must stand (so the mask is sometimes partial).
+
     The episode ends when both stood or after ``max_draws`` draws; higher rank wins +1/-1.
     """
 
@@ -52,7 +54,7 @@ class HighCard(Env):
             rewards=jnp.zeros(2, jnp.float32),
             terminated=jnp.bool_(False),
             truncated=jnp.bool_(False),
-            legal_action_mask=jnp.ones(2, jnp.bool_),
+            legal_action_mask=self._mask(hands, 0),
             step_count=jnp.int32(0),
             deck=deck,
             hands=hands,
@@ -73,11 +75,15 @@ class HighCard(Env):
         sign = jnp.sign(r[0] - r[1]).astype(jnp.float32)
         rewards = jnp.where(over, jnp.array([1.0, -1.0]) * sign, 0.0)
         nxt = jnp.where(stood[1 - p], p, 1 - p).astype(jnp.int32)
-        mask = jnp.array([True, True]) & ~stood[nxt]
         return state.replace(
             deck=deck, hands=hands, stood=stood, draws=draws, rewards=rewards,
-            terminated=over, current_player=nxt, legal_action_mask=jnp.where(over, True, mask).at[1].set(True),
+            terminated=over, current_player=nxt, legal_action_mask=self._mask(hands, nxt),
         )
+
+    @staticmethod
+    def _mask(hands, seat):
+        # a seat holding a queen or better must stand
+        return jnp.array([cards.rank_of(hands[seat]) < 10, True])
 
     def _observe(self, state, player):
         own = state.hands[player]

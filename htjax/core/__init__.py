@@ -3,7 +3,7 @@
 from htjax.core.config import ConfigError, EnvConfig
 from htjax.core.env import SIMULTANEOUS, Env, HtjaxError, InvalidActionError, State, UnknownEnvError, describe
 from htjax.core.keys import episode_key_for, step_key
-from htjax.core.rollout import (
+from htjax.core.rollouts import (
     Rollout,
     RolloutCarry,
     Trajectory,

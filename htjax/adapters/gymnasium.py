@@ -1,0 +1,625 @@
+"""Gymnasium adapters: any single-agent htjax env as a ``gymnasium.Env`` or a batched ``VectorEnv``.
+
+After ``import htjax`` these ids are registered with Gymnasium:
+
+===============================  ===========================================================
+id                               env
+===============================  ===========================================================
+``htjax/Blackjack-v0``           ``htjax.make("blackjack")``: casino rules, one seat;
+                                 observation ``Box`` of the env's observation
+``htjax/BlackjackGymnasium-v0``  ``htjax.make("blackjack", preset="gymnasium")``; observation
+                                 ``Tuple(Discrete(32), Discrete(11), Discrete(2))`` exactly
+                                 like Gymnasium's ``Blackjack-v1`` (``observation="classic"``)
+===============================  ===========================================================
+
+Both have a ``vector_entry_point``, so ``gymnasium.make_vec(id, num_envs=N,
+vectorization_mode="vector_entry_point")`` gives a :class:`HtjaxVectorEnv` that steps all
+``N`` worlds in one ``jit(vmap(step))`` call (no Python loop over worlds).
+
+Seeding (both classes)
+----------------------
+``reset(seed=s)`` makes ``world_key = jax.random.PRNGKey(s)`` (for ``0 <= s < 2**63``; any
+``s < 2**64`` is accepted as key data ``[s >> 32, s & 0xffffffff]``) and starts episode
+``0``; every later ``reset()`` without a seed, and every auto-reset, starts the next episode
+``k`` of that world from ``episode_key_for(world_key, k)``. Step ``t`` of an episode uses
+``step_key(episode_key, t)``. So an adapter episode replays exactly with
+``htjax.replay_episode(env, episode_key, actions)``; the key in force is ``episode_key``
+(``episode_keys`` on the vector env). Sub-env ``i`` of a vector env reset with seed ``s``
+uses seed ``s + i``, as in Gymnasium's ``SyncVectorEnv``, so it plays exactly the episodes
+of a single env reset with ``seed=s + i``. ``reset()`` before any seed draws one from
+``np_random``.
+
+Actions
+-------
+An action must be an integer in ``[0, num_actions)`` (``int32[num_envs]`` for the vector env);
+a wrong shape, dtype or range raises :class:`htjax.InvalidActionError` before anything runs.
+An in-range action that ``info["action_mask"]`` forbids follows the core illegal-action rule:
+the episode terminates with reward ``-1`` and nothing else in the game changes;
+``info["illegal_action"]`` is ``True`` for that step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+from typing import Any, Callable, Sequence
+
+import gymnasium
+import jax
+import jax.numpy as jnp
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from htjax.core.env import Env, HtjaxError, InvalidActionError, State
+from htjax.core.keys import episode_key_for, step_key
+from htjax.envs import make
+
+__all__ = [
+    "HtjaxGymEnv",
+    "HtjaxVectorEnv",
+    "GYM_IDS",
+    "OBSERVATION_VIEWS",
+    "register_gymnasium_envs",
+    "world_key_from_seed",
+]
+
+GYM_IDS: dict[str, dict[str, Any]] = {
+    "htjax/Blackjack-v0": {"env": "blackjack", "num_seats": 1},
+    "htjax/BlackjackGymnasium-v0": {"env": "blackjack", "preset": "gymnasium", "observation": "classic"},
+}
+"""Gymnasium id -> constructor kwargs of :class:`HtjaxGymEnv` / :class:`HtjaxVectorEnv`."""
+
+_MAX_SEED = 2**64
+
+
+# --------------------------------------------------------------------------- observation views
+@dataclasses.dataclass(frozen=True)
+class ObservationView:
+    """How one world's state becomes a Gymnasium observation.
+
+    Attributes:
+      space: ``space(env) -> gymnasium.Space`` of one world.
+      extract: traced ``extract(env, state) -> jax.Array`` for one (unbatched) world.
+      single: host ``single(np.ndarray) -> observation`` for one world.
+      batched: host ``batched(np.ndarray[N, ...]) -> observation`` of ``batch_space(space)``.
+      available: ``available(env) -> str | None``: why the view does not fit ``env`` (None if it does).
+    """
+
+    space: Callable[[Env], spaces.Space]
+    extract: Callable[[Env, State], jax.Array]
+    single: Callable[[np.ndarray], Any]
+    batched: Callable[[np.ndarray], Any]
+    available: Callable[[Env], str | None]
+
+
+def _box_space(env: Env) -> spaces.Space:
+    dtype = np.dtype(env.observation_dtype)
+    shape = tuple(env.observation_shape)
+    if dtype == np.bool_:
+        return spaces.MultiBinary(list(shape) if shape else 1) if shape else spaces.MultiBinary(1)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return spaces.Box(low=info.min, high=info.max, shape=shape, dtype=dtype)
+    return spaces.Box(low=-np.inf, high=np.inf, shape=shape, dtype=dtype)
+
+
+def _array_available(env: Env) -> str | None:
+    if np.dtype(env.observation_dtype) == np.bool_ and env.observation_shape == ():
+        return "a scalar bool observation has no Gymnasium Box/MultiBinary form"
+    return None
+
+
+def _env_module_attr(env: Env, name: str):
+    return getattr(importlib.import_module(type(env).__module__), name, None)
+
+
+def _classic_available(env: Env) -> str | None:
+    if env.id != "blackjack" or _env_module_attr(env, "classic_observation") is None:
+        return f"observation='classic' is Blackjack-v1's tuple view, only for 'blackjack' (got {env.id!r})"
+    if env.num_actions != 2:
+        return (
+            "observation='classic' needs blackjack's 'gymnasium' preset (2 actions: 0=stick, 1=hit), "
+            f"this config has {env.num_actions} actions; use preset='gymnasium'"
+        )
+    return None
+
+
+OBSERVATION_VIEWS: dict[str, ObservationView] = {
+    "array": ObservationView(
+        space=_box_space,
+        extract=lambda env, state: state.observation,
+        single=lambda x: np.array(x),
+        batched=lambda x: np.array(x),
+        available=_array_available,
+    ),
+    # Gymnasium's Blackjack-v1: (player sum 4..31, dealer card 1..10, usable ace 0/1).
+    "classic": ObservationView(
+        space=lambda env: spaces.Tuple((spaces.Discrete(32), spaces.Discrete(11), spaces.Discrete(2))),
+        extract=lambda env, state: _env_module_attr(env, "classic_observation")(state),
+        single=lambda x: tuple(int(v) for v in x),
+        batched=lambda x: tuple(np.array(x[:, i], dtype=np.int64) for i in range(x.shape[1])),
+        available=_classic_available,
+    ),
+}
+"""Observation views selectable with ``observation=``: ``"array"`` (default) and ``"classic"``."""
+
+
+# --------------------------------------------------------------------------- shared helpers
+def world_key_from_seed(seed: int) -> np.ndarray:
+    """``uint32[2]`` world key of a Gymnasium seed; equals ``jax.random.PRNGKey(seed)`` for seeds < 2**63."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise HtjaxError(f"seed must be a non-negative int, got {seed!r}")
+    seed = int(seed)
+    if not 0 <= seed < _MAX_SEED:
+        raise HtjaxError(f"seed must be in [0, 2**64), got {seed}")
+    return np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], dtype=np.uint32)
+
+
+def _resolve_env(env: str | Env, config, preset, overrides) -> Env:
+    if isinstance(env, Env):
+        if config is not None or preset is not None or overrides:
+            raise TypeError("pass either an Env instance or an env id with config/preset/overrides, not both")
+        return env
+    if not isinstance(env, str):
+        raise TypeError(f"env must be an htjax env id or an htjax Env, got {type(env).__name__}")
+    return make(env, config, preset=preset, **overrides)
+
+
+def _check_single_agent(env: Env, what: str) -> None:
+    if env.num_players != 1 or env.simultaneous:
+        raise HtjaxError(
+            f"{what} wraps single-agent envs; {env.id!r} with this config has {env.num_players} seats"
+            f"{' (simultaneous)' if env.simultaneous else ''}: use the PettingZoo adapter or a one-seat config"
+        )
+
+
+def _view(env: Env, observation: str) -> ObservationView:
+    if observation not in OBSERVATION_VIEWS:
+        raise HtjaxError(f"unknown observation view {observation!r}; choose one of {sorted(OBSERVATION_VIEWS)}")
+    view = OBSERVATION_VIEWS[observation]
+    why = view.available(env)
+    if why is not None:
+        raise HtjaxError(why)
+    return view
+
+
+def _check_options(options: dict | None) -> None:
+    if options is None:
+        return
+    if not isinstance(options, dict):
+        raise HtjaxError(f"reset options must be a dict or None, got {type(options).__name__}")
+    if options:
+        raise HtjaxError(f"unknown reset option(s) {sorted(options)}; htjax envs take no reset options")
+
+
+def _text_renderer(env: Env) -> Callable[[Env, State], str]:
+    """The env module's ``render_text(env, state, seat=None)``, else a generic text view."""
+    render_text = _env_module_attr(env, "render_text")
+    if render_text is not None:
+        return render_text
+
+    def generic(env: Env, state: State) -> str:
+        mask = np.asarray(state.legal_action_mask)
+        legal = [label for label, ok in zip(env.action_labels, mask) if ok]
+        return (
+            f"{env.id} step {int(state.step_count)}  observation={np.asarray(state.observation).tolist()}\n"
+            f"legal actions: {legal}  done={bool(state.terminated | state.truncated)}\n"
+        )
+
+    return generic
+
+
+def _outputs(env: Env, view: ObservationView, state: State):
+    """What the host needs after init/step of one world: (obs, reward, terminated, truncated, mask)."""
+    return (
+        view.extract(env, state),
+        state.rewards[0],
+        state.terminated,
+        state.truncated,
+        state.legal_action_mask,
+    )
+
+
+# --------------------------------------------------------------------------- single env
+@functools.lru_cache(maxsize=None)
+def _single_program(env: Env, observation: str):
+    """Jitted ``init(episode_key)`` and ``step(state, action, episode_key)``, shared per (env, view)."""
+    view = OBSERVATION_VIEWS[observation]
+
+    def init(episode_key):
+        state = env.init(episode_key)
+        return state, _outputs(env, view, state)
+
+    def step(state, action, episode_key):
+        state = env.step(state, action, step_key(episode_key, state.step_count))
+        return state, _outputs(env, view, state)
+
+    return jax.jit(init), jax.jit(step)
+
+
+class HtjaxGymEnv(gymnasium.Env):
+    """One world of a single-agent htjax env as a ``gymnasium.Env``.
+
+    Args:
+      env: an htjax env id (``"blackjack"``) or an :class:`htjax.Env` with one seat.
+      config, preset, **overrides: rules, as for :func:`htjax.make` (only with an env id).
+      observation: ``"array"`` (default): ``Box(observation_shape, observation_dtype)`` of the
+        env's own observation; ``"classic"``: Blackjack-v1's
+        ``Tuple(Discrete(32), Discrete(11), Discrete(2))`` (blackjack's ``gymnasium`` preset).
+      render_mode: ``None`` or ``"ansi"`` (the env's text renderer).
+
+    Spaces: ``action_space = Discrete(num_actions)``. ``info["action_mask"]``:
+    ``int8[num_actions]`` (1 = legal; Gymnasium's mask convention), ``info["illegal_action"]``:
+    ``bool``. Seeding and the illegal-action rule: see the module docstring.
+    """
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        env: str | Env = "blackjack",
+        *,
+        config=None,
+        preset: str | None = None,
+        observation: str = "array",
+        render_mode: str | None = None,
+        **overrides: Any,
+    ):
+        self.htjax_env = _resolve_env(env, config, preset, overrides)
+        _check_single_agent(self.htjax_env, "HtjaxGymEnv")
+        self._view = _view(self.htjax_env, observation)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise HtjaxError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.render_mode = render_mode
+        self.observation_mode = observation
+        self.observation_space = self._view.space(self.htjax_env)
+        self.action_space = spaces.Discrete(self.htjax_env.num_actions)
+        self._init_fn, self._step_fn = _single_program(self.htjax_env, observation)
+        self._world_key: np.ndarray | None = None
+        self._episode_index = -1
+        self._episode_key = None
+        self._state: State | None = None
+        self._mask: np.ndarray | None = None
+        self._done = False
+
+    # ----------------------------------------------------------------- gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        _check_options(options)
+        super().reset(seed=seed)
+        if seed is not None:
+            self._world_key = world_key_from_seed(seed)
+            self._episode_index = 0
+        elif self._world_key is None:
+            self._world_key = world_key_from_seed(int(self.np_random.integers(0, 2**63)))
+            self._episode_index = 0
+        else:
+            self._episode_index += 1
+        self._episode_key = episode_key_for(jnp.asarray(self._world_key), self._episode_index)
+        self._state, out = self._init_fn(self._episode_key)
+        obs, _, terminated, truncated, mask = jax.device_get(out)
+        self._mask = np.asarray(mask)
+        self._done = bool(terminated | truncated)
+        return self._view.single(obs), self._info(illegal=False)
+
+    def step(self, action):
+        if self._state is None:
+            raise HtjaxError("call reset() before step()")
+        action = self._validate(action)
+        illegal = not bool(self._mask[action]) and not self._done
+        self._state, out = self._step_fn(self._state, np.int32(action), self._episode_key)
+        obs, reward, terminated, truncated, mask = jax.device_get(out)
+        self._mask = np.asarray(mask)
+        self._done = bool(terminated | truncated)
+        return self._view.single(obs), float(reward), bool(terminated), bool(truncated), self._info(illegal)
+
+    def render(self):
+        if self.render_mode is None:
+            gymnasium.logger.warn("render() called with render_mode=None; pass render_mode='ansi'")
+            return None
+        if self._state is None:
+            raise HtjaxError("call reset() before render()")
+        return _text_renderer(self.htjax_env)(self.htjax_env, self._state)
+
+    # ----------------------------------------------------------------- extras
+    @property
+    def state(self) -> State | None:
+        """The htjax state of the running episode (a pytree of device arrays)."""
+        return self._state
+
+    @property
+    def episode_key(self):
+        """``uint32[2]`` key of the running episode (for :func:`htjax.replay_episode`)."""
+        return None if self._episode_key is None else np.asarray(self._episode_key)
+
+    def action_masks(self) -> np.ndarray:
+        """``bool[num_actions]`` legal actions now (sb3-contrib's ``MaskablePPO`` hook)."""
+        if self._mask is None:
+            raise HtjaxError("call reset() before action_masks()")
+        return self._mask.copy()
+
+    def _info(self, illegal: bool) -> dict[str, Any]:
+        return {"action_mask": self._mask.astype(np.int8), "illegal_action": illegal}
+
+    def _validate(self, action) -> int:
+        num_actions = self.htjax_env.num_actions
+        arr = np.asarray(action)
+        if arr.shape != ():
+            raise InvalidActionError(f"{self.htjax_env.id}: action must be a scalar int, got shape {arr.shape} ({action!r})")
+        if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+            raise InvalidActionError(f"{self.htjax_env.id}: action must be an integer, got dtype {arr.dtype} ({action!r})")
+        value = int(arr)
+        if not 0 <= value < num_actions:
+            raise InvalidActionError(
+                f"{self.htjax_env.id}: action {value} out of range [0, {num_actions}); "
+                f"actions are {list(enumerate(self.htjax_env.action_labels))}"
+            )
+        return value
+
+
+# --------------------------------------------------------------------------- vector env
+def _where_worlds(mask: jax.Array, on_true, on_false):
+    return jax.tree_util.tree_map(
+        lambda a, b: jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b), on_true, on_false
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _vector_program(env: Env, observation: str, autoreset_mode: AutoresetMode):
+    """Jitted batched ``reset`` and ``step`` (one per (env, view, autoreset mode))."""
+    view = OBSERVATION_VIEWS[observation]
+    v_init = jax.vmap(env.init)
+    v_step = jax.vmap(env.step)
+    v_outputs = jax.vmap(functools.partial(_outputs, env, view))
+
+    def reset(world_key, episode_index):
+        episode_key = jax.vmap(episode_key_for)(world_key, episode_index)
+        state = v_init(episode_key)
+        return state, episode_key, v_outputs(state)
+
+    def restart(state, world_key, episode_index, episode_key, which):
+        """Start the next episode in the worlds ``which``; only pays for init when any restarts."""
+        new_index = episode_index + which.astype(jnp.int32)
+
+        def fresh(state):
+            new_key = jax.vmap(episode_key_for)(world_key, new_index)
+            new_key = jnp.where(which[:, None], new_key, episode_key)
+            return _where_worlds(which, v_init(new_key), state), new_key
+
+        new_state, new_key = jax.lax.cond(jnp.any(which), fresh, lambda s: (s, episode_key), state)
+        return new_state, new_index, new_key
+
+    def step_next(state, world_key, episode_index, episode_key, autoreset, action):
+        # NEXT_STEP: worlds that finished on the previous call start a new episode and ignore
+        # their action (stepping a finished world is a no-op by the contract).
+        skeys = jax.vmap(step_key)(episode_key, state.step_count)
+        stepped = v_step(state, action, skeys)
+        state, episode_index, episode_key = restart(stepped, world_key, episode_index, episode_key, autoreset)
+        return state, episode_index, episode_key, v_outputs(state)
+
+    def step_same(state, world_key, episode_index, episode_key, autoreset, action):
+        # SAME_STEP: a world that finishes now reports its reward and flags, returns the first
+        # observation of its next episode, and the final observation goes to info.
+        skeys = jax.vmap(step_key)(episode_key, state.step_count)
+        stepped = v_step(state, action, skeys)
+        final = v_outputs(stepped)
+        done = stepped.terminated | stepped.truncated
+        state, episode_index, episode_key = restart(stepped, world_key, episode_index, episode_key, done)
+        obs, _, _, _, mask = v_outputs(state)
+        return state, episode_index, episode_key, (obs, final[1], final[2], final[3], mask, final[0], final[4])
+
+    step = step_next if autoreset_mode == AutoresetMode.NEXT_STEP else step_same
+    return jax.jit(reset), jax.jit(step)
+
+
+class HtjaxVectorEnv(VectorEnv):
+    """``num_envs`` worlds of a single-agent htjax env as a ``gymnasium.vector.VectorEnv``.
+
+    ``reset`` and ``step`` are one ``jit(vmap(...))`` call each for the whole batch.
+
+    Args:
+      num_envs: number of worlds ``N``.
+      env, config, preset, observation, render_mode, **overrides: as for :class:`HtjaxGymEnv`.
+      autoreset_mode: ``AutoresetMode.NEXT_STEP`` (default, Gymnasium's default) or
+        ``AutoresetMode.SAME_STEP`` (``"NextStep"`` / ``"SameStep"`` strings accepted).
+
+    Spaces and infos: ``single_action_space = Discrete(A)``, ``action_space =
+    MultiDiscrete([A] * N)``; ``observation_space = batch_space(single_observation_space)``.
+    ``info["action_mask"]``: ``int8[N, A]`` (with ``info["_action_mask"]``: ``bool[N]``, all True);
+    ``info["illegal_action"]``: ``bool[N]``. With ``SAME_STEP``, worlds that finished also get
+    ``info["final_obs"]`` (object array, Gymnasium's layout) and ``info["final_info"]["action_mask"]``.
+
+    Autoreset, ``NEXT_STEP``: after a step returns ``terminated | truncated`` for world ``i``,
+    the next ``step`` ignores ``actions[i]``, starts world ``i``'s next episode and returns its
+    first observation with reward ``0`` and both flags ``False``.
+    """
+
+    metadata = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        env: str | Env = "blackjack",
+        *,
+        config=None,
+        preset: str | None = None,
+        observation: str = "array",
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ):
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise HtjaxError(f"num_envs must be a positive int, got {num_envs!r}")
+        self.num_envs = int(num_envs)
+        self.htjax_env = _resolve_env(env, config, preset, overrides)
+        _check_single_agent(self.htjax_env, "HtjaxVectorEnv")
+        self._view = _view(self.htjax_env, observation)
+        try:
+            mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            raise HtjaxError(
+                f"autoreset_mode must be AutoresetMode.NEXT_STEP or SAME_STEP, got {autoreset_mode!r}"
+            ) from None
+        if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+            raise HtjaxError(f"autoreset_mode {mode} is not supported; use NEXT_STEP or SAME_STEP")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise HtjaxError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.autoreset_mode = mode
+        self.metadata = {**type(self).metadata, "autoreset_mode": mode}
+        self.render_mode = render_mode
+        self.observation_mode = observation
+
+        self.single_observation_space = self._view.space(self.htjax_env)
+        self.single_action_space = spaces.Discrete(self.htjax_env.num_actions)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = spaces.MultiDiscrete(np.full(self.num_envs, self.htjax_env.num_actions))
+        self._reset_fn, self._step_fn = _vector_program(self.htjax_env, observation, mode)
+
+        self._world_key = None
+        self._episode_index = None
+        self._episode_key = None
+        self._state: State | None = None
+        self._autoreset = None
+        self._mask: np.ndarray | None = None
+        self._done = np.zeros(self.num_envs, np.bool_)
+
+    # ----------------------------------------------------------------- gymnasium API
+    def reset(self, *, seed: int | Sequence[int] | None = None, options: dict | None = None):
+        _check_options(options)
+        n = self.num_envs
+        if isinstance(seed, (list, tuple, np.ndarray)):
+            if len(seed) != n:
+                raise HtjaxError(f"a list of seeds needs one per sub-env ({n}), got {len(seed)}")
+            seeds = [int(s) if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else s for s in seed]
+            super().reset(seed=None)
+            self._world_key = np.stack([world_key_from_seed(s) for s in seeds])
+            self._episode_index = np.zeros(n, np.int32)
+        elif seed is not None:
+            super().reset(seed=seed)
+            world_key_from_seed(seed)
+            if int(seed) + n > _MAX_SEED:
+                raise HtjaxError(f"seed + num_envs must be below 2**64, got seed={seed}")
+            self._world_key = np.stack([world_key_from_seed(int(seed) + i) for i in range(n)])
+            self._episode_index = np.zeros(n, np.int32)
+        elif self._world_key is None:
+            base = int(self.np_random.integers(0, 2**62))
+            self._world_key = np.stack([world_key_from_seed(base + i) for i in range(n)])
+            self._episode_index = np.zeros(n, np.int32)
+        else:
+            self._episode_index = np.asarray(self._episode_index) + 1
+        self._state, self._episode_key, out = self._reset_fn(jnp.asarray(self._world_key), jnp.asarray(self._episode_index))
+        obs, _, terminated, truncated, mask = jax.device_get(out)
+        self._mask = np.asarray(mask)
+        self._done = np.asarray(terminated | truncated)
+        self._autoreset = jnp.asarray(self._done)
+        self._world_key = jnp.asarray(self._world_key)
+        self._episode_index = jnp.asarray(self._episode_index)
+        return self._view.batched(obs), self._info(np.zeros(n, np.bool_))
+
+    def step(self, actions):
+        if self._state is None:
+            raise HtjaxError("call reset() before step()")
+        actions = self._validate(actions)
+        illegal = ~self._mask[np.arange(self.num_envs), actions] & ~self._done
+        self._state, self._episode_index, self._episode_key, out = self._step_fn(
+            self._state, self._world_key, self._episode_index, self._episode_key, self._autoreset, actions
+        )
+        host = jax.device_get(out)
+        obs, rewards, terminated, truncated, mask = host[:5]
+        terminated = np.array(terminated)
+        truncated = np.array(truncated)
+        done = terminated | truncated
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            self._autoreset = jnp.asarray(done)
+            self._done = done
+        else:
+            self._done = np.zeros(self.num_envs, np.bool_)
+        self._mask = np.asarray(mask)
+        info = self._info(illegal)
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
+            final_obs, final_mask = host[5], host[6]
+            objs = np.full(self.num_envs, None, dtype=object)
+            for i in np.flatnonzero(done):
+                objs[i] = self._view.single(final_obs[i])
+            info["final_obs"] = objs
+            info["_final_obs"] = done.copy()
+            info["final_info"] = {"action_mask": np.asarray(final_mask).astype(np.int8), "_action_mask": done.copy()}
+            info["_final_info"] = done.copy()
+        return (
+            self._view.batched(obs),
+            np.asarray(rewards, dtype=np.float64),
+            terminated,
+            truncated,
+            info,
+        )
+
+    def render(self):
+        if self.render_mode is None:
+            gymnasium.logger.warn("render() called with render_mode=None; pass render_mode='ansi'")
+            return None
+        if self._state is None:
+            raise HtjaxError("call reset() before render()")
+        render = _text_renderer(self.htjax_env)
+        return tuple(
+            render(self.htjax_env, jax.tree_util.tree_map(lambda x: x[i], self._state)) for i in range(self.num_envs)
+        )
+
+    # ----------------------------------------------------------------- extras
+    @property
+    def state(self) -> State | None:
+        """The batched htjax state (leading axis ``num_envs``)."""
+        return self._state
+
+    @property
+    def episode_keys(self) -> np.ndarray | None:
+        """``uint32[num_envs, 2]`` key of each world's running episode (for replay)."""
+        return None if self._episode_key is None else np.asarray(self._episode_key)
+
+    def action_masks(self) -> np.ndarray:
+        """``bool[num_envs, num_actions]`` legal actions now."""
+        if self._mask is None:
+            raise HtjaxError("call reset() before action_masks()")
+        return self._mask.copy()
+
+    def _info(self, illegal: np.ndarray) -> dict[str, Any]:
+        return {
+            "action_mask": self._mask.astype(np.int8),
+            "_action_mask": np.ones(self.num_envs, np.bool_),
+            "illegal_action": np.asarray(illegal, np.bool_),
+            "_illegal_action": np.ones(self.num_envs, np.bool_),
+        }
+
+    def _validate(self, actions) -> np.ndarray:
+        num_actions = self.htjax_env.num_actions
+        arr = np.asarray(actions)
+        what = f"{self.htjax_env.id}: actions"
+        if arr.shape != (self.num_envs,):
+            raise InvalidActionError(f"{what} must have shape ({self.num_envs},), got shape {arr.shape}")
+        if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+            raise InvalidActionError(f"{what} must be integers, got dtype {arr.dtype}")
+        bad = (arr < 0) | (arr >= num_actions)
+        if bad.any():
+            raise InvalidActionError(
+                f"{what} out of range [0, {num_actions}) at sub-env(s) {np.flatnonzero(bad).tolist()}: "
+                f"{arr[bad].tolist()}; actions are {list(enumerate(self.htjax_env.action_labels))}"
+            )
+        return arr.astype(np.int32)
+
+
+# --------------------------------------------------------------------------- registration
+def register_gymnasium_envs() -> None:
+    """Register :data:`GYM_IDS` with Gymnasium (idempotent: ids already present are left alone)."""
+    for gym_id, kwargs in GYM_IDS.items():
+        if gym_id in gymnasium.registry:
+            continue
+        gymnasium.register(
+            id=gym_id,
+            entry_point=f"{__name__}:HtjaxGymEnv",
+            vector_entry_point=f"{__name__}:HtjaxVectorEnv",
+            kwargs=dict(kwargs),
+        )
+
+
+register_gymnasium_envs()

@@ -1,0 +1,156 @@
+"""Batched rollouts: auto-reset, the trajectory record, exact replay, sharding."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import htjax
+from htjax.core import rollouts as rollout_mod
+from htjax.core.keys import episode_key_for, key_data
+from toy_envs import HighCard, MatchingPennies
+
+N, T = 8, 24
+
+
+@pytest.fixture(scope="module")
+def toy_rollout():
+    env = HighCard()
+    return env, htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(0), N, T)
+
+
+def test_trajectory_shapes(toy_rollout):
+    env, r = toy_rollout
+    tr = r.trajectory
+    assert tr.action.shape == (T, N) and tr.action.dtype == jnp.int32
+    assert tr.rewards.shape == (T, N, env.num_players)
+    assert tr.episode_key.shape == (T, N, 2) and tr.episode_key.dtype == jnp.uint32
+    assert tr.observation.shape == (T, N) + env.observation_shape
+    assert tr.final_observation.shape == (T, N) + env.observation_shape
+    assert tr.legal_action_mask.shape == (T, N, env.num_actions)
+
+
+def test_auto_reset_starts_the_next_episode_of_the_world(toy_rollout):
+    env, r = toy_rollout
+    tr = jax.device_get(r.trajectory)
+    done = tr.terminated | tr.truncated
+    assert done.any(), "no episode ended"
+    for t in range(T - 1):
+        for w in range(N):
+            if done[t, w]:
+                assert tr.step_index[t + 1, w] == 0
+                assert tr.episode_index[t + 1, w] == tr.episode_index[t, w] + 1
+            else:
+                assert tr.step_index[t + 1, w] == tr.step_index[t, w] + 1
+                assert np.array_equal(tr.episode_key[t + 1, w], tr.episode_key[t, w])
+    # final observation only where an episode ended
+    assert np.all(tr.final_observation[~done] == 0)
+
+
+def test_episode_keys_follow_the_world_key_stream(toy_rollout):
+    _, r = toy_rollout
+    tr = jax.device_get(r.trajectory)
+    for w in range(N):
+        for e in np.unique(tr.episode_index[:, w]):
+            t = np.flatnonzero(tr.episode_index[:, w] == e)[0]
+            expected = episode_key_for(r.carry.world_key[w], int(e))
+            assert np.array_equal(tr.episode_key[t, w], np.asarray(key_data(expected)))
+
+
+def test_every_recorded_episode_replays_exactly(toy_rollout):
+    env, r = toy_rollout
+    tr = jax.device_get(r.trajectory)
+    replay = jax.jit(htjax.replay_episode, static_argnums=0)
+    for w in range(N):
+        for e in np.unique(tr.episode_index[:, w]):
+            steps = np.flatnonzero(tr.episode_index[:, w] == e)
+            actions = np.zeros(T, np.int32)
+            actions[: len(steps)] = tr.action[steps, w]
+            states = replay(env, tr.episode_key[steps[0], w], jnp.asarray(actions), len(steps))
+            for i, t in enumerate(steps):
+                np.testing.assert_array_equal(states.observation[i], tr.observation[t, w])
+                np.testing.assert_array_equal(states.rewards[i + 1], tr.rewards[t, w])
+                assert bool(states.terminated[i + 1]) == bool(tr.terminated[t, w])
+            if tr.terminated[steps[-1], w]:
+                np.testing.assert_array_equal(states.observation[len(steps)], tr.final_observation[steps[-1], w])
+
+
+def test_select_and_cond_autoreset_agree():
+    env = HighCard()
+    a = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(1), N, T, autoreset="select")
+    b = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(1), N, T, autoreset="cond")
+    chex.assert_trees_all_equal(a.trajectory, b.trajectory)
+    chex.assert_trees_all_equal(a.carry, b.carry)
+
+
+def test_continuing_from_a_carry_equals_one_long_rollout():
+    env = HighCard()
+    whole = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(2), N, 2 * T)
+    first = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(2), N, T)
+    second = htjax.rollout(env, htjax.random_policy, None, N, T, carry=first.carry)
+    joined = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), first.trajectory, second.trajectory)
+    chex.assert_trees_all_equal(joined, whole.trajectory)
+
+
+def test_params_are_traced_not_static():
+    env = HighCard()
+
+    def threshold_policy(params, obs, mask, key):
+        return jnp.where((obs[0] < params) & mask[0], 0, 1).astype(jnp.int32)
+
+    fn = rollout_mod._compiled_steps(env, threshold_policy, T, "select", True)
+    for p in (0.2, 0.5, 0.9):
+        htjax.rollout(env, threshold_policy, jax.random.PRNGKey(3), N, T, jnp.float32(p))
+    assert fn._cache_size() == 1
+
+
+def test_simultaneous_env_rollout():
+    env = MatchingPennies(rounds=3)
+    r = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(4), N, 9)
+    tr = jax.device_get(r.trajectory)
+    assert tr.action.shape == (9, N, 2)
+    assert np.all((tr.action >= 0) & (tr.action < 2)), "the masked action 2 was chosen"
+    assert np.all(tr.truncated[2::3]) and not tr.truncated[0::3].any()
+    np.testing.assert_array_equal(tr.rewards.sum(-1), 0)
+
+
+def test_bad_rollout_arguments():
+    env = HighCard()
+    with pytest.raises(ValueError, match="num_envs"):
+        htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(0), 0, 5)
+    with pytest.raises(ValueError, match="num_steps"):
+        htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(0), 2, 0)
+    with pytest.raises(ValueError, match="autoreset"):
+        htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(0), 2, 2, autoreset="always")
+    with pytest.raises(ValueError, match="divisible"):
+        htjax.rollout_start(env, jax.random.PRNGKey(0), 3, devices=jax.local_devices() * 2)
+
+
+def test_sharded_rollout_over_four_host_devices_matches_one_device():
+    code = textwrap.dedent(
+        """
+        import sys; sys.path.insert(0, "tests")
+        import jax, chex, htjax
+        from toy_envs import HighCard
+        assert jax.local_device_count() == 4, jax.local_devices()
+        env = HighCard()
+        a = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(5), 8, 12, devices="all")
+        b = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(5), 8, 12)
+        assert len(a.trajectory.action.sharding.device_set) == 4, a.trajectory.action.sharding
+        chex.assert_trees_all_equal(jax.device_get(a.trajectory), jax.device_get(b.trajectory))
+        print("sharded ok")
+        """
+    )
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "sharded ok" in out.stdout
