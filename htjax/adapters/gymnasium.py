@@ -18,8 +18,8 @@ vectorization_mode="vector_entry_point")`` gives a :class:`HtjaxVectorEnv` that 
 
 Seeding (both classes)
 ----------------------
-``reset(seed=s)`` makes ``world_key = jax.random.PRNGKey(s)`` (for ``0 <= s < 2**63``; any
-``s < 2**64`` is accepted as key data ``[s >> 32, s & 0xffffffff]``) and starts episode
+``reset(seed=s)`` (``0 <= s < 2**64``) makes ``world_key = [s >> 32, s & 0xffffffff]``
+(``uint32[2]`` key data, equal to ``jax.random.PRNGKey(s)`` for ``s < 2**32``) and starts episode
 ``0``; every later ``reset()`` without a seed, and every auto-reset, starts the next episode
 ``k`` of that world from ``episode_key_for(world_key, k)``. Step ``t`` of an episode uses
 ``step_key(episode_key, t)``. So an adapter episode replays exactly with
@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 GYM_IDS: dict[str, dict[str, Any]] = {
-    "htjax/Blackjack-v0": {"env": "blackjack", "num_seats": 1},
+    "htjax/Blackjack-v0": {"env": "blackjack", "preset": "casino"},
     "htjax/BlackjackGymnasium-v0": {"env": "blackjack", "preset": "gymnasium", "observation": "classic"},
 }
 """Gymnasium id -> constructor kwargs of :class:`HtjaxGymEnv` / :class:`HtjaxVectorEnv`."""
@@ -96,19 +96,25 @@ class ObservationView:
 
 
 def _box_space(env: Env) -> spaces.Space:
+    """``MultiBinary`` for bool observations, else ``Box``; bounds from the env's optional
+    ``observation_bounds -> (low, high)`` (scalars or arrays), else the dtype's range."""
     dtype = np.dtype(env.observation_dtype)
     shape = tuple(env.observation_shape)
     if dtype == np.bool_:
-        return spaces.MultiBinary(list(shape) if shape else 1) if shape else spaces.MultiBinary(1)
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        return spaces.Box(low=info.min, high=info.max, shape=shape, dtype=dtype)
-    return spaces.Box(low=-np.inf, high=np.inf, shape=shape, dtype=dtype)
+        return spaces.MultiBinary(list(shape))
+    bounds = getattr(env, "observation_bounds", None)
+    if bounds is not None:
+        low, high = bounds
+    elif np.issubdtype(dtype, np.integer):
+        low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+    else:
+        low, high = -np.inf, np.inf
+    return spaces.Box(low=low, high=high, shape=shape, dtype=dtype)
 
 
 def _array_available(env: Env) -> str | None:
     if np.dtype(env.observation_dtype) == np.bool_ and env.observation_shape == ():
-        return "a scalar bool observation has no Gymnasium Box/MultiBinary form"
+        return "a scalar bool observation has no Gymnasium MultiBinary form; use a bool[1] observation"
     return None
 
 
@@ -149,7 +155,10 @@ OBSERVATION_VIEWS: dict[str, ObservationView] = {
 
 # --------------------------------------------------------------------------- shared helpers
 def world_key_from_seed(seed: int) -> np.ndarray:
-    """``uint32[2]`` world key of a Gymnasium seed; equals ``jax.random.PRNGKey(seed)`` for seeds < 2**63."""
+    """``uint32[2]`` world key ``[seed >> 32, seed & 0xffffffff]`` of a seed in ``[0, 2**64)``.
+
+    Equal to ``jax.random.PRNGKey(seed)`` for seeds below ``2**32``.
+    """
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise HtjaxError(f"seed must be a non-negative int, got {seed!r}")
     seed = int(seed)
@@ -256,7 +265,7 @@ class HtjaxGymEnv(gymnasium.Env):
     ``bool``. Seeding and the illegal-action rule: see the module docstring.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
         self,
@@ -288,9 +297,10 @@ class HtjaxGymEnv(gymnasium.Env):
     # ----------------------------------------------------------------- gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         _check_options(options)
+        world_key = None if seed is None else world_key_from_seed(seed)
         super().reset(seed=seed)
-        if seed is not None:
-            self._world_key = world_key_from_seed(seed)
+        if world_key is not None:
+            self._world_key = world_key
             self._episode_index = 0
         elif self._world_key is None:
             self._world_key = world_key_from_seed(int(self.np_random.integers(0, 2**63)))
@@ -436,7 +446,7 @@ class HtjaxVectorEnv(VectorEnv):
     first observation with reward ``0`` and both flags ``False``.
     """
 
-    metadata = {"render_modes": ["ansi"], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(
         self,
@@ -492,15 +502,13 @@ class HtjaxVectorEnv(VectorEnv):
         if isinstance(seed, (list, tuple, np.ndarray)):
             if len(seed) != n:
                 raise HtjaxError(f"a list of seeds needs one per sub-env ({n}), got {len(seed)}")
-            seeds = [int(s) if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else s for s in seed]
-            super().reset(seed=None)
-            self._world_key = np.stack([world_key_from_seed(s) for s in seeds])
+            self._world_key = np.stack([world_key_from_seed(s) for s in seed])
             self._episode_index = np.zeros(n, np.int32)
         elif seed is not None:
-            super().reset(seed=seed)
             world_key_from_seed(seed)
             if int(seed) + n > _MAX_SEED:
                 raise HtjaxError(f"seed + num_envs must be below 2**64, got seed={seed}")
+            super().reset(seed=int(seed))
             self._world_key = np.stack([world_key_from_seed(int(seed) + i) for i in range(n)])
             self._episode_index = np.zeros(n, np.int32)
         elif self._world_key is None:

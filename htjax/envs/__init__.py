@@ -14,10 +14,12 @@ from htjax.core.env import Env, UnknownEnvError
 
 __all__ = ["EnvId", "make", "available_envs", "register", "env_class"]
 
-EnvId = Literal["blackjack"]
+EnvId = Literal["blackjack", "holdem", "prisoners_dilemma"]
 
 _REGISTRY: dict[str, str] = {
     "blackjack": "htjax.envs.blackjack:Blackjack",
+    "holdem": "htjax.envs.holdem:Holdem",
+    "prisoners_dilemma": "htjax.envs.prisoners_dilemma:IteratedPrisonersDilemma",
 }
 
 

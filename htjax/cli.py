@@ -1,0 +1,242 @@
+"""The ``htjax`` command line (typer + rich).
+
+Commands: ``envs`` (table of registered games), ``play`` (a person plays in the terminal),
+``bench`` (throughput of one env), ``demo`` (thousands of batched worlds, then a summary),
+``tournament`` (iterated prisoner's dilemma round robin).
+
+Adding a command: write one small function below decorated with ``@app.command("name")``;
+put its logic in a module of its own (as :mod:`htjax.play`, :mod:`htjax.bench` and
+:mod:`htjax.demo` do) and keep the command to argument parsing and printing. Use
+:func:`load_env` for ``ENV --rules/--config`` and :func:`fail` for user errors.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+from typing import Any, NoReturn, Optional
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from htjax.core.config import ConfigError
+from htjax.core.env import Env, HtjaxError
+from htjax.envs import available_envs, env_class, make
+
+__all__ = ["app", "load_env", "fail", "progress_bar"]
+
+app = typer.Typer(
+    name="htjax",
+    help="Vectorised card-game RL environments in pure JAX.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+# --------------------------------------------------------------------------- shared helpers
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``message`` to stderr and exit with ``code`` (user errors, not tracebacks)."""
+    Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _config_overrides(config: str | None) -> dict[str, Any]:
+    if config is None:
+        return {}
+    path = pathlib.Path(config)
+    text = path.read_text() if not config.lstrip().startswith("{") and path.is_file() else config
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as err:
+        fail(f"--config must be a JSON object of config fields or a path to one: {err}")
+    if not isinstance(values, dict):
+        fail(f"--config must be a JSON object of config fields, got {type(values).__name__}")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+
+
+def load_env(env_id: str, rules: str | None = None, config: str | None = None) -> tuple[Env, str]:
+    """``(env, rules label)`` from an id, an optional preset name and optional JSON overrides."""
+    overrides = _config_overrides(config)
+    try:
+        env = make(env_id, preset=rules, **overrides)
+    except (HtjaxError, ConfigError, TypeError) as err:
+        fail(str(err))
+    label = rules or "default"
+    if overrides:
+        label += " + " + json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()})
+    return env, label
+
+
+def progress_bar(console: Console, *, transient: bool = False) -> Progress:
+    """The house progress bar (description, bar, count, elapsed)."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=transient,
+    )
+
+
+# --------------------------------------------------------------------------- envs
+@app.command("envs")
+def envs_command() -> None:
+    """List the registered envs: id, version, seats, actions, observation, presets."""
+    console = Console()
+    table = Table(title="htjax envs", box=box.SIMPLE_HEAD)
+    table.add_column("id", no_wrap=True)
+    for column in ("version", "players", "actions", "obs shape", "simultaneous"):
+        table.add_column(column, justify="right" if column in ("players", "actions") else "left", no_wrap=True)
+    table.add_column("presets", overflow="fold")
+    for env_id in available_envs():
+        try:
+            cls = env_class(env_id)
+            env = cls()
+            row = (
+                env_id,
+                env.version,
+                str(env.num_players),
+                str(env.num_actions),
+                str(list(env.observation_shape)),
+                "yes" if env.simultaneous else "no",
+                ", ".join(sorted(cls.config_class.PRESETS)) or "-",
+            )
+        except Exception as err:  # one broken game must not hide the others
+            row = (env_id, "?", "?", "?", "?", "?", f"[red]unavailable: {err}[/]")
+        table.add_row(*row)
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- play
+@app.command("play")
+def play_command(
+    env_id: str = typer.Argument("blackjack", help="Env id (see `htjax envs`)."),
+    seed: int = typer.Option(0, help="Seed of the deals: the same seed and actions replay the same game."),
+    rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
+    config: Optional[str] = typer.Option(None, "--config", help="JSON object (or file) of config fields."),
+    games: Optional[int] = typer.Option(None, min=1, help="Stop after this many games (episodes)."),
+    seat: int = typer.Option(0, min=0, help="Your seat (other seats play randomly)."),
+) -> None:
+    """Play ENV in the terminal: type an action's number or label; `?` for help, `q` to quit."""
+    from htjax.play import play_session
+
+    env, label = load_env(env_id, rules, config)
+    console = Console(highlight=False)
+    console.print(f"[bold]{env.id}[/] {env.version} ({label}), seed {seed}")
+    try:
+        summary = play_session(env, seed=seed, read_line=sys.stdin.readline, console=console, games=games, seat=seat)
+    except HtjaxError as err:
+        fail(str(err))
+    console.print(
+        f"[bold]{summary.games}[/] game{'s' if summary.games != 1 else ''} finished, "
+        f"total reward [bold]{summary.total_reward:+g}[/]{' (game in progress included)' if summary.quit else ''}"
+    )
+
+
+# --------------------------------------------------------------------------- bench
+@app.command("bench")
+def bench_command(
+    env_id: str = typer.Argument(..., help="Env id (see `htjax envs`)."),
+    num_envs: int = typer.Option(1024, "--num-envs", "-n", min=1, help="Batched worlds."),
+    steps: int = typer.Option(1000, "--steps", "-t", min=1, help="Steps per world."),
+    rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
+    config: Optional[str] = typer.Option(None, "--config", help="JSON object (or file) of config fields."),
+    autoreset: str = typer.Option("select", help="Auto-reset form: select or cond."),
+    seed: int = typer.Option(0, help="Rollout seed."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+) -> None:
+    """Steps/s of ENV with a random policy: compile seconds, peak memory and device too."""
+    from htjax.bench import measure_throughput
+
+    import jax
+
+    env, label = load_env(env_id, rules, config)
+    err_console = Console(stderr=True)
+    total = num_envs * steps
+    try:
+        with progress_bar(err_console, transient=json_output) as bar:
+            task = bar.add_task(f"{env.id} x{num_envs}", total=total)
+            result = measure_throughput(
+                env,
+                num_envs,
+                steps,
+                key=jax.random.PRNGKey(seed),
+                autoreset=autoreset,
+                rules=label,
+                progress=lambda done: bar.update(task, completed=min(done, total)),
+            )
+            bar.update(task, completed=total)
+    except ValueError as err:
+        fail(str(err))
+    if json_output:
+        typer.echo(json.dumps(result.to_dict()))
+        return
+    table = Table(title=f"htjax bench {env.id} ({label})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("worlds x steps", f"{result.num_envs:,} x {result.num_steps:,}")
+    table.add_row("env steps/s", f"{result.steps_per_second:,.0f}")
+    table.add_row("timed seconds", f"{result.seconds:.3f}")
+    table.add_row("compile seconds (init + step)", f"{result.compile_seconds:.2f} ({result.init_compile_seconds:.2f} + {result.step_compile_seconds:.2f})")
+    table.add_row("episodes finished", f"{result.episodes:,}")
+    table.add_row("peak memory", f"{result.peak_memory_bytes / 2**20:,.0f} MiB ({result.peak_memory_source})")
+    table.add_row("device", result.device)
+    table.add_row("auto-reset", result.autoreset)
+    Console().print(table)
+
+
+# --------------------------------------------------------------------------- demo
+@app.command("demo")
+def demo_command(
+    num_envs: int = typer.Option(4096, "--num-envs", "-n", min=1, help="Batched worlds."),
+    steps: int = typer.Option(2000, "--steps", "-t", min=1, help="Steps per world."),
+    seed: int = typer.Option(0, help="Rollout seed."),
+) -> None:
+    """Run thousands of batched blackjack worlds (casino rules) and summarise what happened."""
+    from htjax.demo import run_demo
+
+    console = Console()
+    try:
+        run_demo(console, num_envs=num_envs, steps=steps, seed=seed)
+    except HtjaxError as err:
+        fail(str(err))
+
+
+# --------------------------------------------------------------------------- tournament
+@app.command("tournament")
+def tournament_command(
+    turns: int = typer.Option(100, "--turns", min=1, help="Rounds per match."),
+    repetitions: int = typer.Option(100, "--repetitions", "-r", min=1, help="Times the round robin is played."),
+    noise: float = typer.Option(0.0, "--noise", help="Probability that each chosen move is flipped."),
+    seed: int = typer.Option(0, help="Seed of every random draw."),
+    players: Optional[str] = typer.Option(
+        None, "--players", help="Comma-separated strategy names (default: the 14 classic strategies)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as one JSON object on stdout."),
+) -> None:
+    """Iterated prisoner's dilemma round robin of the classic strategies (axelrod's rules)."""
+    from htjax.envs.ipd_tournament import ranking_table, tournament
+
+    names = None if players is None else [p.strip() for p in players.split(",") if p.strip()]
+    try:
+        result = tournament(names, turns=turns, repetitions=repetitions, noise=noise, seed=seed)
+    except (ValueError, TypeError) as err:
+        fail(str(err))
+    if json_output:
+        typer.echo(json.dumps(result.to_dict()))
+        return
+    Console().print(ranking_table(result))
+
+
+def main() -> None:  # pragma: no cover - console-script entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,176 @@
+"""A person plays an htjax env in the terminal (``htjax play``).
+
+The loop is plain Python around one jitted ``init`` and ``step`` of a single world, reading
+one action per line from a text stream, so it is scriptable::
+
+    printf 'bet 1\\nstand\\nq\\n' | htjax play blackjack --seed 0
+
+Games are episodes: game ``k`` is ``episode_key_for(PRNGKey(seed), k)``, so a seed replays
+the same deals for the same actions (for blackjack's default ``episode="round"`` a game is one
+round). An action is typed as its number or its label (any case,
+or an unambiguous prefix); ``?`` lists the legal actions and ``q`` quits. Actions the mask
+forbids are refused with a message (the person is asked again), never sent to the env.
+Other seats, in multi-seat games, play uniformly random legal actions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+from typing import Callable, TextIO
+
+import jax
+import numpy as np
+from rich.console import Console
+
+from htjax.core.env import Env, HtjaxError, State
+from htjax.core.keys import episode_key_for, step_key
+
+__all__ = ["PlaySummary", "play_session", "parse_action", "render_state"]
+
+QUIT_WORDS = ("q", "quit", "exit")
+HELP_WORDS = ("?", "h", "help")
+
+
+@dataclasses.dataclass
+class PlaySummary:
+    """What a session did: games (episodes) finished and the person's total reward (including
+    rewards of a game left unfinished by ``q`` or end of input)."""
+
+    games: int = 0
+    total_reward: float = 0.0
+    quit: bool = False
+
+
+@functools.lru_cache(maxsize=16)
+def _program(env: Env):
+    def step(state, action, episode_key):
+        return env.step(state, action, step_key(episode_key, state.step_count))
+
+    return jax.jit(env.init), jax.jit(step)
+
+
+def render_state(env: Env, state: State, seat: int | None) -> str:
+    """The env module's ``render_text(env, state, seat)`` when it has one, else a generic view."""
+    render_text = getattr(importlib.import_module(type(env).__module__), "render_text", None)
+    if render_text is not None:
+        return render_text(env, state, seat=seat)
+    obs = np.asarray(env.observe(state, np.int32(0 if seat is None else seat)))
+    return f"{env.id}  step {int(state.step_count)}  observation {obs.tolist()}"
+
+
+def parse_action(text: str, labels: tuple[str, ...], legal: np.ndarray) -> int:
+    """Action id of ``text`` (a number or a label / unique label prefix, any case).
+
+    Raises:
+      ValueError: with a message for the person (unknown, ambiguous or not legal now).
+    """
+    word = text.strip()
+    legal_names = ", ".join(f"{i}={labels[i]}" for i in np.flatnonzero(legal))
+    if word.lstrip("-").isdigit():
+        action = int(word)
+        if not 0 <= action < len(labels):
+            raise ValueError(f"no action number {action}; legal now: {legal_names}")
+    else:
+        lowered = word.lower()
+        exact = [i for i, label in enumerate(labels) if label.lower() == lowered]
+        matches = exact or [i for i, label in enumerate(labels) if label.lower().startswith(lowered)]
+        legal_matches = [i for i in matches if legal[i]]
+        if len(legal_matches) == 1:
+            matches = legal_matches
+        if not matches:
+            raise ValueError(f"unknown action {word!r}; legal now: {legal_names}")
+        if len(matches) > 1:
+            raise ValueError(f"{word!r} is ambiguous ({', '.join(labels[i] for i in matches)}); legal now: {legal_names}")
+        action = matches[0]
+    if not legal[action]:
+        raise ValueError(f"{labels[action]} is not legal now; legal now: {legal_names}")
+    return action
+
+
+def _legal_line(env: Env, legal: np.ndarray) -> str:
+    return "  ".join(f"[bold]{i}[/] {env.action_labels[i]}" for i in np.flatnonzero(legal))
+
+
+def play_session(
+    env: Env,
+    *,
+    seed: int,
+    read_line: Callable[[], str],
+    console: Console,
+    games: int | None = None,
+    seat: int = 0,
+) -> PlaySummary:
+    """Play games (episodes) until ``games`` are done, the person types ``q`` or input ends.
+
+    Args:
+      env: a turn-based env.
+      seed: the session's seed (game ``k`` is episode ``episode_key_for(PRNGKey(seed), k)``).
+      read_line: returns the next input line, ``""`` at end of input (like ``TextIO.readline``).
+      console: where the table and prompts go.
+      games: stop after this many games (``None``: until ``q`` or end of input).
+      seat: the person's seat; other seats act uniformly at random among legal actions.
+    """
+    if env.simultaneous:
+        raise HtjaxError(f"{env.id} is a simultaneous-move game; `htjax play` supports turn-based games")
+    if not 0 <= seat < env.num_players:
+        raise HtjaxError(f"seat must be in [0, {env.num_players}), got {seat}")
+    init, step = _program(env)
+    world_key = jax.random.PRNGKey(seed)
+    others = np.random.default_rng(seed)
+    summary = PlaySummary()
+    while games is None or summary.games < games:
+        episode_key = episode_key_for(world_key, summary.games)
+        state = init(episode_key)
+        game_reward = 0.0
+        console.rule(f"game {summary.games + 1}")
+        while not bool(state.terminated | state.truncated):
+            legal = np.asarray(state.legal_action_mask)
+            player = int(state.current_player)
+            if player != seat:
+                action = int(others.choice(np.flatnonzero(legal)))
+                console.print(f"seat {player} plays {env.action_labels[action]}")
+            else:
+                console.print(render_state(env, state, seat))
+                console.print(f"actions: {_legal_line(env, legal)}   ([bold]?[/] help, [bold]q[/] quit)")
+                action = None
+                while action is None:
+                    console.print("action> ", end="")
+                    line = read_line()
+                    if line == "":  # end of input
+                        console.print()
+                        summary.quit = True
+                        return summary
+                    word = line.strip()
+                    if not word:
+                        continue
+                    if word.lower() in QUIT_WORDS:
+                        summary.quit = True
+                        return summary
+                    if word.lower() in HELP_WORDS:
+                        console.print(f"type a number or a label: {_legal_line(env, legal)}")
+                        continue
+                    try:
+                        action = parse_action(word, env.action_labels, legal)
+                    except ValueError as err:
+                        console.print(f"[red]{err}[/]")
+                console.print(f"you play {env.action_labels[action]}")
+            state = step(state, np.int32(action), episode_key)
+            reward = float(state.rewards[seat])
+            game_reward += reward
+            summary.total_reward += reward
+            if reward and not bool(state.terminated | state.truncated):
+                console.print(f"[bold]reward {reward:+g}[/]   (this game {game_reward:+g})")
+        summary.games += 1
+        console.print(render_state(env, state, seat))
+        console.print(
+            f"[bold]game {summary.games} over[/]: {game_reward:+g}   (total {summary.total_reward:+g} "
+            f"after {summary.games} game{'s' if summary.games != 1 else ''})"
+        )
+    return summary
+
+
+def stream_reader(stream: TextIO) -> Callable[[], str]:
+    """``read_line`` over a text stream."""
+    return stream.readline

@@ -1,0 +1,500 @@
+"""The episode document schema (the one place that defines it) and its plain-value codec.
+
+One Automerge document per episode. Version :data:`SCHEMA_VERSION` of schema
+:data:`SCHEMA` has these root keys (``docs/sync.md`` has the same table)::
+
+    schema          Str        "htjax.episode"
+    schema_version  Int        1
+    producer        Str        "htjax <version>"
+    created         Timestamp  when the document was made
+    env             Map        id: Str, version: Str, config: Map (plain values),
+                               num_players: Int, num_actions: Int, simultaneous: Boolean,
+                               action_labels: List[Str]
+    episode         Map        key: List[Int, Int] (uint32 key data), world: Int | Null,
+                               index: Int | Null (episode index in the world's auto-reset stream),
+                               checkpoint_every: Int
+    seats           List[Map]  actor: Str, kind: Str ("human" | "policy" | "peer"), policy: Str | Null
+    log             List[Map]  step: Int, seat: Int, action: Int, actor: Str, time: Timestamp
+    digest_fields   List[Str]  state field paths, in the order of checkpoint field digests
+    checkpoints     List[Map]  step: Int, digest: Str (32 hex), fields: Bytes (4 per field)
+    outcome         Map | Null returns: List[F64], length: Int, terminated: Boolean,
+                               truncated: Boolean, finished: Boolean (Null while being played)
+    views           List[Map] | Null   public view after each step (index = step), optional
+    fork            Map | Null from_heads: List[Str] (hex change hashes), at_step: Int
+
+Simultaneous games log one entry per seat and step. Every integer is an Automerge ``Int``
+(JavaScript reads numbers, not BigInts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Any, Literal, Mapping, Sequence
+
+import automerge.core as am
+from automerge.core import ROOT, ObjType
+from automerge.core import ScalarType as S
+
+from htjax.sync.errors import CorruptDocumentError, SchemaVersionError, binding_guard
+
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "SEAT_KINDS",
+    "Seat",
+    "LogEntry",
+    "Checkpoint",
+    "Outcome",
+    "Header",
+    "put_plain",
+    "insert_plain",
+    "read_plain",
+    "write_header",
+    "read_header",
+    "write_entries",
+    "read_entries",
+    "read_checkpoints",
+    "read_outcome",
+    "write_outcome",
+    "write_checkpoints",
+]
+
+SCHEMA = "htjax.episode"
+SCHEMA_VERSION = 1
+SEAT_KINDS = ("human", "policy", "peer")
+SeatKind = Literal["human", "policy", "peer"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Seat:
+    """Who plays a seat: ``actor`` id (any string), ``kind`` and, for policies, the policy name."""
+
+    actor: str
+    kind: SeatKind = "policy"
+    policy: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.actor, str) or not self.actor:
+            raise ValueError(f"seat actor must be a non-empty string, got {self.actor!r}")
+        if self.kind not in SEAT_KINDS:
+            raise ValueError(f"seat kind must be one of {list(SEAT_KINDS)}, got {self.kind!r}")
+        if self.policy is not None and not isinstance(self.policy, str):
+            raise ValueError(f"seat policy must be a string or None, got {self.policy!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class LogEntry:
+    """One appended action: ``action`` of ``seat`` for ``step`` by ``actor`` at ``time`` (UTC)."""
+
+    step: int
+    seat: int
+    action: int
+    actor: str
+    time: datetime.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """State digest after ``step`` actions: ``digest`` (hex) and ``fields`` (short per-field digests)."""
+
+    step: int
+    digest: str
+    fields: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """How the episode ended: ``returns`` per seat, ``length`` in steps, and the end flags.
+
+    ``finished`` is False for an episode that was still running when recording stopped.
+    """
+
+    returns: tuple[float, ...]
+    length: int
+    terminated: bool
+    truncated: bool
+
+    @property
+    def finished(self) -> bool:
+        return self.terminated or self.truncated
+
+
+@dataclasses.dataclass(frozen=True)
+class Header:
+    """Everything in a document except the log, checkpoints, outcome and views."""
+
+    env_id: str
+    env_version: str
+    config: Mapping[str, Any]
+    num_players: int
+    num_actions: int
+    simultaneous: bool
+    action_labels: tuple[str, ...]
+    episode_key: tuple[int, int]
+    seats: tuple[Seat, ...]
+    checkpoint_every: int
+    digest_fields: tuple[str, ...]
+    world: int | None = None
+    episode_index: int | None = None
+    producer: str = ""
+    created: datetime.datetime | None = None
+
+
+# ---------------------------------------------------------------------------- plain values
+def _scalar(value: Any) -> tuple[S, Any]:
+    if value is None:
+        return S.Null, None
+    if isinstance(value, bool):
+        return S.Boolean, value
+    if isinstance(value, int):
+        return S.Int, value
+    if isinstance(value, float):
+        return S.F64, value
+    if isinstance(value, str):
+        return S.Str, value
+    if isinstance(value, bytes):
+        return S.Bytes, value
+    if isinstance(value, datetime.datetime):
+        return S.Timestamp, value
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # numpy / jax scalar
+        return _scalar(value.item())
+    raise TypeError(f"cannot store {type(value).__name__} {value!r} in an episode document")
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and getattr(value, "shape", ()) != ())
+
+
+def put_plain(tx: am.Transaction, obj: bytes, prop: str, value: Any) -> None:
+    """Write a plain value (None, bool, int, float, str, bytes, datetime, list, dict) at ``obj[prop]``."""
+    if isinstance(value, Mapping):
+        child = tx.put_object(obj, prop, ObjType.Map)
+        for k, v in value.items():
+            put_plain(tx, child, str(k), v)
+    elif _is_sequence(value):
+        child = tx.put_object(obj, prop, ObjType.List)
+        for i, v in enumerate(value.tolist() if hasattr(value, "tolist") else value):
+            insert_plain(tx, child, i, v)
+    else:
+        tx.put(obj, prop, *_scalar(value))
+
+
+def insert_plain(tx: am.Transaction, obj: bytes, index: int, value: Any) -> None:
+    """Insert a plain value into the list ``obj`` at ``index``."""
+    if isinstance(value, Mapping):
+        child = tx.insert_object(obj, index, ObjType.Map)
+        for k, v in value.items():
+            put_plain(tx, child, str(k), v)
+    elif _is_sequence(value):
+        child = tx.insert_object(obj, index, ObjType.List)
+        for i, v in enumerate(value.tolist() if hasattr(value, "tolist") else value):
+            insert_plain(tx, child, i, v)
+    else:
+        tx.insert(obj, index, *_scalar(value))
+
+
+def _plain_of(doc: am.Document, value: Any, obj_id: bytes) -> Any:
+    if isinstance(value, ObjType):
+        return read_plain(doc, obj_id)
+    kind, v = value
+    if kind == S.Bytes:
+        return bytes(v)
+    if kind == S.Timestamp:
+        return _utc(v)
+    return v
+
+
+def read_plain(doc: am.Document, obj_id: bytes) -> Any:
+    """Inverse of :func:`put_plain` for a map, list or text object (lists come back as lists)."""
+    kind = doc.object_type(obj_id)
+    if kind == ObjType.Map:
+        return {k: _plain_of(doc, *doc.get(obj_id, k)) for k in doc.keys(obj_id)}
+    if kind == ObjType.List:
+        return [_plain_of(doc, v, oid) for v, oid in doc.values(obj_id)]
+    return doc.text(obj_id)
+
+
+def _name(kind: Any) -> str:
+    """``"Map"`` for ``ObjType.Map``, ``"Int"`` for ``ScalarType.Int`` (the binding's enums have no ``.name``)."""
+    return str(kind).rsplit(".", 1)[-1]
+
+
+def _utc(value: datetime.datetime) -> datetime.datetime:
+    return value.replace(tzinfo=datetime.timezone.utc) if value.tzinfo is None else value
+
+
+# ---------------------------------------------------------------------------- typed reads
+class _Reader:
+    """Typed access to one document; every failure names the field and raises ``CorruptDocumentError``."""
+
+    def __init__(self, doc: am.Document):
+        self.doc = doc
+
+    def get(self, obj: bytes, prop: str | int, where: str):
+        with binding_guard(f"reading {where}"):
+            got = self.doc.get(obj, prop)
+        if got is None:
+            raise CorruptDocumentError(f"episode document: missing field {where!r}")
+        return got
+
+    def scalar(self, obj: bytes, prop: str | int, where: str, kinds: tuple, *, optional: bool = False):
+        (value, oid) = self.get(obj, prop, where)
+        if value == ObjType.Text and S.Str in kinds:  # a JavaScript writer's string
+            with binding_guard(f"reading {where}"):
+                return self.doc.text(oid)
+        if isinstance(value, ObjType):
+            raise CorruptDocumentError(f"episode document: field {where!r} must be a scalar, got a {_name(value)}")
+        kind, v = value
+        if optional and kind == S.Null:
+            return None
+        if kind not in kinds:
+            names = "/".join(_name(k) for k in kinds)
+            raise CorruptDocumentError(f"episode document: field {where!r} must be {names}, got {_name(kind)} {v!r}")
+        if kind == S.Bytes:
+            return bytes(v)
+        if kind == S.Timestamp:
+            return _utc(v)
+        return v
+
+    def obj(self, obj: bytes, prop: str | int, where: str, kind: ObjType, *, optional: bool = False):
+        (value, oid) = self.get(obj, prop, where)
+        if optional and not isinstance(value, ObjType) and value[0] == S.Null:
+            return None
+        if value != kind:
+            raise CorruptDocumentError(f"episode document: field {where!r} must be a {_name(kind)}, got {_name(value if isinstance(value, ObjType) else value[0])}")
+        return oid
+
+    def has(self, obj: bytes, prop: str) -> bool:
+        with binding_guard("reading document keys"):
+            return prop in self.doc.keys(obj)
+
+    def length(self, obj: bytes) -> int:
+        with binding_guard("reading a list length"):
+            return self.doc.length(obj)
+
+
+_INT = (S.Int, S.Uint)
+_STR = (S.Str,)
+
+
+def read_header(doc: am.Document) -> Header:
+    """Parse and check the header; raises :class:`SchemaVersionError` or :class:`CorruptDocumentError`."""
+    r = _Reader(doc)
+    if not r.has(ROOT, "schema"):
+        raise SchemaVersionError("not an htjax episode document: it has no 'schema' field")
+    schema = r.scalar(ROOT, "schema", "schema", _STR)
+    if schema != SCHEMA:
+        raise SchemaVersionError(f"not an htjax episode document: schema is {schema!r}, expected {SCHEMA!r}")
+    version = r.scalar(ROOT, "schema_version", "schema_version", _INT)
+    if version != SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"episode document schema version {version} is not supported (this htjax reads version {SCHEMA_VERSION})"
+        )
+    env = r.obj(ROOT, "env", "env", ObjType.Map)
+    labels_id = r.obj(env, "action_labels", "env.action_labels", ObjType.List)
+    labels = tuple(r.scalar(labels_id, i, f"env.action_labels[{i}]", _STR) for i in range(r.length(labels_id)))
+    config_id = r.obj(env, "config", "env.config", ObjType.Map)
+    with binding_guard("reading env.config"):
+        config = read_plain(doc, config_id)
+    episode = r.obj(ROOT, "episode", "episode", ObjType.Map)
+    key_id = r.obj(episode, "key", "episode.key", ObjType.List)
+    if r.length(key_id) != 2:
+        raise CorruptDocumentError("episode document: field 'episode.key' must hold 2 uint32 values")
+    key = tuple(int(r.scalar(key_id, i, f"episode.key[{i}]", _INT)) for i in range(2))
+    if not all(0 <= k < 2**32 for k in key):
+        raise CorruptDocumentError(f"episode document: field 'episode.key' must hold uint32 values, got {key}")
+    seats_id = r.obj(ROOT, "seats", "seats", ObjType.List)
+    seats = []
+    for i in range(r.length(seats_id)):
+        s = r.obj(seats_id, i, f"seats[{i}]", ObjType.Map)
+        try:
+            seats.append(
+                Seat(
+                    actor=r.scalar(s, "actor", f"seats[{i}].actor", _STR),
+                    kind=r.scalar(s, "kind", f"seats[{i}].kind", _STR),
+                    policy=r.scalar(s, "policy", f"seats[{i}].policy", _STR, optional=True),
+                )
+            )
+        except ValueError as exc:
+            raise CorruptDocumentError(f"episode document: seats[{i}]: {exc}") from exc
+    fields_id = r.obj(ROOT, "digest_fields", "digest_fields", ObjType.List)
+    digest_fields = tuple(r.scalar(fields_id, i, f"digest_fields[{i}]", _STR) for i in range(r.length(fields_id)))
+    header = Header(
+        env_id=r.scalar(env, "id", "env.id", _STR),
+        env_version=r.scalar(env, "version", "env.version", _STR),
+        config=config,
+        num_players=int(r.scalar(env, "num_players", "env.num_players", _INT)),
+        num_actions=int(r.scalar(env, "num_actions", "env.num_actions", _INT)),
+        simultaneous=r.scalar(env, "simultaneous", "env.simultaneous", (S.Boolean,)),
+        action_labels=labels,
+        episode_key=key,  # type: ignore[arg-type]
+        seats=tuple(seats),
+        checkpoint_every=int(r.scalar(episode, "checkpoint_every", "episode.checkpoint_every", _INT)),
+        digest_fields=digest_fields,
+        world=r.scalar(episode, "world", "episode.world", _INT, optional=True),
+        episode_index=r.scalar(episode, "index", "episode.index", _INT, optional=True),
+        producer=r.scalar(ROOT, "producer", "producer", _STR),
+        created=r.scalar(ROOT, "created", "created", (S.Timestamp,)),
+    )
+    if len(header.seats) != header.num_players:
+        raise CorruptDocumentError(
+            f"episode document: {len(header.seats)} seats listed for a {header.num_players}-player env"
+        )
+    if header.checkpoint_every < 1:
+        raise CorruptDocumentError("episode document: field 'episode.checkpoint_every' must be >= 1")
+    return header
+
+
+def write_header(tx: am.Transaction, header: Header) -> None:
+    """Write the header and empty ``log``/``checkpoints`` lists and a Null ``outcome``, ``views``, ``fork``."""
+    tx.put(ROOT, "schema", S.Str, SCHEMA)
+    tx.put(ROOT, "schema_version", S.Int, SCHEMA_VERSION)
+    tx.put(ROOT, "producer", S.Str, header.producer)
+    tx.put(ROOT, "created", S.Timestamp, header.created)
+    put_plain(
+        tx,
+        ROOT,
+        "env",
+        {
+            "id": header.env_id,
+            "version": header.env_version,
+            "config": dict(header.config),
+            "num_players": header.num_players,
+            "num_actions": header.num_actions,
+            "simultaneous": header.simultaneous,
+            "action_labels": list(header.action_labels),
+        },
+    )
+    put_plain(
+        tx,
+        ROOT,
+        "episode",
+        {
+            "key": list(header.episode_key),
+            "world": header.world,
+            "index": header.episode_index,
+            "checkpoint_every": header.checkpoint_every,
+        },
+    )
+    put_plain(tx, ROOT, "seats", [dataclasses.asdict(s) for s in header.seats])
+    put_plain(tx, ROOT, "digest_fields", list(header.digest_fields))
+    tx.put_object(ROOT, "log", ObjType.List)
+    tx.put_object(ROOT, "checkpoints", ObjType.List)
+    tx.put(ROOT, "outcome", S.Null, None)
+    tx.put(ROOT, "views", S.Null, None)
+    tx.put(ROOT, "fork", S.Null, None)
+
+
+# ---------------------------------------------------------------------------- log, checkpoints, outcome
+def list_id(doc: am.Document | am.Transaction, name: str) -> bytes:
+    """Object id of the root list ``name`` (``log``, ``checkpoints``, ``views``)."""
+    return _Reader(doc).obj(ROOT, name, name, ObjType.List)  # type: ignore[arg-type]
+
+
+def write_entries(tx: am.Transaction, log: bytes, start: int, entries: Sequence[tuple[int, int, int, str, datetime.datetime]]) -> None:
+    """Append ``(step, seat, action, actor, time)`` entries to the log list at index ``start``."""
+    insert_object, put = tx.insert_object, tx.put
+    for i, (step, seat, action, actor, time) in enumerate(entries, start):
+        m = insert_object(log, i, ObjType.Map)
+        put(m, "step", S.Int, step)
+        put(m, "seat", S.Int, seat)
+        put(m, "action", S.Int, action)
+        put(m, "actor", S.Str, actor)
+        put(m, "time", S.Timestamp, time)
+
+
+_ENTRY_KEYS = ("action", "actor", "seat", "step", "time")
+_ENTRY_KINDS = {"action": _INT, "actor": _STR, "seat": _INT, "step": _INT, "time": (S.Timestamp,)}
+
+
+def read_entries(doc: am.Document) -> list[LogEntry]:
+    """Every log entry in Automerge list order (the order the merge rule reads)."""
+    log = list_id(doc, "log")
+    out = []
+    with binding_guard("reading the log"):
+        items = doc.values(log)
+        keys, values = doc.keys, doc.values
+        for i, (value, oid) in enumerate(items):
+            if value != ObjType.Map:
+                raise CorruptDocumentError(f"episode document: log[{i}] must be a Map, got {_name(value)}")
+            names = keys(oid)
+            vals = values(oid)
+            if tuple(names) != _ENTRY_KEYS:
+                missing = sorted(set(_ENTRY_KEYS) - set(names))
+                if missing:
+                    raise CorruptDocumentError(f"episode document: log[{i}] lacks field(s) {missing}")
+                vals = [vals[names.index(k)] for k in _ENTRY_KEYS]  # extra keys are ignored
+            fields = {}
+            for k, (v, vid) in zip(_ENTRY_KEYS, vals):
+                if v == ObjType.Text and k == "actor":  # a JavaScript writer's string
+                    v = (S.Str, doc.text(vid))
+                if isinstance(v, ObjType) or v[0] not in _ENTRY_KINDS[k]:
+                    got = _name(v if isinstance(v, ObjType) else v[0])
+                    raise CorruptDocumentError(f"episode document: log[{i}].{k} has the wrong type ({got})")
+                fields[k] = v[1]
+            out.append(
+                LogEntry(
+                    step=fields["step"],
+                    seat=fields["seat"],
+                    action=fields["action"],
+                    actor=fields["actor"],
+                    time=_utc(fields["time"]),
+                )
+            )
+    return out
+
+
+def write_checkpoints(tx: am.Transaction, checkpoints: bytes, start: int, items: Sequence[Checkpoint]) -> None:
+    for i, c in enumerate(items, start):
+        m = tx.insert_object(checkpoints, i, ObjType.Map)
+        tx.put(m, "step", S.Int, c.step)
+        tx.put(m, "digest", S.Str, c.digest)
+        tx.put(m, "fields", S.Bytes, c.fields)
+
+
+def read_checkpoints(doc: am.Document) -> list[Checkpoint]:
+    r = _Reader(doc)
+    cid = list_id(doc, "checkpoints")
+    out = []
+    for i in range(r.length(cid)):
+        m = r.obj(cid, i, f"checkpoints[{i}]", ObjType.Map)
+        out.append(
+            Checkpoint(
+                step=int(r.scalar(m, "step", f"checkpoints[{i}].step", _INT)),
+                digest=r.scalar(m, "digest", f"checkpoints[{i}].digest", _STR),
+                fields=r.scalar(m, "fields", f"checkpoints[{i}].fields", (S.Bytes,)),
+            )
+        )
+    return out
+
+
+def write_outcome(tx: am.Transaction, outcome: Outcome) -> None:
+    put_plain(
+        tx,
+        ROOT,
+        "outcome",
+        {
+            "returns": [float(x) for x in outcome.returns],
+            "length": int(outcome.length),
+            "terminated": bool(outcome.terminated),
+            "truncated": bool(outcome.truncated),
+            "finished": bool(outcome.finished),
+        },
+    )
+
+
+def read_outcome(doc: am.Document) -> Outcome | None:
+    r = _Reader(doc)
+    m = r.obj(ROOT, "outcome", "outcome", ObjType.Map, optional=True)
+    if m is None:
+        return None
+    rid = r.obj(m, "returns", "outcome.returns", ObjType.List)
+    return Outcome(
+        returns=tuple(
+            float(r.scalar(rid, i, f"outcome.returns[{i}]", (S.F64, S.Int))) for i in range(r.length(rid))
+        ),
+        length=int(r.scalar(m, "length", "outcome.length", _INT)),
+        terminated=r.scalar(m, "terminated", "outcome.terminated", (S.Boolean,)),
+        truncated=r.scalar(m, "truncated", "outcome.truncated", (S.Boolean,)),
+    )

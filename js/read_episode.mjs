@@ -1,0 +1,74 @@
+// Read an htjax episode document (.automerge, schema "htjax.episode" v1) and print it as JSON.
+//
+//   node js/read_episode.mjs FILE.automerge
+//
+// Prints {schema, schema_version, env, episode, seats, log, checkpoints, outcome, views, heads}
+// with times as milliseconds since the epoch and byte strings as hex. The merge rule that turns
+// the log into accepted actions needs the game's rules; this reader reports the raw log in
+// Automerge list order, which is what every peer sees. See docs/sync.md.
+import { readFileSync } from "node:fs";
+import * as Automerge from "@automerge/automerge";
+
+const SCHEMA = "htjax.episode";
+const SUPPORTED_VERSION = 1;
+
+function fail(message) {
+  process.stderr.write(`read_episode: ${message}\n`);
+  process.exit(2);
+}
+
+function hex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Plain JSON values: Dates become epoch milliseconds, Uint8Arrays hex, and strings (which a
+// Python writer stores as scalar strings, read here as ImmutableString) plain strings.
+function plain(value) {
+  if (value === null || value === undefined) return null;
+  if (Automerge.isImmutableString(value)) return value.toString();
+  if (value instanceof Date) return value.getTime();
+  if (value instanceof Uint8Array) return hex(value);
+  if (typeof value === "bigint") return Number(value);
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value === "object") {
+    const out = {};
+    for (const key of Object.keys(value)) out[key] = plain(value[key]);
+    return out;
+  }
+  return value;
+}
+
+const file = process.argv[2];
+if (!file) fail("usage: node js/read_episode.mjs FILE.automerge");
+
+let doc;
+try {
+  doc = Automerge.load(new Uint8Array(readFileSync(file)));
+} catch (err) {
+  fail(`${file} is not a readable Automerge document: ${err.message}`);
+}
+if (plain(doc.schema) !== SCHEMA) fail(`${file} is not an htjax episode document (schema ${JSON.stringify(plain(doc.schema))})`);
+if (doc.schema_version !== SUPPORTED_VERSION) fail(`${file}: schema version ${doc.schema_version} is not supported`);
+
+const out = {
+  schema: plain(doc.schema),
+  schema_version: doc.schema_version,
+  producer: plain(doc.producer),
+  env: plain(doc.env),
+  episode: plain(doc.episode),
+  seats: plain(doc.seats),
+  log: doc.log.map((e) => ({
+    step: e.step,
+    seat: e.seat,
+    action: e.action,
+    actor: plain(e.actor),
+    time: plain(e.time),
+  })),
+  digest_fields: plain(doc.digest_fields),
+  checkpoints: doc.checkpoints.map((c) => ({ step: c.step, digest: plain(c.digest), fields: hex(c.fields) })),
+  outcome: plain(doc.outcome),
+  views: plain(doc.views),
+  fork: plain(doc.fork),
+  heads: Automerge.getHeads(doc),
+};
+process.stdout.write(JSON.stringify(out) + "\n");

@@ -1,0 +1,369 @@
+#!/usr/bin/env python
+"""Blackjack throughput: htjax against Gymnasium's Blackjack-v1 and pgx's leduc_holdem, one run.
+
+Measured, each in a fresh subprocess (so peak memory and compile time belong to that
+measurement alone), on the same machine in the same run:
+
+* Gymnasium ``Blackjack-v1`` single-env loop (``gymnasium.make``, random actions, the rules of
+  htjax's ``gymnasium`` preset: ``natural=False, sab=False``), and ``SyncVectorEnv`` of it.
+* htjax ``blackjack`` ``gymnasium`` preset and casino rules (the default config), random legal
+  actions via :func:`htjax.bench.measure_throughput` (``rollout_steps`` with auto-reset,
+  ``record_observations=False``, ``block_until_ready``; compile timed apart).
+* pgx ``leduc_holdem`` (``pip install pgx``): ``jit(vmap(auto_reset(step, init)))`` in a
+  ``lax.scan`` with random legal actions, timed the same way.
+
+Writes ``docs/bench/blackjack.json``, ``docs/bench/blackjack.png`` and the ``bench_blackjack``
+section of ``docs/benchmarks.md``. ``--quick`` runs a small sweep (to check the script works).
+
+    python scripts/bench_blackjack.py            # full sweep, 1 .. 65536 worlds
+    python scripts/bench_blackjack.py --quick    # 1, 64, 4096 worlds, short timings
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FULL_SIZES = (1, 8, 64, 512, 4096, 8192, 65536)
+QUICK_SIZES = (1, 64, 4096)
+FULL_SYNC_SIZES = (1, 8, 64, 512)
+QUICK_SYNC_SIZES = (1, 8, 64)
+GYMNASIUM_RULES = {"natural": False, "sab": False}  # Blackjack-v1 defaults == htjax preset "gymnasium"
+
+TARGET_GYM_RATIO = 300.0
+TARGET_COMPILE_SECONDS = 3.0
+
+
+# --------------------------------------------------------------------------- workers (subprocess)
+def _steps_for(num_envs: int, budget: int) -> int:
+    """Steps per world so that one measurement is about ``budget`` env steps (at least 20)."""
+    return int(max(20, min(2000, budget // num_envs)))
+
+
+def work_gym_loop(seconds: float) -> dict:
+    import gymnasium
+    import numpy as np
+
+    from htjax.bench import peak_memory
+
+    env = gymnasium.make("Blackjack-v1", **GYMNASIUM_RULES)
+    rng = np.random.default_rng(0)
+    env.reset(seed=0)
+    steps = episodes = 0
+    start = time.perf_counter()
+    while True:
+        for a in rng.integers(0, 2, size=1000):
+            _, _, terminated, truncated, _ = env.step(int(a))
+            if terminated or truncated:
+                env.reset()
+                episodes += 1
+        steps += 1000
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            break
+    peak, source = peak_memory()
+    return dict(system="gymnasium Blackjack-v1 loop", num_envs=1, env_steps=steps, seconds=elapsed,
+                steps_per_second=steps / elapsed, compile_seconds=0.0, episodes=episodes,
+                peak_memory_bytes=peak, peak_memory_source=source)
+
+
+def work_gym_sync(num_envs: int, seconds: float) -> dict:
+    import gymnasium
+    import numpy as np
+
+    from htjax.bench import peak_memory
+
+    envs = gymnasium.make_vec("Blackjack-v1", num_envs=num_envs, vectorization_mode="sync", **GYMNASIUM_RULES)
+    rng = np.random.default_rng(0)
+    envs.reset(seed=0)
+    calls = 0
+    start = time.perf_counter()
+    while True:
+        for _ in range(50):
+            envs.step(rng.integers(0, 2, size=num_envs))
+        calls += 50
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            break
+    peak, source = peak_memory()
+    return dict(system="gymnasium SyncVectorEnv", num_envs=num_envs, env_steps=calls * num_envs, seconds=elapsed,
+                steps_per_second=calls * num_envs / elapsed, compile_seconds=0.0, episodes=None,
+                peak_memory_bytes=peak, peak_memory_source=source)
+
+
+def work_htjax(rules: str, num_envs: int, budget: int) -> dict:
+    import htjax
+    from htjax.bench import measure_throughput
+
+    env = htjax.make("blackjack", preset=None if rules == "casino" else rules)
+    r = measure_throughput(env, num_envs, _steps_for(num_envs, budget), rules=rules)
+    out = r.to_dict()
+    out["system"] = f"htjax blackjack ({rules})"
+    return out
+
+
+def work_pgx(num_envs: int, budget: int) -> dict:
+    import jax
+    import jax.numpy as jnp
+    import pgx
+    from pgx.experimental import auto_reset
+
+    from htjax.bench import device_description, peak_memory
+
+    env = pgx.make("leduc_holdem")
+    steps = _steps_for(num_envs, budget)
+    chunks = 10
+    chunk = -(-steps // chunks)
+    v_init = jax.vmap(env.init)
+    v_step = jax.vmap(auto_reset(env.step, env.init))
+
+    def run(state, key):
+        def body(c, _):
+            state, key = c
+            key, k_act, k_env = jax.random.split(key, 3)
+            logits = jnp.where(state.legal_action_mask, 0.0, -jnp.inf)
+            action = jax.random.categorical(k_act, logits, axis=-1)
+            state = v_step(state, action, jax.random.split(k_env, num_envs))
+            return (state, key), state.terminated.sum()
+
+        (state, key), done = jax.lax.scan(body, (state, key), None, length=chunk)
+        return state, key, done.sum()
+
+    key = jax.random.PRNGKey(0)
+    keys = jax.random.split(key, num_envs)
+    t0 = time.perf_counter()
+    init = jax.jit(v_init).lower(keys).compile()
+    init_compile = time.perf_counter() - t0
+    state = init(keys)
+    t0 = time.perf_counter()
+    step = jax.jit(run).lower(state, key).compile()
+    step_compile = time.perf_counter() - t0
+    state, key, _ = step(state, key)
+    jax.block_until_ready(state)
+    elapsed = 0.0
+    episodes = 0
+    for _ in range(chunks):
+        t0 = time.perf_counter()
+        state, key, n = step(state, key)
+        jax.block_until_ready((state, n))
+        elapsed += time.perf_counter() - t0
+        episodes += int(n)
+    env_steps = chunks * chunk * num_envs
+    peak, source = peak_memory()
+    return dict(system="pgx leduc_holdem", num_envs=num_envs, env_steps=env_steps, seconds=elapsed,
+                steps_per_second=env_steps / elapsed, compile_seconds=init_compile + step_compile,
+                init_compile_seconds=init_compile, step_compile_seconds=step_compile, episodes=episodes,
+                peak_memory_bytes=peak, peak_memory_source=source, device=device_description())
+
+
+def worker(spec: dict) -> dict:
+    kind = spec["kind"]
+    if kind == "gym_loop":
+        return work_gym_loop(spec["seconds"])
+    if kind == "gym_sync":
+        return work_gym_sync(spec["num_envs"], spec["seconds"])
+    if kind == "htjax":
+        return work_htjax(spec["rules"], spec["num_envs"], spec["budget"])
+    if kind == "pgx":
+        return work_pgx(spec["num_envs"], spec["budget"])
+    raise ValueError(f"unknown measurement kind {kind!r}")
+
+
+# --------------------------------------------------------------------------- driver
+def run_isolated(spec: dict, timeout: float) -> dict:
+    """Run one measurement in a fresh Python process; returns its JSON result (or an error)."""
+    cmd = [sys.executable, str(pathlib.Path(__file__).resolve()), "--worker", json.dumps(spec)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {**spec, "error": f"timed out after {timeout:.0f} s"}
+    if proc.returncode != 0:
+        return {**spec, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+    return {**spec, **json.loads(proc.stdout.strip().splitlines()[-1])}
+
+
+def plan(quick: bool) -> list[dict]:
+    sizes = QUICK_SIZES if quick else FULL_SIZES
+    seconds = 1.0 if quick else 5.0
+    budget = 200_000 if quick else 4_000_000
+    specs = [{"kind": "gym_loop", "seconds": seconds}]
+    specs += [{"kind": "gym_sync", "num_envs": n, "seconds": seconds} for n in (QUICK_SYNC_SIZES if quick else FULL_SYNC_SIZES)]
+    for rules in ("gymnasium", "casino"):
+        specs += [{"kind": "htjax", "rules": rules, "num_envs": n, "budget": budget} for n in sizes]
+    specs += [{"kind": "pgx", "num_envs": n, "budget": budget} for n in sizes]
+    return specs
+
+
+def _fmt_rate(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.0f}"
+
+
+def _series(results: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in results:
+        if "error" not in r:
+            out.setdefault(r["system"], []).append(r)
+    return out
+
+
+def summarise(results: list[dict]) -> dict:
+    """Ratios against the Gymnasium single loop and the performance targets."""
+    series = _series(results)
+    loop = series.get("gymnasium Blackjack-v1 loop", [{}])[0].get("steps_per_second")
+    best = {name: max(rows, key=lambda r: r["steps_per_second"]) for name, rows in series.items()}
+    gym_preset = best.get("htjax blackjack (gymnasium)")
+    casino = best.get("htjax blackjack (casino)")
+    leduc = best.get("pgx leduc_holdem")
+    compile_max = max(
+        (r["compile_seconds"] for name, rows in series.items() if name.startswith("htjax") for r in rows), default=None
+    )
+    targets = {
+        "gymnasium_preset_vs_gym_loop": {
+            "target": f">= {TARGET_GYM_RATIO:.0f}x",
+            "value": None if not (gym_preset and loop) else gym_preset["steps_per_second"] / loop,
+        },
+        "casino_vs_pgx_leduc": {
+            "target": ">= 1x (best of each sweep)",
+            "value": None if not (casino and leduc) else casino["steps_per_second"] / leduc["steps_per_second"],
+        },
+        "htjax_compile_seconds_max": {"target": f"< {TARGET_COMPILE_SECONDS:.0f} s", "value": compile_max},
+    }
+    targets["gymnasium_preset_vs_gym_loop"]["met"] = (
+        targets["gymnasium_preset_vs_gym_loop"]["value"] is not None
+        and targets["gymnasium_preset_vs_gym_loop"]["value"] >= TARGET_GYM_RATIO
+    )
+    targets["casino_vs_pgx_leduc"]["met"] = (
+        targets["casino_vs_pgx_leduc"]["value"] is not None and targets["casino_vs_pgx_leduc"]["value"] >= 1.0
+    )
+    targets["htjax_compile_seconds_max"]["met"] = compile_max is not None and compile_max < TARGET_COMPILE_SECONDS
+    return {"gym_loop_steps_per_second": loop, "targets": targets}
+
+
+def markdown(report: dict, plot_name: str | None) -> str:
+    m = report["machine"]
+    loop = report["summary"]["gym_loop_steps_per_second"]
+    lines = [
+        "## Blackjack throughput (`scripts/bench_blackjack.py`)",
+        "",
+        f"Run {report['date']}{' (--quick)' if report['quick'] else ''} on {m['cpu']}, {m['cores']} cores, "
+        f"device {m['device']}, JAX {m['jax']}, Python {m['python']}. Each row is a fresh process. "
+        "Env steps/s = worlds x steps / timed seconds; compile seconds (init + step) are measured apart "
+        "and not in the timing. Random legal actions everywhere; htjax and pgx auto-reset finished worlds.",
+        "",
+        "| system | worlds | env steps/s | x Gymnasium loop | compile s | peak memory MiB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        name = r.get("system") or f"{r['kind']} {r.get('rules', '')}".strip()
+        if "error" in r:
+            lines.append(f"| {name} | {r.get('num_envs', 1)} | error: {r['error']} | | | |")
+            continue
+        ratio = f"{r['steps_per_second'] / loop:,.1f}" if loop else "-"
+        mem = r["peak_memory_bytes"] / 2**20
+        lines.append(
+            f"| {name} | {r['num_envs']:,} | {_fmt_rate(r['steps_per_second'])} | {ratio} | "
+            f"{r['compile_seconds']:.2f} | {mem:,.0f} |"
+        )
+    lines += ["", "Targets (best size of each sweep):", "", "| target | wanted | measured | met |", "|---|---|---:|---|"]
+    for name, t in report["summary"]["targets"].items():
+        value = "-" if t["value"] is None else f"{t['value']:,.2f}"
+        lines.append(f"| {name} | {t['target']} | {value} | {'yes' if t['met'] else 'no'} |")
+    source = next((r["peak_memory_source"] for r in report["results"] if "peak_memory_source" in r), "?")
+    lines += ["", f"Peak memory: {source} of the measuring process (it includes Python, JAX and the runtime)."]
+    if plot_name:
+        lines += ["", f"![env steps/s against worlds]({plot_name})"]
+    return "\n".join(lines)
+
+
+def plot(report: dict, path: pathlib.Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no plot", file=sys.stderr)
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, rows in _series(report["results"]).items():
+        rows = sorted(rows, key=lambda r: r["num_envs"])
+        if len(rows) == 1 and rows[0]["num_envs"] == 1 and "loop" in name:
+            ax.axhline(rows[0]["steps_per_second"], linestyle="--", color="gray", label=name)
+            continue
+        ax.plot([r["num_envs"] for r in rows], [r["steps_per_second"] for r in rows], marker="o", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("worlds (num_envs)")
+    ax.set_ylabel("env steps / s")
+    ax.set_title(f"Blackjack throughput on {report['machine']['device']}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sweep and short timings")
+    parser.add_argument("--json-out", default=str(ROOT / "docs/bench/blackjack.json"))
+    parser.add_argument("--plot-out", default=str(ROOT / "docs/bench/blackjack.png"))
+    parser.add_argument("--markdown", default=str(ROOT / "docs/benchmarks.md"))
+    parser.add_argument("--no-docs", action="store_true", help="print results only; write nothing")
+    parser.add_argument("--only", choices=["gym", "htjax", "pgx"], action="append", help="measure only these")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per measurement")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return 0
+
+    sys.path.insert(0, str(ROOT))
+    from htjax.bench import machine_info, update_markdown_section
+
+    specs = plan(args.quick)
+    if args.only:
+        specs = [s for s in specs if s["kind"].split("_")[0] in args.only]
+    results = []
+    for i, spec in enumerate(specs, 1):
+        label = " ".join(f"{k}={v}" for k, v in spec.items())
+        print(f"[{i}/{len(specs)}] {label} ...", end=" ", flush=True, file=sys.stderr)
+        r = run_isolated(spec, args.timeout)
+        print(r.get("error") or f"{r['steps_per_second']:,.0f} steps/s", file=sys.stderr)
+        results.append(r)
+
+    report = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "quick": args.quick,
+        "machine": machine_info(),
+        "results": results,
+    }
+    report["summary"] = summarise(results)
+    for name, t in report["summary"]["targets"].items():
+        value = "-" if t["value"] is None else f"{t['value']:,.2f}"
+        print(f"{name}: {value} (target {t['target']}) {'MET' if t['met'] else 'NOT MET'}")
+    if args.no_docs:
+        print(json.dumps(report, indent=1))
+        return 0
+    json_path = pathlib.Path(args.json_out)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=1) + "\n")
+    plot_path = pathlib.Path(args.plot_out)
+    md_path = pathlib.Path(args.markdown)
+    plot_name = os.path.relpath(plot_path, md_path.parent) if plot(report, plot_path) else None
+    update_markdown_section(md_path, "bench_blackjack", markdown(report, plot_name))
+    print(f"wrote {json_path}, {plot_path if plot_name else '(no plot)'}, {md_path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The `htjax` command line: envs, play (scripted via stdin), bench --json, demo, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import htjax
+from htjax.cli import app
+from htjax.play import parse_action
+
+runner = CliRunner()
+
+BENCH_KEYS = {"env", "num_envs", "steps_per_second", "compile_seconds", "peak_memory_bytes", "device"}
+
+
+def _run(*args: str, input: str | None = None, columns: int = 160):
+    return runner.invoke(app, list(args), input=input, env={"COLUMNS": str(columns)})
+
+
+def test_envs__table_lists_every_registered_env_with_presets():
+    result = _run("envs")
+    assert result.exit_code == 0, result.output
+    for env_id in htjax.available_envs():
+        assert env_id in result.stdout
+    assert "casino, gymnasium" in result.stdout
+    narrow = _run("envs", columns=80)  # ids never wrap in a narrow terminal
+    assert narrow.exit_code == 0 and all(env_id in narrow.stdout for env_id in htjax.available_envs())
+
+
+def test_play__scripted_gymnasium_rules_round_until_end_of_input():
+    # Blackjack-v1 rules: "stick" ends the round at once, so three sticks are three rounds.
+    result = _run("play", "blackjack", "--rules", "gymnasium", "--seed", "0", input="stick\n1\nSTICK\nstick\n")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Dealer:" in out and "hand 1:" in out
+    assert out.count("over:") >= 2
+    assert "games finished" in out
+
+
+def test_play__casino_rules_bets_refuses_illegal_and_unknown_actions_and_quits():
+    result = _run("play", "blackjack", "--seed", "0", input="hit\nxyzzy\nbet_1\n?\nstand\nq\n")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "hit is not legal now" in out
+    assert "unknown action 'xyzzy'" in out
+    assert "you play bet_1" in out and "bet 1" in out
+    assert "game 1 over" in out
+    assert "1 game finished" in out
+
+
+def test_play__same_seed_same_deal():
+    a = _run("play", "blackjack", "--rules", "gymnasium", "--seed", "5", "--games", "1", input="stick\n")
+    b = _run("play", "blackjack", "--rules", "gymnasium", "--seed", "5", "--games", "1", input="stick\n")
+    assert a.exit_code == 0 and a.stdout == b.stdout
+
+
+def test_parse_action__numbers_labels_prefixes_and_errors():
+    labels = ("stand", "hit", "double", "split", "surrender")
+    legal = np.array([True, True, False, True, True])
+    assert parse_action("1", labels, legal) == 1
+    assert parse_action("HIT", labels, legal) == 1
+    assert parse_action("st", labels, legal) == 0  # "stand" is the only legal "st..."
+    assert parse_action("sp", labels, legal) == 3
+    with pytest.raises(ValueError, match="ambiguous"):
+        parse_action("s", labels, legal)
+    with pytest.raises(ValueError, match="not legal"):
+        parse_action("double", labels, legal)
+    with pytest.raises(ValueError, match="no action number 9"):
+        parse_action("9", labels, legal)
+    with pytest.raises(ValueError, match="unknown action"):
+        parse_action("fold", labels, legal)
+
+
+def test_bench__json_prints_exactly_one_object():
+    result = _run("bench", "blackjack", "--rules", "gymnasium", "--num-envs", "8", "--steps", "20", "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)  # the whole of stdout is one JSON object
+    assert BENCH_KEYS <= set(record)
+    assert record["env"] == "blackjack" and record["num_envs"] == 8 and record["rules"] == "gymnasium"
+    assert record["steps_per_second"] > 0 and record["compile_seconds"] > 0
+    assert record["peak_memory_bytes"] > 0 and record["peak_memory_source"]
+
+
+def test_bench__table_output_and_config_overrides():
+    result = _run(
+        "bench", "blackjack", "--rules", "gymnasium", "--config", '{"sab": true}', "-n", "8", "-t", "20",
+    )
+    assert result.exit_code == 0, result.output
+    assert "env steps/s" in result.stdout and "peak memory" in result.stdout
+    assert '"sab": true' in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("bench", "no_such_game", "--json"), "available envs"),
+        (("bench", "blackjack", "--rules", "vegas"), "unknown preset 'vegas'"),
+        (("bench", "blackjack", "--config", "{not json"), "--config"),
+        (("bench", "blackjack", "--config", '{"num_decks": 0}'), "num_decks"),
+        (("bench", "blackjack", "--autoreset", "maybe", "-n", "2", "-t", "2"), "autoreset"),
+        (("play", "no_such_game"), "available envs"),
+    ],
+)
+def test_errors__clear_message_and_exit_code_2(args, message):
+    result = _run(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_demo__small_run_prints_summary():
+    result = _run("demo", "--num-envs", "16", "--steps", "60")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "random" in out and "fixed strategy" in out
+    assert "mean return" in out and "Compile" in out

@@ -1,0 +1,342 @@
+"""Gymnasium adapters: check_env, vector env vs single env, autoreset modes, masks, seeds, errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium
+import jax
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from gymnasium.vector import AutoresetMode
+
+import htjax
+from htjax.adapters.gymnasium import (
+    GYM_IDS,
+    HtjaxGymEnv,
+    HtjaxVectorEnv,
+    register_gymnasium_envs,
+    world_key_from_seed,
+)
+from htjax.core.env import HtjaxError, InvalidActionError, UnknownEnvError
+from htjax.core.keys import episode_key_for
+from toy_envs import HighCard
+from toy_solo import SoloDraw
+
+N = 4
+SOLO = SoloDraw(max_steps=4)
+
+
+def _check_env_quietly(env):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_env(env)
+
+
+@pytest.fixture(scope="module")
+def solo():
+    return HtjaxGymEnv(SOLO, render_mode="ansi")
+
+
+# --------------------------------------------------------------------------- single env
+def test_check_env__passes_for_a_toy_env(solo):
+    _check_env_quietly(solo)
+
+
+def test_spaces__box_and_discrete_from_the_env(solo):
+    assert solo.action_space == gymnasium.spaces.Discrete(3)
+    assert solo.observation_space.shape == (2,)
+    assert solo.observation_space.dtype == np.float32
+
+
+def test_reset__same_seed_same_episode_and_next_reset_continues_the_stream(solo):
+    first, _ = solo.reset(seed=7)
+    key0 = solo.episode_key
+    second, _ = solo.reset()
+    key1 = solo.episode_key
+    again, _ = solo.reset(seed=7)
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(key0, solo.episode_key)
+    world = world_key_from_seed(7)
+    np.testing.assert_array_equal(key0, np.asarray(episode_key_for(world, 0)))
+    np.testing.assert_array_equal(key1, np.asarray(episode_key_for(world, 1)))
+    assert not np.array_equal(key0, key1)
+
+
+def test_world_key_from_seed__matches_prng_key_and_rejects_bad_seeds():
+    for seed in (0, 1, 123, 2**32 - 1):
+        np.testing.assert_array_equal(world_key_from_seed(seed), np.asarray(jax.random.PRNGKey(seed)))
+    np.testing.assert_array_equal(world_key_from_seed(2**32 + 5), [1, 5])
+    for bad in (-1, 2**64, 1.5, "3", True):
+        with pytest.raises(HtjaxError, match="seed"):
+            world_key_from_seed(bad)
+
+
+def test_step__episode_replays_exactly_from_its_key(solo):
+    solo.reset(seed=11)
+    key = solo.episode_key
+    actions = [2, 0, 0, 1]
+    rewards = []
+    for a in actions:
+        _, r, term, trunc, _ = solo.step(a)
+        rewards.append(r)
+        if term or trunc:
+            break
+    states = htjax.replay_episode(SOLO, key, np.array(actions[: len(rewards)]))
+    np.testing.assert_allclose(np.asarray(states.rewards[1:, 0]), rewards)
+    np.testing.assert_array_equal(np.asarray(states.observation[-1]), np.asarray(solo.state.observation))
+
+
+def test_info__action_mask_follows_the_state(solo):
+    _, info = solo.reset(seed=0)
+    np.testing.assert_array_equal(info["action_mask"], [1, 1, 1])
+    assert info["action_mask"].dtype == np.int8
+    _, _, _, _, info = solo.step(0)
+    np.testing.assert_array_equal(info["action_mask"], [1, 1, 0])
+    np.testing.assert_array_equal(solo.action_masks(), [True, True, False])
+    # The mask is usable directly with Gymnasium's masked sampling.
+    assert solo.action_space.sample(mask=info["action_mask"]) in (0, 1)
+
+
+def test_step__masked_action_follows_the_illegal_action_rule(solo):
+    solo.reset(seed=0)
+    solo.step(0)  # now "peek" (2) is masked
+    before = jax.device_get(solo.state)
+    obs, reward, terminated, truncated, info = solo.step(2)
+    assert (reward, terminated, truncated, info["illegal_action"]) == (-1.0, True, False, True)
+    after = jax.device_get(solo.state)
+    np.testing.assert_array_equal(after.card, before.card)
+    np.testing.assert_array_equal(info["action_mask"], [1, 1, 1])
+
+
+@pytest.mark.parametrize(
+    "action, message",
+    [
+        (3, "out of range"),
+        (-1, "out of range"),
+        (1.0, "integer"),
+        (True, "integer"),
+        (np.array([0, 1]), "scalar"),
+        ("stop", "integer"),
+    ],
+)
+def test_step__bad_action_raises_before_anything_runs(solo, action, message):
+    solo.reset(seed=3)
+    state = solo.state
+    with pytest.raises(InvalidActionError, match=message):
+        solo.step(action)
+    assert solo.state is state
+
+
+def test_step__truncation_is_reported(solo):
+    solo.reset(seed=5)
+    flags = [solo.step(0)[2:4] for _ in range(4)]
+    assert flags[-1] == (False, True)
+    assert all(f == (False, False) for f in flags[:-1])
+
+
+def test_render__ansi_text(solo):
+    solo.reset(seed=0)
+    text = solo.render()
+    assert isinstance(text, str) and "toy_solo_draw" in text
+
+
+def test_errors__unknown_env_multi_seat_unknown_view_options():
+    with pytest.raises(UnknownEnvError, match="available envs"):
+        HtjaxGymEnv("no_such_game")
+    with pytest.raises(HtjaxError, match="single-agent"):
+        HtjaxGymEnv(HighCard())
+    with pytest.raises(HtjaxError, match="single-agent"):
+        HtjaxVectorEnv(2, HighCard())
+    with pytest.raises(HtjaxError, match="observation view"):
+        HtjaxGymEnv(SOLO, observation="pixels")
+    with pytest.raises(HtjaxError, match="classic"):
+        HtjaxGymEnv(SOLO, observation="classic")
+    with pytest.raises(HtjaxError, match="render_mode"):
+        HtjaxGymEnv(SOLO, render_mode="human")
+    with pytest.raises(HtjaxError, match="num_envs"):
+        HtjaxVectorEnv(0, SOLO)
+    with pytest.raises(HtjaxError, match="autoreset_mode"):
+        HtjaxVectorEnv(2, SOLO, autoreset_mode="Disabled")
+    with pytest.raises(HtjaxError, match="reset option"):
+        HtjaxGymEnv(SOLO).reset(seed=0, options={"deal": 1})
+    with pytest.raises(HtjaxError, match="reset"):
+        HtjaxGymEnv(SOLO).step(0)
+    with pytest.raises(gymnasium.error.Error):
+        gymnasium.make("htjax/NoSuchGame-v0")
+
+
+def test_compiled_once__instances_share_the_jitted_functions():
+    a, b = HtjaxGymEnv(SOLO), HtjaxGymEnv(SoloDraw(max_steps=4))
+    assert a._step_fn is b._step_fn
+    for env in (a, b):
+        env.reset(seed=1)
+        env.step(0)
+    assert a._step_fn._cache_size() == 1
+    va, vb = HtjaxVectorEnv(N, SOLO), HtjaxVectorEnv(N, SOLO)
+    assert va._step_fn is vb._step_fn
+
+
+# --------------------------------------------------------------------------- vector env
+def _single_run(seed: int, actions: list[int]):
+    """A single env driven like one sub-env of a NEXT_STEP vector env."""
+    env = HtjaxGymEnv(SOLO)
+    obs, info = env.reset(seed=seed)
+    out = [(obs, 0.0, False, False, info["action_mask"])]
+    needs_reset = False
+    for a in actions:
+        if needs_reset:
+            obs, info = env.reset()
+            r, term, trunc = 0.0, False, False
+        else:
+            obs, r, term, trunc, info = env.step(a)
+        needs_reset = term or trunc
+        out.append((obs, r, term, trunc, info["action_mask"]))
+    return out
+
+
+def _vector_actions(steps: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 2, size=(steps, N))
+
+
+def test_vector__matches_single_envs_seeded_s_plus_i():
+    actions = _vector_actions(14)
+    venv = HtjaxVectorEnv(N, SOLO)
+    obs, info = venv.reset(seed=100)
+    vec = [(obs, np.zeros(N), np.zeros(N, bool), np.zeros(N, bool), info["action_mask"])]
+    for a in actions:
+        o, r, term, trunc, info = venv.step(a)
+        vec.append((o, r, term, trunc, info["action_mask"]))
+    assert any(v[2].any() for v in vec) and any(v[3].any() for v in vec), "run should end episodes both ways"
+    for i in range(N):
+        single = _single_run(100 + i, list(actions[:, i]))
+        for t, (s, v) in enumerate(zip(single, vec)):
+            np.testing.assert_array_equal(s[0], v[0][i], err_msg=f"obs world {i} t {t}")
+            assert s[1] == pytest.approx(v[1][i]) and s[2] == v[2][i] and s[3] == v[3][i]
+            np.testing.assert_array_equal(s[4], v[4][i])
+
+
+def test_vector__next_step_autoreset_ignores_the_action_and_starts_next_episode():
+    venv = HtjaxVectorEnv(N, SOLO)
+    assert venv.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    venv.reset(seed=3)
+    keys0 = venv.episode_keys
+    _, r, term, _, _ = venv.step(np.ones(N, np.int64))  # everyone stops: all terminate
+    assert term.all() and (r >= 0).all()
+    results = []
+    for action in (0, 1):
+        probe = HtjaxVectorEnv(N, SOLO)
+        probe.reset(seed=3)
+        probe.step(np.ones(N, np.int64))
+        results.append(probe.step(np.full(N, action)))
+    for a, b in zip(results[0], results[1]):
+        if isinstance(a, dict):
+            np.testing.assert_array_equal(a["action_mask"], b["action_mask"])
+        else:
+            np.testing.assert_array_equal(a, b)
+    obs, r, term, trunc, info = results[0]
+    assert not term.any() and not trunc.any() and (r == 0).all()
+    np.testing.assert_array_equal(info["action_mask"], np.ones((N, 3)))
+    np.testing.assert_array_equal(obs[:, 1], 0.0)  # step count 0: a fresh episode
+    probe_keys = np.asarray(jax.vmap(episode_key_for)(np.stack([world_key_from_seed(3 + i) for i in range(N)]), np.ones(N, np.int32)))
+    venv.step(np.zeros(N, np.int64))
+    np.testing.assert_array_equal(venv.episode_keys, probe_keys)
+    assert not np.array_equal(keys0, probe_keys)
+
+
+def _single_run_same_step(seed: int, actions: list[int]):
+    """A single env driven like one sub-env of a SAME_STEP vector env."""
+    env = HtjaxGymEnv(SOLO)
+    obs, info = env.reset(seed=seed)
+    out = [(obs, 0.0, False, False, info["action_mask"], None)]
+    for a in actions:
+        obs, r, term, trunc, info = env.step(a)
+        final = None
+        if term or trunc:
+            final = obs
+            obs, info = env.reset()
+        out.append((obs, r, term, trunc, info["action_mask"], final))
+    return out
+
+
+def test_vector__same_step_autoreset_matches_single_envs_and_reports_final_obs():
+    actions = _vector_actions(10, seed=1)
+    venv = HtjaxVectorEnv(N, SOLO, autoreset_mode="SameStep")
+    assert venv.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    obs, info = venv.reset(seed=9)
+    vec = [(obs, np.zeros(N), np.zeros(N, bool), np.zeros(N, bool), info["action_mask"], None)]
+    for a in actions:
+        o, r, term, trunc, info = venv.step(a)
+        finals = info.get("final_obs")
+        if finals is not None:
+            np.testing.assert_array_equal(info["_final_obs"], term | trunc)
+        vec.append((o, r, term, trunc, info["action_mask"], finals))
+    assert any(v[2].any() for v in vec[1:])
+    for i in range(N):
+        for t, (s, v) in enumerate(zip(_single_run_same_step(9 + i, list(actions[:, i])), vec)):
+            np.testing.assert_array_equal(s[0], v[0][i], err_msg=f"obs world {i} t {t}")
+            assert s[1] == pytest.approx(v[1][i]) and s[2] == v[2][i] and s[3] == v[3][i]
+            np.testing.assert_array_equal(s[4], v[4][i])
+            if s[5] is None:
+                assert v[5] is None or v[5][i] is None
+            else:
+                np.testing.assert_array_equal(s[5], v[5][i])
+
+
+def test_vector__bad_actions_raise_before_anything_runs():
+    venv = HtjaxVectorEnv(N, SOLO)
+    venv.reset(seed=0)
+    state = venv.state
+    for bad, message in (
+        (np.zeros(N + 1, np.int64), "shape"),
+        (np.zeros(N, np.float32), "integers"),
+        (np.zeros(N, bool), "integers"),
+        (np.array([0, 1, 3, 0]), r"out of range .* sub-env\(s\) \[2\]"),
+        (np.array([0, -1, 0, 0]), "out of range"),
+    ):
+        with pytest.raises(InvalidActionError, match=message):
+            venv.step(bad)
+    assert venv.state is state
+
+
+def test_vector__info_masks_are_batched_and_illegal_actions_flagged():
+    venv = HtjaxVectorEnv(N, SOLO)
+    _, info = venv.reset(seed=0)
+    assert info["action_mask"].shape == (N, 3) and info["action_mask"].dtype == np.int8
+    _, _, _, _, info = venv.step(np.zeros(N, np.int64))
+    np.testing.assert_array_equal(info["action_mask"], np.tile([1, 1, 0], (N, 1)))
+    np.testing.assert_array_equal(venv.action_masks(), info["action_mask"].astype(bool))
+    _, r, term, _, info = venv.step(np.array([2, 0, 0, 0]))  # world 0 peeks illegally
+    assert info["illegal_action"].tolist() == [True, False, False, False]
+    assert term[0] and r[0] == -1.0
+
+
+def test_vector__seeding_determinism_and_seed_lists():
+    a, b = HtjaxVectorEnv(N, SOLO), HtjaxVectorEnv(N, SOLO)
+    oa, _ = a.reset(seed=21)
+    ob, _ = b.reset(seed=[21, 22, 23, 24])
+    np.testing.assert_array_equal(oa, ob)
+    np.testing.assert_array_equal(a.episode_keys, b.episode_keys)
+    oc, _ = b.reset()
+    assert not np.array_equal(a.episode_keys, b.episode_keys)
+    with pytest.raises(HtjaxError, match="one per sub-env"):
+        a.reset(seed=[1, 2])
+    with pytest.raises(HtjaxError, match="seed"):
+        a.reset(seed=-3)
+
+
+def test_vector__render_gives_one_text_per_world():
+    venv = HtjaxVectorEnv(2, SOLO, render_mode="ansi")
+    venv.reset(seed=0)
+    frames = venv.render()
+    assert len(frames) == 2 and all("toy_solo_draw" in f for f in frames)
+
+
+def test_registration__ids_present_and_idempotent():
+    register_gymnasium_envs()
+    register_gymnasium_envs()
+    for gym_id, kwargs in GYM_IDS.items():
+        spec = gymnasium.spec(gym_id)
+        assert spec.vector_entry_point.endswith("HtjaxVectorEnv")
+        assert spec.kwargs == kwargs
