@@ -31,6 +31,7 @@ from htjax.core.rollouts import AUTORESET_MODES, Policy, random_policy, rollout_
 __all__ = [
     "BenchResult",
     "EpisodeReturns",
+    "init_step_compile_seconds",
     "measure_throughput",
     "peak_memory",
     "device_description",
@@ -216,6 +217,27 @@ def measure_throughput(
         device=device_description(),
         autoreset=autoreset,
     )
+
+
+def init_step_compile_seconds(env: Env, num_envs: int | None = None) -> dict[str, float]:
+    """Seconds to lower and compile ``jit(init)`` and ``jit(step)`` (vmapped when ``num_envs``).
+
+    Run it in a fresh process for an honest number: JAX caches compilations in memory.
+    """
+    key = jax.random.PRNGKey(0)
+    init, step = env.init, env.step
+    if num_envs is not None:
+        key = jax.random.split(key, num_envs)
+        init, step = jax.vmap(init), jax.vmap(step)
+    t0 = time.perf_counter()
+    compiled_init = jax.jit(init).lower(key).compile()
+    init_seconds = time.perf_counter() - t0
+    state = compiled_init(key)
+    action = jnp.argmax(state.legal_action_mask, axis=-1).astype(jnp.int32)
+    t0 = time.perf_counter()
+    jax.jit(step).lower(state, action, key).compile()
+    step_seconds = time.perf_counter() - t0
+    return {"init": init_seconds, "step": step_seconds, "total": init_seconds + step_seconds}
 
 
 class EpisodeReturns:

@@ -91,8 +91,11 @@ def envs_command() -> None:
     console = Console()
     table = Table(title="htjax envs", box=box.SIMPLE_HEAD)
     table.add_column("id", no_wrap=True)
-    for column in ("version", "players", "actions", "obs shape", "simultaneous"):
-        table.add_column(column, justify="right" if column in ("players", "actions") else "left", no_wrap=True)
+    narrow = console.width < 100  # abbreviate headers so the presets keep room
+    for column, short in (("version", "ver"), ("players", "players"), ("actions", "actions"),
+                          ("obs shape", "obs"), ("simultaneous", "simult.")):
+        justify = "right" if column in ("players", "actions") else "left"
+        table.add_column(short if narrow else column, justify=justify, no_wrap=True)
     table.add_column("presets", overflow="fold")
     for env_id in available_envs():
         try:
@@ -191,12 +194,70 @@ def bench_command(
     Console().print(table)
 
 
+# --------------------------------------------------------------------------- train / export
+@app.command("train")
+def train_command(
+    env_id: str = typer.Argument(..., metavar="ENV", help="Env id (see `htjax envs`)."),
+    rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
+    config: Optional[str] = typer.Option(None, "--config", help="JSON config overrides (or a file)."),
+    num_envs: Optional[int] = typer.Option(None, "--num-envs", min=1, help="Batched worlds (default: recipe)."),
+    steps: int = typer.Option(1_000_000, "--steps", min=1, help="Env steps to train for."),
+    seed: int = typer.Option(0, "--seed", help="Training seed."),
+    out: str = typer.Option("checkpoints/policy.npz", "--out", help="Checkpoint path (.npz)."),
+    opponents: str = typer.Option("self", "--opponents", help="self | pool | random | ipd-classic."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: recipe)."),
+) -> None:
+    """Train a PPO policy on batched worlds; writes a checkpoint and metrics (CSV and JSON)."""
+    from htjax.train.commands import run_train
+
+    env, _ = load_env(env_id, rules, config)
+    console = Console()
+    try:
+        result = run_train(
+            env, env_steps=steps, seed=seed, out=out, opponents=opponents, console=console,
+            num_envs=num_envs, learning_rate=lr,
+        )
+    except (HtjaxError, ConfigError, ValueError) as err:
+        fail(str(err))
+    last = result.metrics[-1]
+    console.print(
+        f"trained {result.env_steps:,} env steps in {result.wall_s:.1f} s "
+        f"({result.env_steps / max(result.wall_s - result.compile_s, 1e-9):,.0f} steps/s after compiling); "
+        f"return/episode {last['return_per_episode']:+.4f}; checkpoint {result.checkpoint}"
+    )
+
+
+@app.command("export")
+def export_command(
+    checkpoint: str = typer.Argument(..., metavar="CHECKPOINT", help="Checkpoint (.npz) from `htjax train`."),
+    out: str = typer.Option(..., "--out", help="ONNX path, e.g. policies/NAME.onnx."),
+    name: Optional[str] = typer.Option(None, "--name", help="Model card name (default: file stem)."),
+) -> None:
+    """Export a checkpoint to ONNX (opset 17) with a model card, and check it in onnxruntime."""
+    from htjax.train.commands import run_export
+
+    try:
+        report = run_export(checkpoint, out, name=name)
+    except (HtjaxError, ValueError, OSError) as err:
+        fail(str(err))
+    console = Console()
+    ok = report["max_abs_diff_probabilities"] <= 1e-5 and report["masked_zero_onnx"]
+    console.print(
+        f"wrote {report['onnx']} and {report['card']}; onnxruntime vs JAX on {report['samples']} random inputs: "
+        f"max |dp| {report['max_abs_diff_probabilities']:.2e}, max |dv| {report['max_abs_diff_value']:.2e}, "
+        f"masked probabilities 0: {report['masked_zero_onnx']}"
+    )
+    if not ok:
+        fail("onnxruntime disagrees with JAX beyond 1e-5", code=1)
+
+
 # --------------------------------------------------------------------------- demo
 @app.command("demo")
 def demo_command(
     num_envs: int = typer.Option(4096, "--num-envs", "-n", min=1, help="Batched worlds."),
-    steps: int = typer.Option(2000, "--steps", "-t", min=1, help="Steps per world."),
+    steps: int = typer.Option(1000, "--steps", "-t", min=1, help="Steps per world (per policy)."),
     seed: int = typer.Option(0, help="Rollout seed."),
+    train: bool = typer.Option(True, "--train/--no-train", help="Then a short PPO run, ONNX export and check."),
 ) -> None:
     """Run thousands of batched blackjack worlds (casino rules) and summarise what happened."""
     from htjax.demo import run_demo
@@ -204,6 +265,10 @@ def demo_command(
     console = Console()
     try:
         run_demo(console, num_envs=num_envs, steps=steps, seed=seed)
+        if train:
+            from htjax.train.demo import run_training_demo
+
+            run_training_demo(console, seed=seed)
     except HtjaxError as err:
         fail(str(err))
 
@@ -232,6 +297,65 @@ def tournament_command(
         typer.echo(json.dumps(result.to_dict()))
         return
     Console().print(ranking_table(result))
+
+
+# --------------------------------------------------------------------------- record / replay / inspect
+def _worlds_option(worlds: str) -> list[int]:
+    try:
+        return [int(w) for w in worlds.split(",") if w.strip()]
+    except ValueError:
+        fail(f"--worlds must be comma-separated world indices such as 0,5,17, got {worlds!r}")
+
+
+@app.command("record")
+def record_command(
+    env_id: str = typer.Argument(..., help="Env id (see `htjax envs`)."),
+    num_envs: int = typer.Option(64, "--num-envs", "-n", min=1, help="Batched worlds to roll out."),
+    steps: int = typer.Option(200, "--steps", "-t", min=1, help="Steps per world."),
+    worlds: str = typer.Option("0", "--worlds", "-w", help="Worlds to record, comma-separated."),
+    out: pathlib.Path = typer.Option(pathlib.Path("episodes"), "--out", "-o", help="Directory for .automerge files."),
+    seed: int = typer.Option(0, help="Rollout seed."),
+    policy: str = typer.Option("random", help="random or first_legal."),
+    rules: Optional[str] = typer.Option(None, help="Rules preset."),
+    config: Optional[str] = typer.Option(None, help="JSON config overrides (or a path to a JSON file)."),
+    checkpoint_every: int = typer.Option(16, min=1, help="State digest every this many steps."),
+) -> None:
+    """Roll out a batch, record chosen worlds as Automerge episode logs (one file per episode), verify them."""
+    from htjax.sync.commands import record_command as run
+
+    env, _ = load_env(env_id, rules, config)
+    try:
+        run(Console(), env, num_envs=num_envs, num_steps=steps, worlds=_worlds_option(worlds), out_dir=out,
+            seed=seed, policy=policy, checkpoint_every=checkpoint_every)
+    except (HtjaxError, ValueError) as err:
+        fail(str(err))
+
+
+@app.command("replay")
+def replay_command(
+    file: pathlib.Path = typer.Argument(..., help="An .automerge episode file."),
+    svg: Optional[pathlib.Path] = typer.Option(None, help="Also write the replay as an SVG image."),
+    html: Optional[pathlib.Path] = typer.Option(None, help="Also write the replay as an HTML page."),
+    states: bool = typer.Option(False, "--states", help="Show the game's text rendering after each step."),
+) -> None:
+    """Re-execute an episode log with the JAX env, verify every digest, and print the step table."""
+    from htjax.sync.commands import replay_command as run
+
+    try:
+        run(Console(), file, svg=svg, html=html, show_states=states)
+    except HtjaxError as err:
+        fail(str(err), code=1)
+
+
+@app.command("inspect")
+def inspect_command(file: pathlib.Path = typer.Argument(..., help="An .automerge episode file.")) -> None:
+    """Show an episode document: schema, env, actors, checkpoints, outcome and change history."""
+    from htjax.sync.commands import inspect_command as run
+
+    try:
+        run(Console(), file)
+    except HtjaxError as err:
+        fail(str(err), code=1)
 
 
 def main() -> None:  # pragma: no cover - console-script entry

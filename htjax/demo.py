@@ -123,7 +123,25 @@ def stage_batched_blackjack(ctx: DemoContext) -> None:
     )
 
 
-STAGES: list[DemoStage] = [stage_batched_blackjack]
+def stage_record_replay(ctx: DemoContext, steps: int = 200) -> None:
+    """Record a few worlds of the random-policy batch as Automerge episode logs, then replay-verify them.
+
+    The first ``steps`` steps of the same worlds, rolled out again from the same key and policy
+    (the key schedule makes them identical to the batch above).
+    """
+    from htjax.core.rollouts import rollout
+    from htjax.sync.commands import record_and_verify
+
+    env = make("blackjack", preset="casino")
+    worlds = sorted({0, ctx.num_envs // 2, ctx.num_envs - 1})
+    out = rollout(
+        env, _demo_policy, jax.random.PRNGKey(ctx.seed), ctx.num_envs, min(steps, ctx.steps),
+        params=jnp.int32(0), record_observations=False,
+    )
+    record_and_verify(ctx.console, env, out.trajectory, worlds, policy=_POLICIES[0])
+
+
+STAGES: list[DemoStage] = [stage_batched_blackjack, stage_record_replay]
 """Stages run in order by :func:`run_demo`; later features append theirs."""
 
 
@@ -146,7 +164,7 @@ def _summary_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-def run_demo(console: Console, *, num_envs: int = 4096, steps: int = 2000, seed: int = 0, stages=None) -> DemoContext:
+def run_demo(console: Console, *, num_envs: int = 4096, steps: int = 1000, seed: int = 0, stages=None) -> DemoContext:
     """Run every stage, then print the summary table; returns the context (rows, notes)."""
     if num_envs < 1 or steps < 1:
         raise ValueError(f"num_envs and steps must be positive, got {num_envs} and {steps}")

@@ -20,6 +20,10 @@ Usage::
     python scripts/bench_holdem.py --quick            # small sizes, a few seconds each
     python scripts/bench_holdem.py --write-docs       # also update docs/benchmarks.md
 
+JSON goes to ``docs/bench/holdem.json``; ``--write-docs`` replaces the text between the
+``bench_holdem`` markers of ``docs/benchmarks.md`` (the sections ``## Hold'em`` and
+``## Hand evaluator``) and leaves the rest of the page alone.
+
 Missing reference packages are reported and skipped (``pip install rlcard open_spiel phevaluator``).
 """
 
@@ -42,7 +46,7 @@ import htjax
 from htjax.envs import poker_eval
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "scripts" / "results" / "bench_holdem.json"
+DEFAULT_OUT = ROOT / "docs" / "bench" / "holdem.json"
 
 
 def timed_loop(body, seconds: float) -> tuple[int, float]:
@@ -284,24 +288,23 @@ def markdown(result: dict) -> tuple[str, str]:
     return "\n".join(lines) + "\n", "\n".join(ev_lines) + "\n"
 
 
-def replace_section(text: str, heading: str, body: str) -> str:
-    """Replace the ``## heading`` section of ``text`` (up to the next ``## ``) or append it."""
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, l in enumerate(lines) if l.rstrip() == heading), None)
-    if start is None:
-        sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
-        return text + sep + body
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    tail = "".join(lines[end:])
-    return "".join(lines[:start]) + body + ("\n" + tail if tail else "")
+START, END = "<!-- bench_holdem:start -->", "<!-- bench_holdem:end -->"
+
+
+def replace_block(text: str, block: str) -> str:
+    """Put ``block`` between this script's markers in ``text`` (appended if they are absent)."""
+    wrapped = f"{START}\n{block.rstrip()}\n{END}\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        return head + wrapped + tail
+    return text.rstrip("\n") + "\n\n" + wrapped
 
 
 def write_docs(result: dict, path: pathlib.Path) -> None:
     holdem_md, eval_md = markdown(result)
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    text = replace_section(text, "## Hold'em", holdem_md)
-    text = replace_section(text, "## Hand evaluator", eval_md)
-    path.write_text(text)
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    path.write_text(replace_block(text, holdem_md + "\n" + eval_md))
     print(f"updated {path}")
 
 

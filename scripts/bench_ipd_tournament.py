@@ -113,7 +113,8 @@ def measure(htjax_reps: int, axelrod_reps: int, runs: int) -> dict:
         print(
             f"noise {noise}: htjax {ours['rounds_per_second']:,.0f} rounds/s "
             f"({ours['seconds']:.3f} s for {htjax_reps} reps, compile {ours['compile_seconds']:.2f} s); "
-            f"axelrod {theirs['rounds_per_second']:,.0f} rounds/s ({theirs['seconds']:.2f} s for {axelrod_reps} reps), "
+            f"axelrod {theirs['rounds_per_second']:,.0f} rounds/s "
+            f"({theirs['seconds']:.2f} s for {axelrod_reps} reps), "
             f"matches only {theirs_play['rounds_per_second']:,.0f}; "
             f"ratio {row['speedup']:,.0f}x ({row['speedup_vs_matches_only']:,.0f}x)",
             file=sys.stderr,
@@ -135,11 +136,13 @@ def markdown(report: dict) -> str:
         "",
         "The 14 classic strategies in a round robin (105 matches with self-matches, 100 turns), "
         "htjax's vmapped `tournament` against axelrod's serial `Tournament.play()` "
-        f"(axelrod {report['axelrod_version']}), same process, same machine: {m['cpu']}, {m['cores']} cores, "
+        f"(axelrod {report['axelrod_version']}), same process, same machine: "
+        f"{m['cpu']}, {m['cores']} cores, "
         f"JAX {m['jax']} on {report['jax_backend']}. Rounds per second = matches x repetitions x turns / "
         "wall seconds. axelrod plays fewer repetitions and its rate is per round. Without noise both sides "
         "play each deterministic match once and reuse it (axelrod's deterministic cache), so the noisy "
-        "scenario, where neither can, is shown too. \"matches only\" is axelrod's `play(build_results=False)`.",
+        "scenario, where neither can, is shown too. "
+        '"matches only" is axelrod\'s `play(build_results=False)`.',
         "",
         "| noise | htjax reps | htjax s | htjax rounds/s | compile s | axelrod reps | axelrod s | "
         "axelrod rounds/s | speed-up | axelrod matches only rounds/s | speed-up vs matches only |",
@@ -148,9 +151,10 @@ def markdown(report: dict) -> str:
     for row in report["scenarios"]:
         h, a, p = row["htjax"], row["axelrod"], row["axelrod_matches_only"]
         lines.append(
-            f"| {row['noise']} | {h['repetitions']:,} | {h['seconds']:.3f} | {h['rounds_per_second']:,.0f} | "
-            f"{h['compile_seconds']:.2f} | {a['repetitions']} | {a['seconds']:.2f} | {a['rounds_per_second']:,.0f} | "
-            f"**{row['speedup']:,.0f}x** | {p['rounds_per_second']:,.0f} | {row['speedup_vs_matches_only']:,.0f}x |"
+            f"| {row['noise']} | {h['repetitions']:,} | {h['seconds']:.3f} | "
+            f"{h['rounds_per_second']:,.0f} | {h['compile_seconds']:.2f} | {a['repetitions']} | "
+            f"{a['seconds']:.2f} | {a['rounds_per_second']:,.0f} | **{row['speedup']:,.0f}x** | "
+            f"{p['rounds_per_second']:,.0f} | {row['speedup_vs_matches_only']:,.0f}x |"
         )
     lines += [
         "",
@@ -162,7 +166,9 @@ def markdown(report: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repetitions", type=int, default=1000, help="htjax repetitions (default 1000)")
-    parser.add_argument("--axelrod-repetitions", type=int, default=20, help="axelrod repetitions (default 20)")
+    parser.add_argument(
+        "--axelrod-repetitions", type=int, default=20, help="axelrod repetitions (default 20)"
+    )
     parser.add_argument("--runs", type=int, default=3, help="warm htjax runs; the median is reported")
     parser.add_argument("--quick", action="store_true", help="100 htjax / 5 axelrod repetitions, 1 warm run")
     parser.add_argument("--json", default=str(ROOT / "docs" / "bench" / "ipd_tournament.json"))

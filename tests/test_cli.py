@@ -75,23 +75,19 @@ def test_parse_action__numbers_labels_prefixes_and_errors():
         parse_action("fold", labels, legal)
 
 
-def test_bench__json_prints_exactly_one_object():
-    result = _run("bench", "blackjack", "--rules", "gymnasium", "--num-envs", "8", "--steps", "20", "--json")
+def test_bench__json_prints_exactly_one_object_and_the_table_mode_agrees():
+    args = ("bench", "blackjack", "--rules", "gymnasium", "--config", '{"sab": true}', "-n", "8", "-t", "20")
+    result = _run(*args, "--json")
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)  # the whole of stdout is one JSON object
     assert BENCH_KEYS <= set(record)
-    assert record["env"] == "blackjack" and record["num_envs"] == 8 and record["rules"] == "gymnasium"
+    assert record["env"] == "blackjack" and record["num_envs"] == 8 and record["num_steps"] == 20
+    assert record["rules"] == 'gymnasium + {"sab": true}'
     assert record["steps_per_second"] > 0 and record["compile_seconds"] > 0
     assert record["peak_memory_bytes"] > 0 and record["peak_memory_source"]
-
-
-def test_bench__table_output_and_config_overrides():
-    result = _run(
-        "bench", "blackjack", "--rules", "gymnasium", "--config", '{"sab": true}', "-n", "8", "-t", "20",
-    )
-    assert result.exit_code == 0, result.output
-    assert "env steps/s" in result.stdout and "peak memory" in result.stdout
-    assert '"sab": true' in result.stdout
+    table = _run(*args)  # same env and sizes: compiled already
+    assert table.exit_code == 0, table.output
+    assert "env steps/s" in table.stdout and "peak memory" in table.stdout and '"sab": true' in table.stdout
 
 
 @pytest.mark.parametrize(

@@ -340,3 +340,72 @@ def test_registration__ids_present_and_idempotent():
         spec = gymnasium.spec(gym_id)
         assert spec.vector_entry_point.endswith("HtjaxVectorEnv")
         assert spec.kwargs == kwargs
+
+
+# --------------------------------------------------------------------------- blackjack ids
+@pytest.mark.parametrize("gym_id", sorted(GYM_IDS))
+def test_blackjack_ids__check_env_passes(gym_id):
+    env = gymnasium.make(gym_id, render_mode="ansi")
+    _check_env_quietly(env.unwrapped)
+    env.reset(seed=0)
+    assert "Dealer" in env.render()
+    env.close()
+
+
+def test_blackjack_gymnasium_id__is_a_drop_in_for_blackjack_v1():
+    ours = gymnasium.make("htjax/BlackjackGymnasium-v0")
+    theirs = gymnasium.make("Blackjack-v1")
+    assert ours.observation_space == theirs.observation_space
+    assert ours.action_space == theirs.action_space
+    assert ours.unwrapped.htjax_env.action_labels == ("stick", "hit")
+    obs, info = ours.reset(seed=0)
+    assert isinstance(obs, tuple) and all(isinstance(v, int) for v in obs)
+    player_sum, dealer, usable = obs
+    assert 4 <= player_sum <= 21 and 1 <= dealer <= 10 and usable in (0, 1)
+    # Sticking always ends a Blackjack-v1 round with a reward in {-1, 0, 1}.
+    _, reward, terminated, truncated, _ = ours.step(0)
+    assert terminated and not truncated and reward in (-1.0, 0.0, 1.0)
+
+
+def test_blackjack_make_vec__vector_entry_point_matches_single_envs():
+    venv = gymnasium.make_vec("htjax/BlackjackGymnasium-v0", num_envs=N, vectorization_mode="vector_entry_point")
+    assert isinstance(venv.unwrapped, HtjaxVectorEnv) and isinstance(venv.unwrapped, gymnasium.vector.VectorEnv)
+    assert venv.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    assert venv.single_observation_space == gymnasium.make("Blackjack-v1").observation_space
+    actions = np.random.default_rng(2).integers(0, 2, size=(6, N))
+    obs, _ = venv.reset(seed=50)
+    vec = [obs]
+    flags = []
+    for a in actions:
+        obs, r, term, trunc, info = venv.step(a)
+        assert info["action_mask"].shape == (N, 2)
+        vec.append(obs)
+        flags.append((r, term, trunc))
+    assert isinstance(vec[0], tuple) and vec[0][0].shape == (N,)
+    for i in range(N):
+        single = HtjaxGymEnv("blackjack", preset="gymnasium", observation="classic")
+        got = [single.reset(seed=50 + i)[0]]
+        needs_reset = False
+        for t, a in enumerate(actions[:, i]):
+            if needs_reset:
+                o, r, term, trunc = single.reset()[0], 0.0, False, False
+            else:
+                o, r, term, trunc, _ = single.step(int(a))
+            needs_reset = term or trunc
+            got.append(o)
+            assert (r, term, trunc) == (flags[t][0][i], flags[t][1][i], flags[t][2][i])
+        assert got == [tuple(int(part[i]) for part in v) for v in vec]
+
+
+def test_blackjack_casino_make_vec__batched_spaces_and_masks():
+    venv = gymnasium.make_vec("htjax/Blackjack-v0", num_envs=N, vectorization_mode="vector_entry_point")
+    env = venv.unwrapped.htjax_env
+    obs, info = venv.reset(seed=0)
+    assert obs.shape == (N, *env.observation_shape) and obs in venv.observation_space
+    assert info["action_mask"].shape == (N, env.num_actions)
+    for _ in range(8):
+        actions = np.array([venv.single_action_space.sample(mask=m) for m in info["action_mask"]])
+        obs, rewards, term, trunc, info = venv.step(actions)
+        assert not info["illegal_action"].any()
+        assert rewards.dtype == np.float64 and obs in venv.observation_space
+    venv.close()

@@ -27,7 +27,8 @@ def jit_step(env):
     return jax.jit(env.step)
 
 
-def _play(env, step, moves, key=jax.random.PRNGKey(0)):
+def _play(env, step, moves, seed=0):
+    key = jax.random.PRNGKey(seed)
     state = env.init(key)
     states = [state]
     for t, pair in enumerate(moves):
@@ -107,7 +108,13 @@ def test_observe__bad_seat_raises(env):
 
 @pytest.mark.parametrize(
     "action, match",
-    [([0, 2], "out of range"), ([-1, 0], "out of range"), ([0], "shape"), (0, "shape"), ([0.0, 1.0], "integer")],
+    [
+        ([0, 2], "out of range"),
+        ([-1, 0], "out of range"),
+        ([0], "shape"),
+        (0, "shape"),
+        ([0.0, 1.0], "integer"),
+    ],
 )
 def test_step__bad_action_raises_outside_jit(env, action, match):
     s = env.init(jax.random.PRNGKey(0))

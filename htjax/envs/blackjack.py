@@ -547,11 +547,10 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
             t = t.replace(phase=jnp.int32(PHASE_BET), cursor=jnp.int32(0))
         else:
             bits = jax.random.bits(key, (self._n_deal,), jnp.uint32)
-            seq, arr = self._draw(t.deck, bits)
-            t = t.replace(deck=t.deck.replace(cards=arr))
+            seq, commit = self._draw(t.deck, bits)
             t = self._post_bets(t, jnp.bool_(True))
             t, used = self._deal(t, seq, jnp.bool_(True))
-            t = t.replace(deck=t.deck.replace(position=t.deck.position + used))
+            t = t.replace(deck=t.deck.replace(cards=commit(used), position=t.deck.position + used))
             t, over = self._open(t, jnp.bool_(True))
             t = self._to_showdown(t, over)
             exhausted = self._exhausted(t)
@@ -559,32 +558,61 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         return self._set_turn(t, t.current_player)
 
     # ------------------------------------------------------------------ drawing
-    def _draw(self, deck: cards.Deck, bits: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Pre-draw ``len(bits)`` cards from ``deck.position`` on.
+    def _draw(self, deck: cards.Deck, bits: jax.Array):
+        """Pre-draw ``len(bits)`` cards from ``deck.position`` on (incremental Fisher-Yates).
 
-        Returns ``(cards int8[len(bits)], shoe int8[size])``: the shoe after the Fisher-Yates
-        swaps. The caller advances ``position`` by the number of cards it uses (a prefix);
-        ``NO_CARD`` marks draws past the end of a finite shoe.
+        Returns ``(cards, commit)``: ``cards`` is ``int8[len(bits)]`` in draw order
+        (``NO_CARD`` past the end of a finite shoe) and ``commit(used)`` gives the shoe array
+        after the swaps of the first ``used`` draws, i.e. exactly as if only those cards had
+        been drawn; the caller advances ``position`` by ``used``.
+
+        The swap targets depend only on the bits, so the shoe is read with one gather, the
+        swaps are resolved on a small write log (elementwise), and the shoe is written with
+        one scatter: no per-card pass over the whole shoe.
         """
         n = bits.shape[0]
         size = self._shoe_size
         if self.config.infinite_deck:  # with replacement: uniform over the 52 cards
-            return (bits % jnp.uint32(cards.DECK_SIZE)).astype(jnp.int8), deck.cards
+            return (bits % jnp.uint32(cards.DECK_SIZE)).astype(jnp.int8), lambda used: deck.cards
+        p = deck.position + jnp.arange(n, dtype=jnp.int32)
+        left = jnp.maximum(size - p, 1).astype(jnp.uint32)
+        j = jnp.where(p < deck.stacked, p, p + (bits % left).astype(jnp.int32))
+        pc = jnp.minimum(p, size - 1)
+        jc = jnp.minimum(j, size - 1)  # past the end: a no-op swap of the last slot
+        at_p = deck.cards[pc]
+        at_j = deck.cards[jc]
+        slots = jnp.arange(2 * n, dtype=jnp.int32)
 
-        def body(i, carry):
-            arr, out = carry
-            p = deck.position + i
-            left = jnp.maximum(size - p, 1).astype(jnp.uint32)
-            offset = (bits[i] % left).astype(jnp.int32)
-            j = jnp.where(p < deck.stacked, p, p + offset)
-            pc = jnp.minimum(p, size - 1)
-            jc = jnp.minimum(j, size - 1)  # past the end: a no-op swap of the last slot
-            card = arr[jc]
-            arr = arr.at[jc].set(arr[pc]).at[pc].set(card)
-            return arr, out.at[i].set(jnp.where(p < size, card, jnp.int8(cards.NO_CARD)))
+        def resolve(k, carry):
+            # the card now at a position is the last write to it, else the shoe's own card
+            log_pos, log_val, out = carry
+            jk, pk = jc[k], pc[k]
 
-        arr, out = jax.lax.fori_loop(0, n, body, (deck.cards, jnp.full(n, cards.NO_CARD, jnp.int8)))
-        return out, arr
+            def now_at(pos, original):
+                last = jnp.max(jnp.where(log_pos == pos, slots, -1))
+                written = jnp.sum(jnp.where(slots == last, log_val, 0)).astype(jnp.int8)
+                return jnp.where(last >= 0, written, original)
+
+            vj = now_at(jk, at_j[k])
+            vp = now_at(pk, at_p[k])
+            log_pos = jnp.where(slots == 2 * k, jk, jnp.where(slots == 2 * k + 1, pk, log_pos))
+            log_val = jnp.where(slots == 2 * k, vp, jnp.where(slots == 2 * k + 1, vj, log_val))
+            out = jnp.where(jnp.arange(n) == k, jnp.where(p[k] < size, vj, jnp.int8(cards.NO_CARD)), out)
+            return log_pos, log_val, out
+
+        init = (jnp.full(2 * n, -1, jnp.int32), jnp.zeros(2 * n, jnp.int8), jnp.full(n, cards.NO_CARD, jnp.int8))
+        positions, values, drawn = jax.lax.fori_loop(0, n, resolve, init)
+        draw_of = np.arange(2 * n) // 2
+        later = np.arange(2 * n)[None, :] > np.arange(2 * n)[:, None]
+
+        def commit(used: jax.Array) -> jax.Array:
+            active = jnp.asarray(draw_of) < used
+            same = positions[None, :] == positions[:, None]
+            overwritten = jnp.any(same & jnp.asarray(later) & active[None, :], axis=1)
+            final = active & ~overwritten
+            return deck.cards.at[jnp.where(final, positions, size)].set(values, mode="drop")
+
+        return drawn, commit
 
     def _exhausted(self, t: BlackjackState) -> jax.Array:
         if self.config.infinite_deck:
@@ -982,11 +1010,11 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
     def _step(self, state: BlackjackState, action: jax.Array, key: jax.Array) -> BlackjackState:
         cfg = self.config
         bits = jax.random.bits(key, (self._K1 + self._K2,), jnp.uint32)
-        seq, arr = self._draw(state.deck, bits[: self._K1])
+        seq, commit = self._draw(state.deck, bits[: self._K1])
         pad = jnp.full(self._M + self._n_deal + 2, cards.NO_CARD, jnp.int8)
         seq = jnp.concatenate([seq, pad])
         phase0 = state.phase
-        t = state.replace(deck=state.deck.replace(cards=arr))
+        t = state
         used = jnp.int32(0)
 
         # 1. the action
@@ -1008,7 +1036,7 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         t, used = self._dealer_play(t, seq, used, round_over)
         t, rewards = self._settle(t, round_over)
         position = state.deck.position + used
-        t = t.replace(deck=t.deck.replace(position=position), rewards=rewards)
+        t = t.replace(deck=t.deck.replace(cards=commit(used), position=position), rewards=rewards)
         exhausted = self._exhausted(t)
         # 4. end of episode, or the next round
         terminated, truncated = round_over, jnp.bool_(False)
@@ -1034,11 +1062,10 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
                     cursor=jnp.where(nxt, first_s, t.cursor),
                 )
             else:
-                seq2, arr2 = self._draw(t.deck, bits[self._K1 :])
+                seq2, commit2 = self._draw(t.deck, bits[self._K1 :])
                 t = self._post_bets(t, nxt)
-                t2 = t.replace(deck=t.deck.replace(cards=arr2))
-                t2, used2 = self._deal(t2, seq2, jnp.bool_(True))
-                t2 = t2.replace(deck=t2.deck.replace(position=t2.deck.position + used2))
+                t2, used2 = self._deal(t, seq2, jnp.bool_(True))
+                t2 = t2.replace(deck=t2.deck.replace(cards=commit2(used2), position=t2.deck.position + used2))
                 t2, over2 = self._open(t2, jnp.bool_(True))
                 t2 = self._to_showdown(t2, over2)
                 t = _where(nxt, t2, t)

@@ -172,7 +172,7 @@ def observation_layout(num_players: int) -> list[tuple[str, int, int, str]]:
         ("street", 5, "one-hot: preflop, flop, turn, river, hand over"),
         ("pot", 1, "chips in the pot (all streets, current bets included), big blinds"),
         ("to_call", 1, "chips the observer needs to call, big blinds"),
-        ("min_raise_to", 1, "smallest legal raise-to amount this street, big blinds"),
+        ("min_raise_to", 1, "largest bet plus the last full raise: the least a full raise goes to, big blinds"),
         ("my_turn", 1, "1 if the observer is the seat to act"),
         ("button", p, "one-hot relative seat of the button (0 = observer is the button)"),
         ("stack", p, "chips behind per relative seat, big blinds"),
@@ -262,6 +262,9 @@ class Holdem(Env[HoldemState, HoldemConfig]):
         n = self.num_players
         # hole cards, a possible run-out (only when settling), the button
         bits = jax.random.bits(key, (2 * n + (6 if settle else 1),), jnp.uint32)
+        # materialise the bits once, so XLA does not fuse (recompute) the hash into every
+        # consumer of the button when init is batched inside a rollout
+        bits = jax.lax.optimization_barrier(bits)
         deck = cards.new_deck(1) if deck is None else deck
         stacks = jnp.asarray(self.config.seat_stacks if stacks is None else stacks, jnp.int32)
         if stacks.shape != (n,):

@@ -122,7 +122,9 @@ def _play_group(players, group: _Group, reps: int, turns: int, config: IPDConfig
     payoffs = config.payoffs
     partner = np.asarray(group.partner)
     privates = tuple(
-        players[p].initial_private((reps, b - a)) if isinstance(players[p], Strategy) else jnp.zeros((), jnp.int32)
+        players[p].initial_private((reps, b - a))
+        if isinstance(players[p], Strategy)
+        else jnp.zeros((), jnp.int32)
         for p, a, b in group.slices
     )
     memory = new_memory((reps, num_seats)).replace(t=jnp.int32(0))
@@ -147,7 +149,9 @@ def _play_group(players, group: _Group, reps: int, turns: int, config: IPDConfig
                 obs = obs.reshape((reps * (b - a),) + obs.shape[-1:])
                 keys = jax.random.split(player_key, reps * (b - a))
                 mask = jnp.ones((2,), jnp.bool_)
-                action = jnp.asarray(jax.vmap(player.policy, in_axes=(None, 0, None, 0))(params[p], obs, mask, keys))
+                action = jnp.asarray(
+                    jax.vmap(player.policy, in_axes=(None, 0, None, 0))(params[p], obs, mask, keys)
+                )
                 if action.shape != (reps * (b - a),) or not jnp.issubdtype(action.dtype, jnp.integer):
                     raise ValueError(
                         f"tournament agent {player.name!r}: policy must return one integer action (int32[]), "
@@ -160,7 +164,9 @@ def _play_group(players, group: _Group, reps: int, turns: int, config: IPDConfig
             new_privates.append(private)
         moves = jnp.concatenate(actions, axis=1)
         if config.noise > 0:
-            noise_bits = jax.random.bits(jax.random.fold_in(round_key, len(group.slices)), (reps, num_seats), jnp.uint32)
+            noise_bits = jax.random.bits(
+                jax.random.fold_in(round_key, len(group.slices)), (reps, num_seats), jnp.uint32
+            )
             moves = moves ^ (uniform_from_bits(noise_bits) < config.noise).astype(jnp.int32)
         opp = moves[:, partner]
         out = moves.astype(jnp.int8) if record else None
@@ -363,7 +369,7 @@ def tournament(
     """
     _check_reps(repetitions)
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an int, got {seed!r}")
+        raise TypeError(f"seed must be an int, got {seed!r}")
     config = _config(game, turns, noise)
     entries = [_as_player(p) for p in (CLASSIC_14 if players is None else players)]
     entries += [_as_player(a) for a in agents]

@@ -107,7 +107,12 @@ class IPDConfig(EnvConfig):
         # OpenSpiel's python_iterated_prisoners_dilemma: payoff [[5, 0], [10, 1]], each round ends
         # the game with probability 0.125, max_game_length 9999.
         "openspiel": dict(
-            temptation=10.0, reward=5.0, punishment=1.0, sucker=0.0, rounds=9999, continuation_probability=0.875
+            temptation=10.0,
+            reward=5.0,
+            punishment=1.0,
+            sucker=0.0,
+            rounds=9999,
+            continuation_probability=0.875,
         ),
     }
 
@@ -336,4 +341,3 @@ def tournament(*args, **kwargs):
     from htjax.envs.ipd_tournament import tournament as _tournament
 
     return _tournament(*args, **kwargs)
-

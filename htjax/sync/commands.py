@@ -61,19 +61,19 @@ def record_and_verify(
     else:
         reloaded = [EpisodeDoc.from_bytes(d.to_bytes()) for d in docs]
     replays = replay_many(reloaded)
-    table = Table(title=f"Recorded {len(docs)} episodes of {env.id} (worlds {list(worlds)}), replay-verified")
-    for col in ("world", "episode", "steps", "finished", "returns", "checkpoints", "bytes", "file"):
-        table.add_column(col)
-    for i, (doc, r) in enumerate(zip(docs, replays)):
+    table = Table(title=f"Recorded {len(docs)} episodes of {env.id} as Automerge logs, reloaded and replay-verified")
+    for col in ("world", "episodes", "steps", "unfinished", "checkpoints verified", "bytes", "files"):
+        table.add_column(col, justify="right")
+    for w in dict.fromkeys(d.header.world for d in docs):
+        rows = [i for i, d in enumerate(docs) if d.header.world == w]
         table.add_row(
-            str(doc.header.world),
-            str(doc.header.episode_index),
-            str(r.length),
-            "yes" if r.outcome.finished else "no",
-            ", ".join(f"{x:+g}" for x in r.outcome.returns),
-            f"{len(r.verified)} ok",
-            str(len(doc.to_bytes())),
-            paths[i].name if paths else "-",
+            str(w),
+            str(len(rows)),
+            str(sum(replays[i].length for i in rows)),
+            str(sum(not replays[i].outcome.finished for i in rows)),
+            str(sum(len(replays[i].verified) for i in rows)),
+            f"{sum(len(docs[i].to_bytes()) for i in rows):,}",
+            f"{paths[rows[0]].name} ..." if paths and len(rows) > 1 else (paths[rows[0]].name if paths else "-"),
         )
     console.print(table)
     return paths

@@ -50,8 +50,8 @@ class Derivation:
 
     Attributes:
       entries: the whole log, in list order.
-      accepted: per applied step, the log indices of its accepted entries (one per seat when
-        simultaneous, in seat order; one otherwise).
+      accepted: ``int[L, k]`` log indices of the accepted entries of each applied step
+        (``k = num_players`` in seat order when simultaneous, else ``k = 1``).
       pending: seat -> log index of accepted entries of a simultaneous step still waiting
         for other seats.
       rejected: every entry not accepted, with the reason, in list order.
@@ -60,7 +60,7 @@ class Derivation:
     """
 
     entries: list[LogEntry]
-    accepted: list[list[int]]
+    accepted: np.ndarray
     pending: dict[int, int]
     rejected: list[Rejection]
     actions: np.ndarray
@@ -78,10 +78,38 @@ class Derivation:
         return self.batch.episode(self.row, self.length)
 
 
+def _columns(entries: Sequence[LogEntry]) -> np.ndarray:
+    """``int64[n, 3]``: step, seat, action of every entry."""
+    return np.array([e[:3] for e in entries], np.int64).reshape(len(entries), 3)
+
+
+def _select_clean(cols: np.ndarray, header: Header) -> np.ndarray | None:
+    """The accepted indices when the log is one entry per seat and step in order (the common case)."""
+    players, simultaneous = header.num_players, header.simultaneous
+    k = players if simultaneous else 1
+    n = len(cols)
+    if n % k or not ((cols[:, 1] >= 0) & (cols[:, 1] < players) & (cols[:, 2] >= 0) & (cols[:, 2] < header.num_actions)).all():
+        return None
+    steps = np.arange(n // k)
+    if not np.array_equal(cols[:, 0], np.repeat(steps, k)):
+        return None
+    if not simultaneous:
+        return np.arange(n).reshape(n, 1)
+    seats = cols[:, 1].reshape(-1, k)
+    order = np.argsort(seats, axis=1, kind="stable")
+    if not (np.take_along_axis(seats, order, axis=1) == np.arange(k)).all():
+        return None
+    return order + (steps * k)[:, None]
+
+
 def _select(
-    entries: Sequence[LogEntry], header: Header, bad: dict[int, str], finished_at: int | None
-) -> tuple[list[list[int]], dict[int, int], list[Rejection]]:
+    entries: Sequence[LogEntry], cols: np.ndarray, header: Header, bad: dict[int, str], finished_at: int | None
+) -> tuple[np.ndarray, dict[int, int], list[Rejection]]:
     """Rules 1-2 in list order, with ``bad`` entries (rules 2-3 failed) and the end (rule 4) known."""
+    if not bad and finished_at is None:
+        clean = _select_clean(cols, header)
+        if clean is not None:
+            return clean, {}, []
     players, num_actions, simultaneous = header.num_players, header.num_actions, header.simultaneous
     labels = header.action_labels
     accepted: list[list[int]] = []
@@ -111,58 +139,68 @@ def _select(
                 accepted.append([i])
             continue
         rejected.append(Rejection(i, e, reason))
-    return accepted, pending, rejected
+    k = players if simultaneous else 1
+    return np.array(accepted, np.int64).reshape(len(accepted), k), pending, rejected
 
 
-def _actions(entries: Sequence[LogEntry], accepted: list[list[int]], header: Header) -> np.ndarray:
-    if header.simultaneous:
-        actions = [[entries[i].action for i in step] for step in accepted]
-        return np.array(actions, np.int32).reshape(len(accepted), header.num_players)
-    return np.array([entries[step[0]].action for step in accepted], np.int32)
+def _actions(cols: np.ndarray, accepted: np.ndarray, header: Header) -> np.ndarray:
+    actions = cols[accepted, 2].astype(np.int32)
+    return actions if header.simultaneous else actions.reshape(-1)
 
 
 def _first_failure(
-    header: Header, entries: Sequence[LogEntry], accepted, pending, batch: ReplayBatch, row: int, arrays
+    header: Header, entries: Sequence[LogEntry], cols: np.ndarray, accepted: np.ndarray, pending: dict[int, int], arrays, row: int
 ) -> tuple[dict[int, str], int | None] | None:
     """Rules 2-4 on the replayed states; the offending entries of the first failing step, or None."""
     current, mask, done = (a[row] for a in arrays)
-    labels = header.action_labels
-    steps = [(t, idx) for t, idx in enumerate(accepted)]
+    n = len(accepted)
+    steps = np.arange(n)
+    seats, acts = cols[accepted, 1], cols[accepted, 2]  # [L, k]
+    if header.simultaneous:
+        ok = mask[steps[:, None], seats, acts]
+    else:
+        ok = (seats == current[:n, None]) & mask[steps[:, None], acts]
+    failing = ~ok.all(axis=1) | done[:n]
+    idx_of = {t: list(accepted[t]) for t in np.flatnonzero(failing)[:1].tolist()}
     if pending:
-        steps.append((len(accepted), [pending[s] for s in sorted(pending)]))
-    for t, idx in steps:
-        if done[t]:
-            return {}, t
-        bad: dict[int, str] = {}
-        for i in idx:
-            e = entries[i]
-            if not header.simultaneous and e.seat != current[t]:
-                bad[i] = f"seat {e.seat} is not to move at step {t} (seat {int(current[t])} is)"
-                continue
-            legal = mask[t, e.seat, e.action] if header.simultaneous else mask[t, e.action]
-            if not legal:
-                bad[i] = f"action {labels[e.action]!r} ({e.action}) is illegal for seat {e.seat} at step {t}"
-        if bad:
-            return bad, None
-    return None
+        idx_of.setdefault(n, [pending[s] for s in sorted(pending)])
+    if not idx_of:
+        return None
+    t = min(idx_of)
+    if done[t]:
+        return {}, t
+    bad: dict[int, str] = {}
+    labels = header.action_labels
+    for i in idx_of[t]:
+        e = entries[i]
+        if not header.simultaneous and e.seat != current[t]:
+            bad[i] = f"seat {e.seat} is not to move at step {t} (seat {int(current[t])} is)"
+        elif not (mask[t, e.seat, e.action] if header.simultaneous else mask[t, e.action]):
+            bad[i] = f"action {labels[e.action]!r} ({e.action}) is illegal for seat {e.seat} at step {t}"
+    return (bad, None) if bad else None
 
 
 def derive_entries(env: Env, headers: Sequence[Header], logs: Sequence[Sequence[LogEntry]]) -> list[Derivation]:
     """Apply the merge rule to several logs of the same env at once (one ``vmap`` per round)."""
     n = len(logs)
+    cols = [_columns(log) for log in logs]
     bad: list[dict[int, str]] = [{} for _ in range(n)]
     finished: list[int | None] = [None] * n
     results: list[Derivation | None] = [None] * n
     todo = list(range(n))
     while todo:
-        selections = [_select(logs[i], headers[i], bad[i], finished[i]) for i in todo]
-        actions = [_actions(logs[i], sel[0], headers[i]) for i, sel in zip(todo, selections)]
+        selections = [_select(logs[i], cols[i], headers[i], bad[i], finished[i]) for i in todo]
+        actions = [_actions(cols[i], sel[0], headers[i]) for i, sel in zip(todo, selections)]
         keys = np.array([headers[i].episode_key for i in todo], np.uint32).reshape(-1, 2)
         batch = replay_batch(env, keys, actions)
-        arrays = (batch.field("current_player"), batch.field("legal_action_mask"), batch.field("terminated") | batch.field("truncated"))
+        arrays = (
+            batch.field("current_player"),
+            batch.field("legal_action_mask"),
+            batch.field("terminated") | batch.field("truncated"),
+        )
         still = []
         for row, (i, (accepted, pending, rejected)) in enumerate(zip(todo, selections)):
-            failure = _first_failure(headers[i], logs[i], accepted, pending, batch, row, arrays)
+            failure = _first_failure(headers[i], logs[i], cols[i], accepted, pending, arrays, row)
             if failure is None:
                 results[i] = Derivation(list(logs[i]), accepted, pending, rejected, actions[row], batch, row)
                 continue

@@ -26,7 +26,7 @@ def fork(doc: EpisodeDoc, step: int, *, actor_id: bytes | None = None) -> Episod
     d = derive(doc)
     if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= d.length:
         raise SyncError(f"fork step must be an int in [0, {d.length}] (the episode's length), got {step!r}")
-    later = [i for s in d.accepted[step:] for i in s] + list(d.pending.values())
+    later = d.accepted[step:].reshape(-1).tolist() + list(d.pending.values())
     cut = min(later, default=len(d.entries))
     branch = doc.copy(actor_id=actor_id)
     raw = branch.automerge

@@ -56,14 +56,12 @@ class Replay:
         return self.derivation.length
 
 
-def _check_layout(env: Env, doc: EpisodeDoc) -> tuple[str, ...]:
-    paths = field_paths(initial_state_shape(env))
+def _check_layout(env: Env, doc: EpisodeDoc, paths: tuple[str, ...]) -> None:
     if doc.header.digest_fields != paths:
         raise DocumentEnvError(
             f"episode document: state fields {list(doc.header.digest_fields)} differ from "
             f"{env.id} {env.version}'s {list(paths)} (the env changed without a version bump)"
         )
-    return paths
 
 
 def _group(docs: Sequence[EpisodeDoc]) -> dict[Env, list[int]]:
@@ -95,7 +93,7 @@ def episode_returns(rewards: np.ndarray, length: int) -> tuple[float, ...]:
 def _describe_stop(d: Derivation) -> str:
     if not d.rejected:
         return "the log has no further entries"
-    first = next((r for r in d.rejected if r.index > (d.accepted[-1][-1] if d.accepted else -1)), d.rejected[0])
+    first = next((r for r in d.rejected if r.index > (int(d.accepted[-1][-1]) if len(d.accepted) else -1)), d.rejected[0])
     return f"log entry {first.index} (step {first.entry.step}, seat {first.entry.seat}) was rejected: {first.reason}"
 
 
@@ -158,8 +156,9 @@ def replay_many(docs: Sequence[EpisodeDoc]) -> list[Replay]:
     out: list = [None] * len(docs)
     for env, idx in _group(docs).items():
         derivations = derive_entries(env, [docs[i].header for i in idx], [docs[i].entries() for i in idx])
+        paths = field_paths(initial_state_shape(env))
         for i, d in zip(idx, derivations):
-            paths = _check_layout(env, docs[i])
+            _check_layout(env, docs[i], paths)
             try:
                 verified, outcome = _verify(env, docs[i], d, paths)
             except ReplayMismatchError as exc:

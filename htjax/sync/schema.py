@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal, Mapping, NamedTuple, Sequence
 
 import automerge.core as am
 from automerge.core import ROOT, ObjType
@@ -83,8 +83,7 @@ class Seat:
             raise ValueError(f"seat policy must be a string or None, got {self.policy!r}")
 
 
-@dataclasses.dataclass(frozen=True)
-class LogEntry:
+class LogEntry(NamedTuple):
     """One appended action: ``action`` of ``seat`` for ``step`` by ``actor`` at ``time`` (UTC)."""
 
     step: int
@@ -406,42 +405,55 @@ def write_entries(tx: am.Transaction, log: bytes, start: int, entries: Sequence[
 
 _ENTRY_KEYS = ("action", "actor", "seat", "step", "time")
 _ENTRY_KINDS = {"action": _INT, "actor": _STR, "seat": _INT, "step": _INT, "time": (S.Timestamp,)}
+_INT_KIND, _STR_KIND, _TIME_KIND = S.Int, S.Str, S.Timestamp
+
+
+def _entry_slow(doc: am.Document, i: int, oid: bytes, times: dict) -> LogEntry:
+    """An entry with extra keys, JavaScript text, or a type error (which is raised, naming the field)."""
+    names = doc.keys(oid)
+    missing = sorted(set(_ENTRY_KEYS) - set(names))
+    if missing:
+        raise CorruptDocumentError(f"episode document: log[{i}] lacks field(s) {missing}")
+    fields = {}
+    for k in _ENTRY_KEYS:  # extra keys are ignored
+        v, vid = doc.get(oid, k)
+        if v == ObjType.Text and k == "actor":  # a JavaScript writer's string
+            v = (S.Str, doc.text(vid))
+        if isinstance(v, ObjType) or v[0] not in _ENTRY_KINDS[k]:
+            got = _name(v if isinstance(v, ObjType) else v[0])
+            raise CorruptDocumentError(f"episode document: log[{i}].{k} has the wrong type ({got})")
+        fields[k] = v[1]
+    t = fields["time"]
+    return LogEntry(fields["step"], fields["seat"], fields["action"], fields["actor"], times.get(t) or times.setdefault(t, _utc(t)))
 
 
 def read_entries(doc: am.Document) -> list[LogEntry]:
-    """Every log entry in Automerge list order (the order the merge rule reads)."""
+    """Every log entry in Automerge list order (the order the merge rule reads).
+
+    The hot path reads each entry with one ``values`` call: Automerge orders a map's values by
+    key, so an entry with exactly the five schema keys has them in ``_ENTRY_KEYS`` order, and
+    the value types are checked positionally. Anything else takes the checked slow path.
+    """
     log = list_id(doc, "log")
     out = []
+    times: dict = {}  # entries of a batch recording share one timestamp: convert it once
     with binding_guard("reading the log"):
-        items = doc.values(log)
-        keys, values = doc.keys, doc.values
-        for i, (value, oid) in enumerate(items):
+        values = doc.values
+        for i, (value, oid) in enumerate(values(log)):
             if value != ObjType.Map:
                 raise CorruptDocumentError(f"episode document: log[{i}] must be a Map, got {_name(value)}")
-            names = keys(oid)
-            vals = values(oid)
-            if tuple(names) != _ENTRY_KEYS:
-                missing = sorted(set(_ENTRY_KEYS) - set(names))
-                if missing:
-                    raise CorruptDocumentError(f"episode document: log[{i}] lacks field(s) {missing}")
-                vals = [vals[names.index(k)] for k in _ENTRY_KEYS]  # extra keys are ignored
-            fields = {}
-            for k, (v, vid) in zip(_ENTRY_KEYS, vals):
-                if v == ObjType.Text and k == "actor":  # a JavaScript writer's string
-                    v = (S.Str, doc.text(vid))
-                if isinstance(v, ObjType) or v[0] not in _ENTRY_KINDS[k]:
-                    got = _name(v if isinstance(v, ObjType) else v[0])
-                    raise CorruptDocumentError(f"episode document: log[{i}].{k} has the wrong type ({got})")
-                fields[k] = v[1]
-            out.append(
-                LogEntry(
-                    step=fields["step"],
-                    seat=fields["seat"],
-                    action=fields["action"],
-                    actor=fields["actor"],
-                    time=_utc(fields["time"]),
-                )
-            )
+            try:
+                ((ka, action), _), ((kb, actor), _), ((kc, seat), _), ((kd, step), _), ((ke, t), _) = values(oid)
+            except (TypeError, ValueError):  # not five keys, or an object among the values
+                ka = None
+            if ka is not None:
+                if ka == _INT_KIND and kb == _STR_KIND and kc == _INT_KIND and kd == _INT_KIND and ke == _TIME_KIND:
+                    when = times.get(t)
+                    if when is None:
+                        when = times[t] = _utc(t)
+                    out.append(LogEntry(step, seat, action, actor, when))
+                    continue
+            out.append(_entry_slow(doc, i, oid, times))
     return out
 
 

@@ -43,8 +43,9 @@ class OnnxPolicy:
       observation_shape, num_actions, action_labels: its interface.
     """
 
-    def __init__(self, session, metadata: dict[str, str], path: pathlib.Path | None = None):
+    def __init__(self, session, metadata: dict[str, str], path: pathlib.Path | None = None, model=None):
         self._session = session
+        self._model = model
         self.metadata = metadata
         self.path = path
         self.env_summary: dict[str, Any] = json.loads(metadata["htjax.env"])
@@ -91,10 +92,28 @@ class OnnxPolicy:
             session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as err:
             raise OnnxModelError(f"{path}: onnxruntime cannot load the model: {err}") from err
-        policy = cls(session, metadata, path)
+        policy = cls(session, metadata, path, model)
         if env is not None:
             check_env_matches(policy.env_summary, env, f"ONNX policy {path.name}")
         return policy
+
+    def to_params(self):
+        """The network's parameters and :class:`~htjax.train.networks.NetworkSpec`, read back from the
+        file's initializers, so JAX can evaluate exactly the shipped weights at full speed."""
+        from onnx import numpy_helper
+
+        from htjax.train.networks import NetworkSpec
+
+        spec = NetworkSpec.from_dict(json.loads(self.metadata["htjax.network"]))
+        weights = {t.name: numpy_helper.to_array(t) for t in self._model.graph.initializer}
+        params = {
+            name: [
+                {"w": jnp.asarray(weights[f"{name}.{i}.w"]), "b": jnp.asarray(weights[f"{name}.{i}.b"])}
+                for i in range(len(spec.hidden) + 1)
+            ]
+            for name in ("actor", "critic")
+        }
+        return params, spec
 
     def make_env(self) -> Env:
         """The env this policy was trained for (rebuilt from the registry)."""

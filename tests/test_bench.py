@@ -1,0 +1,127 @@
+"""htjax.bench (used by `htjax bench`, the demo and scripts/bench_*.py) and the scripts' reporting."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+
+import jax
+import numpy as np
+import pytest
+
+import htjax
+from htjax.bench import (
+    EpisodeReturns,
+    init_step_compile_seconds,
+    machine_info,
+    measure_throughput,
+    peak_memory,
+    update_markdown_section,
+)
+from toy_solo import SoloDraw
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ENV = SoloDraw(max_steps=3)
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_measure_throughput__counts_match_a_plain_rollout():
+    key = jax.random.PRNGKey(4)
+    returns = EpisodeReturns(8)
+    seen = []
+    r = measure_throughput(
+        ENV, 8, 30, key=key, chunks=3,
+        reduce=lambda traj: (traj.rewards[..., 0], traj.done),
+        on_chunk=lambda extra: returns.add(*jax.device_get(extra)),
+        progress=seen.append,
+    )
+    assert (r.num_envs, r.num_steps, r.env_steps) == (8, 30, 240)
+    assert seen == [80, 160, 240]
+    assert r.steps_per_second > 0 and r.compile_seconds > 0 and r.peak_memory_bytes > 0
+    # The timed chunks follow one untimed warm-up chunk of the same length from the same start.
+    plain = htjax.rollout(ENV, htjax.random_policy, key, 8, 40, record_observations=False)
+    tr = jax.device_get(plain.trajectory)
+    assert r.episodes == int(tr.done[10:].sum()) == returns.episodes
+
+
+def test_measure_throughput__rejects_bad_sizes():
+    for kwargs, message in (({"num_envs": 0, "num_steps": 5}, "num_envs"), ({"num_envs": 2, "num_steps": 0}, "num_steps")):
+        with pytest.raises(ValueError, match=message):
+            measure_throughput(ENV, **kwargs)
+    with pytest.raises(ValueError, match="autoreset"):
+        measure_throughput(ENV, 2, 2, autoreset="never")
+
+
+def test_episode_returns__exact_over_chunks():
+    acc = EpisodeReturns(2)
+    # world 0: episodes (1 + 2) and (4); world 1: (5) then an unfinished (7)
+    acc.add(np.array([[1.0, 5.0], [2.0, 7.0]]), np.array([[False, True], [True, False]]))
+    acc.add(np.array([[4.0, 0.0]]), np.array([[True, False]]))
+    assert acc.episodes == 3 and acc.total == pytest.approx(3 + 4 + 5)
+    assert acc.mean == pytest.approx(4.0)
+    assert np.isnan(EpisodeReturns(1).mean)
+
+
+def test_init_step_compile_seconds__single_and_batched():
+    for n in (None, 4):
+        seconds = init_step_compile_seconds(ENV, n)
+        assert seconds["init"] > 0 and seconds["step"] > 0
+        assert seconds["total"] == pytest.approx(seconds["init"] + seconds["step"])
+
+
+def test_peak_memory_and_machine_info():
+    nbytes, source = peak_memory()
+    assert nbytes > 10 * 2**20
+    assert source == "process peak RSS" or source.endswith("peak_bytes_in_use")
+    info = machine_info()
+    assert info["jax"] == jax.__version__ and info["cores"] >= 1
+
+
+def test_update_markdown_section__replaces_only_its_own_block(tmp_path):
+    page = tmp_path / "benchmarks.md"
+    update_markdown_section(page, "a", "first A")
+    update_markdown_section(page, "b", "only B")
+    update_markdown_section(page, "a", "second A")
+    text = page.read_text()
+    assert text.startswith("# Benchmarks")
+    assert "second A" in text and "first A" not in text and "only B" in text
+    assert text.index("second A") < text.index("only B")
+    assert text.count("<!-- a:start -->") == 1
+
+
+def _row(system, n, sps, compile_s=1.0):
+    return {"system": system, "num_envs": n, "steps_per_second": sps, "compile_seconds": compile_s,
+            "peak_memory_bytes": 2**20, "peak_memory_source": "process peak RSS", "kind": "x"}
+
+
+def test_bench_blackjack_script__targets_and_markdown():
+    script = _load_script("bench_blackjack")
+    results = [
+        _row("gymnasium Blackjack-v1 loop", 1, 1000.0, 0.0),
+        _row("htjax blackjack (gymnasium)", 64, 200_000.0),
+        _row("htjax blackjack (gymnasium)", 4096, 400_000.0, 2.5),
+        _row("htjax blackjack (casino)", 4096, 90_000.0),
+        _row("pgx leduc_holdem", 4096, 100_000.0),
+        {"kind": "pgx", "num_envs": 65536, "error": "timed out after 600 s"},
+        {"kind": "compile", "system": "htjax blackjack (gymnasium)", "init_seconds": 0.5, "step_seconds": 1.0, "compile_seconds": 1.5},
+        {"kind": "compile", "system": "htjax blackjack (casino)", "init_seconds": 1.0, "step_seconds": 1.5, "compile_seconds": 2.5},
+        {"kind": "compile", "system": "pgx leduc_holdem", "init_seconds": 1.0, "step_seconds": 9.0, "compile_seconds": 10.0},
+    ]
+    summary = script.summarise(results)
+    t = summary["targets"]
+    assert t["gymnasium_preset_vs_gym_loop"]["value"] == pytest.approx(400.0) and t["gymnasium_preset_vs_gym_loop"]["met"]
+    assert t["casino_vs_pgx_leduc"]["value"] == pytest.approx(0.9) and not t["casino_vs_pgx_leduc"]["met"]
+    compile_target = t["htjax_init_plus_step_compile_seconds"]
+    assert compile_target["value"] == 2.5 and compile_target["met"]  # pgx's compile time is not ours
+    report = {"date": "today", "quick": True, "machine": machine_info(), "results": results, "summary": summary}
+    md = script.markdown(report, "bench/blackjack.png")
+    assert "| htjax blackjack (gymnasium) | 4,096 | 400,000 | 400.0 |" in md
+    assert "error: timed out" in md and "![env steps/s against worlds](bench/blackjack.png)" in md
+    assert "| htjax blackjack (casino) | 1.00 | 1.50 | 2.50 |" in md
+    assert [s["kind"] for s in script.plan(quick=True)].count("htjax") == 2 * len(script.QUICK_SIZES)
