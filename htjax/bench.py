@@ -142,6 +142,7 @@ def measure_throughput(
     progress: Callable[[int], None] | None = None,
     reduce: Callable | None = None,
     on_chunk: Callable[[Any], None] | None = None,
+    max_seconds: float | None = None,
 ) -> BenchResult:
     """Time ``num_envs`` worlds for about ``num_steps`` steps each (env steps = worlds x steps).
 
@@ -159,6 +160,8 @@ def measure_throughput(
       progress: called with the number of env steps done after every timed chunk.
       reduce: optional traced ``reduce(trajectory) -> pytree`` computed per chunk inside jit;
         each chunk's value is handed to ``on_chunk`` (used by the demo for returns).
+      max_seconds: stop after the first chunk that brings the timed seconds past this (slow
+        envs in sweeps); the result counts only the chunks that ran.
     """
     if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
@@ -187,24 +190,26 @@ def measure_throughput(
 
     episodes = 0
     elapsed = 0.0
-    for i in range(chunks):
+    done_chunks = 0
+    while done_chunks < chunks and (max_seconds is None or done_chunks == 0 or elapsed < max_seconds):
         t0 = time.perf_counter()
         carry, n_done, extra = run(carry, params)
         jax.block_until_ready((carry, n_done, extra))
         elapsed += time.perf_counter() - t0
+        done_chunks += 1
         episodes += int(n_done)
         if on_chunk is not None:
             on_chunk(extra)
         if progress is not None:
-            progress((i + 1) * chunk * num_envs)
+            progress(done_chunks * chunk * num_envs)
 
-    env_steps = chunks * chunk * num_envs
+    env_steps = done_chunks * chunk * num_envs
     peak, source = peak_memory()
     return BenchResult(
         env=env.id,
         rules=rules,
         num_envs=num_envs,
-        num_steps=chunks * chunk,
+        num_steps=done_chunks * chunk,
         env_steps=env_steps,
         seconds=elapsed,
         steps_per_second=env_steps / elapsed if elapsed > 0 else float("inf"),

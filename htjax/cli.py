@@ -133,12 +133,15 @@ def play_command(
     console = Console(highlight=False)
     console.print(f"[bold]{env.id}[/] {env.version} ({label}), seed {seed}")
     try:
-        summary = play_session(env, seed=seed, read_line=sys.stdin.readline, console=console, games=games, seat=seat)
+        summary = play_session(
+            env, seed=seed, read_line=sys.stdin.readline, console=console, games=games, seat=seat
+        )
     except HtjaxError as err:
         fail(str(err))
     console.print(
         f"[bold]{summary.games}[/] game{'s' if summary.games != 1 else ''} finished, "
-        f"total reward [bold]{summary.total_reward:+g}[/]{' (game in progress included)' if summary.quit else ''}"
+        f"total reward [bold]{summary.total_reward:+g}[/]"
+        + (" (game in progress included)" if summary.quit else "")
     )
 
 
@@ -186,7 +189,10 @@ def bench_command(
     table.add_row("worlds x steps", f"{result.num_envs:,} x {result.num_steps:,}")
     table.add_row("env steps/s", f"{result.steps_per_second:,.0f}")
     table.add_row("timed seconds", f"{result.seconds:.3f}")
-    table.add_row("compile seconds (init + step)", f"{result.compile_seconds:.2f} ({result.init_compile_seconds:.2f} + {result.step_compile_seconds:.2f})")
+    table.add_row(
+        "compile seconds (init + step)",
+        f"{result.compile_seconds:.2f} ({result.init_compile_seconds:.2f} + {result.step_compile_seconds:.2f})",
+    )
     table.add_row("episodes finished", f"{result.episodes:,}")
     table.add_row("peak memory", f"{result.peak_memory_bytes / 2**20:,.0f} MiB ({result.peak_memory_source})")
     table.add_row("device", result.device)

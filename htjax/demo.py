@@ -27,7 +27,9 @@ __all__ = ["DemoContext", "DemoStage", "STAGES", "run_demo", "fixed_strategy_pol
 _OBS = {name: i for i, (name, _) in enumerate(OBSERVATION_LAYOUT)}
 
 
-def fixed_strategy_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
+def fixed_strategy_policy(
+    params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array
+) -> jax.Array:
     """A fixed blackjack strategy for casino rules: bet the smallest bet, decline insurance,
     hit below 17 (below 18 when soft), otherwise stand; the first legal action if none applies."""
     num_actions = legal_action_mask.shape[-1]
@@ -43,7 +45,9 @@ def fixed_strategy_policy(params: Any, observation: jax.Array, legal_action_mask
 _POLICIES = ("random", "fixed strategy")
 
 
-def _demo_policy(params: jax.Array, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
+def _demo_policy(
+    params: jax.Array, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array
+) -> jax.Array:
     """``params`` (traced ``int32[]``) picks the policy, so one compilation serves both."""
     return jnp.where(
         params == 0,
@@ -164,7 +168,9 @@ def _summary_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-def run_demo(console: Console, *, num_envs: int = 4096, steps: int = 1000, seed: int = 0, stages=None) -> DemoContext:
+def run_demo(
+    console: Console, *, num_envs: int = 4096, steps: int = 1000, seed: int = 0, stages=None
+) -> DemoContext:
     """Run every stage, then print the summary table; returns the context (rows, notes)."""
     if num_envs < 1 or steps < 1:
         raise ValueError(f"num_envs and steps must be positive, got {num_envs} and {steps}")

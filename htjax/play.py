@@ -82,7 +82,9 @@ def parse_action(text: str, labels: tuple[str, ...], legal: np.ndarray) -> int:
         if not matches:
             raise ValueError(f"unknown action {word!r}; legal now: {legal_names}")
         if len(matches) > 1:
-            raise ValueError(f"{word!r} is ambiguous ({', '.join(labels[i] for i in matches)}); legal now: {legal_names}")
+            raise ValueError(
+                f"{word!r} is ambiguous ({', '.join(labels[i] for i in matches)}); legal now: {legal_names}"
+            )
         action = matches[0]
     if not legal[action]:
         raise ValueError(f"{labels[action]} is not legal now; legal now: {legal_names}")

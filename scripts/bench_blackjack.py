@@ -6,6 +6,8 @@ measurement alone), on the same machine in the same run:
 
 * Gymnasium ``Blackjack-v1`` single-env loop (``gymnasium.make``, random actions, the rules of
   htjax's ``gymnasium`` preset: ``natural=False, sab=False``), and ``SyncVectorEnv`` of it.
+* htjax's Gymnasium adapters (``HtjaxGymEnv`` loop, ``HtjaxVectorEnv``) on the ``gymnasium``
+  preset, stepped from Python exactly like Blackjack-v1 (what a Gymnasium user gets).
 * htjax ``blackjack`` ``gymnasium`` preset and casino rules (the default config), random legal
   actions via :func:`htjax.bench.measure_throughput` (``rollout_steps`` with auto-reset,
   ``record_observations=False``, ``block_until_ready``; compile timed apart).
@@ -35,8 +37,10 @@ FULL_SIZES = (1, 8, 64, 512, 4096, 8192, 65536)
 QUICK_SIZES = (1, 64, 4096)
 FULL_SYNC_SIZES = (1, 8, 64, 512)
 QUICK_SYNC_SIZES = (1, 8, 64)
+ADAPTER_SIZES = (1, 64, 4096)  # htjax's Gymnasium adapters stepped from Python
 GYMNASIUM_RULES = {"natural": False, "sab": False}  # Blackjack-v1 defaults == htjax preset "gymnasium"
 
+MAX_SECONDS = 10.0  # timed seconds per measurement at most (slow systems run fewer chunks)
 TARGET_GYM_RATIO = 300.0
 TARGET_COMPILE_SECONDS = 3.0
 
@@ -69,9 +73,17 @@ def work_gym_loop(seconds: float) -> dict:
         if elapsed >= seconds:
             break
     peak, source = peak_memory()
-    return dict(system="gymnasium Blackjack-v1 loop", num_envs=1, env_steps=steps, seconds=elapsed,
-                steps_per_second=steps / elapsed, compile_seconds=0.0, episodes=episodes,
-                peak_memory_bytes=peak, peak_memory_source=source)
+    return dict(
+        system="gymnasium Blackjack-v1 loop",
+        num_envs=1,
+        env_steps=steps,
+        seconds=elapsed,
+        steps_per_second=steps / elapsed,
+        compile_seconds=0.0,
+        episodes=episodes,
+        peak_memory_bytes=peak,
+        peak_memory_source=source,
+    )
 
 
 def work_gym_sync(num_envs: int, seconds: float) -> dict:
@@ -93,8 +105,66 @@ def work_gym_sync(num_envs: int, seconds: float) -> dict:
         if elapsed >= seconds:
             break
     peak, source = peak_memory()
-    return dict(system="gymnasium SyncVectorEnv", num_envs=num_envs, env_steps=calls * num_envs, seconds=elapsed,
-                steps_per_second=calls * num_envs / elapsed, compile_seconds=0.0, episodes=None,
+    return dict(
+        system="gymnasium SyncVectorEnv",
+        num_envs=num_envs,
+        env_steps=calls * num_envs,
+        seconds=elapsed,
+        steps_per_second=calls * num_envs / elapsed,
+        compile_seconds=0.0,
+        episodes=None,
+        peak_memory_bytes=peak,
+        peak_memory_source=source,
+    )
+
+
+def work_adapter(num_envs: int, seconds: float) -> dict:
+    """htjax's own Gymnasium adapters on the ``gymnasium`` preset, driven from Python like Blackjack-v1."""
+    import gymnasium
+    import numpy as np
+
+    import htjax  # noqa: F401 - registers the ids
+    from htjax.bench import peak_memory
+
+    gym_id = "htjax/BlackjackGymnasium-v0"
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    if num_envs == 1:
+        env = gymnasium.make(gym_id)
+        env.reset(seed=0)
+        env.step(0)  # compile reset and step before timing
+        compile_seconds = time.perf_counter() - t0
+        steps = 0
+        start = time.perf_counter()
+        while True:
+            for a in rng.integers(0, 2, size=200):
+                _, _, terminated, truncated, _ = env.step(int(a))
+                if terminated or truncated:
+                    env.reset()
+            steps += 200
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds:
+                break
+        system = "htjax HtjaxGymEnv loop (gymnasium)"
+    else:
+        envs = gymnasium.make_vec(gym_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+        envs.reset(seed=0)
+        envs.step(np.zeros(num_envs, np.int64))
+        compile_seconds = time.perf_counter() - t0
+        calls = 0
+        start = time.perf_counter()
+        while True:
+            for _ in range(20):
+                envs.step(rng.integers(0, 2, size=num_envs))
+            calls += 20
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds:
+                break
+        steps = calls * num_envs
+        system = "htjax HtjaxVectorEnv (gymnasium)"
+    peak, source = peak_memory()
+    return dict(system=system, num_envs=num_envs, env_steps=steps, seconds=elapsed,
+                steps_per_second=steps / elapsed, compile_seconds=compile_seconds, episodes=None,
                 peak_memory_bytes=peak, peak_memory_source=source)
 
 
@@ -103,7 +173,7 @@ def work_htjax(rules: str, num_envs: int, budget: int) -> dict:
     from htjax.bench import measure_throughput
 
     env = htjax.make("blackjack", preset=None if rules == "casino" else rules)
-    r = measure_throughput(env, num_envs, _steps_for(num_envs, budget), rules=rules)
+    r = measure_throughput(env, num_envs, _steps_for(num_envs, budget), rules=rules, max_seconds=MAX_SECONDS)
     out = r.to_dict()
     out["system"] = f"htjax blackjack ({rules})"
     return out
@@ -123,7 +193,12 @@ def work_compile(system: str) -> dict:
     from htjax.bench import init_step_compile_seconds
 
     seconds = init_step_compile_seconds(env)
-    return {"system": name, "init_seconds": seconds["init"], "step_seconds": seconds["step"], "compile_seconds": seconds["total"]}
+    return {
+        "system": name,
+        "init_seconds": seconds["init"],
+        "step_seconds": seconds["step"],
+        "compile_seconds": seconds["total"],
+    }
 
 
 def work_pgx(num_envs: int, budget: int) -> dict:
@@ -165,19 +240,30 @@ def work_pgx(num_envs: int, budget: int) -> dict:
     state, key, _ = step(state, key)
     jax.block_until_ready(state)
     elapsed = 0.0
-    episodes = 0
-    for _ in range(chunks):
+    episodes = done_chunks = 0
+    while done_chunks < chunks and (done_chunks == 0 or elapsed < MAX_SECONDS):
         t0 = time.perf_counter()
         state, key, n = step(state, key)
         jax.block_until_ready((state, n))
         elapsed += time.perf_counter() - t0
         episodes += int(n)
-    env_steps = chunks * chunk * num_envs
+        done_chunks += 1
+    env_steps = done_chunks * chunk * num_envs
     peak, source = peak_memory()
-    return dict(system="pgx leduc_holdem", num_envs=num_envs, env_steps=env_steps, seconds=elapsed,
-                steps_per_second=env_steps / elapsed, compile_seconds=init_compile + step_compile,
-                init_compile_seconds=init_compile, step_compile_seconds=step_compile, episodes=episodes,
-                peak_memory_bytes=peak, peak_memory_source=source, device=device_description())
+    return dict(
+        system="pgx leduc_holdem",
+        num_envs=num_envs,
+        env_steps=env_steps,
+        seconds=elapsed,
+        steps_per_second=env_steps / elapsed,
+        compile_seconds=init_compile + step_compile,
+        init_compile_seconds=init_compile,
+        step_compile_seconds=step_compile,
+        episodes=episodes,
+        peak_memory_bytes=peak,
+        peak_memory_source=source,
+        device=device_description(),
+    )
 
 
 def worker(spec: dict) -> dict:
@@ -186,6 +272,8 @@ def worker(spec: dict) -> dict:
         return work_gym_loop(spec["seconds"])
     if kind == "gym_sync":
         return work_gym_sync(spec["num_envs"], spec["seconds"])
+    if kind == "adapter":
+        return work_adapter(spec["num_envs"], spec["seconds"])
     if kind == "htjax":
         return work_htjax(spec["rules"], spec["num_envs"], spec["budget"])
     if kind == "pgx":
@@ -204,7 +292,12 @@ def run_isolated(spec: dict, timeout: float) -> dict:
     except subprocess.TimeoutExpired:
         return {**spec, "error": f"timed out after {timeout:.0f} s"}
     if proc.returncode != 0:
-        return {**spec, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+        return {
+            **spec,
+            "error": proc.stderr.strip().splitlines()[-1]
+            if proc.stderr.strip()
+            else f"exit {proc.returncode}",
+        }
     return {**spec, **json.loads(proc.stdout.strip().splitlines()[-1])}
 
 
@@ -213,7 +306,11 @@ def plan(quick: bool) -> list[dict]:
     seconds = 1.0 if quick else 5.0
     budget = 200_000 if quick else 4_000_000
     specs = [{"kind": "gym_loop", "seconds": seconds}]
-    specs += [{"kind": "gym_sync", "num_envs": n, "seconds": seconds} for n in (QUICK_SYNC_SIZES if quick else FULL_SYNC_SIZES)]
+    specs += [
+        {"kind": "gym_sync", "num_envs": n, "seconds": seconds}
+        for n in (QUICK_SYNC_SIZES if quick else FULL_SYNC_SIZES)
+    ]
+    specs += [{"kind": "adapter", "num_envs": n, "seconds": seconds} for n in ADAPTER_SIZES]
     for rules in ("gymnasium", "casino"):
         specs += [{"kind": "htjax", "rules": rules, "num_envs": n, "budget": budget} for n in sizes]
     specs += [{"kind": "pgx", "num_envs": n, "budget": budget} for n in sizes]
@@ -242,8 +339,11 @@ def summarise(results: list[dict]) -> dict:
     casino = best.get("htjax blackjack (casino)")
     leduc = best.get("pgx leduc_holdem")
     compile_max = max(
-        (r["compile_seconds"] for r in results
-         if r.get("kind") == "compile" and "error" not in r and r["system"].startswith("htjax")),
+        (
+            r["compile_seconds"]
+            for r in results
+            if r.get("kind") == "compile" and "error" not in r and r["system"].startswith("htjax")
+        ),
         default=None,
     )
     targets = {
@@ -253,9 +353,14 @@ def summarise(results: list[dict]) -> dict:
         },
         "casino_vs_pgx_leduc": {
             "target": ">= 1x (best of each sweep)",
-            "value": None if not (casino and leduc) else casino["steps_per_second"] / leduc["steps_per_second"],
+            "value": None
+            if not (casino and leduc)
+            else casino["steps_per_second"] / leduc["steps_per_second"],
         },
-        "htjax_init_plus_step_compile_seconds": {"target": f"< {TARGET_COMPILE_SECONDS:.0f} s (worst preset)", "value": compile_max},
+        "htjax_init_plus_step_compile_seconds": {
+            "target": f"< {TARGET_COMPILE_SECONDS:.0f} s (worst preset)",
+            "value": compile_max,
+        },
     }
     targets["gymnasium_preset_vs_gym_loop"]["met"] = (
         targets["gymnasium_preset_vs_gym_loop"]["value"] is not None
@@ -264,7 +369,9 @@ def summarise(results: list[dict]) -> dict:
     targets["casino_vs_pgx_leduc"]["met"] = (
         targets["casino_vs_pgx_leduc"]["value"] is not None and targets["casino_vs_pgx_leduc"]["value"] >= 1.0
     )
-    targets["htjax_init_plus_step_compile_seconds"]["met"] = compile_max is not None and compile_max < TARGET_COMPILE_SECONDS
+    targets["htjax_init_plus_step_compile_seconds"]["met"] = (
+        compile_max is not None and compile_max < TARGET_COMPILE_SECONDS
+    )
     return {"gym_loop_steps_per_second": loop, "targets": targets}
 
 
@@ -299,8 +406,9 @@ def markdown(report: dict, plot_name: str | None) -> str:
     if compiles:
         lines += [
             "",
-            "Compile seconds of plain `jax.jit(env.init)` and `jax.jit(env.step)` for one world, each in a fresh "
-            "process (the table above compiles a whole rollout chunk: init, step, policy and auto-reset):",
+            "Compile seconds of plain `jax.jit(env.init)` and `jax.jit(env.step)` for one world, "
+            "each in a fresh process (the table above compiles a whole rollout chunk: init, step, "
+            "policy and auto-reset):",
             "",
             "| system | init s | step s | init + step s |",
             "|---|---:|---:|---:|",
@@ -309,13 +417,23 @@ def markdown(report: dict, plot_name: str | None) -> str:
             if "error" in r:
                 lines.append(f"| {r['system']} | error: {r['error']} | | |")
             else:
-                lines.append(f"| {r['system']} | {r['init_seconds']:.2f} | {r['step_seconds']:.2f} | {r['compile_seconds']:.2f} |")
-    lines += ["", "Targets (best size of each sweep):", "", "| target | wanted | measured | met |", "|---|---|---:|---|"]
+                seconds = (r["init_seconds"], r["step_seconds"], r["compile_seconds"])
+                lines.append(f"| {r['system']} | " + " | ".join(f"{x:.2f}" for x in seconds) + " |")
+    lines += [
+        "",
+        "Targets (best size of each sweep):",
+        "",
+        "| target | wanted | measured | met |",
+        "|---|---|---:|---|",
+    ]
     for name, t in report["summary"]["targets"].items():
         value = "-" if t["value"] is None else f"{t['value']:,.2f}"
         lines.append(f"| {name} | {t['target']} | {value} | {'yes' if t['met'] else 'no'} |")
     source = next((r["peak_memory_source"] for r in report["results"] if "peak_memory_source" in r), "?")
-    lines += ["", f"Peak memory: {source} of the measuring process (it includes Python, JAX and the runtime)."]
+    lines += [
+        "",
+        f"Peak memory: {source} of the measuring process (it includes Python, JAX and the runtime).",
+    ]
     if plot_name:
         lines += ["", f"![env steps/s against worlds]({plot_name})"]
     return "\n".join(lines)
@@ -352,13 +470,15 @@ def plot(report: dict, path: pathlib.Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small sweep and short timings")
     parser.add_argument("--json-out", default=str(ROOT / "docs/bench/blackjack.json"))
     parser.add_argument("--plot-out", default=str(ROOT / "docs/bench/blackjack.png"))
     parser.add_argument("--markdown", default=str(ROOT / "docs/benchmarks.md"))
     parser.add_argument("--no-docs", action="store_true", help="print results only; write nothing")
-    parser.add_argument("--only", choices=["gym", "htjax", "pgx"], action="append", help="measure only these")
+    parser.add_argument("--only", choices=["gym", "adapter", "htjax", "pgx", "compile"], action="append", help="measure only these")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per measurement")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -378,7 +498,13 @@ def main(argv: list[str] | None = None) -> int:
         label = " ".join(f"{k}={v}" for k, v in spec.items())
         print(f"[{i}/{len(specs)}] {label} ...", end=" ", flush=True, file=sys.stderr)
         r = run_isolated(spec, args.timeout)
-        print(r.get("error") or f"{r['steps_per_second']:,.0f} steps/s", file=sys.stderr)
+        if "error" in r:
+            outcome = r["error"]
+        elif spec["kind"] == "compile":
+            outcome = f"init + step compile {r['compile_seconds']:.2f} s"
+        else:
+            outcome = f"{r['steps_per_second']:,.0f} steps/s"
+        print(outcome, file=sys.stderr)
         results.append(r)
 
     report = {

@@ -8,6 +8,7 @@ import pathlib
 import jax
 import numpy as np
 import pytest
+from toy_solo import SoloDraw
 
 import htjax
 from htjax.bench import (
@@ -18,7 +19,6 @@ from htjax.bench import (
     peak_memory,
     update_markdown_section,
 )
-from toy_solo import SoloDraw
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ENV = SoloDraw(max_steps=3)
@@ -36,7 +36,11 @@ def test_measure_throughput__counts_match_a_plain_rollout():
     returns = EpisodeReturns(8)
     seen = []
     r = measure_throughput(
-        ENV, 8, 30, key=key, chunks=3,
+        ENV,
+        8,
+        30,
+        key=key,
+        chunks=3,
         reduce=lambda traj: (traj.rewards[..., 0], traj.done),
         on_chunk=lambda extra: returns.add(*jax.device_get(extra)),
         progress=seen.append,
@@ -50,8 +54,16 @@ def test_measure_throughput__counts_match_a_plain_rollout():
     assert r.episodes == int(tr.done[10:].sum()) == returns.episodes
 
 
+def test_measure_throughput__max_seconds_stops_after_the_chunk_that_passes_it():
+    r = measure_throughput(ENV, 8, 30, chunks=3, max_seconds=0.0)
+    assert (r.num_steps, r.env_steps) == (10, 80)
+
+
 def test_measure_throughput__rejects_bad_sizes():
-    for kwargs, message in (({"num_envs": 0, "num_steps": 5}, "num_envs"), ({"num_envs": 2, "num_steps": 0}, "num_steps")):
+    for kwargs, message in (
+        ({"num_envs": 0, "num_steps": 5}, "num_envs"),
+        ({"num_envs": 2, "num_steps": 0}, "num_steps"),
+    ):
         with pytest.raises(ValueError, match=message):
             measure_throughput(ENV, **kwargs)
     with pytest.raises(ValueError, match="autoreset"):
@@ -96,8 +108,15 @@ def test_update_markdown_section__replaces_only_its_own_block(tmp_path):
 
 
 def _row(system, n, sps, compile_s=1.0):
-    return {"system": system, "num_envs": n, "steps_per_second": sps, "compile_seconds": compile_s,
-            "peak_memory_bytes": 2**20, "peak_memory_source": "process peak RSS", "kind": "x"}
+    return {
+        "system": system,
+        "num_envs": n,
+        "steps_per_second": sps,
+        "compile_seconds": compile_s,
+        "peak_memory_bytes": 2**20,
+        "peak_memory_source": "process peak RSS",
+        "kind": "x",
+    }
 
 
 def test_bench_blackjack_script__targets_and_markdown():
@@ -109,19 +128,84 @@ def test_bench_blackjack_script__targets_and_markdown():
         _row("htjax blackjack (casino)", 4096, 90_000.0),
         _row("pgx leduc_holdem", 4096, 100_000.0),
         {"kind": "pgx", "num_envs": 65536, "error": "timed out after 600 s"},
-        {"kind": "compile", "system": "htjax blackjack (gymnasium)", "init_seconds": 0.5, "step_seconds": 1.0, "compile_seconds": 1.5},
-        {"kind": "compile", "system": "htjax blackjack (casino)", "init_seconds": 1.0, "step_seconds": 1.5, "compile_seconds": 2.5},
-        {"kind": "compile", "system": "pgx leduc_holdem", "init_seconds": 1.0, "step_seconds": 9.0, "compile_seconds": 10.0},
+        {
+            "kind": "compile",
+            "system": "htjax blackjack (gymnasium)",
+            "init_seconds": 0.5,
+            "step_seconds": 1.0,
+            "compile_seconds": 1.5,
+        },
+        {
+            "kind": "compile",
+            "system": "htjax blackjack (casino)",
+            "init_seconds": 1.0,
+            "step_seconds": 1.5,
+            "compile_seconds": 2.5,
+        },
+        {
+            "kind": "compile",
+            "system": "pgx leduc_holdem",
+            "init_seconds": 1.0,
+            "step_seconds": 9.0,
+            "compile_seconds": 10.0,
+        },
     ]
     summary = script.summarise(results)
     t = summary["targets"]
-    assert t["gymnasium_preset_vs_gym_loop"]["value"] == pytest.approx(400.0) and t["gymnasium_preset_vs_gym_loop"]["met"]
+    assert (
+        t["gymnasium_preset_vs_gym_loop"]["value"] == pytest.approx(400.0)
+        and t["gymnasium_preset_vs_gym_loop"]["met"]
+    )
     assert t["casino_vs_pgx_leduc"]["value"] == pytest.approx(0.9) and not t["casino_vs_pgx_leduc"]["met"]
     compile_target = t["htjax_init_plus_step_compile_seconds"]
     assert compile_target["value"] == 2.5 and compile_target["met"]  # pgx's compile time is not ours
-    report = {"date": "today", "quick": True, "machine": machine_info(), "results": results, "summary": summary}
+    report = {
+        "date": "today",
+        "quick": True,
+        "machine": machine_info(),
+        "results": results,
+        "summary": summary,
+    }
     md = script.markdown(report, "bench/blackjack.png")
     assert "| htjax blackjack (gymnasium) | 4,096 | 400,000 | 400.0 |" in md
     assert "error: timed out" in md and "![env steps/s against worlds](bench/blackjack.png)" in md
     assert "| htjax blackjack (casino) | 1.00 | 1.50 | 2.50 |" in md
     assert [s["kind"] for s in script.plan(quick=True)].count("htjax") == 2 * len(script.QUICK_SIZES)
+
+
+def test_bench_blackjack_script__driver_writes_json_plot_and_markdown(tmp_path, monkeypatch):
+    script = _load_script("bench_blackjack")
+
+    def fake(spec, timeout):
+        if spec["kind"] == "compile":
+            return {**spec, "system": f"htjax blackjack ({spec['system']})", "init_seconds": 0.5,
+                    "step_seconds": 1.0, "compile_seconds": 1.5}
+        if spec["kind"] == "pgx" and spec["num_envs"] == 64:
+            return {**spec, "error": "exit 1"}
+        name = {"gym_loop": "gymnasium Blackjack-v1 loop", "gym_sync": "gymnasium SyncVectorEnv",
+                "pgx": "pgx leduc_holdem"}.get(spec["kind"]) or f"htjax blackjack ({spec.get('rules')})"
+        return {**spec, **_row(name, spec.get("num_envs", 1), 1000.0 * spec.get("num_envs", 1))}
+
+    monkeypatch.setattr(script, "run_isolated", fake)
+    md = tmp_path / "benchmarks.md"
+    args = ["--quick", "--json-out", str(tmp_path / "b.json"), "--plot-out", str(tmp_path / "b.png"),
+            "--markdown", str(md)]
+    assert script.main(args) == 0
+    report = __import__("json").loads((tmp_path / "b.json").read_text())
+    assert len(report["results"]) == len(script.plan(quick=True))
+    assert report["summary"]["targets"]["gymnasium_preset_vs_gym_loop"]["value"] == pytest.approx(4096.0)
+    assert "<!-- bench_blackjack:start -->" in md.read_text() and "error: exit 1" in md.read_text()
+    assert (tmp_path / "b.png").stat().st_size > 1000
+
+
+def test_bench_autoreset_script__markdown_pairs_the_two_forms():
+    script = _load_script("bench_autoreset")
+
+    def row(mode, sps):
+        return {"env": "toy", "num_envs": 64, "autoreset": mode, "episodes": 32, "env_steps": 64,
+                "steps_per_second": sps}
+
+    report = {"date": "today", "quick": True, "machine": machine_info(),
+              "results": [row("select", 1000.0), row("cond", 500.0)]}
+    md = script.markdown(report)
+    assert "| toy | 64 | 0.500 | 5.42e-20 | 1,000 | 500 | 0.50 |" in md

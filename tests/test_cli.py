@@ -33,7 +33,9 @@ def test_envs__table_lists_every_registered_env_with_presets():
 
 def test_play__scripted_gymnasium_rules_round_until_end_of_input():
     # Blackjack-v1 rules: "stick" ends the round at once, so three sticks are three rounds.
-    result = _run("play", "blackjack", "--rules", "gymnasium", "--seed", "0", input="stick\n1\nSTICK\nstick\n")
+    result = _run(
+        "play", "blackjack", "--rules", "gymnasium", "--seed", "0", input="stick\n1\nSTICK\nstick\n"
+    )
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Dealer:" in out and "hand 1:" in out
@@ -108,9 +110,29 @@ def test_errors__clear_message_and_exit_code_2(args, message):
     assert result.stdout == ""
 
 
-def test_demo__small_run_prints_summary():
+def test_demo__small_run_prints_summary(monkeypatch):
+    import htjax.demo
+
+    # Only the batched-worlds stage: later stages (recording, training) are tested by their owners.
+    monkeypatch.setattr(htjax.demo, "STAGES", [htjax.demo.stage_batched_blackjack])
     result = _run("demo", "--num-envs", "16", "--steps", "60")
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "random" in out and "fixed strategy" in out
     assert "mean return" in out and "Compile" in out
+
+
+def test_demo__rows_report_what_ran_and_the_strategy_beats_random():
+    import io
+
+    from rich.console import Console
+
+    from htjax.demo import run_demo, stage_batched_blackjack
+
+    ctx = run_demo(Console(file=io.StringIO()), num_envs=16, steps=60, stages=[stage_batched_blackjack])
+    random_row, fixed_row = ctx.rows
+    assert [random_row["policy"], fixed_row["policy"]] == ["random", "fixed strategy"]
+    for row in ctx.rows:
+        assert row["env steps"] == 16 * 60 and row["episodes"] > 100 and row["env steps/s"] > 0
+    # Random bets average 8.6 units and play badly; the fixed strategy bets 1 unit.
+    assert random_row["mean return"] < -1.0 < fixed_row["mean return"]

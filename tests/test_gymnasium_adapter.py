@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
+from toy_envs import HighCard
+from toy_solo import SoloDraw
 
 import htjax
 from htjax.adapters.gymnasium import (
@@ -21,8 +23,6 @@ from htjax.adapters.gymnasium import (
 )
 from htjax.core.env import HtjaxError, InvalidActionError, UnknownEnvError
 from htjax.core.keys import episode_key_for
-from toy_envs import HighCard
-from toy_solo import SoloDraw
 
 N = 4
 SOLO = SoloDraw(max_steps=4)
@@ -239,7 +239,11 @@ def test_vector__next_step_autoreset_ignores_the_action_and_starts_next_episode(
     assert not term.any() and not trunc.any() and (r == 0).all()
     np.testing.assert_array_equal(info["action_mask"], np.ones((N, 3)))
     np.testing.assert_array_equal(obs[:, 1], 0.0)  # step count 0: a fresh episode
-    probe_keys = np.asarray(jax.vmap(episode_key_for)(np.stack([world_key_from_seed(3 + i) for i in range(N)]), np.ones(N, np.int32)))
+    probe_keys = np.asarray(
+        jax.vmap(episode_key_for)(
+            np.stack([world_key_from_seed(3 + i) for i in range(N)]), np.ones(N, np.int32)
+        )
+    )
     venv.step(np.zeros(N, np.int64))
     np.testing.assert_array_equal(venv.episode_keys, probe_keys)
     assert not np.array_equal(keys0, probe_keys)
@@ -368,8 +372,12 @@ def test_blackjack_gymnasium_id__is_a_drop_in_for_blackjack_v1():
 
 
 def test_blackjack_make_vec__vector_entry_point_matches_single_envs():
-    venv = gymnasium.make_vec("htjax/BlackjackGymnasium-v0", num_envs=N, vectorization_mode="vector_entry_point")
-    assert isinstance(venv.unwrapped, HtjaxVectorEnv) and isinstance(venv.unwrapped, gymnasium.vector.VectorEnv)
+    venv = gymnasium.make_vec(
+        "htjax/BlackjackGymnasium-v0", num_envs=N, vectorization_mode="vector_entry_point"
+    )
+    assert isinstance(venv.unwrapped, HtjaxVectorEnv) and isinstance(
+        venv.unwrapped, gymnasium.vector.VectorEnv
+    )
     assert venv.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
     assert venv.single_observation_space == gymnasium.make("Blackjack-v1").observation_space
     actions = np.random.default_rng(2).integers(0, 2, size=(6, N))

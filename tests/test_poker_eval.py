@@ -7,12 +7,11 @@ import itertools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import phevaluator  # the reference evaluator (test extra)
 import pytest
 
 from htjax.core import cards
 from htjax.envs import poker_eval as pe
-
-phevaluator = pytest.importorskip("phevaluator", reason="phevaluator is the reference evaluator (test extra)")
 
 _eval = jax.jit(pe.evaluate)
 

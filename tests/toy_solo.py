@@ -71,4 +71,6 @@ class SoloDraw(Env):
         )
 
     def _observe(self, state, player):
-        return jnp.array([cards.rank_of(state.card) / 12.0, state.step_count / self.config.max_steps], jnp.float32)
+        return jnp.array(
+            [cards.rank_of(state.card) / 12.0, state.step_count / self.config.max_steps], jnp.float32
+        )

@@ -17,8 +17,9 @@ its hands in order, then the dealer plays out and the round settles inside the s
 the last decision. ``current_player`` is the seat to act. Rewards are chip deltas in bet units,
 paid on the step that settles a round.
 
-Randomness: every step draws ``jax.random.bits(key, (K,), uint32)`` once; each card consumes
-one ``uint32`` (incremental Fisher-Yates, :mod:`htjax.core.cards`). A step that may need up to
+Randomness: every step draws ``jax.random.bits(key, (2,), uint32)`` once and expands those 64
+bits into the ``K`` words it may need with a counter-based hash (:func:`random_words`); each
+card consumes one ``uint32`` (incremental Fisher-Yates, :mod:`htjax.core.cards`). A step that may need up to
 ``K`` cards draws ``K`` from the shoe and keeps only as many as the rules use: the unused
 draws only reorder the undealt part of the shoe, so later draws stay uniform and replay stays
 exact. The dealer's play-out is computed in closed form from those pre-drawn cards (prefix
@@ -332,6 +333,30 @@ def hand_total(hand: jax.Array) -> tuple[jax.Array, jax.Array]:
     return _best(hard, ace), _soft(hard, ace)
 
 
+_GOLDEN = 0x9E3779B9
+
+
+def _mix32(x: jax.Array) -> jax.Array:
+    """The ``lowbias32`` integer hash (C. Wellons): a bijection of ``uint32`` with strong avalanche."""
+    x = x ^ (x >> 16)
+    x = x * jnp.uint32(0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = x * jnp.uint32(0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def random_words(key: jax.Array, n: int) -> jax.Array:
+    """``uint32[n]`` random words from ``key``: one ``jax.random.bits`` draw of 64 bits, expanded.
+
+    Word ``i`` is ``mix(mix(s0 ^ i * golden) ^ s1)`` for the 64 drawn bits ``(s0, s1)``: a
+    counter-based generator keyed by fresh threefry output. It costs a few integer operations
+    per word where a threefry block per word would dominate a blackjack step.
+    """
+    seed = jax.random.bits(key, (2,), jnp.uint32)
+    counter = jnp.arange(n, dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
+    return _mix32(_mix32(seed[0] ^ counter) ^ seed[1])
+
+
 def _first(mask: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(any, index of the first True)`` of a bool vector."""
     return jnp.any(mask), jnp.argmax(mask).astype(jnp.int32)
@@ -351,6 +376,13 @@ def _set(arr: jax.Array, i: jax.Array, value: jax.Array) -> jax.Array:
 
 def _add(arr: jax.Array, i: jax.Array, value: jax.Array) -> jax.Array:
     return _set(arr, i, _at(arr, i) + value)
+
+
+def _small_take(values: jax.Array, index: jax.Array) -> jax.Array:
+    """``values[index]`` for short vectors, as a one-hot select (XLA's CPU gather is slow per
+    element); an index out of range gives 0."""
+    picked = jnp.where(index[:, None] == jnp.arange(values.shape[0])[None, :], values[None, :].astype(jnp.int32), 0)
+    return jnp.sum(picked, axis=1).astype(values.dtype)
 
 
 def _max_cards(num_decks: int, infinite: bool, can_draw) -> int:
@@ -546,7 +578,7 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         if self.config.betting:
             t = t.replace(phase=jnp.int32(PHASE_BET), cursor=jnp.int32(0))
         else:
-            bits = jax.random.bits(key, (self._n_deal,), jnp.uint32)
+            bits = random_words(key, self._n_deal)
             seq, commit = self._draw(t.deck, bits)
             t = self._post_bets(t, jnp.bool_(True))
             t, used = self._deal(t, seq, jnp.bool_(True))
@@ -579,29 +611,30 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         j = jnp.where(p < deck.stacked, p, p + (bits % left).astype(jnp.int32))
         pc = jnp.minimum(p, size - 1)
         jc = jnp.minimum(j, size - 1)  # past the end: a no-op swap of the last slot
-        at_p = deck.cards[pc]
-        at_j = deck.cards[jc]
-        slots = jnp.arange(2 * n, dtype=jnp.int32)
+        # Draw k swaps positions pc[k] = position + k and jc[k] >= pc[k]. Only earlier draws'
+        # jc writes can land on those positions, so the card at pc[k] when draw k happens is
+        # the card at pc[e] when the last earlier draw e with jc[e] == pc[k] happened (else
+        # the shoe's own card), and the drawn card is likewise the card at pc[e] for the last
+        # e with jc[e] == jc[k]. Resolving those pointers (by doubling) needs no loop.
+        k_idx = np.arange(n)
+        earlier = jnp.asarray(k_idx[None, :] < k_idx[:, None])  # [k, e]: e < k
 
-        def resolve(k, carry):
-            # the card now at a position is the last write to it, else the shoe's own card
-            log_pos, log_val, out = carry
-            jk, pk = jc[k], pc[k]
+        def last_earlier(target):
+            hit = earlier & (jc[None, :] == target[:, None])
+            return jnp.max(jnp.where(hit, jnp.asarray(k_idx)[None, :], -1), axis=1)
 
-            def now_at(pos, original):
-                last = jnp.max(jnp.where(log_pos == pos, slots, -1))
-                written = jnp.sum(jnp.where(slots == last, log_val, 0)).astype(jnp.int8)
-                return jnp.where(last >= 0, written, original)
-
-            vj = now_at(jk, at_j[k])
-            vp = now_at(pk, at_p[k])
-            log_pos = jnp.where(slots == 2 * k, jk, jnp.where(slots == 2 * k + 1, pk, log_pos))
-            log_val = jnp.where(slots == 2 * k, vp, jnp.where(slots == 2 * k + 1, vj, log_val))
-            out = jnp.where(jnp.arange(n) == k, jnp.where(p[k] < size, vj, jnp.int8(cards.NO_CARD)), out)
-            return log_pos, log_val, out
-
-        init = (jnp.full(2 * n, -1, jnp.int32), jnp.zeros(2 * n, jnp.int8), jnp.full(n, cards.NO_CARD, jnp.int8))
-        positions, values, drawn = jax.lax.fori_loop(0, n, resolve, init)
+        src_p = last_earlier(pc)  # the card at pc[k] came from pc[src_p[k]]
+        src_j = last_earlier(jc)
+        root = jnp.where(src_p >= 0, src_p, jnp.asarray(k_idx))
+        for _ in range(max(int(np.ceil(np.log2(max(n, 2)))), 1)):
+            root = _small_take(root, root)
+        at_pc = deck.cards[jnp.minimum(deck.position + root, size - 1)]  # card at pc[k] at draw k
+        at_jc = deck.cards[jc]
+        drawn_card = jnp.where(src_j >= 0, _small_take(at_pc, src_j), at_jc)
+        drawn = jnp.where(p < size, drawn_card, jnp.int8(cards.NO_CARD)).astype(jnp.int8)
+        # the write log of the swaps, in order: (jc[k] <- card at pc[k]), (pc[k] <- drawn card)
+        positions = jnp.stack([jc, pc], axis=1).reshape(2 * n)
+        values = jnp.stack([at_pc, drawn_card], axis=1).reshape(2 * n).astype(jnp.int8)
         draw_of = np.arange(2 * n) // 2
         later = np.arange(2 * n)[None, :] > np.arange(2 * n)[:, None]
 
@@ -893,20 +926,18 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
                 more = more | ((best == 17) & _soft(hard, ace))
             return more
 
-        hard, ace = t.dealer_hard, t.dealer_ace
-        going = on & live & hits(hard, ace)
-        m = jnp.int32(0)
-        seen = jnp.int32(0)
-        taken = []
-        for k in range(M):
-            c = cand[k]
+        def hit(carry, c):
+            hard, ace, going, m, seen = carry
             hard = hard + jnp.where(going, card_value(c), 0)
             ace = ace | (going & _is_ace(c))
             m = m + going.astype(jnp.int32)
             seen = seen + jnp.where(going, self._count(c), 0)
-            taken.append(going)
-            going = going & hits(hard, ace)
-        drawn = jnp.stack(taken) if M else jnp.zeros(0, jnp.bool_)
+            return (hard, ace, going & hits(hard, ace), m, seen), going
+
+        # a scan (not an unrolled chain) so the result is computed once, not re-fused into
+        # every consumer
+        start = (t.dealer_hard, t.dealer_ace, on & live & hits(t.dealer_hard, t.dealer_ace), jnp.int32(0), jnp.int32(0))
+        (hard, ace, _, m, seen), drawn = jax.lax.scan(hit, start, cand)
         dealer_cards = jnp.concatenate(
             [t.dealer_cards[:2], jnp.where(drawn, cand, t.dealer_cards[2:])]
         )
@@ -952,7 +983,7 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
                 status == HAND_NATURAL,
                 status == HAND_SURRENDERED,
                 status == HAND_BUST,
-                status == HAND_STOOD,
+                (status == HAND_STOOD) | (status == HAND_PLAYING),  # playing: ended by a dealer blackjack
             ],
             [jnp.where(d_bj, 0.0, cfg.blackjack_payout * bet), -0.5 * bet, -bet, stood],
             0.0,
@@ -973,7 +1004,7 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
             bankroll=t.bankroll,
             running_count=t.running_count,
             round_index=t.round_index,
-            round_start=t.round_start,
+            round_start=t.deck.position,
             step_count=t.step_count,
             rewards=t.rewards,
             current_player=t.current_player,
@@ -1009,7 +1040,7 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
     # ------------------------------------------------------------------ step
     def _step(self, state: BlackjackState, action: jax.Array, key: jax.Array) -> BlackjackState:
         cfg = self.config
-        bits = jax.random.bits(key, (self._K1 + self._K2,), jnp.uint32)
+        bits = random_words(key, self._K1 + self._K2)
         seq, commit = self._draw(state.deck, bits[: self._K1])
         pad = jnp.full(self._M + self._n_deal + 2, cards.NO_CARD, jnp.int8)
         seq = jnp.concatenate([seq, pad])
@@ -1114,11 +1145,11 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
             true_count = jnp.float32(0.0)
         else:
             left = jnp.maximum(self._shoe_size - t.deck.position, 0)
-            remaining = left / self._shoe_size
+            remaining = left * (1.0 / self._shoe_size)
             running = t.running_count.astype(jnp.float32)
-            true_count = running / jnp.maximum(left / 52.0, 0.5)
+            true_count = running / jnp.maximum(left * (1.0 / 52), 0.5)
         rounds = (
-            jnp.float32(0.0) if cfg.episode == "round" else t.round_index / jnp.float32(cfg.max_rounds)
+            jnp.float32(0.0) if cfg.episode == "round" else t.round_index * (1.0 / cfg.max_rounds)
         )
         features = [
             phase == PHASE_BET,
@@ -1127,26 +1158,26 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
             phase == PHASE_SHOWDOWN,
             phase == PHASE_OVER,
             t.current_player == player,
-            best / 21.0,
+            best * _R21,
             _soft(hard, ace),
-            _at(t.hand_size, i) / 10.0,
+            _at(t.hand_size, i) * 0.1,
             (_at(t.hand_size, i) == 2) & ((c0 >> 2) == (c1 >> 2)),
-            up_value / 10.0,
+            up_value * 0.1,
             _is_ace(up) & (up >= 0),
-            dealer_total / 21.0,
+            dealer_total * _R21,
             t.dealer_revealed,
             dbl,
             spl,
             sur,
             (phase == PHASE_INSURANCE) & (t.cursor == player),
-            h / float(H),
-            _at(t.num_hands, player) / float(H),
-            _at(t.hand_bet, i) / max_bet,
-            _at(t.seat_bet, player) / max_bet,
-            _at(t.bankroll, player) / float(cfg.starting_bankroll),
+            h * (1.0 / H),
+            _at(t.num_hands, player) * (1.0 / H),
+            _at(t.hand_bet, i) * (1.0 / max_bet),
+            _at(t.seat_bet, player) * (1.0 / max_bet),
+            _at(t.bankroll, player) * (1.0 / cfg.starting_bankroll),
             _at(t.insurance, player) > 0,
-            running / 10.0,
-            true_count / 10.0,
+            running * 0.1,
+            true_count * 0.1,
             remaining,
             rounds,
             _at(t.hand_doubled, i),
@@ -1154,6 +1185,9 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
             _at(t.seat_bet, player) > 0,
         ]
         return jnp.stack([jnp.asarray(f, jnp.float32) for f in features])
+
+
+_R21 = 1.0 / 21.0
 
 
 def _where(pred: jax.Array, on_true, on_false):

@@ -29,7 +29,8 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import chex
 import jax
@@ -43,13 +44,13 @@ from htjax.envs import holdem_rules as R
 from htjax.envs import poker_eval
 
 __all__ = [
-    "HoldemConfig",
-    "HoldemState",
-    "Holdem",
     "FULL_MENU",
-    "SMALL_MENU",
     "LIMIT_MENU",
     "OBSERVATION_FIELDS",
+    "SMALL_MENU",
+    "Holdem",
+    "HoldemConfig",
+    "HoldemState",
     "observation_layout",
     "render_text",
 ]
@@ -110,7 +111,7 @@ class HoldemConfig(EnvConfig):
     action_menu: str = "auto"
     raise_cap: int = 4
 
-    PRESETS = {
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {},
         "hunl": {"num_players": 2, "small_blind": 1, "big_blind": 2, "starting_stack": 200},
         "fixed_limit": {"betting": "fixed_limit"},
@@ -262,9 +263,6 @@ class Holdem(Env[HoldemState, HoldemConfig]):
         n = self.num_players
         # hole cards, a possible run-out (only when settling), the button
         bits = jax.random.bits(key, (2 * n + (6 if settle else 1),), jnp.uint32)
-        # materialise the bits once, so XLA does not fuse (recompute) the hash into every
-        # consumer of the button when init is batched inside a rollout
-        bits = jax.lax.optimization_barrier(bits)
         deck = cards.new_deck(1) if deck is None else deck
         stacks = jnp.asarray(self.config.seat_stacks if stacks is None else stacks, jnp.int32)
         if stacks.shape != (n,):
@@ -283,7 +281,8 @@ class Holdem(Env[HoldemState, HoldemConfig]):
         with chips, seats with no chips sit out. With fewer than two seats holding chips the
         session is over: ``state`` comes back unchanged, with zero rewards.
 
-        ``state`` must be a finished hand (its stacks are the new hand's stacks)."""
+        ``state`` must be a hand finished by the rules (``table.street == HAND_OVER``); a hand
+        ended by an illegal action still has chips in the pot, which this does not return."""
         t = state.table
         has_chips = t.stack > 0
         button = R.next_seat(has_chips, t.button)

@@ -29,22 +29,22 @@ from htjax.core.cards import NUM_RANKS, NUM_SUITS
 
 __all__ = [
     "CATEGORY_NAMES",
-    "HIGH_CARD",
-    "PAIR",
-    "TWO_PAIR",
-    "TRIPS",
-    "STRAIGHT",
+    "CATEGORY_SHIFT",
     "FLUSH",
     "FULL_HOUSE",
+    "HIGH_CARD",
+    "PAIR",
     "QUADS",
+    "STRAIGHT",
     "STRAIGHT_FLUSH",
-    "CATEGORY_SHIFT",
+    "TRIPS",
+    "TWO_PAIR",
+    "category_name",
     "evaluate",
     "evaluate5",
     "evaluate7",
     "evaluate_best",
     "hand_category",
-    "category_name",
 ]
 
 HIGH_CARD, PAIR, TWO_PAIR, TRIPS, STRAIGHT, FLUSH, FULL_HOUSE, QUADS, STRAIGHT_FLUSH = range(9)
