@@ -55,7 +55,9 @@ def measure(quick: bool, repeats: int) -> list[dict]:
             for _ in range(repeats):  # alternate, so drifting machine load hits both forms alike
                 for mode in runs:
                     runs[mode].append(
-                        measure_throughput(env, n, steps, autoreset=mode, rules=name, chunks=5, max_seconds=5.0)
+                        measure_throughput(
+                            env, n, steps, autoreset=mode, rules=name, chunks=5, max_seconds=5.0
+                        )
                     )
             for mode, results in runs.items():
                 rates = sorted(r.steps_per_second for r in results)

@@ -478,7 +478,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot-out", default=str(ROOT / "docs/bench/blackjack.png"))
     parser.add_argument("--markdown", default=str(ROOT / "docs/benchmarks.md"))
     parser.add_argument("--no-docs", action="store_true", help="print results only; write nothing")
-    parser.add_argument("--only", choices=["gym", "adapter", "htjax", "pgx", "compile"], action="append", help="measure only these")
+    parser.add_argument(
+        "--only",
+        choices=["gym", "adapter", "htjax", "pgx", "compile"],
+        action="append",
+        help="measure only these",
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per measurement")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

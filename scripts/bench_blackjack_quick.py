@@ -52,7 +52,6 @@ def pgx_rate(num_envs: int, num_steps: int, repeats: int) -> float:
 
     env = pgx.make("leduc_holdem")
     init = jax.jit(jax.vmap(env.init))
-    step = jax.jit(jax.vmap(env.step))
 
     def run(state, key):
         def body(carry, _):
@@ -107,14 +106,19 @@ def main() -> None:
     ap.add_argument("--pgx", action="store_true")
     ap.add_argument("--gymnasium", action="store_true")
     args = ap.parse_args()
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {args.num_envs} worlds x {args.num_steps} steps")
+    print(
+        f"jax {jax.__version__} on {jax.devices()[0].platform}, "
+        f"{args.num_envs} worlds x {args.num_steps} steps"
+    )
     for preset in args.presets.split(","):
         env = Blackjack(preset=preset)
         ct = compile_time(env)
         rate = rollout_rate(env, args.num_envs, args.num_steps, args.repeats)
         print(f"blackjack[{preset}]: compile init+step {ct:.2f} s, rollout {rate / 1e6:.2f} M steps/s")
     if args.pgx:
-        print(f"pgx leduc_holdem: {pgx_rate(args.num_envs, args.num_steps, args.repeats) / 1e6:.2f} M steps/s")
+        print(
+            f"pgx leduc_holdem: {pgx_rate(args.num_envs, args.num_steps, args.repeats) / 1e6:.2f} M steps/s"
+        )
     if args.gymnasium:
         print(f"gymnasium Blackjack-v1 loop: {gymnasium_rate(100_000) / 1e3:.1f} k steps/s")
 

@@ -50,7 +50,9 @@ class Table:
             n = len(top)
             arr = np.asarray(deck.cards)
             arr = np.concatenate([arr[n : n + position], arr[:n], arr[n + position :]])
-            deck = cards.Deck(cards=jnp.asarray(arr), position=jnp.int32(position), stacked=jnp.int32(position + n))
+            deck = cards.Deck(
+                cards=jnp.asarray(arr), position=jnp.int32(position), stacked=jnp.int32(position + n)
+            )
         return self.init_with_deck(KEY, deck)
 
     def play(self, state, *actions):
@@ -133,7 +135,15 @@ def test_gymnasium_preset_overrides_and_unknown_fields():
 def test_action_menus_and_registry():
     casino = htjax.make("blackjack")
     assert casino.id == "blackjack" and casino.version == "v0"
-    assert casino.action_labels[:7] == ("stand", "hit", "double", "split", "surrender", "insurance", "no_insurance")
+    assert casino.action_labels[:7] == (
+        "stand",
+        "hit",
+        "double",
+        "split",
+        "surrender",
+        "insurance",
+        "no_insurance",
+    )
     assert casino.action_labels[BET_BASE:] == tuple(f"bet_{b}" for b in (1, 2, 5, 10, 25))
     gym = htjax.make("blackjack", preset="gymnasium")
     assert gym.action_labels == ("stick", "hit") and (bj.STICK, bj.HIT) == (0, 1)
@@ -310,7 +320,7 @@ def test_seats_bet_insure_and_play_in_order():
     np.testing.assert_allclose(np.asarray(s.rewards), [1.0, -1.0, 5.0])
 
 
-# ----------------------------------------------------------------------------- shoe, cut card, reshuffle, count
+# ----------------------------------------------------------------------------- shoe, cut card, count
 def stand_or_decline(state):
     """STAND where legal, else decline insurance."""
     return jnp.int32(STAND if bool(state.legal_action_mask[STAND]) else NO_INSURANCE)
@@ -372,9 +382,20 @@ CONSERVE = {}
 def conserve_table(kind):
     if kind not in CONSERVE:
         config = {
-            "multi": dict(num_seats=3, num_decks=1, episode="session", max_rounds=50, penetration=0.6,
-                          late_surrender=True, resplit_aces=True, hit_split_aces=True, bet_menu=(1, 2)),
-            "single": dict(betting=False, num_decks=2, episode="shoe", dealer_hits_soft_17=True, split_any_tens=True),
+            "multi": dict(
+                num_seats=3,
+                num_decks=1,
+                episode="session",
+                max_rounds=50,
+                penetration=0.6,
+                late_surrender=True,
+                resplit_aces=True,
+                hit_split_aces=True,
+                bet_menu=(1, 2),
+            ),
+            "single": dict(
+                betting=False, num_decks=2, episode="shoe", dealer_hits_soft_17=True, split_any_tens=True
+            ),
         }[kind]
         CONSERVE[kind] = Table(**config)
     return CONSERVE[kind]
@@ -531,4 +552,6 @@ def test_docs_observation_table_matches_the_layout():
     doc = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "envs" / "blackjack.md").read_text()
     section = doc.split("## Observation", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| (\d+) \| `(\w+)` \| (.+?) \|$", section, flags=re.M)
-    assert [(int(i), n, d) for i, n, d in rows] == [(i, n, d) for i, (n, d) in enumerate(bj.OBSERVATION_LAYOUT)]
+    assert [(int(i), n, d) for i, n, d in rows] == [
+        (i, n, d) for i, (n, d) in enumerate(bj.OBSERVATION_LAYOUT)
+    ]

@@ -41,7 +41,7 @@ def to_cards(values: np.ndarray, rng: np.random.Generator) -> list[int]:
 
 def play_gymnasium(values, actions_rng, natural, sab, monkeypatch):
     """One Blackjack-v1 episode on a fixed card sequence; actions random until it ends."""
-    queue = list(int(v) for v in values)
+    queue = [int(v) for v in values]
     monkeypatch.setattr(gym_blackjack, "draw_card", lambda np_random: queue.pop(0))
     env = gym.make("Blackjack-v1", natural=natural, sab=sab)
     obs, _ = env.reset(seed=0)
@@ -67,7 +67,9 @@ def test_same_card_sequences_give_the_same_episodes(natural, sab, monkeypatch):
     # deal a natural now and then, so the natural/sab rules are exercised
     values[::7, 2:4] = [1, 10]
     values[::11, 0:2] = [10, 1]
-    episodes = [play_gymnasium(v, np.random.default_rng(i), natural, sab, monkeypatch) for i, v in enumerate(values)]
+    episodes = [
+        play_gymnasium(v, np.random.default_rng(i), natural, sab, monkeypatch) for i, v in enumerate(values)
+    ]
 
     decks = [cards.stacked_deck(to_cards(v, rng), 8) for v in values]
     deck = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *decks)
@@ -90,7 +92,9 @@ def test_same_card_sequences_give_the_same_episodes(natural, sab, monkeypatch):
 
     check(0, state)
     for t in range(longest):
-        state = step(state, jnp.asarray(actions[:, t]), jax.random.split(jax.random.PRNGKey(t + 1), NUM_EPISODES))
+        state = step(
+            state, jnp.asarray(actions[:, t]), jax.random.split(jax.random.PRNGKey(t + 1), NUM_EPISODES)
+        )
         check(t + 1, state)
     assert bool(np.all(np.asarray(state.terminated)))
 

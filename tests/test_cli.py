@@ -44,7 +44,10 @@ def test_play__scripted_gymnasium_rules_round_until_end_of_input():
 
 
 def test_play__casino_rules_bets_refuses_illegal_and_unknown_actions_and_quits():
-    result = _run("play", "blackjack", "--seed", "0", input="hit\nxyzzy\nbet_1\n?\nstand\nq\n")
+    # After the bet the round may offer insurance, be played, or be settled at once; the script
+    # covers every branch (words that are not legal now are refused and the next one is read).
+    script = "hit\nxyzzy\nbet_1\n?\nno_insurance\nstand\nstand\nq\n"
+    result = _run("play", "blackjack", "--seed", "0", input=script)
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "hit is not legal now" in out

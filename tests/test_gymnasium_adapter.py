@@ -123,10 +123,10 @@ def test_step__masked_action_follows_the_illegal_action_rule(solo):
 )
 def test_step__bad_action_raises_before_anything_runs(solo, action, message):
     solo.reset(seed=3)
-    state = solo.state
+    buffers = solo._buffers
     with pytest.raises(InvalidActionError, match=message):
         solo.step(action)
-    assert solo.state is state
+    assert solo._buffers is buffers
 
 
 def test_step__truncation_is_reported(solo):

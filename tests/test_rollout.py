@@ -154,3 +154,12 @@ def test_sharded_rollout_over_four_host_devices_matches_one_device():
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "sharded ok" in out.stdout
+
+
+def test_random_policy_is_uniform_over_legal_actions():
+    mask = jnp.array([False, True, False, True, True, False])
+    keys = jax.random.split(jax.random.PRNGKey(6), 30_000)
+    acts = np.asarray(jax.jit(jax.vmap(htjax.random_policy, in_axes=(None, None, None, 0)))(None, None, mask, keys))
+    counts = np.bincount(acts, minlength=6)
+    assert counts[~np.asarray(mask)].sum() == 0
+    assert np.all(np.abs(counts[np.asarray(mask)] / len(keys) - 1 / 3) < 0.015)

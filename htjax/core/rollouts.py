@@ -64,9 +64,16 @@ AUTORESET_MODES = ("select", "cond")
 
 
 def random_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
-    """Uniformly random legal action."""
-    logits = jnp.where(legal_action_mask, 0.0, -jnp.inf)
-    return jax.random.categorical(key, logits).astype(jnp.int32)
+    """Uniformly random legal action, from one ``uint32`` of random bits.
+
+    (A Gumbel ``categorical`` would draw one float per action: several times the cost in a
+    rollout where the env itself draws a handful of bits per step.)
+    """
+    mask = legal_action_mask.astype(jnp.uint32)
+    count = jnp.maximum(mask.sum(), 1)
+    k = jax.random.bits(key, (), jnp.uint32) % count
+    # index of the k-th legal action (0-based); the modulo bias is below count / 2**32
+    return jnp.argmax((jnp.cumsum(mask) == k + 1) & legal_action_mask).astype(jnp.int32)
 
 
 def first_legal_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:

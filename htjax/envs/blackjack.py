@@ -381,7 +381,9 @@ def _add(arr: jax.Array, i: jax.Array, value: jax.Array) -> jax.Array:
 def _small_take(values: jax.Array, index: jax.Array) -> jax.Array:
     """``values[index]`` for short vectors, as a one-hot select (XLA's CPU gather is slow per
     element); an index out of range gives 0."""
-    picked = jnp.where(index[:, None] == jnp.arange(values.shape[0])[None, :], values[None, :].astype(jnp.int32), 0)
+    picked = jnp.where(
+        index[:, None] == jnp.arange(values.shape[0])[None, :], values[None, :].astype(jnp.int32), 0
+    )
     return jnp.sum(picked, axis=1).astype(values.dtype)
 
 
@@ -392,7 +394,7 @@ def _max_cards(num_decks: int, infinite: bool, can_draw) -> int:
     """
     counts = (4 * num_decks,) * 9 + (16 * num_decks,)
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def most(hard: int, ace: bool, n: int, used: tuple) -> int:
         if not can_draw(hard, ace, n):
             return 0
@@ -438,7 +440,9 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
     version = "v0"
     config_class = BlackjackConfig
 
-    def __init__(self, config: BlackjackConfig | None = None, /, *, preset: str | None = None, **overrides: Any):
+    def __init__(
+        self, config: BlackjackConfig | None = None, /, *, preset: str | None = None, **overrides: Any
+    ):
         super().__init__(config, preset=preset, **overrides)
         cfg = self.config
         self._gym = cfg.rules == "gymnasium"
@@ -448,14 +452,16 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         decks = 1 if cfg.infinite_deck else cfg.num_decks
         self._shoe_size = 0 if cfg.infinite_deck else 52 * cfg.num_decks
         self._cut = 0 if cfg.infinite_deck else _cut_position(self._shoe_size, cfg.penetration)
-        if self._gym:
-            player_rule = lambda h, a, n: n < 2 or h <= 21  # noqa: E731 - Blackjack-v1 lets you hit a 21
-        else:
-            player_rule = lambda h, a, n: n < 2 or _py_best(h, a) < 21  # noqa: E731 - 21 stands
-        h17 = cfg.dealer_hits_soft_17
-        dealer_rule = lambda h, a, n: n < 2 or _py_best(h, a) < 17 or (  # noqa: E731
-            h17 and a and h <= 11 and _py_best(h, a) == 17
-        )
+        gym, h17 = self._gym, cfg.dealer_hits_soft_17
+
+        def player_rule(h: int, a: bool, n: int) -> bool:
+            # Blackjack-v1 lets you hit a 21; at the casino table 21 stands
+            return n < 2 or (h <= 21 if gym else _py_best(h, a) < 21)
+
+        def dealer_rule(h: int, a: bool, n: int) -> bool:
+            best = _py_best(h, a)
+            return n < 2 or best < 17 or (h17 and a and h <= 11 and best == 17)
+
         self._C = _max_cards(decks, cfg.infinite_deck, player_rule)
         self._D = _max_cards(decks, cfg.infinite_deck, dealer_rule)
         self._M = self._D - 2  # most dealer hits
@@ -515,7 +521,8 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
             )
         if deck.cards.shape != (self._shoe_size,):
             raise ValueError(
-                f"blackjack: the shoe must hold {self._shoe_size} cards for this config, got {deck.cards.shape}"
+                f"blackjack: the shoe must hold {self._shoe_size} cards for this config, "
+                f"got {deck.cards.shape}"
             )
         if not isinstance(deck.position, jax.core.Tracer):
             if self._shoe_size - int(deck.position) < self._n_deal:
@@ -696,7 +703,9 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
             hand_hard=hard,
             hand_ace=ace,
             hand_status=status.astype(jnp.int32),
-            hand_bet=jnp.where(is_first, jnp.repeat(t.seat_bet, H, total_repeat_length=NH), 0.0).astype(jnp.float32),
+            hand_bet=jnp.where(is_first, jnp.repeat(t.seat_bet, H, total_repeat_length=NH), 0.0).astype(
+                jnp.float32
+            ),
             hand_doubled=jnp.zeros(NH, jnp.bool_),
             hand_split_ace=jnp.zeros(NH, jnp.bool_),
             num_hands=in_round.astype(jnp.int32),
@@ -741,14 +750,15 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
 
     def _to_showdown(self, t: BlackjackState, over: jax.Array) -> BlackjackState:
         """A round with no decision left, dealt where no reward can be paid, waits for one STAND."""
-        any_in, first_in = _first(t.seat_bet > 0)
+        _, first_in = _first(t.seat_bet > 0)
         dealer_bj = (t.dealer_size == 2) & (_best(t.dealer_hard, t.dealer_ace) == 21)
         reveal = over & dealer_bj
         return t.replace(
             phase=jnp.where(over, PHASE_SHOWDOWN, t.phase).astype(jnp.int32),
             cursor=jnp.where(over, first_in * self._H, t.cursor),
             dealer_revealed=t.dealer_revealed | reveal,
-            running_count=t.running_count + jnp.where(reveal & ~t.dealer_revealed, self._count(t.dealer_cards[1]), 0),
+            running_count=t.running_count
+            + jnp.where(reveal & ~t.dealer_revealed, self._count(t.dealer_cards[1]), 0),
         )
 
     def _count(self, card: jax.Array) -> jax.Array:
@@ -936,11 +946,15 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
 
         # a scan (not an unrolled chain) so the result is computed once, not re-fused into
         # every consumer
-        start = (t.dealer_hard, t.dealer_ace, on & live & hits(t.dealer_hard, t.dealer_ace), jnp.int32(0), jnp.int32(0))
-        (hard, ace, _, m, seen), drawn = jax.lax.scan(hit, start, cand)
-        dealer_cards = jnp.concatenate(
-            [t.dealer_cards[:2], jnp.where(drawn, cand, t.dealer_cards[2:])]
+        start = (
+            t.dealer_hard,
+            t.dealer_ace,
+            on & live & hits(t.dealer_hard, t.dealer_ace),
+            jnp.int32(0),
+            jnp.int32(0),
         )
+        (hard, ace, _, m, seen), drawn = jax.lax.scan(hit, start, cand)
+        dealer_cards = jnp.concatenate([t.dealer_cards[:2], jnp.where(drawn, cand, t.dealer_cards[2:])])
         newly = on & ~t.dealer_revealed
         seen = seen + jnp.where(newly, self._count(t.dealer_cards[1]), 0)
         t = t.replace(
@@ -1087,7 +1101,7 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
             nxt = round_over & ~terminated & ~truncated
             t = self._clear_round(t, nxt)
             if cfg.betting:
-                any_s, first_s = _first(t.bankroll >= self._bets[0])
+                _, first_s = _first(t.bankroll >= self._bets[0])
                 t = t.replace(
                     phase=jnp.where(nxt, PHASE_BET, t.phase).astype(jnp.int32),
                     cursor=jnp.where(nxt, first_s, t.cursor),
@@ -1131,7 +1145,7 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         i = player * H + h
         hard, ace = _at(t.hand_hard, i), _at(t.hand_ace, i)
         best = _best(hard, ace)
-        hit, dbl, spl, sur = self._hand_options(t, i)
+        _, dbl, spl, sur = self._hand_options(t, i)
         row = _at(t.hand_cards, i)
         c0, c1 = row[0], row[1]
         up = t.dealer_cards[0]
@@ -1148,9 +1162,7 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
             remaining = left * (1.0 / self._shoe_size)
             running = t.running_count.astype(jnp.float32)
             true_count = running / jnp.maximum(left * (1.0 / 52), 0.5)
-        rounds = (
-            jnp.float32(0.0) if cfg.episode == "round" else t.round_index * (1.0 / cfg.max_rounds)
-        )
+        rounds = jnp.float32(0.0) if cfg.episode == "round" else t.round_index * (1.0 / cfg.max_rounds)
         features = [
             phase == PHASE_BET,
             phase == PHASE_INSURANCE,
@@ -1268,7 +1280,11 @@ def render_text(env: Blackjack, state: BlackjackState, seat: int | None = None) 
         lines.append(f"Dealer: {cards.card_to_str(up)} ??  (showing {int(card_value(up))})")
     for p in range(env.num_players):
         marker = ">" if seat == p else " "
-        turn = "  <- to act" if (int(s.current_player) == p and phase != PHASE_OVER and not bool(s.terminated | s.truncated)) else ""
+        turn = (
+            "  <- to act"
+            if (int(s.current_player) == p and phase != PHASE_OVER and not bool(s.terminated | s.truncated))
+            else ""
+        )
         head = f"{marker}Seat {p}: bankroll {float(s.bankroll[p]):g}"
         if float(s.seat_bet[p]) > 0:
             head += f", bet {float(s.seat_bet[p]):g}"
@@ -1288,7 +1304,8 @@ def render_text(env: Blackjack, state: BlackjackState, seat: int | None = None) 
             )
     info = f"Phase: {PHASE_NAMES[phase]}, round {int(s.round_index) + (0 if phase == PHASE_OVER else 1)}"
     if not env.config.infinite_deck:
-        info += f", shoe {env._shoe_size - int(s.deck.position)}/{env._shoe_size} left, running count {int(s.running_count)}"
+        left = env._shoe_size - int(s.deck.position)
+        info += f", shoe {left}/{env._shoe_size} left, running count {int(s.running_count)}"
     lines.append(info)
     if bool(s.terminated | s.truncated):
         lines.append("Episode over" + (" (truncated)" if bool(s.truncated) else ""))
