@@ -17,13 +17,13 @@ its hands in order, then the dealer plays out and the round settles inside the s
 the last decision. ``current_player`` is the seat to act. Rewards are chip deltas in bet units,
 paid on the step that settles a round.
 
-Randomness: every step draws ``jax.random.bits(key, (2,), uint32)`` once and expands those 64
-bits into the ``K`` words it may need with a counter-based hash (:func:`random_words`); each
-card consumes one ``uint32`` (incremental Fisher-Yates, :mod:`htjax.core.cards`). A step that may need up to
-``K`` cards draws ``K`` from the shoe and keeps only as many as the rules use: the unused
-draws only reorder the undealt part of the shoe, so later draws stay uniform and replay stays
-exact. The dealer's play-out is computed in closed form from those pre-drawn cards (prefix
-sums), not with a loop over hits.
+Randomness: every step takes the 64 bits of its key's data (a threefry output, see
+:mod:`htjax.core.keys`) and expands them into the ``K`` words it may need with a
+counter-based hash (:func:`random_words`); each card consumes one ``uint32`` (incremental
+Fisher-Yates, :mod:`htjax.core.cards`). A step that may need up to ``K`` cards draws ``K``
+from the shoe and keeps only as many as the rules use: the unused draws only reorder the
+undealt part of the shoe, so later draws stay uniform and replay stays exact. The dealer's
+play-out is a short scan over those pre-drawn cards, not a loop that draws.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from htjax.core.config import (
     check_int,
 )
 from htjax.core.env import Env, InvalidActionError, State
+from htjax.core.keys import key_data
 
 __all__ = [
     "STAND",
@@ -346,13 +347,17 @@ def _mix32(x: jax.Array) -> jax.Array:
 
 
 def random_words(key: jax.Array, n: int) -> jax.Array:
-    """``uint32[n]`` random words from ``key``: one ``jax.random.bits`` draw of 64 bits, expanded.
+    """``uint32[n]`` random words from ``key``: its 64 bits of key data, expanded.
 
-    Word ``i`` is ``mix(mix(s0 ^ i * golden) ^ s1)`` for the 64 drawn bits ``(s0, s1)``: a
-    counter-based generator keyed by fresh threefry output. It costs a few integer operations
-    per word where a threefry block per word would dominate a blackjack step.
+    Word ``i`` is ``mix(mix(s0 ^ i * golden) ^ s1)`` for the key data ``(s0, s1)``: a
+    counter-based generator keyed by the key itself. Step and episode keys are threefry
+    outputs (``fold_in``, see :mod:`htjax.core.keys`), so their data already are 64 fresh
+    random bits; drawing ``jax.random.bits`` from them would cost one more threefry block per
+    world and step, which at blackjack's few integer operations per step is a large share of
+    the step. A hand-made key such as ``PRNGKey(s)`` is mixed by the bijective hash too, so
+    distinct keys still give distinct words.
     """
-    seed = jax.random.bits(key, (2,), jnp.uint32)
+    seed = key_data(key).reshape(-1)
     counter = jnp.arange(n, dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
     return _mix32(_mix32(seed[0] ^ counter) ^ seed[1])
 
@@ -1319,3 +1324,74 @@ def _total_str(total: int, soft: bool) -> str:
     if total > 21:
         return f"{total} bust"
     return f"soft {total}" if soft else str(total)
+
+
+# ============================================================================ public view (sync hook)
+def _best_total(hard: int, ace: bool) -> tuple[int, bool]:
+    soft = bool(ace) and hard <= 11
+    return hard + (10 if soft else 0), soft
+
+
+def public_view(env: Blackjack, state: BlackjackState) -> dict:
+    """What a spectator sees of one (unbatched) state, as plain values (the sync layer's hook).
+
+    Seats' cards are face up in blackjack; the dealer's hole card (and the dealer's total)
+    appear only once ``dealer_revealed``, and the shoe's undealt cards never do.
+    Keys are listed in ``docs/envs/blackjack.md`` (Public view).
+    """
+    s = jax.tree_util.tree_map(np.asarray, jax.device_get(state))
+    if s.phase.ndim != 0:
+        raise ValueError("public_view expects one world's state, not a batch")
+    H = env.config.max_hands
+    phase = int(s.phase)
+    over = bool(s.terminated | s.truncated)
+    revealed = bool(s.dealer_revealed)
+    dealer = [int(c) for c in s.dealer_cards if c >= 0]
+    shown = dealer if revealed else dealer[:1]
+    up = dealer[0] if dealer else -1
+    dealer_total, dealer_soft = _best_total(int(s.dealer_hard), bool(s.dealer_ace)) if revealed else (None, None)
+    seats = []
+    for p in range(env.num_players):
+        hands = []
+        for h in range(max(int(s.num_hands[p]), 0)):
+            i = p * H + h
+            total, soft = _best_total(int(s.hand_hard[i]), bool(s.hand_ace[i]))
+            hands.append(
+                {
+                    "cards": [cards.card_to_str(c) for c in s.hand_cards[i] if c >= 0],
+                    "total": total,
+                    "soft": soft,
+                    "status": _STATUS_NAMES[int(s.hand_status[i])],
+                    "stake": float(s.hand_bet[i]),
+                    "doubled": bool(s.hand_doubled[i]),
+                }
+            )
+        seats.append(
+            {
+                "bankroll": float(s.bankroll[p]),
+                "bet": float(s.seat_bet[p]),
+                "insurance": float(s.insurance[p]),
+                "hands": hands,
+            }
+        )
+    acting = phase in (PHASE_BET, PHASE_INSURANCE, PHASE_PLAY, PHASE_SHOWDOWN) and not over
+    infinite = env.config.infinite_deck
+    return {
+        "phase": PHASE_NAMES[phase],
+        "round": int(s.round_index),
+        "to_act": int(s.current_player) if acting else None,
+        "hand_to_act": int(s.cursor) % H if acting and phase == PHASE_PLAY else None,
+        "dealer": {
+            "cards": [cards.card_to_str(c) for c in shown],
+            "up_value": (1 if up // 4 == _ACE_RANK else min(up // 4 + 2, 10)) if dealer else None,
+            "hole_revealed": revealed,
+            "total": dealer_total,
+            "soft": dealer_soft,
+        },
+        "seats": seats,
+        "rewards": [float(r) for r in s.rewards],
+        "shoe_left": None if infinite else max(int(s.deck.cards.shape[-1]) - int(s.deck.position), 0),
+        "running_count": None if infinite else int(s.running_count),
+        "over": over,
+        "step": int(s.step_count),
+    }

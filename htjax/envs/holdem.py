@@ -52,6 +52,7 @@ __all__ = [
     "HoldemConfig",
     "HoldemState",
     "observation_layout",
+    "public_view",
     "render_text",
 ]
 
@@ -395,3 +396,83 @@ def render_text(env: Holdem, state: HoldemState, seat: int | None = None) -> str
         legal = [f"{i}={label}" for i, label in enumerate(env.action_labels) if mask[i]]
         lines.append("legal: " + ", ".join(legal))
     return "\n".join(lines)
+
+
+def _side_pots(committed: np.ndarray, live: np.ndarray) -> list[dict[str, Any]]:
+    """Main pot and side pots as the rules pay them: ``[{"amount", "eligible": [seats]}]``.
+
+    One pot per distinct contribution level (folded chips included); the live seats that
+    committed at least that level are eligible. Adjacent levels with the same eligible seats
+    form one pot.
+    """
+    pots: list[dict[str, Any]] = []
+    prev = 0
+    for level in sorted({int(c) for c in committed if c > 0}):
+        amount = int(np.sum(np.clip(committed, prev, level) - prev))
+        eligible = [int(s) for s in np.flatnonzero(live & (committed >= level))]
+        if not eligible:  # chips above every live seat's contribution go to the live seats
+            eligible = [int(s) for s in np.flatnonzero(live)]
+        if pots and pots[-1]["eligible"] == eligible:
+            pots[-1]["amount"] += amount
+        else:
+            pots.append({"amount": amount, "eligible": eligible})
+        prev = level
+    return pots
+
+
+def public_view(env: Holdem, state: HoldemState) -> dict[str, Any]:
+    """What a spectator sees of one (unbatched) state, as plain values (the sync layer's hook).
+
+    Hole cards appear only for the seats that reached a showdown (the cards they show); the
+    cards of every other seat, and the deck, never do. Chip amounts are in chips.
+    Keys are listed in ``docs/envs/holdem.md`` (Public view).
+    """
+    t = jax.tree_util.tree_map(np.asarray, jax.device_get(state.table))
+    if t.street.ndim != 0:
+        raise ValueError("public_view expects one world's state, not a batch")
+    n = env.num_players
+    street = int(t.street)
+    over = street == R.HAND_OVER
+    showdown = bool(t.showdown)
+    board = [int(c) for c in t.board if c >= 0]
+    live = ~t.folded
+    seats = []
+    for s in range(n):
+        sitting_out = int(t.start_stack[s]) == 0
+        shown = showdown and bool(live[s])
+        seat: dict[str, Any] = {
+            "stack": int(t.stack[s]),
+            "bet": int(t.bet[s]),
+            "committed": int(t.committed[s]),
+            "folded": bool(t.folded[s]) and not sitting_out,
+            "sitting_out": sitting_out,
+            "all_in": bool(live[s]) and int(t.stack[s]) == 0,
+            "hole": [cards.card_to_str(c) for c in t.hole[s] if c >= 0] if shown else None,
+            "hand": None,
+        }
+        if shown:
+            full = np.concatenate([t.hole[s], t.board]).astype(np.int32)
+            seat["hand"] = poker_eval.category_name(int(poker_eval.evaluate(jnp.asarray(full))))
+        if over:
+            seat["payout"] = int(t.payout[s])
+            seat["net"] = int(t.stack[s]) - int(t.start_stack[s])
+        seats.append(seat)
+    kinds = R.HISTORY_KINDS
+    return {
+        "street": R.STREET_NAMES[street],
+        "board": [cards.card_to_str(c) for c in board],
+        "pot": 0 if over else int(np.sum(t.committed)),
+        "pots": [] if over else _side_pots(t.committed, live),
+        "button": int(t.button),
+        "to_act": None if over else int(t.to_act),
+        "to_call": 0 if over else int(np.max(t.bet) - t.bet[int(t.to_act)]),
+        "blinds": [env.config.small_blind, env.config.big_blind],
+        "seats": seats,
+        "actions": {
+            R.STREET_NAMES[k]: [{kind: int(t.street_actions[k, s, j]) for j, kind in enumerate(kinds)} for s in range(n)]
+            for k in range(R.HAND_OVER)
+        },
+        "showdown": showdown,
+        "over": over,
+        "step": int(np.asarray(state.step_count)),
+    }

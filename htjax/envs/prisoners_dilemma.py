@@ -57,6 +57,7 @@ import dataclasses
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from htjax.core.config import ConfigError, EnvConfig, check_float, check_int
 from htjax.core.env import SIMULTANEOUS, Env, State
@@ -71,6 +72,7 @@ __all__ = [
     "new_memory",
     "update_memory",
     "observation_from_memory",
+    "public_view",
     "uniform_from_bits",
     "tournament",
 ]
@@ -341,3 +343,40 @@ def tournament(*args, **kwargs):
     from htjax.envs.ipd_tournament import tournament as _tournament
 
     return _tournament(*args, **kwargs)
+
+
+_MOVE_CHARS = ("C", "D")
+
+
+def public_view(env: IteratedPrisonersDilemma, state: IPDState) -> dict:
+    """What a spectator sees of one (unbatched) state, as plain values (the sync layer's hook).
+
+    Both seats' moves are public once played (after noise: the moves that were scored).
+    Keys are listed in ``docs/envs/prisoners_dilemma.md`` (Public view).
+    """
+    m = jax.tree_util.tree_map(lambda x: np.asarray(x), jax.device_get(state.memory))
+    if m.t.ndim != 1:
+        raise ValueError("public_view expects one world's state, not a batch")
+    played = int(m.t[0])
+    t, r, p, s = env.config.payoffs
+    table = ((r, s), (t, p))
+    last = [int(m.my_moves[seat]) & 1 for seat in range(2)] if played else None
+    mine = [int(m.my_defections[seat]) for seat in range(2)]
+    sucker = [int(m.sucker_count[seat]) for seat in range(2)]
+    scores = []
+    for seat in range(2):
+        other = 1 - seat
+        dd = mine[other] - sucker[seat]  # opponent defections = CD + DD
+        dc = mine[seat] - dd
+        cc = played - mine[seat] - sucker[seat]
+        scores.append(float(r * cc + s * sucker[seat] + t * dc + p * dd))
+    return {
+        "round": played,
+        "rounds": int(env.config.rounds),
+        "last_moves": None if last is None else [_MOVE_CHARS[x] for x in last],
+        "last_payoffs": None if last is None else [float(table[last[0]][last[1]]), float(table[last[1]][last[0]])],
+        "scores": scores,
+        "defections": mine,
+        "over": bool(np.asarray(state.terminated) | np.asarray(state.truncated)),
+        "step": int(np.asarray(state.step_count)),
+    }

@@ -80,14 +80,15 @@ def new_header(
 
 @dataclasses.dataclass
 class _Episode:
-    world: int
+    world: int  # column among the chosen worlds
+    world_id: int  # the world's index in the rollout
     index: int
     key: tuple[int, int]
     start: int  # first trajectory step
     actions: np.ndarray
 
 
-def _split_episodes(traj: dict[str, np.ndarray], world: int, skip_incomplete: bool) -> list[_Episode]:
+def _split_episodes(traj: dict[str, np.ndarray], world: int, world_id: int, skip_incomplete: bool) -> list[_Episode]:
     ep_index, step_index = traj["episode_index"][:, world], traj["step_index"][:, world]
     bounds = [0] + [t for t in range(1, len(ep_index)) if ep_index[t] != ep_index[t - 1]] + [len(ep_index)]
     out = []
@@ -96,15 +97,15 @@ def _split_episodes(traj: dict[str, np.ndarray], world: int, skip_incomplete: bo
             if skip_incomplete:
                 continue
             raise RecordError(
-                f"world {world}: episode {int(ep_index[start])} started before this trajectory "
+                f"world {world_id}: episode {int(ep_index[start])} started before this trajectory "
                 f"(its first recorded step has step_index {int(step_index[start])}); record from a rollout "
                 "that starts at a reset, or pass skip_incomplete=True"
             )
         expected = np.arange(stop - start)
         if not np.array_equal(step_index[start:stop], expected):
-            raise RecordError(f"world {world}: step_index of episode {int(ep_index[start])} is not 0, 1, 2, ...")
+            raise RecordError(f"world {world_id}: step_index of episode {int(ep_index[start])} is not 0, 1, 2, ...")
         key = tuple(int(k) for k in traj["episode_key"][start, world])
-        out.append(_Episode(world, int(ep_index[start]), key, start, traj["action"][start:stop, world]))  # type: ignore[arg-type]
+        out.append(_Episode(world, world_id, int(ep_index[start]), key, start, traj["action"][start:stop, world]))  # type: ignore[arg-type]
     return out
 
 
@@ -123,7 +124,7 @@ def _check_faithful(env: Env, ep: _Episode, traj, current, rewards, done, mask) 
     if ok.all():
         return
     t = int(np.argmin(ok))
-    where = f"world {ep.world}, episode {ep.index}, step {t}"
+    where = f"world {ep.world_id}, episode {ep.index}, step {t}"
     if not seat_ok[t]:
         raise RecordError(f"{where}: replay has seat {current[t]} to move, the rollout seat {traj['current_player'][ep.start + t, ep.world]}")
     if not legal[t]:
@@ -176,7 +177,7 @@ def record(
         for name in ("action", "current_player", "rewards", "episode_key", "episode_index", "step_index", "terminated", "truncated")
     }
     traj["done"] = traj["terminated"] | traj["truncated"]
-    episodes = [ep for col in range(len(worlds)) for ep in _split_episodes(traj, col, skip_incomplete)]
+    episodes = [ep for col in range(len(worlds)) for ep in _split_episodes(traj, col, worlds[col], skip_incomplete)]
     if not episodes:
         raise RecordError(f"worlds {worlds}: no complete episode start in this trajectory")
     batch = replay_batch(env, np.array([ep.key for ep in episodes], np.uint32), [ep.actions for ep in episodes])
@@ -190,7 +191,7 @@ def record(
     docs, k = [], 0
     for row, ep in enumerate(episodes):
         n = len(ep.actions)
-        header = dataclasses.replace(base, episode_key=ep.key, world=worlds[ep.world], episode_index=ep.index)
+        header = dataclasses.replace(base, episode_key=ep.key, world=ep.world_id, episode_index=ep.index)
         checkpoints = [schema.Checkpoint(t, d.whole, d.fields) for t, d in zip(marks[row], digests[k : k + len(marks[row])])]
         k += len(marks[row])
         outcome = schema.Outcome(
