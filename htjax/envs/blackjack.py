@@ -17,13 +17,13 @@ its hands in order, then the dealer plays out and the round settles inside the s
 the last decision. ``current_player`` is the seat to act. Rewards are chip deltas in bet units,
 paid on the step that settles a round.
 
-Randomness: every step takes the 64 bits of its key's data (a threefry output, see
-:mod:`htjax.core.keys`) and expands them into the ``K`` words it may need with a
-counter-based hash (:func:`random_words`); each card consumes one ``uint32`` (incremental
-Fisher-Yates, :mod:`htjax.core.cards`). A step that may need up to ``K`` cards draws ``K``
-from the shoe and keeps only as many as the rules use: the unused draws only reorder the
-undealt part of the shoe, so later draws stay uniform and replay stays exact. The dealer's
-play-out is a short scan over those pre-drawn cards, not a loop that draws.
+Randomness: every step draws ``jax.random.bits(key, (2,), uint32)`` once and expands those 64
+bits into the ``K`` words it may need with a counter-based hash (:func:`random_words`); each
+card consumes one ``uint32`` (incremental Fisher-Yates, :mod:`htjax.core.cards`). A step that may need up to
+``K`` cards draws ``K`` from the shoe and keeps only as many as the rules use: the unused
+draws only reorder the undealt part of the shoe, so later draws stay uniform and replay stays
+exact. The dealer's play-out is computed in closed form from those pre-drawn cards (prefix
+sums), not with a loop over hits.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ from htjax.core.config import (
     check_int,
 )
 from htjax.core.env import Env, InvalidActionError, State
-from htjax.core.keys import key_data
 
 __all__ = [
     "STAND",
@@ -347,17 +346,13 @@ def _mix32(x: jax.Array) -> jax.Array:
 
 
 def random_words(key: jax.Array, n: int) -> jax.Array:
-    """``uint32[n]`` random words from ``key``: its 64 bits of key data, expanded.
+    """``uint32[n]`` random words from ``key``: one ``jax.random.bits`` draw of 64 bits, expanded.
 
-    Word ``i`` is ``mix(mix(s0 ^ i * golden) ^ s1)`` for the key data ``(s0, s1)``: a
-    counter-based generator keyed by the key itself. Step and episode keys are threefry
-    outputs (``fold_in``, see :mod:`htjax.core.keys`), so their data already are 64 fresh
-    random bits; drawing ``jax.random.bits`` from them would cost one more threefry block per
-    world and step, which at blackjack's few integer operations per step is a large share of
-    the step. A hand-made key such as ``PRNGKey(s)`` is mixed by the bijective hash too, so
-    distinct keys still give distinct words.
+    Word ``i`` is ``mix(mix(s0 ^ i * golden) ^ s1)`` for the 64 drawn bits ``(s0, s1)``: a
+    counter-based generator keyed by fresh threefry output. It costs a few integer operations
+    per word where a threefry block per word would dominate a blackjack step.
     """
-    seed = key_data(key).reshape(-1)
+    seed = jax.random.bits(key, (2,), jnp.uint32)
     counter = jnp.arange(n, dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
     return _mix32(_mix32(seed[0] ^ counter) ^ seed[1])
 
@@ -1097,13 +1092,16 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
                 terminated = round_over & (cut | broke)
             else:
                 terminated = round_over & broke
-                reshuffle = round_over & cut
+            truncated = round_over & ~terminated & (t.round_index >= cfg.max_rounds)
+            nxt = round_over & ~terminated & ~truncated
+            if cfg.episode == "session":
+                # the shoe is reshuffled for the next round's deal; a session that ends here
+                # keeps its final shoe as it is
+                reshuffle = nxt & cut
                 t = t.replace(
                     deck=_where(reshuffle, cards.reshuffle(t.deck), t.deck),
                     running_count=jnp.where(reshuffle, 0, t.running_count),
                 )
-            truncated = round_over & ~terminated & (t.round_index >= cfg.max_rounds)
-            nxt = round_over & ~terminated & ~truncated
             t = self._clear_round(t, nxt)
             if cfg.betting:
                 _, first_s = _first(t.bankroll >= self._bets[0])
