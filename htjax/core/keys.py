@@ -25,6 +25,9 @@ __all__ = [
     "policy_key",
     "key_data",
     "as_key",
+    "mix32",
+    "key_word",
+    "random_words",
 ]
 
 # Salt that separates the policy's randomness from the environment's, so a policy drawing
@@ -67,3 +70,38 @@ def as_key(data) -> jax.Array:
     if data.dtype != jnp.uint32 or data.shape[-1:] != (2,):
         raise ValueError(f"a recorded key must be uint32[..., 2], got {data.dtype}{list(data.shape)}")
     return data
+
+
+_GOLDEN = 0x9E3779B9
+
+
+def mix32(x: jax.Array) -> jax.Array:
+    """The ``lowbias32`` integer hash (C. Wellons): a bijection of ``uint32`` with strong avalanche."""
+    x = x ^ (x >> 16)
+    x = x * jnp.uint32(0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = x * jnp.uint32(0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def key_word(key: jax.Array) -> jax.Array:
+    """One ``uint32`` from a key's 64 bits of data, ``mix(s0 ^ mix(s1))``.
+
+    A cheap stand-in for ``jax.random.bits(key, (), uint32)`` when ``key`` is itself threefry
+    output (a ``split`` or ``fold_in`` result, as the rollout's policy keys are); hand-made keys
+    like ``PRNGKey(s)`` are still spread by the hash.
+    """
+    data = key_data(key).reshape(-1)
+    return mix32(data[0] ^ mix32(data[1]))
+
+
+def random_words(key: jax.Array, n: int) -> jax.Array:
+    """``uint32[n]`` random words from ``key``: one ``jax.random.bits`` draw of 64 bits, expanded.
+
+    Word ``i`` is ``mix(mix(s0 ^ i * golden) ^ s1)`` for the 64 drawn bits ``(s0, s1)``: a
+    counter-based generator keyed by fresh threefry output. It costs a few integer operations
+    per word where a threefry block per word would dominate a card game's step.
+    """
+    seed = jax.random.bits(key, (2,), jnp.uint32)
+    counter = jnp.arange(n, dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
+    return mix32(mix32(seed[0] ^ counter) ^ seed[1])

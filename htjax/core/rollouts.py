@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from htjax.core.env import Env, State
-from htjax.core.keys import episode_key_for, key_data, policy_key, step_key, world_keys
+from htjax.core.keys import episode_key_for, key_data, key_word, policy_key, step_key, world_keys
 
 __all__ = [
     "Policy",
@@ -78,21 +78,6 @@ def random_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Ar
     return jnp.argmax((jnp.cumsum(mask) == k + 1) & legal_action_mask).astype(jnp.int32)
 
 
-def _mix32(x: jax.Array) -> jax.Array:
-    """The ``lowbias32`` integer hash (C. Wellons): a bijection of ``uint32``."""
-    x = x ^ (x >> 16)
-    x = x * jnp.uint32(0x7FEB352D)
-    x = x ^ (x >> 15)
-    x = x * jnp.uint32(0x846CA68B)
-    return x ^ (x >> 16)
-
-
-def key_word(key: jax.Array) -> jax.Array:
-    """One ``uint32`` from a key's 64 bits of data, ``mix(s0 ^ mix(s1))``: a cheap stand-in for
-    ``jax.random.bits(key, (), uint32)`` when ``key`` is itself threefry output (a split or
-    ``fold_in`` result); hand-made keys like ``PRNGKey(s)`` are still spread by the hash."""
-    data = key_data(key).reshape(-1)
-    return _mix32(data[0] ^ _mix32(data[1]))
 
 
 def first_legal_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:

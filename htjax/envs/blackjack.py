@@ -18,7 +18,7 @@ the last decision. ``current_player`` is the seat to act. Rewards are chip delta
 paid on the step that settles a round.
 
 Randomness: every step draws ``jax.random.bits(key, (2,), uint32)`` once and expands those 64
-bits into the ``K`` words it may need with a counter-based hash (:func:`random_words`); each
+bits into the ``K`` words it may need with a counter-based hash (:func:`htjax.core.keys.random_words`); each
 card consumes one ``uint32`` (incremental Fisher-Yates, :mod:`htjax.core.cards`). A step that may need up to
 ``K`` cards draws ``K`` from the shoe and keeps only as many as the rules use: the unused
 draws only reorder the undealt part of the shoe, so later draws stay uniform and replay stays
@@ -47,6 +47,7 @@ from htjax.core.config import (
     check_int,
 )
 from htjax.core.env import Env, InvalidActionError, State
+from htjax.core.keys import random_words
 
 __all__ = [
     "STAND",
@@ -333,28 +334,6 @@ def hand_total(hand: jax.Array) -> tuple[jax.Array, jax.Array]:
     return _best(hard, ace), _soft(hard, ace)
 
 
-_GOLDEN = 0x9E3779B9
-
-
-def _mix32(x: jax.Array) -> jax.Array:
-    """The ``lowbias32`` integer hash (C. Wellons): a bijection of ``uint32`` with strong avalanche."""
-    x = x ^ (x >> 16)
-    x = x * jnp.uint32(0x7FEB352D)
-    x = x ^ (x >> 15)
-    x = x * jnp.uint32(0x846CA68B)
-    return x ^ (x >> 16)
-
-
-def random_words(key: jax.Array, n: int) -> jax.Array:
-    """``uint32[n]`` random words from ``key``: one ``jax.random.bits`` draw of 64 bits, expanded.
-
-    Word ``i`` is ``mix(mix(s0 ^ i * golden) ^ s1)`` for the 64 drawn bits ``(s0, s1)``: a
-    counter-based generator keyed by fresh threefry output. It costs a few integer operations
-    per word where a threefry block per word would dominate a blackjack step.
-    """
-    seed = jax.random.bits(key, (2,), jnp.uint32)
-    counter = jnp.arange(n, dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
-    return _mix32(_mix32(seed[0] ^ counter) ^ seed[1])
 
 
 def _first(mask: jax.Array) -> tuple[jax.Array, jax.Array]:
