@@ -196,6 +196,29 @@ def _act(env: Env, policy: Policy, params, state: State, key: jax.Array) -> jax.
     return policy(params, state.observation, state.legal_action_mask, key)
 
 
+def step_worlds(env: Env, carry: RolloutCarry, action: jax.Array, *, autoreset: str = "select"):
+    """One batched step with the key schedule and auto-reset; the core of every rollout loop.
+
+    Returns ``(next_state, new_carry)``: ``next_state`` is the stepped batch before any reset
+    (its rewards, flags and ``observation`` are the step's outcome), ``new_carry`` holds the
+    state after finished worlds restarted from their next episode key, with ``t`` advanced.
+    """
+    nxt = jax.vmap(env.step)(carry.state, action, jax.vmap(step_key)(carry.episode_key, carry.state.step_count))
+    done = nxt.terminated | nxt.truncated
+    next_index = carry.episode_index + done.astype(jnp.int32)
+    next_ekey = jax.vmap(episode_key_for)(carry.world_key, next_index)
+
+    def reset(s):
+        fresh = jax.vmap(env.init)(next_ekey)
+        return jax.tree_util.tree_map(
+            lambda a, b: jnp.where(done.reshape(done.shape + (1,) * (a.ndim - 1)), a, b), fresh, s
+        )
+
+    new_state = reset(nxt) if autoreset == "select" else jax.lax.cond(jnp.any(done), reset, lambda s: s, nxt)
+    new_carry = carry.replace(state=new_state, episode_index=next_index, episode_key=next_ekey, t=carry.t + 1)
+    return nxt, new_carry
+
+
 def rollout_steps(
     env: Env,
     policy: Policy,
@@ -210,30 +233,14 @@ def rollout_steps(
     if autoreset not in AUTORESET_MODES:
         raise ValueError(f"autoreset must be one of {AUTORESET_MODES}, got {autoreset!r}")
     num_envs = carry.episode_index.shape[0]
-    v_step = jax.vmap(env.step)
-    v_init = jax.vmap(env.init)
     v_act = jax.vmap(functools.partial(_act, env, policy), in_axes=(None, 0, 0))
 
     def one_step(c: RolloutCarry, _):
         state = c.state
         pkeys = jax.random.split(policy_key(c.policy_key, c.t), num_envs)
         action = v_act(params, state, pkeys)
-        skeys = jax.vmap(step_key)(c.episode_key, state.step_count)
-        nxt = v_step(state, action, skeys)
+        nxt, new_carry = step_worlds(env, c, action, autoreset=autoreset)
         done = nxt.terminated | nxt.truncated
-        next_index = c.episode_index + done.astype(jnp.int32)
-        next_ekey = jax.vmap(episode_key_for)(c.world_key, next_index)
-
-        def reset(s):
-            fresh = v_init(next_ekey)
-            return jax.tree_util.tree_map(
-                lambda a, b: jnp.where(done.reshape(done.shape + (1,) * (a.ndim - 1)), a, b), fresh, s
-            )
-
-        if autoreset == "select":
-            new_state = reset(nxt)
-        else:
-            new_state = jax.lax.cond(jnp.any(done), reset, lambda s: s, nxt)
 
         record = dict(
             action=action,
@@ -254,12 +261,6 @@ def rollout_steps(
                     nxt.observation.dtype
                 ),
             )
-        new_carry = c.replace(
-            state=new_state,
-            episode_index=next_index,
-            episode_key=next_ekey,
-            t=c.t + 1,
-        )
         return new_carry, Trajectory(**record)
 
     return jax.lax.scan(one_step, carry, None, length=num_steps)

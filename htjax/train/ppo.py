@@ -42,8 +42,8 @@ import optax
 
 from htjax.core.config import ConfigError, check_bool, check_choice, check_float, check_int
 from htjax.core.env import Env
-from htjax.core.keys import episode_key_for, policy_key, step_key
-from htjax.core.rollouts import RolloutCarry, rollout_start
+from htjax.core.keys import policy_key
+from htjax.core.rollouts import RolloutCarry, rollout_start, step_worlds
 from htjax.train import networks as nets
 from htjax.train.selfplay import Opponents, learner_seats
 
@@ -320,23 +320,14 @@ class Trainer:
         n = cfg.num_envs
         seats = learner_seats(env, n, self.mode == "all_seats")
         worlds = jnp.arange(n, dtype=jnp.int32)
-        v_step = jax.vmap(env.step)
-        v_init = jax.vmap(env.init)
-
         def one_step(c: RolloutCarry, _):
             state = c.state
             keys = jax.random.split(policy_key(c.policy_key, c.t), n)
             action, log_prob, value, learner = jax.vmap(
                 functools.partial(self._act_world, rs), in_axes=(0, 0, 0, 0, 0)
             )(state, seats, worlds, c.episode_index, keys)
-            nxt = v_step(state, action, jax.vmap(step_key)(c.episode_key, state.step_count))
+            nxt, new_carry = step_worlds(env, c, action)
             done = nxt.terminated | nxt.truncated
-            next_index = c.episode_index + done.astype(jnp.int32)
-            next_ekey = jax.vmap(episode_key_for)(c.world_key, next_index)
-            fresh = v_init(next_ekey)
-            new_state = jax.tree_util.tree_map(
-                lambda a, b: jnp.where(done.reshape(done.shape + (1,) * (a.ndim - 1)), a, b), fresh, nxt
-            )
             record = _Batch(
                 observation=state.observation,
                 legal_action_mask=state.legal_action_mask,
@@ -350,7 +341,6 @@ class Trainer:
                 truncated=nxt.truncated,
                 final_observation=nxt.observation,
             )
-            new_carry = c.replace(state=new_state, episode_index=next_index, episode_key=next_ekey, t=c.t + 1)
             return new_carry, record
 
         carry, batch = jax.lax.scan(one_step, rs.carry, None, length=cfg.num_steps)
