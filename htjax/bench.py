@@ -111,8 +111,8 @@ def machine_info() -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=32)
-def _start_fn(env: Env, num_envs: int):
-    return jax.jit(lambda key: rollout_start(env, key, num_envs))
+def _start_fn(env: Env, num_envs: int, devices=None):
+    return jax.jit(lambda key: rollout_start(env, key, num_envs, devices=devices))
 
 
 @functools.lru_cache(maxsize=32)
@@ -143,6 +143,7 @@ def measure_throughput(
     reduce: Callable | None = None,
     on_chunk: Callable[[Any], None] | None = None,
     max_seconds: float | None = None,
+    devices=None,
 ) -> BenchResult:
     """Time ``num_envs`` worlds for about ``num_steps`` steps each (env steps = worlds x steps).
 
@@ -162,6 +163,7 @@ def measure_throughput(
         each chunk's value is handed to ``on_chunk`` (used by the demo for returns).
       max_seconds: stop after the first chunk that brings the timed seconds past this (slow
         envs in sweeps); the result counts only the chunks that ran.
+      devices: shard the worlds over devices (``"all"`` or a list; see :func:`htjax.rollout`).
     """
     if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
@@ -176,7 +178,7 @@ def measure_throughput(
     key = key_data(jax.random.PRNGKey(0) if key is None else key)
 
     t0 = time.perf_counter()
-    start = _start_fn(env, num_envs).lower(key).compile()
+    start = _start_fn(env, num_envs, devices).lower(key).compile()
     init_compile = time.perf_counter() - t0
     carry = start(key)
     jax.block_until_ready(carry)

@@ -40,8 +40,13 @@ app = typer.Typer(
 
 # --------------------------------------------------------------------------- shared helpers
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``message`` to stderr and exit with ``code`` (user errors, not tracebacks)."""
-    Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False)
+    """Print ``message`` to stderr and exit with ``code`` (user errors, not tracebacks).
+
+    The message is printed literally: brackets in it (``htjax[jax2onnx]``, ``[0, 7)``) are text,
+    not rich markup."""
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -124,17 +129,31 @@ def play_command(
     rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
     config: Optional[str] = typer.Option(None, "--config", help="JSON object (or file) of config fields."),
     games: Optional[int] = typer.Option(None, min=1, help="Stop after this many games (episodes)."),
-    seat: int = typer.Option(0, min=0, help="Your seat (other seats play randomly)."),
+    seat: int = typer.Option(0, min=0, help="Your seat (other seats play randomly, or --opponent)."),
+    opponent: Optional[str] = typer.Option(
+        None, "--opponent", help="An ONNX policy (.onnx) made for ENV that plays every other seat."
+    ),
+    greedy: bool = typer.Option(
+        False, "--greedy/--sample", help="The --opponent policy plays its most probable action, or samples."
+    ),
 ) -> None:
     """Play ENV in the terminal: type an action's number or label; `?` for help, `q` to quit."""
-    from htjax.play import play_session
+    from htjax.play import onnx_opponent, play_session
 
     env, label = load_env(env_id, rules, config)
     console = Console(highlight=False)
-    console.print(f"[bold]{env.id}[/] {env.version} ({label}), seed {seed}")
+    policy, policy_name = None, "policy"
+    if opponent is not None:
+        try:
+            policy, policy_name = onnx_opponent(opponent, env, seed=seed, greedy=greedy)
+        except HtjaxError as err:
+            fail(str(err))
+    against = "" if policy is None else f", against {policy_name}" + (" (greedy)" if greedy else "")
+    console.print(f"[bold]{env.id}[/] {env.version} ({label}), seed {seed}{against}")
     try:
         summary = play_session(
-            env, seed=seed, read_line=sys.stdin.readline, console=console, games=games, seat=seat
+            env, seed=seed, read_line=sys.stdin.readline, console=console, games=games, seat=seat,
+            opponent=policy, opponent_name=policy_name,
         )
     except HtjaxError as err:
         fail(str(err))
@@ -210,7 +229,7 @@ def train_command(
     steps: int = typer.Option(1_000_000, "--steps", min=1, help="Env steps to train for."),
     seed: int = typer.Option(0, "--seed", help="Training seed."),
     out: str = typer.Option("checkpoints/policy.npz", "--out", help="Checkpoint path (.npz)."),
-    opponents: str = typer.Option("self", "--opponents", help="self | pool | random | ipd-classic."),
+    opponents: str = typer.Option("self", "--opponents", help="self | pool | random | ipd-classic | holdem-baselines."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: recipe)."),
 ) -> None:
     """Train a PPO policy on batched worlds; writes a checkpoint and metrics (CSV and JSON)."""
@@ -238,18 +257,26 @@ def export_command(
     checkpoint: str = typer.Argument(..., metavar="CHECKPOINT", help="Checkpoint (.npz) from `htjax train`."),
     out: str = typer.Option(..., "--out", help="ONNX path, e.g. policies/NAME.onnx."),
     name: Optional[str] = typer.Option(None, "--name", help="Model card name (default: file stem)."),
+    backend: str = typer.Option(
+        "builder", "--backend",
+        help="builder (onnx.helper, default) | jax2onnx (optional extra: pip install \"htjax\\[jax2onnx]\").",
+    ),
 ) -> None:
     """Export a checkpoint to ONNX (opset 17) with a model card, and check it in onnxruntime."""
     from htjax.train.commands import run_export
+    from htjax.train.onnx_export import BACKENDS
 
+    if backend not in BACKENDS:
+        fail(f"unknown --backend {backend!r}; choose from {', '.join(BACKENDS)}")
     try:
-        report = run_export(checkpoint, out, name=name)
+        report = run_export(checkpoint, out, name=name, backend=backend)
     except (HtjaxError, ValueError, OSError) as err:
         fail(str(err))
     console = Console()
     ok = report["max_abs_diff_probabilities"] <= 1e-5 and report["masked_zero_onnx"]
     console.print(
-        f"wrote {report['onnx']} and {report['card']}; onnxruntime vs JAX on {report['samples']} random inputs: "
+        f"wrote {report['onnx']} and {report['card']} ({report['backend']}); "
+        f"onnxruntime vs JAX on {report['samples']} random inputs: "
         f"max |dp| {report['max_abs_diff_probabilities']:.2e}, max |dv| {report['max_abs_diff_value']:.2e}, "
         f"masked probabilities 0: {report['masked_zero_onnx']}"
     )
@@ -290,14 +317,27 @@ def tournament_command(
         None, "--players", help="Comma-separated strategy names (default: the 14 classic strategies)."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the result as one JSON object on stdout."),
+    policy: Optional[list[str]] = typer.Option(
+        None, "--policy", help="An ONNX policy (.onnx) that joins as a player, under its file name; repeatable."
+    ),
+    greedy: bool = typer.Option(
+        True, "--greedy/--sample", help="Policies play their most probable move, or sample from their probabilities."
+    ),
 ) -> None:
-    """Iterated prisoner's dilemma round robin of the classic strategies (axelrod's rules)."""
+    """Iterated prisoner's dilemma round robin of the classic strategies (axelrod's rules), plus ONNX policies."""
     from htjax.envs.ipd_tournament import ranking_table, tournament
 
     names = None if players is None else [p.strip() for p in players.split(",") if p.strip()]
     try:
-        result = tournament(names, turns=turns, repetitions=repetitions, noise=noise, seed=seed)
-    except (ValueError, TypeError) as err:
+        if policy:
+            from htjax.train.onnx_policy import policy_tournament
+
+            result = policy_tournament(
+                policy, names, turns=turns, repetitions=repetitions, noise=noise, seed=seed, greedy=greedy
+            )
+        else:
+            result = tournament(names, turns=turns, repetitions=repetitions, noise=noise, seed=seed)
+    except (HtjaxError, ValueError, TypeError) as err:
         fail(str(err))
     if json_output:
         typer.echo(json.dumps(result.to_dict()))

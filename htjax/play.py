@@ -10,7 +10,12 @@ the same deals for the same actions (for blackjack's default ``episode="round"``
 round). An action is typed as its number or its label (any case,
 or an unambiguous prefix); ``?`` lists the legal actions and ``q`` quits. Actions the mask
 forbids are refused with a message (the person is asked again), never sent to the env.
-Other seats, in multi-seat games, play uniformly random legal actions.
+
+Other seats, in multi-seat games, play uniformly random legal actions, or an exported policy
+(``htjax play holdem --opponent policies/holdem.onnx``, see :func:`onnx_opponent`): any
+``opponent(observation, legal_action_mask) -> action`` over the acting seat's own view. In
+simultaneous games (the prisoner's dilemma) every seat moves at once: the person chooses first,
+then the other seats' moves are drawn from their own views, and the round's moves are shown.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import pathlib
 from typing import Callable, TextIO
 
 import jax
@@ -27,7 +33,11 @@ from rich.console import Console
 from htjax.core.env import Env, HtjaxError, State
 from htjax.core.keys import episode_key_for, step_key
 
-__all__ = ["PlaySummary", "play_session", "parse_action", "render_state"]
+__all__ = ["PlaySummary", "SeatPolicy", "play_session", "parse_action", "render_state", "onnx_opponent"]
+
+SeatPolicy = Callable[[np.ndarray, np.ndarray], int]
+"""``opponent(observation, legal_action_mask) -> action`` of the seat that acts: its own
+observation (``observation_dtype[*observation_shape]``) and ``bool[num_actions]`` mask."""
 
 QUIT_WORDS = ("q", "quit", "exit")
 HELP_WORDS = ("?", "h", "help")
@@ -52,12 +62,51 @@ def _program(env: Env):
 
 
 def render_state(env: Env, state: State, seat: int | None) -> str:
-    """The env module's ``render_text(env, state, seat)`` when it has one, else a generic view."""
-    render_text = getattr(importlib.import_module(type(env).__module__), "render_text", None)
+    """The env module's ``render_text(env, state, seat)`` when it has one, else its
+    ``public_view(env, state)`` (what a spectator sees) as ``key value`` pairs, else the
+    observation."""
+    module = importlib.import_module(type(env).__module__)
+    render_text = getattr(module, "render_text", None)
     if render_text is not None:
         return render_text(env, state, seat=seat)
+    public_view = getattr(module, "public_view", None)
+    if public_view is not None:
+        view = public_view(env, jax.device_get(state))
+        return f"{env.id}  " + "  ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in view.items())
     obs = np.asarray(env.observe(state, np.int32(0 if seat is None else seat)))
     return f"{env.id}  step {int(state.step_count)}  observation {obs.tolist()}"
+
+
+def _plain(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + " ".join(_plain(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def onnx_opponent(
+    path: str | pathlib.Path, env: Env, *, seed: int = 0, greedy: bool = False
+) -> tuple[SeatPolicy, str]:
+    """A :data:`SeatPolicy` playing the exported policy at ``path``, and its display name.
+
+    The policy samples from its probabilities with a ``numpy`` generator seeded by ``seed``
+    (``greedy``: its most probable legal action), so a session replays for the same seed.
+
+    Raises:
+      htjax.train.onnx_policy.OnnxModelError: missing, corrupt or non-htjax file.
+      htjax.train.checkpoint.EnvMismatchError: the policy was made for another env, env version
+        or rules (the message names the difference).
+    """
+    from htjax.train.onnx_policy import OnnxPolicy
+
+    policy = OnnxPolicy.load(path, env)
+    rng = np.random.default_rng([seed, 0x0F0])
+
+    def opponent(observation: np.ndarray, legal_action_mask: np.ndarray) -> int:
+        return int(policy.act(observation, legal_action_mask, None if greedy else rng, greedy=greedy))
+
+    return opponent, policy.name
 
 
 def parse_action(text: str, labels: tuple[str, ...], legal: np.ndarray) -> int:
@@ -103,24 +152,67 @@ def play_session(
     console: Console,
     games: int | None = None,
     seat: int = 0,
+    opponent: SeatPolicy | None = None,
+    opponent_name: str = "policy",
 ) -> PlaySummary:
     """Play games (episodes) until ``games`` are done, the person types ``q`` or input ends.
 
     Args:
-      env: a turn-based env.
+      env: any htjax env (turn-based or simultaneous).
       seed: the session's seed (game ``k`` is episode ``episode_key_for(PRNGKey(seed), k)``).
       read_line: returns the next input line, ``""`` at end of input (like ``TextIO.readline``).
       console: where the table and prompts go.
       games: stop after this many games (``None``: until ``q`` or end of input).
-      seat: the person's seat; other seats act uniformly at random among legal actions.
+      seat: the person's seat.
+      opponent: plays every other seat from that seat's observation and legal mask (see
+        :data:`SeatPolicy`); ``None``: uniformly random legal actions.
+      opponent_name: how the opponent is named in the transcript.
+
+    Raises:
+      HtjaxError: ``seat`` out of range, or an opponent that returns an action the mask forbids.
     """
-    if env.simultaneous:
-        raise HtjaxError(f"{env.id} is a simultaneous-move game; `htjax play` supports turn-based games")
     if not 0 <= seat < env.num_players:
         raise HtjaxError(f"seat must be in [0, {env.num_players}), got {seat}")
     init, step = _program(env)
     world_key = jax.random.PRNGKey(seed)
     others = np.random.default_rng(seed)
+
+    def other_action(player: int, observation, legal: np.ndarray) -> int:
+        if opponent is None:
+            return int(others.choice(np.flatnonzero(legal)))
+        action = int(opponent(np.asarray(observation), legal))
+        if not (0 <= action < env.num_actions and legal[action]):
+            raise HtjaxError(
+                f"{opponent_name} at seat {player} chose action {action}, which is not legal now "
+                f"(legal: {np.flatnonzero(legal).tolist()})"
+            )
+        return action
+
+    def ask(legal: np.ndarray) -> int | None:
+        """The person's action, or ``None`` to stop (``q`` or end of input)."""
+        console.print(f"actions: {_legal_line(env, legal)}   ([bold]?[/] help, [bold]q[/] quit)")
+        while True:
+            console.print("action> ", end="")
+            line = read_line()
+            if line == "":  # end of input
+                console.print()
+                return None
+            word = line.strip()
+            if not word:
+                continue
+            if word.lower() in QUIT_WORDS:
+                return None
+            if word.lower() in HELP_WORDS:
+                console.print(f"type a number or a label: {_legal_line(env, legal)}")
+                continue
+            try:
+                return parse_action(word, env.action_labels, legal)
+            except ValueError as err:
+                console.print(f"[red]{err}[/]")
+
+    def who(player: int) -> str:
+        return f"seat {player}" if opponent is None else f"{opponent_name} (seat {player})"
+
     summary = PlaySummary()
     while games is None or summary.games < games:
         episode_key = episode_key_for(world_key, summary.games)
@@ -128,37 +220,39 @@ def play_session(
         game_reward = 0.0
         console.rule(f"game {summary.games + 1}")
         while not bool(state.terminated | state.truncated):
-            legal = np.asarray(state.legal_action_mask)
-            player = int(state.current_player)
-            if player != seat:
-                action = int(others.choice(np.flatnonzero(legal)))
-                console.print(f"seat {player} plays {env.action_labels[action]}")
-            else:
+            if env.simultaneous:
+                masks = np.asarray(state.legal_action_mask)
                 console.print(render_state(env, state, seat))
-                console.print(f"actions: {_legal_line(env, legal)}   ([bold]?[/] help, [bold]q[/] quit)")
-                action = None
-                while action is None:
-                    console.print("action> ", end="")
-                    line = read_line()
-                    if line == "":  # end of input
-                        console.print()
+                mine = ask(masks[seat])
+                if mine is None:
+                    summary.quit = True
+                    return summary
+                observations = np.asarray(state.observation)
+                actions = [
+                    mine if p == seat else other_action(p, observations[p], masks[p]) for p in range(env.num_players)
+                ]
+                console.print(
+                    f"you play {env.action_labels[mine]}; "
+                    + "; ".join(
+                        f"{who(p)} plays {env.action_labels[a]}" for p, a in enumerate(actions) if p != seat
+                    )
+                )
+                action = np.asarray(actions, np.int32)
+            else:
+                legal = np.asarray(state.legal_action_mask)
+                player = int(state.current_player)
+                if player != seat:
+                    action = np.int32(other_action(player, state.observation, legal))
+                    console.print(f"{who(player)} plays {env.action_labels[int(action)]}")
+                else:
+                    console.print(render_state(env, state, seat))
+                    mine = ask(legal)
+                    if mine is None:
                         summary.quit = True
                         return summary
-                    word = line.strip()
-                    if not word:
-                        continue
-                    if word.lower() in QUIT_WORDS:
-                        summary.quit = True
-                        return summary
-                    if word.lower() in HELP_WORDS:
-                        console.print(f"type a number or a label: {_legal_line(env, legal)}")
-                        continue
-                    try:
-                        action = parse_action(word, env.action_labels, legal)
-                    except ValueError as err:
-                        console.print(f"[red]{err}[/]")
-                console.print(f"you play {env.action_labels[action]}")
-            state = step(state, np.int32(action), episode_key)
+                    console.print(f"you play {env.action_labels[mine]}")
+                    action = np.int32(mine)
+            state = step(state, action, episode_key)
             reward = float(state.rewards[seat])
             game_reward += reward
             summary.total_reward += reward

@@ -38,6 +38,7 @@ QUICK_SIZES = (1, 64, 4096)
 FULL_SYNC_SIZES = (1, 8, 64, 512)
 QUICK_SYNC_SIZES = (1, 8, 64)
 ADAPTER_SIZES = (1, 64, 4096)  # htjax's Gymnasium adapters stepped from Python
+SHARDED_SIZES = (8192, 65536)  # worlds sharded over one XLA host device per core
 GYMNASIUM_RULES = {"natural": False, "sab": False}  # Blackjack-v1 defaults == htjax preset "gymnasium"
 
 MAX_SECONDS = 10.0  # timed seconds per measurement at most (slow systems run fewer chunks)
@@ -168,14 +169,21 @@ def work_adapter(num_envs: int, seconds: float) -> dict:
                 peak_memory_bytes=peak, peak_memory_source=source)
 
 
-def work_htjax(rules: str, num_envs: int, budget: int) -> dict:
+def _sharded_label(host_devices: int) -> str:
+    return f", {host_devices} host devices" if host_devices > 1 else ""
+
+
+def work_htjax(rules: str, num_envs: int, budget: int, host_devices: int = 1) -> dict:
     import htjax
     from htjax.bench import measure_throughput
 
     env = htjax.make("blackjack", preset=None if rules == "casino" else rules)
-    r = measure_throughput(env, num_envs, _steps_for(num_envs, budget), rules=rules, max_seconds=MAX_SECONDS)
+    r = measure_throughput(
+        env, num_envs, _steps_for(num_envs, budget), rules=rules, max_seconds=MAX_SECONDS,
+        devices="all" if host_devices > 1 else None,
+    )
     out = r.to_dict()
-    out["system"] = f"htjax blackjack ({rules})"
+    out["system"] = f"htjax blackjack ({rules}){_sharded_label(host_devices)}"
     return out
 
 
@@ -201,7 +209,7 @@ def work_compile(system: str) -> dict:
     }
 
 
-def work_pgx(num_envs: int, budget: int) -> dict:
+def work_pgx(num_envs: int, budget: int, host_devices: int = 1) -> dict:
     import jax
     import jax.numpy as jnp
     import pgx
@@ -230,12 +238,21 @@ def work_pgx(num_envs: int, budget: int) -> dict:
 
     key = jax.random.PRNGKey(0)
     keys = jax.random.split(key, num_envs)
+    init_jit, run_jit = jax.jit(v_init), jax.jit(run)
+    if host_devices > 1:  # shard the worlds like htjax's devices="all" (every state leaf by world)
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+        mesh = Mesh(jax.devices(), ("worlds",))
+        worlds, replicated = NamedSharding(mesh, PartitionSpec("worlds")), NamedSharding(mesh, PartitionSpec())
+        keys, key = jax.device_put(keys, worlds), jax.device_put(key, replicated)
+        init_jit = jax.jit(v_init, in_shardings=worlds, out_shardings=worlds)
+        run_jit = jax.jit(run, in_shardings=(worlds, replicated), out_shardings=(worlds, replicated, replicated))
     t0 = time.perf_counter()
-    init = jax.jit(v_init).lower(keys).compile()
+    init = init_jit.lower(keys).compile()
     init_compile = time.perf_counter() - t0
     state = init(keys)
     t0 = time.perf_counter()
-    step = jax.jit(run).lower(state, key).compile()
+    step = run_jit.lower(state, key).compile()
     step_compile = time.perf_counter() - t0
     state, key, _ = step(state, key)
     jax.block_until_ready(state)
@@ -251,7 +268,7 @@ def work_pgx(num_envs: int, budget: int) -> dict:
     env_steps = done_chunks * chunk * num_envs
     peak, source = peak_memory()
     return dict(
-        system="pgx leduc_holdem",
+        system=f"pgx leduc_holdem{_sharded_label(host_devices)}",
         num_envs=num_envs,
         env_steps=env_steps,
         seconds=elapsed,
@@ -275,9 +292,9 @@ def worker(spec: dict) -> dict:
     if kind == "adapter":
         return work_adapter(spec["num_envs"], spec["seconds"])
     if kind == "htjax":
-        return work_htjax(spec["rules"], spec["num_envs"], spec["budget"])
+        return work_htjax(spec["rules"], spec["num_envs"], spec["budget"], spec.get("host_devices", 1))
     if kind == "pgx":
-        return work_pgx(spec["num_envs"], spec["budget"])
+        return work_pgx(spec["num_envs"], spec["budget"], spec.get("host_devices", 1))
     if kind == "compile":
         return work_compile(spec["system"])
     raise ValueError(f"unknown measurement kind {kind!r}")
@@ -287,8 +304,13 @@ def worker(spec: dict) -> dict:
 def run_isolated(spec: dict, timeout: float) -> dict:
     """Run one measurement in a fresh Python process; returns its JSON result (or an error)."""
     cmd = [sys.executable, str(pathlib.Path(__file__).resolve()), "--worker", json.dumps(spec)]
+    env = dict(os.environ)
+    if spec.get("host_devices", 1) > 1:  # one XLA host device per core, set before JAX starts
+        env["XLA_FLAGS"] = (
+            env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={spec['host_devices']}"
+        ).strip()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
     except subprocess.TimeoutExpired:
         return {**spec, "error": f"timed out after {timeout:.0f} s"}
     if proc.returncode != 0:
@@ -314,6 +336,12 @@ def plan(quick: bool) -> list[dict]:
     for rules in ("gymnasium", "casino"):
         specs += [{"kind": "htjax", "rules": rules, "num_envs": n, "budget": budget} for n in sizes]
     specs += [{"kind": "pgx", "num_envs": n, "budget": budget} for n in sizes]
+    cores = os.cpu_count() or 1
+    if cores > 1:  # the same worlds sharded over one host device per core, htjax and pgx alike
+        for n in (QUICK_SIZES[-1:] if quick else SHARDED_SIZES):
+            specs += [{"kind": "htjax", "rules": r, "num_envs": n, "budget": budget, "host_devices": cores}
+                      for r in ("gymnasium", "casino")]
+            specs += [{"kind": "pgx", "num_envs": n, "budget": budget, "host_devices": cores}]
     specs += [{"kind": "compile", "system": system} for system in ("gymnasium", "casino", "pgx")]
     return specs
 
@@ -362,6 +390,20 @@ def summarise(results: list[dict]) -> dict:
             "value": compile_max,
         },
     }
+    sharded = sorted({r.get("host_devices", 1) for r in results if r.get("host_devices", 1) > 1})
+    for n in sharded:
+        label = _sharded_label(n)
+        g = best.get(f"htjax blackjack (gymnasium){label}")
+        c = best.get(f"htjax blackjack (casino){label}")
+        p = best.get(f"pgx leduc_holdem{label}")
+        gv = None if not (g and loop) else g["steps_per_second"] / loop
+        cv = None if not (c and p) else c["steps_per_second"] / p["steps_per_second"]
+        targets[f"gymnasium_preset_vs_gym_loop ({n} host devices)"] = {
+            "target": f">= {TARGET_GYM_RATIO:.0f}x", "value": gv, "met": gv is not None and gv >= TARGET_GYM_RATIO,
+        }
+        targets[f"casino_vs_pgx_leduc (both on {n} host devices)"] = {
+            "target": ">= 1x (best of each sweep)", "value": cv, "met": cv is not None and cv >= 1.0,
+        }
     targets["gymnasium_preset_vs_gym_loop"]["met"] = (
         targets["gymnasium_preset_vs_gym_loop"]["value"] is not None
         and targets["gymnasium_preset_vs_gym_loop"]["value"] >= TARGET_GYM_RATIO

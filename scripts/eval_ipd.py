@@ -1,33 +1,34 @@
 """Enter the shipped IPD policy into the 14-strategy round-robin tournament; write the result
 into its model card.
 
-    python scripts/eval_ipd.py policies/ipd.onnx [--repetitions 100] [--seed 0]
+    python scripts/eval_ipd.py policies/ipd.onnx [--repetitions 10000] [--seed 0]
 
-The tournament (:func:`htjax.envs.ipd_tournament.tournament`, axelrod's rules: every pair incl.
-self-matches, 100 turns, ranking by median normalised score) seats the 14 classic strategies and
-the policy, which acts greedily with the weights read from the ONNX file. 100 repetitions play
-120 matches x 100 turns x 100 = 1,200,000 rounds. Acceptance: the policy ranks in the top 3.
+The tournament (:func:`htjax.train.onnx_policy.policy_tournament`, the same code as
+``htjax tournament --policy``; axelrod's rules: every pair incl. self-matches, 100 turns,
+ranking by median normalised score) seats the 14 classic strategies and the policy, which acts
+greedily with the weights read from the ONNX file. 10,000 repetitions play 120 matches x 10,000
+= 1,200,000 matches (120,000,000 rounds). Acceptance: the policy ranks in the top 3.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 
 import jax
 
 import htjax
-from htjax.envs.ipd_tournament import Agent, tournament
 from htjax.train import networks as nets
 from htjax.train.onnx_export import update_model_card
-from htjax.train.onnx_policy import OnnxPolicy
+from htjax.train.onnx_policy import OnnxPolicy, policy_tournament
 from htjax.train.parity import recorded_parity
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("onnx")
-    ap.add_argument("--repetitions", type=int, default=100)
+    ap.add_argument("--repetitions", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-card", action="store_true")
     args = ap.parse_args()
@@ -41,25 +42,33 @@ def main() -> None:
     parity = recorded_parity(params, spec, policy, record.trajectory)
     print("parity on recorded observations:", parity)
 
-    agent = Agent(name="htjax-PPO", policy=greedy, params=params, stochastic=False)
-    result = tournament(
-        turns=env.config.rounds, repetitions=args.repetitions, seed=args.seed, agents=[agent], game=env.config
-    )
+    start = time.perf_counter()
+    result = policy_tournament([policy], repetitions=args.repetitions, seed=args.seed)
+    seconds = time.perf_counter() - start
     ranked = list(result.ranked_names)
-    rank = ranked.index("htjax-PPO") + 1
+    rank = ranked.index(policy.name) + 1
+    scores = {n: float(s) for n, s in zip(result.names, result.median_score)}
     for i, name in enumerate(ranked):
-        print(f"{i + 1:2d}. {name:22s} {result.median_score[result.names.index(name)]:.4f}")
+        print(f"{i + 1:2d}. {name:22s} {scores[name]:.4f}")
+    players = len(result.names)
+    matches = players * (players + 1) // 2 * result.repetitions
+    fourth = scores[ranked[3]]
     evaluation = {
         "tournament": "14 classic strategies + the policy, round robin with self-matches (axelrod rules)",
+        "policy_name": policy.name,
         "turns": result.turns,
         "repetitions": result.repetitions,
+        "matches_played": matches,
         "rounds_played": result.rounds_played,
+        "seconds": round(seconds, 1),
         "seed": args.seed,
         "greedy": True,
         "rank": rank,
-        "players": len(result.names),
+        "players": players,
         "ranking": ranked,
-        "median_score_per_turn": {n: float(s) for n, s in zip(result.names, result.median_score)},
+        "median_score_per_turn": scores,
+        "mean_score_per_turn": {n: float(s) for n, s in zip(result.names, result.mean_score_per_turn)},
+        "margin_over_4th": scores[policy.name] - fourth if rank <= 3 else None,
         "acceptance": "top 3 of the tournament",
         "passed": rank <= 3,
         "command": f"python scripts/eval_ipd.py {args.onnx} --repetitions {args.repetitions} --seed {args.seed}",
@@ -67,7 +76,8 @@ def main() -> None:
     if not args.no_card:
         update_model_card(args.onnx, "evaluation", evaluation)
         update_model_card(args.onnx, "parity", {**parity, "source": "observations recorded from 50 worlds x 100 steps"})
-    print(json.dumps({k: v for k, v in evaluation.items() if k != "median_score_per_turn"}, indent=1))
+    summary = {k: v for k, v in evaluation.items() if k not in ("median_score_per_turn", "mean_score_per_turn")}
+    print(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":

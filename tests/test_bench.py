@@ -127,6 +127,9 @@ def test_bench_blackjack_script__targets_and_markdown():
         _row("htjax blackjack (gymnasium)", 4096, 400_000.0, 2.5),
         _row("htjax blackjack (casino)", 4096, 90_000.0),
         _row("pgx leduc_holdem", 4096, 100_000.0),
+        {**_row("htjax blackjack (gymnasium), 2 host devices", 8192, 700_000.0), "host_devices": 2},
+        {**_row("htjax blackjack (casino), 2 host devices", 8192, 150_000.0), "host_devices": 2},
+        {**_row("pgx leduc_holdem, 2 host devices", 8192, 120_000.0), "host_devices": 2},
         {"kind": "pgx", "num_envs": 65536, "error": "timed out after 600 s"},
         {
             "kind": "compile",
@@ -157,6 +160,10 @@ def test_bench_blackjack_script__targets_and_markdown():
         and t["gymnasium_preset_vs_gym_loop"]["met"]
     )
     assert t["casino_vs_pgx_leduc"]["value"] == pytest.approx(0.9) and not t["casino_vs_pgx_leduc"]["met"]
+    sharded_gym = t["gymnasium_preset_vs_gym_loop (2 host devices)"]
+    assert sharded_gym["value"] == pytest.approx(700.0) and sharded_gym["met"]
+    sharded_casino = t["casino_vs_pgx_leduc (both on 2 host devices)"]
+    assert sharded_casino["value"] == pytest.approx(1.25) and sharded_casino["met"]
     compile_target = t["htjax_init_plus_step_compile_seconds"]
     assert compile_target["value"] == 2.5 and compile_target["met"]  # pgx's compile time is not ours
     report = {
@@ -170,7 +177,10 @@ def test_bench_blackjack_script__targets_and_markdown():
     assert "| htjax blackjack (gymnasium) | 4,096 | 400,000 | 400.0 |" in md
     assert "error: timed out" in md and "![env steps/s against worlds](bench/blackjack.png)" in md
     assert "| htjax blackjack (casino) | 1.00 | 1.50 | 2.50 |" in md
-    assert [s["kind"] for s in script.plan(quick=True)].count("htjax") == 2 * len(script.QUICK_SIZES)
+    plan = script.plan(quick=True)
+    sharded = [s for s in plan if s.get("host_devices", 1) > 1]
+    assert [s["kind"] for s in plan].count("htjax") == 2 * len(script.QUICK_SIZES) + 2 * (len(sharded) // 3)
+    assert all(s["host_devices"] == __import__("os").cpu_count() for s in sharded)
 
 
 def test_bench_blackjack_script__driver_writes_json_plot_and_markdown(tmp_path, monkeypatch):
@@ -184,6 +194,7 @@ def test_bench_blackjack_script__driver_writes_json_plot_and_markdown(tmp_path, 
             return {**spec, "error": "exit 1"}
         name = {"gym_loop": "gymnasium Blackjack-v1 loop", "gym_sync": "gymnasium SyncVectorEnv",
                 "pgx": "pgx leduc_holdem"}.get(spec["kind"]) or f"htjax blackjack ({spec.get('rules')})"
+        name += script._sharded_label(spec.get("host_devices", 1))
         return {**spec, **_row(name, spec.get("num_envs", 1), 1000.0 * spec.get("num_envs", 1))}
 
     monkeypatch.setattr(script, "run_isolated", fake)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import re
 
 import chex
@@ -425,6 +426,47 @@ def test_no_card_is_created_or_lost(seed, kind):
         a = int(rng.choice(np.flatnonzero(np.asarray(s.legal_action_mask))))
         s = table.step(s, jnp.int32(a), step_key(jax.random.PRNGKey(seed), t))
         check_conservation(table.env, s)
+
+
+@functools.lru_cache(maxsize=None)
+def _batched_and_sequential_draws():
+    env = htjax.make("blackjack", num_decks=1)  # K1 = 12 pre-drawn cards per step
+
+    def batched(deck, bits, used):
+        drawn, commit = env._draw(deck, bits)
+        return drawn, jax.vmap(commit)(used)
+
+    def sequential(deck, bits, used):
+        every = cards.draw_many(deck, bits)[1]
+        return every, jax.vmap(lambda u: cards.draw_many(deck, bits, u)[0].cards)(used)
+
+    return jax.jit(batched), jax.jit(sequential)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    position=st.integers(0, 52),
+    stacked=st.integers(0, 52),
+    collide=st.booleans(),
+)
+def test_batched_draw_equals_card_by_card_fisher_yates(seed, position, stacked, collide):
+    """The step's pre-draw (all swaps resolved at once) deals the same cards and leaves the
+    same shoe as drawing card by card, including colliding swap targets and the shoe's end."""
+    batched, sequential = _batched_and_sequential_draws()
+    rng = np.random.default_rng(seed)
+    deck = cards.Deck(
+        cards=jnp.asarray(rng.permutation(52), jnp.int8),
+        position=jnp.int32(position),
+        stacked=jnp.int32(stacked if seed % 3 == 0 else 0),
+    )
+    high = 4 if collide else 2**32  # small offsets make draws aim at the same slots
+    bits = jnp.asarray(rng.integers(0, high, 12, dtype=np.uint64).astype(np.uint32))
+    used = jnp.arange(13, dtype=jnp.int32)  # the shoe after committing 0, 1, ..., 12 draws
+    drawn, shoe = batched(deck, bits, used)
+    want_drawn, want_shoe = sequential(deck, bits, used)
+    np.testing.assert_array_equal(drawn, want_drawn)
+    np.testing.assert_array_equal(shoe, want_shoe)
 
 
 # ----------------------------------------------------------------------------- transformations, replay

@@ -139,3 +139,63 @@ def test_demo__rows_report_what_ran_and_the_strategy_beats_random():
         assert row["env steps"] == 16 * 60 and row["episodes"] > 100 and row["env steps/s"] > 0
     # Random bets average 8.6 units and play badly; the fixed strategy bets 1 unit.
     assert random_row["mean return"] < -1.0 < fixed_row["mean return"]
+
+
+# ------------------------------------------------------------------ ONNX policies in play and tournament
+@pytest.fixture(scope="module")
+def small_policies(tmp_path_factory):
+    from onnx_helpers import fresh_policy
+
+    d = tmp_path_factory.mktemp("policies")
+    return {
+        "ipd": fresh_policy(htjax.make("prisoners_dilemma", rounds=3), d, "ipd3"),
+        "holdem": fresh_policy(htjax.make("holdem"), d, "hu"),
+    }
+
+
+def test_tournament__policy_joins_the_round_robin(small_policies):
+    path = str(small_policies["ipd"])
+    result = _run("tournament", "--policy", path, "--turns", "3", "--players", "TitForTat,Defector",
+                  "-r", "2", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["names"] == ["TitForTat", "Defector", "ipd3.onnx"] and len(data["ranking"]) == 3
+    table = _run("tournament", "--policy", path, "--turns", "3", "-r", "2")
+    assert table.exit_code == 0 and "ipd3.onnx" in table.stdout and "Gradual" in table.stdout
+
+
+def test_tournament__policy_errors_are_clear(small_policies):
+    wrong_length = _run("tournament", "--policy", str(small_policies["ipd"]), "-r", "2")
+    assert wrong_length.exit_code == 2 and "trained for 3-round matches" in " ".join(wrong_length.stderr.split())
+    wrong_env = _run("tournament", "--policy", str(small_policies["holdem"]), "-r", "2")
+    assert wrong_env.exit_code == 2 and "only prisoners_dilemma policies" in " ".join(wrong_env.stderr.split())
+    missing = _run("tournament", "--policy", "nowhere.onnx")
+    assert missing.exit_code == 2 and "no ONNX file" in missing.stderr
+
+
+def test_play__prisoners_dilemma_against_an_onnx_policy(small_policies):
+    args = ("play", "prisoners_dilemma", "--config", '{"rounds": 3}', "--opponent", str(small_policies["ipd"]),
+            "--games", "2")
+    result = _run(*args, "--greedy", input="c\nd\nhelp\n1\n0\n0\n0\n")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.count("ipd3.onnx (seat 1) plays") == 6 and out.count("you play") == 6
+    assert "you play cooperate; ipd3.onnx (seat 1) plays" in out and "2 games finished" in out
+    again = _run(*args, "--greedy", input="c\nd\nhelp\n1\n0\n0\n0\n")
+    assert again.stdout == out  # greedy and seeded: the same session
+
+
+def test_play__holdem_person_in_seat_1_against_an_onnx_policy(small_policies):
+    # check/call whenever it is our turn: hands end by showdown or the policy folding
+    result = _run("play", "holdem", "--opponent", str(small_policies["holdem"]), "--seat", "1", "--games", "2",
+                  "--seed", "3", input="check/call\n" * 40)
+    assert result.exit_code == 0, result.output
+    assert "hu.onnx (seat 0) plays" in result.stdout and "2 games finished" in result.stdout
+
+
+def test_play__refuses_a_policy_made_for_another_env_or_rules(small_policies):
+    other_env = _run("play", "holdem", "--opponent", str(small_policies["ipd"]))
+    assert other_env.exit_code == 2 and "env id 'prisoners_dilemma'" in " ".join(other_env.stderr.split())
+    other_rules = _run("play", "prisoners_dilemma", "--opponent", str(small_policies["ipd"]))
+    assert other_rules.exit_code == 2 and "rules config differs in ['rounds']" in " ".join(other_rules.stderr.split())
+    assert other_rules.stdout == ""

@@ -417,3 +417,126 @@ def test_blackjack_casino_make_vec__batched_spaces_and_masks():
         assert not info["illegal_action"].any()
         assert rewards.dtype == np.float64 and obs in venv.observation_space
     venv.close()
+
+
+# --------------------------------------------------------------------------- multi-seat games against fixed opponents
+def _always(action: int):
+    return lambda observation, mask: action
+
+
+def _first_legal(observation, mask):
+    return int(np.flatnonzero(mask)[0])
+
+
+def test_opponents__turn_based_toy_learner_seat_rewards_match_the_core_env():
+    from toy_envs import HighCard
+
+    core = HighCard()
+    calls = []
+
+    def opponent(observation, mask):
+        calls.append((observation.copy(), mask.copy()))
+        return _first_legal(observation, mask)
+
+    env = HtjaxGymEnv(core, opponents={0: opponent})
+    assert env.learner_seat == 1 and env.observation_space.shape == core.observation_shape
+    for seed in range(5):
+        obs, info = env.reset(seed=seed)
+        # replay with the core env: seat 0 plays its first legal action, seat 1 stands
+        key = env.episode_key
+        state = core.init(key)
+        adapter_return = core_return = 0.0
+        t = 0
+        while not bool(state.terminated | state.truncated):
+            if int(state.current_player) == 1:
+                np.testing.assert_allclose(obs, np.asarray(core.observe(state, 1)), rtol=1e-6)
+                np.testing.assert_array_equal(info["action_mask"], np.asarray(state.legal_action_mask, np.int8))
+                action = 1
+                obs, reward, terminated, truncated, info = env.step(action)
+                adapter_return += reward
+            else:
+                action = int(np.flatnonzero(np.asarray(state.legal_action_mask))[0])
+            state = core.step(state, action, htjax.step_key(key, t))
+            core_return += float(state.rewards[1])
+            t += 1
+        assert terminated and adapter_return == core_return != 0.0
+    assert calls and all(mask.dtype == np.bool_ for _, mask in calls)
+
+
+@pytest.fixture(scope="module")
+def holdem_policy(tmp_path_factory):
+    from onnx_helpers import fresh_policy
+
+    return fresh_policy(htjax.make("holdem"), tmp_path_factory.mktemp("holdem"), "holdem")
+
+
+def test_opponents__holdem_against_an_onnx_policy_passes_check_env_and_replays_by_seed(holdem_policy):
+    _check_env_quietly(HtjaxGymEnv("holdem", opponents={1: holdem_policy}))
+
+    def run(seed):
+        env = HtjaxGymEnv("holdem", opponents={1: str(holdem_policy)})
+        rng = np.random.default_rng(0)
+        obs, info = env.reset(seed=seed)
+        out = [obs]
+        for _ in range(40):
+            action = int(rng.choice(np.flatnonzero(info["action_mask"])))
+            obs, reward, terminated, truncated, info = env.step(action)
+            out += [obs, reward]
+            if terminated or truncated:
+                obs, info = env.reset()
+                out.append(obs)
+        return out
+
+    a, b, c = run(3), run(3), run(4)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+
+
+def test_opponents__episodes_over_before_the_learner_acts_are_skipped_and_reported():
+    # the opponent folds whenever it may: on the button it folds first, the hand ends before seat 1 acts
+    env = HtjaxGymEnv("holdem", opponents={0: _first_legal})
+    skipped = returns = 0
+    for seed in range(12):
+        obs, info = env.reset(seed=seed)
+        assert info["action_mask"].any() and int(env.state.current_player) == 1
+        skipped += info["skipped_episodes"]
+        returns += info["skipped_return"]
+    assert skipped >= 1
+    assert returns == pytest.approx(0.5 * skipped)  # each time the small blind folded to the big blind
+
+
+def test_opponents__simultaneous_ipd_moves_together():
+    env = HtjaxGymEnv("prisoners_dilemma", rounds=5, opponents={1: _always(1)})  # the opponent defects
+    obs, info = env.reset(seed=0)
+    rewards = []
+    for t in range(5):
+        obs, reward, terminated, truncated, info = env.step(t % 2)  # C, D, C, D, C
+        rewards.append(reward)
+        assert obs[1:3].tolist() == ([1.0, 0.0] if t % 2 == 0 else [0.0, 1.0])  # my last move
+        assert obs[3:5].tolist() == [0.0, 1.0]  # theirs: D
+    assert rewards == [0.0, 1.0, 0.0, 1.0, 0.0] and terminated and not truncated
+
+
+def test_opponents__bad_mappings_policies_and_actions_raise_clear_errors(holdem_policy):
+    from htjax.train.checkpoint import EnvMismatchError
+
+    with pytest.raises(HtjaxError, match="one seat"):
+        HtjaxGymEnv(SOLO, opponents={1: _always(0)})
+    with pytest.raises(HtjaxError, match="seats without one: \\[0, 1\\]"):
+        HtjaxGymEnv("holdem", num_players=3, opponents={2: _always(1)})
+    with pytest.raises(HtjaxError, match="keys must be seats"):
+        HtjaxGymEnv("holdem", opponents={"player_1": _always(1)})
+    with pytest.raises(HtjaxError, match="every seat of 'holdem' but one"):
+        HtjaxGymEnv("holdem", opponents={0: _always(1), 1: _always(1)})
+    with pytest.raises(HtjaxError, match="callable"):
+        HtjaxGymEnv("holdem", opponents={1: 42})
+    with pytest.raises(EnvMismatchError, match="env id 'holdem'"):
+        HtjaxGymEnv("prisoners_dilemma", opponents={1: holdem_policy})
+    with pytest.raises(EnvMismatchError, match="observation shape"):
+        HtjaxGymEnv("holdem", num_players=3, opponents={1: holdem_policy, 2: holdem_policy})
+    with pytest.raises(HtjaxError, match="HtjaxGymEnv"):
+        HtjaxVectorEnv(2, "holdem", opponents={1: holdem_policy})
+    env = HtjaxGymEnv("prisoners_dilemma", opponents={1: _always(7)})
+    env.reset(seed=0)
+    with pytest.raises(HtjaxError, match="opponent at seat 1 returned 7"):
+        env.step(0)

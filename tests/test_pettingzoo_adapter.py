@@ -635,3 +635,62 @@ def test_any_input_sequence__bad_inputs_change_nothing_and_rewards_match_core(ma
             assert env.agent_selection == agent
     _, expected = _core_totals(masked, env.unwrapped.episode_key, env.unwrapped.actions)
     np.testing.assert_allclose([totals[a] for a in env.possible_agents], expected, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- an ONNX policy drives one agent
+def test_onnx_policy__drives_one_agent_of_aec_holdem(tmp_path):
+    from onnx_helpers import fresh_policy
+
+    from htjax.train.onnx_policy import OnnxPolicy
+
+    env = aec_env("holdem", illegal_action="raise")  # a masked action would raise
+    policy = OnnxPolicy.load(fresh_policy(env.unwrapped.htjax_env, tmp_path, "hu"), env.unwrapped.htjax_env)
+    rng = np.random.default_rng(0)
+    decisions, returns = 0, []
+    for episode in range(6):
+        env.reset(seed=episode)
+        total = 0.0
+        for agent in env.agent_iter():
+            observation, reward, terminated, truncated, info = env.last()
+            if agent == "player_1":
+                total += reward
+            if terminated or truncated:
+                action = None
+            elif agent == "player_1":
+                action = policy.act(observation["observation"], observation["action_mask"], rng)
+                assert observation["action_mask"][action] == 1
+                decisions += 1
+            else:
+                action = int(rng.choice(np.flatnonzero(observation["action_mask"])))
+            env.step(action)
+        returns.append(total)
+    assert decisions >= 6 and any(r != 0 for r in returns)
+
+
+@pytest.mark.parametrize("opponent", ["Cooperator", "TitForTat"])
+def test_onnx_policy__parallel_ipd_moves_equal_the_tournaments(opponent):
+    import pathlib
+
+    from htjax.envs.ipd_tournament import play_match
+    from htjax.train.onnx_policy import OnnxPolicy
+
+    env = parallel_env("prisoners_dilemma")
+    path = pathlib.Path(__file__).resolve().parent.parent / "policies" / "ipd.onnx"
+    policy = OnnxPolicy.load(path, env.htjax_env)
+
+    def scripted(observation):  # player_0: cooperates, or copies player_1's last move
+        if opponent == "Cooperator" or observation[0] == 0:
+            return 0
+        return int(observation[4] == 1)
+
+    observations, infos = env.reset(seed=0)
+    moves = []
+    while env.agents:
+        actions = {
+            "player_0": scripted(observations["player_0"]["observation"]),
+            "player_1": policy.act(observations["player_1"]["observation"], observations["player_1"]["action_mask"]),
+        }
+        moves.append([actions["player_0"], int(actions["player_1"])])
+        observations, rewards, terminations, truncations, infos = env.step(actions)
+    expected = play_match(opponent, policy.tournament_agent(), turns=100)[0]
+    np.testing.assert_array_equal(np.asarray(moves), expected)

@@ -163,3 +163,21 @@ def test_random_policy_is_uniform_over_legal_actions():
     counts = np.bincount(acts, minlength=6)
     assert counts[~np.asarray(mask)].sum() == 0
     assert np.all(np.abs(counts[np.asarray(mask)] / len(keys) - 1 / 3) < 0.015)
+
+
+@pytest.mark.parametrize("env_id", ["blackjack", "holdem", "prisoners_dilemma"])
+def test_observing_once_after_the_reset_select_changes_nothing(env_id):
+    """Without recorded observations, the rollout observes each world once, after choosing
+    between the stepped and the fresh state: the carry and the recorded outcome are the same."""
+    env = htjax.make(env_id)
+    key = jax.random.PRNGKey(5)
+    seen = htjax.rollout(env, htjax.random_policy, key, 4, 12, record_observations=True)
+    once = htjax.rollout(env, htjax.random_policy, key, 4, 12, record_observations=False)
+    chex.assert_trees_all_equal(seen.carry, once.carry)
+    for field in ("action", "rewards", "terminated", "truncated", "episode_key", "step_index"):
+        chex.assert_trees_all_equal(getattr(seen.trajectory, field), getattr(once.trajectory, field))
+    state = jax.tree_util.tree_map(lambda x: x[0], once.carry.state)
+    k = htjax.step_key(key, 0)
+    action = np.zeros(env.num_players, np.int32) if env.simultaneous else np.int32(0)
+    chex.assert_trees_all_equal(env.finish(env.step_unobserved(state, action, k)), env.step(state, action, k))
+    chex.assert_trees_all_equal(env.finish(env.init_unobserved(key)), env.init(key))

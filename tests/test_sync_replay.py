@@ -164,6 +164,12 @@ def test_load__a_future_schema_version_is_refused(episodes):
         sync.EpisodeDoc.from_bytes(newer)
 
 
+def test_load__a_version_1_document_is_refused_naming_the_key_schedule(episodes):
+    older = _raw_edit(episodes[2], lambda tx: tx.put(ROOT, "schema_version", S.Int, 1))
+    with pytest.raises(sync.SchemaVersionError, match="key schedule 1"):
+        sync.EpisodeDoc.from_bytes(older)
+
+
 def _raw_edit(doc, fn) -> bytes:
     raw = am.Document.load(doc.to_bytes())
     with raw.transaction() as tx:

@@ -47,7 +47,10 @@ def solo_trained(solo_trainer):
 # ------------------------------------------------------------------ config
 @pytest.mark.parametrize(
     "field, value",
-    [("num_envs", 0), ("learning_rate", -1.0), ("gamma", 1.5), ("activation", "gelu"), ("hidden", ()), ("num_minibatches", 7)],
+    [
+        ("num_envs", 0), ("learning_rate", -1.0), ("gamma", 1.5), ("activation", "gelu"), ("hidden", ()),
+        ("num_minibatches", 7), ("ent_anneal_to", 1.5), ("ent_anneal_to", -0.1),
+    ],
 )
 def test_ppo_config__rejects_bad_field_naming_it(field, value):
     with pytest.raises(ConfigError, match=field):
@@ -59,6 +62,42 @@ def test_ppo_config__round_trips_through_dict():
     assert PPOConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     with pytest.raises(ConfigError, match="bogus"):
         PPOConfig.from_dict({"bogus": 1})
+
+
+def test_ppo__entropy_coefficient_anneals_linearly_then_stays():
+    trainer = make_train(SoloDraw(), SMALL.replace(ent_coef=0.02, ent_anneal_to=0.25, anneal_updates=4))
+    got = [float(trainer.ent_coef_at(jnp.int32(u))) for u in range(7)]
+    np.testing.assert_allclose(got, [0.02, 0.01625, 0.0125, 0.00875, 0.005, 0.005, 0.005], rtol=1e-6)
+    constant = make_train(SoloDraw(), SMALL.replace(ent_coef=0.02, anneal_updates=4))  # ent_anneal_to=1
+    assert [float(constant.ent_coef_at(jnp.int32(u))) for u in (0, 3, 9)] == pytest.approx([0.02] * 3)
+    no_schedule = make_train(SoloDraw(), SMALL.replace(ent_coef=0.02, ent_anneal_to=0.0))  # anneal_updates=0
+    assert float(no_schedule.ent_coef_at(jnp.int32(5))) == pytest.approx(0.02)
+    # the coefficient in force is the one the update used, and it reaches the loss
+    rs = trainer.init(jax.random.PRNGKey(0))
+    coefs = []
+    for _ in range(5):
+        rs, metrics = trainer.train_step(rs)
+        coefs.append(float(metrics["ent_coef"]))
+    np.testing.assert_allclose(coefs, got[:5], rtol=1e-6)
+    zero = make_train(SoloDraw(), SMALL.replace(ent_coef=0.5, ent_anneal_to=0.0, anneal_updates=1))
+    high = make_train(SoloDraw(), SMALL.replace(ent_coef=0.5))
+    r0, r1 = zero.init(jax.random.PRNGKey(0)), high.init(jax.random.PRNGKey(0))
+    for _ in range(2):
+        r0, _ = zero.train_step(r0)
+        r1, _ = high.train_step(r1)
+    assert not np.array_equal(r0.params["actor"][0]["w"], r1.params["actor"][0]["w"])
+
+
+def test_train__checkpoint_records_wall_time_and_metrics(tmp_path):
+    from htjax.train.run import train
+
+    result = train(SoloDraw(), SMALL, updates=2, seed=0, out=tmp_path / "solo.npz", command="pytest", progress=False)
+    header = load_checkpoint(tmp_path / "solo.npz").header
+    m = header["metrics"]
+    assert m["wall_s"] == round(result.wall_s, 1) and 0 <= m["compile_s"] <= m["wall_s"]
+    assert m["return_per_episode"] == result.metrics[-1]["return_per_episode"]
+    run = json.loads((tmp_path / "solo.metrics.json").read_text())["run"]
+    assert run["wall_s"] == result.wall_s and run["ppo"]["ent_anneal_to"] == 1.0
 
 
 def test_trainer__refuses_opponents_in_a_one_seat_game():
@@ -274,3 +313,81 @@ def test_basic_strategy__surrender_and_h17_tables():
     assert no_ls["hard"][16, up_ten] == 0  # H
     assert s17["hard"][11, up_ace] == 0 and h17["hard"][11, up_ace] == 2  # H vs D
     assert h17["hard"][17, up_ace] == 6  # Rs
+
+
+# ------------------------------------------------------------------ hold'em baselines
+def _holdem_decisions(num_envs=64, num_steps=40):
+    """Observations and masks of random play (auto-reset: every recorded state is a decision)."""
+    env = htjax.make("holdem")
+    traj = htjax.rollout(env, random_policy, jax.random.PRNGKey(11), num_envs, num_steps).trajectory
+    obs = np.asarray(traj.observation).reshape(-1, env.observation_size)
+    mask = np.asarray(traj.legal_action_mask).reshape(-1, env.num_actions)
+    return env, obs, mask
+
+
+def test_holdem_call_station__always_checks_or_calls_and_falls_back_to_a_legal_action():
+    from htjax.train.holdem_opponents import CHECK_CALL, call_station_policy
+
+    _, obs, mask = _holdem_decisions()
+    act = jax.vmap(call_station_policy, in_axes=(None, 0, 0, None))
+    actions = np.asarray(act(None, obs, mask, jax.random.PRNGKey(0)))
+    assert mask[:, CHECK_CALL].all() and (actions == CHECK_CALL).all()
+    only_raise = np.zeros((2, 9), bool)
+    only_raise[0, 5] = only_raise[1, [0, 8]] = True
+    assert np.asarray(act(None, obs[:2], only_raise, jax.random.PRNGKey(0))).tolist() == [5, 0]
+
+
+def test_holdem_maniac__shoves_when_raising_is_open_else_checks_or_calls():
+    from htjax.train.holdem_opponents import maniac_policy
+
+    _, obs, mask = _holdem_decisions()
+    actions = np.asarray(jax.vmap(maniac_policy, in_axes=(None, 0, 0, None))(None, obs, mask, jax.random.PRNGKey(0)))
+    expected = [max(i for i in range(2, 9) if m[i]) if m[2:].any() else 1 for m in mask]
+    np.testing.assert_array_equal(actions, expected)
+    assert (actions[mask[:, 8]] == 8).all()
+    sized_only = np.zeros((2, 9), bool)
+    sized_only[0, [0, 1, 2, 3, 4]] = True  # all-in not legal: the biggest sized raise
+    sized_only[1, [0, 1]] = True  # raising closed: call
+    assert np.asarray(maniac_policy(None, obs[0], sized_only[0], None)) == 4
+    assert np.asarray(maniac_policy(None, obs[1], sized_only[1], None)) == 1
+
+
+def test_opponents_for__holdem_baselines_and_refuses_other_envs():
+    from htjax.train.commands import OPPONENT_CHOICES, opponents_for
+    from htjax.train.holdem_opponents import holdem_opponents
+
+    opp, extra = opponents_for(htjax.make("holdem"), "holdem-baselines")
+    assert "holdem-baselines" in OPPONENT_CHOICES and extra == {}
+    assert opp.names == ("call_station", "call_station", "random", "maniac")
+    with pytest.raises(ValueError, match="play holdem"):
+        opponents_for(htjax.make("blackjack"), "holdem-baselines")
+    with pytest.raises(ValueError, match="unknown hold'em baseline"):
+        holdem_opponents(htjax.make("holdem"), ("call_station", "nit"))
+
+
+def test_heads_up_match__duplicate_pairs_mirror_and_seats_are_balanced():
+    from htjax.train.holdem_opponents import call_station_policy, heads_up_match
+
+    env = htjax.make("holdem")
+    same = heads_up_match(env, call_station_policy, None, call_station_policy, hands=500, num_envs=16, chunk_steps=16)
+    # identical agents in a duplicate pair play the same hand from both seats: results mirror exactly
+    assert same.hands == 16 * 32 and same.results.shape == (16, 32)
+    np.testing.assert_array_equal(same.results[0::2], -same.results[1::2])
+    assert same.bb_per_100 == 0.0 and np.abs(same.results).max() > 0
+    vs_random = heads_up_match(env, random_policy, None, call_station_policy, hands=500, num_envs=16, chunk_steps=16)
+    assert not np.array_equal(np.abs(vs_random.results[0::2]), np.abs(vs_random.results[1::2]))
+    assert np.isfinite(vs_random.stderr_bb_per_100) and vs_random.stderr_bb_per_100 > 0
+    again = heads_up_match(env, random_policy, None, call_station_policy, hands=500, num_envs=16, chunk_steps=16)
+    np.testing.assert_array_equal(vs_random.results, again.results)
+
+
+@pytest.mark.parametrize("env_id, kwargs, message", [
+    ("holdem", {"hands": 0}, "hands"),
+    ("holdem", {"hands": 10, "num_envs": 7}, "even"),
+    ("blackjack", {"hands": 10}, "two-seat"),
+])
+def test_heads_up_match__rejects_bad_arguments(env_id, kwargs, message):
+    from htjax.train.holdem_opponents import call_station_policy, heads_up_match
+
+    with pytest.raises(ValueError, match=message):
+        heads_up_match(htjax.make(env_id), call_station_policy, None, call_station_policy, **kwargs)

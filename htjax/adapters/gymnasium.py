@@ -36,6 +36,24 @@ a wrong shape, dtype or range raises :class:`htjax.InvalidActionError` before an
 An in-range action that ``info["action_mask"]`` forbids follows the core illegal-action rule:
 the episode terminates with reward ``-1`` and nothing else in the game changes;
 ``info["illegal_action"]`` is ``True`` for that step.
+
+Multi-seat games against fixed opponents
+----------------------------------------
+``HtjaxGymEnv(env, opponents={seat: policy, ...})`` makes one seat of a multi-seat game (hold'em,
+the prisoner's dilemma) a single-agent ``gymnasium.Env``: the mapping names every seat but one,
+the *learner seat*, and gives each a policy, e.g. a shipped ONNX file::
+
+    env = HtjaxGymEnv("holdem", opponents={1: "policies/holdem.onnx"})
+
+A policy is an :class:`~htjax.train.onnx_policy.OnnxPolicy` or a path to one (refused if made for
+another env or rules; it samples from its probabilities with the env's ``np_random``, so
+``reset(seed=s)`` replays), or any callable ``policy(observation, action_mask) -> int`` over that
+seat's own observation and ``bool[num_actions]`` mask. ``step(action)`` plays the learner's
+action, then the opponents until it is the learner's turn again or the episode ends (in a
+simultaneous game, all seats move at once); the reward is everything the learner's seat received
+meanwhile. An episode that ends before the learner's first decision is skipped by ``reset``
+(``info["skipped_episodes"]`` counts them and ``info["skipped_return"]`` sums the learner's
+rewards in them). Observations, masks and ``action_space`` are the learner seat's.
 """
 
 from __future__ import annotations
@@ -60,6 +78,7 @@ from htjax.envs import make
 __all__ = [
     "HtjaxGymEnv",
     "HtjaxVectorEnv",
+    "SeatPolicy",
     "GYM_IDS",
     "OBSERVATION_VIEWS",
     "register_gymnasium_envs",
@@ -179,11 +198,58 @@ def _resolve_env(env: str | Env, config, preset, overrides) -> Env:
 
 def _check_single_agent(env: Env, what: str) -> None:
     if env.num_players != 1 or env.simultaneous:
+        hint = "pass opponents={seat: policy} for every other seat, " if what == "HtjaxGymEnv" else ""
         raise HtjaxError(
             f"{what} wraps single-agent envs; {env.id!r} with this config has {env.num_players} seats"
             f"{' (simultaneous)' if env.simultaneous else ''}: "
-            "use the PettingZoo adapter or a one-seat config"
+            f"{hint}use the PettingZoo adapter or a one-seat config"
         )
+
+
+SeatPolicy = Callable[[np.ndarray, np.ndarray], int]
+"""``policy(observation, action_mask) -> int``: one seat's own observation and ``bool[A]`` mask."""
+
+
+def _seat_policies(
+    env: Env, opponents: Any, rng: Callable[[], np.random.Generator]
+) -> tuple[int, dict[int, SeatPolicy]]:
+    """``(learner seat, {seat: policy})`` from an ``opponents=`` mapping (see the module docstring)."""
+    if not isinstance(opponents, dict):
+        raise HtjaxError(f"opponents must be a dict {{seat: policy}}, got {type(opponents).__name__}")
+    seats = list(range(env.num_players))
+    for seat in opponents:
+        if isinstance(seat, (bool, np.bool_)) or not isinstance(seat, (int, np.integer)) or seat not in seats:
+            raise HtjaxError(f"opponents keys must be seats {seats} of {env.id!r}, got {seat!r}")
+    learners = [s for s in seats if s not in opponents]
+    if len(learners) != 1:
+        raise HtjaxError(
+            f"opponents must give a policy to every seat of {env.id!r} but one (the learner's); "
+            f"seats without one: {learners}"
+        )
+    policies = {}
+    for seat, policy in opponents.items():
+        policies[int(seat)] = _seat_policy(env, int(seat), policy, rng)
+    return learners[0], policies
+
+
+def _seat_policy(env: Env, seat: int, policy: Any, rng: Callable[[], np.random.Generator]) -> SeatPolicy:
+    import os
+
+    from htjax.train.checkpoint import check_env_matches
+    from htjax.train.onnx_policy import OnnxPolicy
+
+    if isinstance(policy, (str, os.PathLike)):
+        policy = OnnxPolicy.load(policy, env)
+    if isinstance(policy, OnnxPolicy):
+        check_env_matches(policy.env_summary, env, f"ONNX policy {policy.name} (opponent at seat {seat})")
+        onnx_policy = policy
+        return lambda observation, mask: onnx_policy.act(observation, mask, rng())
+    if not callable(policy):
+        raise HtjaxError(
+            f"opponent at seat {seat} must be an OnnxPolicy, a path to an .onnx file or a callable "
+            f"policy(observation, action_mask) -> int, got {type(policy).__name__}"
+        )
+    return policy
 
 
 def _view(env: Env, observation: str) -> ObservationView:
@@ -295,6 +361,36 @@ def _single_program(env: Env, observation: str):
     return jax.jit(init), jax.jit(step), jax.jit(packer.unpack)
 
 
+def _seated_outputs(env: Env, state: State):
+    """``(observations [P, *obs], float32[P + 3] rewards/terminated/truncated/current player, bool[P, A])``."""
+    p = env.num_players
+    observations = jnp.stack([env.observe(state, jnp.int32(seat)) for seat in range(p)])
+    flags = jnp.stack([state.terminated, state.truncated, state.current_player]).astype(jnp.float32)
+    masks = jnp.broadcast_to(state.legal_action_mask, (p, env.num_actions))
+    return observations, jnp.concatenate([state.rewards.astype(jnp.float32), flags]), masks
+
+
+@functools.lru_cache(maxsize=None)
+def _seated_program(env: Env):
+    """Like :func:`_single_program`, with every seat's view, rewards and mask (multi-seat envs)."""
+    packer = _StatePacker(env)
+
+    def init(world_key, episode_index):
+        episode_key = episode_key_for(world_key, episode_index)
+        state = env.init(episode_key)
+        return packer.pack(state), episode_key, _seated_outputs(env, state)
+
+    def step(buffers, action, episode_key):
+        state = packer.unpack(buffers)
+        state = env.step(state, action, step_key(episode_key, state.step_count))
+        return packer.pack(state), _seated_outputs(env, state)
+
+    return jax.jit(init), jax.jit(step), jax.jit(packer.unpack)
+
+
+_MAX_SKIPPED = 1000  # episodes in a row that end before the learner acts, before reset gives up
+
+
 class HtjaxGymEnv(gymnasium.Env):
     """One world of a single-agent htjax env as a ``gymnasium.Env``.
 
@@ -305,6 +401,9 @@ class HtjaxGymEnv(gymnasium.Env):
         env's own observation; ``"classic"``: Blackjack-v1's
         ``Tuple(Discrete(32), Discrete(11), Discrete(2))`` (blackjack's ``gymnasium`` preset).
       render_mode: ``None`` or ``"ansi"`` (the env's text renderer).
+      opponents: for a multi-seat env, ``{seat: policy}`` for every seat but the learner's (an
+        :class:`~htjax.train.onnx_policy.OnnxPolicy`, a path to one, or a callable
+        ``policy(observation, action_mask) -> int``); see the module docstring.
 
     Spaces: ``action_space = Discrete(num_actions)``. ``info["action_mask"]``:
     ``int8[num_actions]`` (1 = legal; Gymnasium's mask convention), ``info["illegal_action"]``:
@@ -321,10 +420,20 @@ class HtjaxGymEnv(gymnasium.Env):
         preset: str | None = None,
         observation: str = "array",
         render_mode: str | None = None,
+        opponents: dict[int, Any] | None = None,
         **overrides: Any,
     ):
         self.htjax_env = _resolve_env(env, config, preset, overrides)
-        _check_single_agent(self.htjax_env, "HtjaxGymEnv")
+        self.learner_seat = 0
+        self._opponents: dict[int, SeatPolicy] = {}
+        if opponents:
+            if self.htjax_env.num_players == 1:
+                raise HtjaxError(f"{self.htjax_env.id!r} has one seat: there is no seat for opponents")
+            self.learner_seat, self._opponents = _seat_policies(
+                self.htjax_env, opponents, lambda: self.np_random
+            )
+        else:
+            _check_single_agent(self.htjax_env, "HtjaxGymEnv")
         self._view = _view(self.htjax_env, observation)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise HtjaxError(
@@ -334,7 +443,11 @@ class HtjaxGymEnv(gymnasium.Env):
         self.observation_mode = observation
         self.observation_space = self._view.space(self.htjax_env)
         self.action_space = spaces.Discrete(self.htjax_env.num_actions)
-        self._init_fn, self._step_fn, self._unpack_fn = _single_program(self.htjax_env, observation)
+        if self._opponents:
+            self._init_fn, self._step_fn, self._unpack_fn = _seated_program(self.htjax_env)
+        else:
+            self._init_fn, self._step_fn, self._unpack_fn = _single_program(self.htjax_env, observation)
+        self._pending_reward = 0.0  # learner reward received before its first decision
         self._world_key: np.ndarray | None = None
         self._episode_index = -1
         self._episode_key = None
@@ -355,6 +468,8 @@ class HtjaxGymEnv(gymnasium.Env):
             self._episode_index = 0
         else:
             self._episode_index += 1
+        if self._opponents:
+            return self._seated_reset()
         self._buffers, self._episode_key, out = self._init_fn(self._world_key, np.int32(self._episode_index))
         obs, _ = self._read(out)
         return self._view.single(obs), self._info(illegal=False)
@@ -364,9 +479,83 @@ class HtjaxGymEnv(gymnasium.Env):
             raise HtjaxError("call reset() before step()")
         action = self._validate(action)
         illegal = not self._mask[action] and not self._done
+        if self._opponents:
+            return self._seated_step(action, illegal)
         self._buffers, out = self._step_fn(self._buffers, np.int32(action), self._episode_key)
         obs, (reward, terminated, truncated) = self._read(out)
         return self._view.single(obs), reward, terminated, truncated, self._info(illegal)
+
+    # ----------------------------------------------------------------- against opponents
+    def _seated_read(self, out) -> tuple[np.ndarray, float]:
+        """Keep every seat's view of one step's outputs; return the learner's observation and reward."""
+        observations, flags, masks = jax.device_get(out)
+        p = self.htjax_env.num_players
+        self._views, self._masks = np.asarray(observations), np.asarray(masks)
+        self._flags = (bool(flags[p]), bool(flags[p + 1]))
+        self._turn = int(flags[p + 2])
+        self._done = any(self._flags)
+        self._mask = self._masks[self.learner_seat].copy()
+        return self._views[self.learner_seat], float(flags[self.learner_seat])
+
+    def _opponent_action(self, seat: int) -> int:
+        mask = self._masks[seat]
+        action = self._opponents[seat](self._views[seat].copy(), mask.copy())
+        arr = np.asarray(action)
+        if arr.shape != () or not np.issubdtype(arr.dtype, np.integer) or not (
+            0 <= int(arr) < self.htjax_env.num_actions and mask[int(arr)]
+        ):
+            raise HtjaxError(
+                f"opponent at seat {seat} returned {action!r}, not a legal action now "
+                f"(legal: {np.flatnonzero(mask).tolist()})"
+            )
+        return int(arr)
+
+    def _play_opponents(self) -> float:
+        """Opponents act until the learner's turn or the episode's end; the learner's rewards."""
+        total = 0.0
+        while not self._done and self._turn != self.learner_seat:
+            action = np.int32(self._opponent_action(self._turn))
+            self._buffers, out = self._step_fn(self._buffers, action, self._episode_key)
+            total += self._seated_read(out)[1]
+        return total
+
+    def _seated_reset(self):
+        skipped, skipped_return = 0, 0.0
+        while True:
+            index = np.int32(self._episode_index)
+            self._buffers, self._episode_key, out = self._init_fn(self._world_key, index)
+            self._seated_read(out)
+            reward = 0.0 if self.htjax_env.simultaneous else self._play_opponents()
+            if not self._done:
+                break
+            skipped, skipped_return = skipped + 1, skipped_return + reward
+            if skipped >= _MAX_SKIPPED:
+                raise HtjaxError(
+                    f"{_MAX_SKIPPED} episodes in a row ended before seat {self.learner_seat} had a decision"
+                )
+            self._episode_index += 1
+        self._pending_reward = reward
+        info = self._info(illegal=False)
+        info.update(skipped_episodes=skipped, skipped_return=skipped_return)
+        return self._view.single(self._views[self.learner_seat]), info
+
+    def _seated_step(self, action: int, illegal: bool):
+        env, seat = self.htjax_env, self.learner_seat
+        if env.simultaneous:  # a finished world ignores the step, so its opponents are not asked
+            joint = [
+                action if s == seat or self._done else self._opponent_action(s) for s in range(env.num_players)
+            ]
+            move = np.asarray(joint, np.int32)
+        else:
+            move = np.int32(action)
+        was_done = self._done
+        self._buffers, out = self._step_fn(self._buffers, move, self._episode_key)
+        _, reward = self._seated_read(out)
+        if not was_done:
+            reward += self._pending_reward + (0.0 if env.simultaneous else self._play_opponents())
+            self._pending_reward = 0.0
+        terminated, truncated = self._flags
+        return self._view.single(self._views[seat]), reward, terminated, truncated, self._info(illegal)
 
     def render(self):
         if self.render_mode is None:
@@ -527,6 +716,8 @@ class HtjaxVectorEnv(VectorEnv):
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise HtjaxError(f"num_envs must be a positive int, got {num_envs!r}")
         self.num_envs = int(num_envs)
+        if "opponents" in overrides:
+            raise HtjaxError("opponents= is supported by HtjaxGymEnv (one world), not by HtjaxVectorEnv")
         self.htjax_env = _resolve_env(env, config, preset, overrides)
         _check_single_agent(self.htjax_env, "HtjaxVectorEnv")
         self._view = _view(self.htjax_env, observation)

@@ -202,13 +202,30 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
     # ------------------------------------------------------------------ public API
     def init(self, key: jax.Array) -> StateT:
         """Start an episode from ``key`` (the episode key)."""
-        state = self._init(key)
+        return self._finish(self.init_unobserved(key))
+
+    def init_unobserved(self, key: jax.Array) -> StateT:
+        """:meth:`init` without building the observation and legal mask (see :meth:`finish`)."""
+        return self._init(key)
+
+    def finish(self, state: StateT) -> StateT:
+        """Rebuild ``observation`` (the current player's, or every seat's when simultaneous) and
+        ``legal_action_mask`` (all True once finished) from the rest of ``state``."""
         return self._finish(state)
 
     def step(self, state: StateT, action: Any, key: jax.Array) -> StateT:
         """Apply ``action`` (``int32[]``, or ``int32[num_players]`` when simultaneous).
 
         ``key`` must be ``step_key(episode_key, state.step_count)`` for exact replay.
+        """
+        return self._finish(self.step_unobserved(state, action, key))
+
+    def step_unobserved(self, state: StateT, action: Any, key: jax.Array) -> StateT:
+        """:meth:`step` without its last stage: ``observation`` and ``legal_action_mask`` are not
+        yet rebuilt (``finish(step_unobserved(s, a, k)) == step(s, a, k)``).
+
+        For batched loops that select between stepped and freshly reset worlds first and then
+        observe once (:func:`htjax.core.rollouts.step_worlds`), instead of observing both.
         """
         action = self.validate_action(action)
         finished = state.terminated | state.truncated
@@ -217,17 +234,17 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
         all_legal = jnp.all(legal)
         safe_action = jnp.where(legal, action, self._fallback_action(state))
         stepped = self._step(state.replace(rewards=zero_rewards), safe_action, key)
-        stepped = stepped.replace(step_count=state.step_count + 1)
-        penalised = state.replace(
-            rewards=jnp.where(~legal & self._actors(state), self.illegal_action_penalty, 0.0).astype(
-                jnp.float32
-            ),
-            terminated=jnp.bool_(True),
-            step_count=state.step_count + 1,
+        # A finished world stays as it is (zero rewards); an illegal action keeps the state too,
+        # but ends the episode with the penalty and counts the step. One select over the whole
+        # state covers both (it is the costly part for states holding a shoe); the few fields
+        # that differ are patched after.
+        out = _select(finished | ~all_legal, state, stepped)
+        penalty = jnp.where(~legal & self._actors(state), self.illegal_action_penalty, 0.0).astype(jnp.float32)
+        return out.replace(
+            rewards=jnp.where(finished, zero_rewards, jnp.where(all_legal, stepped.rewards, penalty)),
+            terminated=jnp.where(finished, state.terminated, ~all_legal | stepped.terminated),
+            step_count=jnp.where(finished, state.step_count, state.step_count + 1),
         )
-        out = _select(all_legal, stepped, penalised)
-        out = _select(finished, state.replace(rewards=zero_rewards), out)
-        return self._finish(out)
 
     def observe(self, state: StateT, player: Any) -> jax.Array:
         """Observation of seat ``player`` (any seat, any time): ``observation_dtype[*observation_shape]``."""

@@ -11,6 +11,15 @@ nothing else, so the same episode key and actions always give the same states::
 Keys may be legacy ``uint32[2]`` arrays (``jax.random.PRNGKey``) or typed keys
 (``jax.random.key``); the default threefry implementation gives identical bits for both.
 Recorded keys (trajectories, episode documents) are stored as raw ``uint32[2]`` key data.
+
+Derived keys are hashed, not threefried (key schedule 2). ``step_key``, ``episode_key_for``
+and ``policy_keys`` map ``(key data, counter)`` to new key data with an integer hash
+(:func:`derive`): a few multiply-xorshift rounds instead of one threefry block per world and
+step, which cost as much as a card game's whole step. The hash is a bijection of the counter
+for a fixed key, so the keys of one stream never repeat, and every key it makes is only ever
+*used as a threefry key* (``jax.random.bits(step_key)``) or hashed once more by
+:func:`key_word`, so the randomness the games see is threefry (or hash) output of distinct keys.
+:data:`KEY_SCHEDULE` names this schedule; episode documents record it.
 """
 
 from __future__ import annotations
@@ -19,10 +28,13 @@ import jax
 import jax.numpy as jnp
 
 __all__ = [
+    "KEY_SCHEDULE",
+    "derive",
     "step_key",
     "episode_key_for",
     "world_keys",
     "policy_key",
+    "policy_keys",
     "key_data",
     "as_key",
     "mix32",
@@ -30,19 +42,44 @@ __all__ = [
     "random_words",
 ]
 
-# Salt that separates the policy's randomness from the environment's, so a policy drawing
-# keys can never correlate with the deck.
+KEY_SCHEDULE = 2
+"""Version of the key schedule below (1 used ``jax.random.fold_in``; 2 hashes, see above)."""
+
+# Salts of the derived streams: steps of an episode, episodes of a world, policy steps, and
+# the worlds of one policy step. Distinct salts keep the streams apart when fed the same key.
+_STEP_STREAM = 0x51E9C0DE
+_EPISODE_STREAM = 0xE915ADE5
 _POLICY_STREAM = 0x5EED
+_WORLD_STREAM = 0x3D4C2B1A
+
+
+def derive(key: jax.Array, counter: jax.Array | int, salt: int) -> jax.Array:
+    """New key data from ``key`` (legacy or typed; any leading batch shape) and a ``counter``.
+
+    ``h0 = mix(k0 ^ mix(k1 + counter * golden + salt))`` and ``h1 = mix(k1 ^ mix(h0 ^ salt'))``:
+    for a fixed key, ``counter -> h0`` is a bijection of ``uint32`` (so a stream never repeats a
+    key), and both output words depend on every input bit. Returns a key of the same kind as
+    ``key`` (typed keys stay typed).
+    """
+    data = key_data(key)
+    k0, k1 = data[..., 0], data[..., 1]
+    c = jnp.asarray(counter).astype(jnp.uint32)
+    h0 = mix32(k0 ^ mix32(k1 + c * jnp.uint32(_GOLDEN) + jnp.uint32(salt)))
+    h1 = mix32(k1 ^ mix32(h0 ^ jnp.uint32(salt ^ 0xA5A5A5A5)))
+    out = jnp.stack([h0, h1], axis=-1)
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return jax.random.wrap_key_data(out, impl=jax.random.key_impl(key))
+    return out
 
 
 def step_key(episode_key: jax.Array, t: jax.Array | int) -> jax.Array:
     """Key for step ``t`` (0-based index within the episode) of the episode ``episode_key``."""
-    return jax.random.fold_in(episode_key, jnp.asarray(t, jnp.uint32))
+    return derive(episode_key, t, _STEP_STREAM)
 
 
 def episode_key_for(world_key: jax.Array, episode_index: jax.Array | int) -> jax.Array:
     """Key of episode ``episode_index`` (0, 1, ...) in the auto-reset stream of one world."""
-    return jax.random.fold_in(world_key, jnp.asarray(episode_index, jnp.uint32))
+    return derive(world_key, episode_index, _EPISODE_STREAM)
 
 
 def world_keys(key: jax.Array, num_envs: int) -> jax.Array:
@@ -52,7 +89,19 @@ def world_keys(key: jax.Array, num_envs: int) -> jax.Array:
 
 def policy_key(key: jax.Array, t: jax.Array | int) -> jax.Array:
     """Key handed to the policy at global rollout step ``t`` (not part of the env schedule)."""
-    return jax.random.fold_in(jax.random.fold_in(key, _POLICY_STREAM), jnp.asarray(t, jnp.uint32))
+    return derive(key, t, _POLICY_STREAM)
+
+
+def policy_keys(key: jax.Array, t: jax.Array | int, num_envs: int) -> jax.Array:
+    """``[num_envs]`` policy keys of global rollout step ``t``: one per world, hashed.
+
+    Replaces ``jax.random.split(policy_key(key, t), num_envs)`` (a threefry block per world).
+    """
+    step = key_data(policy_key(key, t))
+    data = derive(jnp.broadcast_to(step, (num_envs, 2)), jnp.arange(num_envs, dtype=jnp.uint32), _WORLD_STREAM)
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(key))
+    return data
 
 
 def key_data(key: jax.Array) -> jax.Array:
@@ -87,9 +136,9 @@ def mix32(x: jax.Array) -> jax.Array:
 def key_word(key: jax.Array) -> jax.Array:
     """One ``uint32`` from a key's 64 bits of data, ``mix(s0 ^ mix(s1))``.
 
-    A cheap stand-in for ``jax.random.bits(key, (), uint32)`` when ``key`` is itself threefry
-    output (a ``split`` or ``fold_in`` result, as the rollout's policy keys are); hand-made keys
-    like ``PRNGKey(s)`` are still spread by the hash.
+    A cheap stand-in for ``jax.random.bits(key, (), uint32)`` when ``key`` is itself random
+    (threefry or :func:`derive` output, as the rollout's policy keys are); hand-made keys like
+    ``PRNGKey(s)`` are still spread by the hash.
     """
     data = key_data(key).reshape(-1)
     return mix32(data[0] ^ mix32(data[1]))

@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from htjax.core.env import Env, State
-from htjax.core.keys import episode_key_for, key_data, key_word, policy_key, step_key, world_keys
+from htjax.core.keys import episode_key_for, key_data, key_word, policy_keys, step_key, world_keys
 
 __all__ = [
     "Policy",
@@ -66,8 +66,8 @@ AUTORESET_MODES = ("select", "cond")
 def random_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
     """Uniformly random legal action, from one ``uint32`` hashed from the key's data.
 
-    The rollout's policy keys come from ``jax.random.split`` (threefry outputs), so their data
-    already are random bits; an integer hash of them (:func:`key_word`) replaces a
+    The rollout's policy keys are hashed per world and step (:func:`htjax.core.keys.policy_keys`),
+    so their data already are random bits; one more hash of them (:func:`key_word`) replaces a
     ``jax.random.bits`` draw, which would cost one more threefry block per world and step. (A
     Gumbel ``categorical`` would draw one float per action: several times the cost again.)
     """
@@ -191,30 +191,42 @@ def rollout_start(env: Env, key: jax.Array, num_envs: int, *, devices=None) -> R
 
 def _act(env: Env, policy: Policy, params, state: State, key: jax.Array) -> jax.Array:
     if env.simultaneous:
-        keys = jax.random.split(key, env.num_players)
+        keys = policy_keys(key, 0, env.num_players)  # one key per seat, hashed
         return jax.vmap(policy, in_axes=(None, 0, 0, 0))(params, state.observation, state.legal_action_mask, keys)
     return policy(params, state.observation, state.legal_action_mask, key)
 
 
-def step_worlds(env: Env, carry: RolloutCarry, action: jax.Array, *, autoreset: str = "select"):
+def step_worlds(
+    env: Env, carry: RolloutCarry, action: jax.Array, *, autoreset: str = "select", observe_next: bool = True
+):
     """One batched step with the key schedule and auto-reset; the core of every rollout loop.
 
     Returns ``(next_state, new_carry)``: ``next_state`` is the stepped batch before any reset
     (its rewards, flags and ``observation`` are the step's outcome), ``new_carry`` holds the
     state after finished worlds restarted from their next episode key, with ``t`` advanced.
+
+    With ``observe_next=False`` (and ``autoreset="select"``) the observation is built once per
+    world, after choosing between the stepped and the reset state, instead of once for each:
+    ``next_state.observation`` and ``.legal_action_mask`` are then stale (use its rewards and
+    flags only). ``new_carry`` is the same either way.
     """
-    nxt = jax.vmap(env.step)(carry.state, action, jax.vmap(step_key)(carry.episode_key, carry.state.step_count))
+    step_fn = env.step if (observe_next or autoreset != "select") else env.step_unobserved
+    nxt = jax.vmap(step_fn)(carry.state, action, jax.vmap(step_key)(carry.episode_key, carry.state.step_count))
     done = nxt.terminated | nxt.truncated
     next_index = carry.episode_index + done.astype(jnp.int32)
     next_ekey = jax.vmap(episode_key_for)(carry.world_key, next_index)
 
-    def reset(s):
-        fresh = jax.vmap(env.init)(next_ekey)
+    def pick(fresh, s):
         return jax.tree_util.tree_map(
             lambda a, b: jnp.where(done.reshape(done.shape + (1,) * (a.ndim - 1)), a, b), fresh, s
         )
 
-    new_state = reset(nxt) if autoreset == "select" else jax.lax.cond(jnp.any(done), reset, lambda s: s, nxt)
+    if autoreset == "select" and not observe_next:
+        new_state = jax.vmap(env.finish)(pick(jax.vmap(env.init_unobserved)(next_ekey), nxt))
+    elif autoreset == "select":
+        new_state = pick(jax.vmap(env.init)(next_ekey), nxt)
+    else:
+        new_state = jax.lax.cond(jnp.any(done), lambda s: pick(jax.vmap(env.init)(next_ekey), s), lambda s: s, nxt)
     new_carry = carry.replace(state=new_state, episode_index=next_index, episode_key=next_ekey, t=carry.t + 1)
     return nxt, new_carry
 
@@ -237,9 +249,9 @@ def rollout_steps(
 
     def one_step(c: RolloutCarry, _):
         state = c.state
-        pkeys = jax.random.split(policy_key(c.policy_key, c.t), num_envs)
+        pkeys = policy_keys(c.policy_key, c.t, num_envs)
         action = v_act(params, state, pkeys)
-        nxt, new_carry = step_worlds(env, c, action, autoreset=autoreset)
+        nxt, new_carry = step_worlds(env, c, action, autoreset=autoreset, observe_next=record_observations)
         done = nxt.terminated | nxt.truncated
 
         record = dict(

@@ -592,44 +592,53 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         size = self._shoe_size
         if self.config.infinite_deck:  # with replacement: uniform over the 52 cards
             return (bits % jnp.uint32(cards.DECK_SIZE)).astype(jnp.int8), lambda used: deck.cards
-        p = deck.position + jnp.arange(n, dtype=jnp.int32)
+        pos = deck.position
+        k_idx = jnp.arange(n, dtype=jnp.int32)
+        p = pos + k_idx
+        live = p < size  # draws past the end find no card and swap nothing
         left = jnp.maximum(size - p, 1).astype(jnp.uint32)
         j = jnp.where(p < deck.stacked, p, p + (bits % left).astype(jnp.int32))
-        pc = jnp.minimum(p, size - 1)
-        jc = jnp.minimum(j, size - 1)  # past the end: a no-op swap of the last slot
-        # Draw k swaps positions pc[k] = position + k and jc[k] >= pc[k]. Only earlier draws'
-        # jc writes can land on those positions, so the card at pc[k] when draw k happens is
-        # the card at pc[e] when the last earlier draw e with jc[e] == pc[k] happened (else
-        # the shoe's own card), and the drawn card is likewise the card at pc[e] for the last
-        # e with jc[e] == jc[k]. Resolving those pointers (by doubling) needs no loop.
-        k_idx = np.arange(n)
-        earlier = jnp.asarray(k_idx[None, :] < k_idx[:, None])  # [k, e]: e < k
-
-        def last_earlier(target):
-            hit = earlier & (jc[None, :] == target[:, None])
-            return jnp.max(jnp.where(hit, jnp.asarray(k_idx)[None, :], -1), axis=1)
-
-        src_p = last_earlier(pc)  # the card at pc[k] came from pc[src_p[k]]
-        src_j = last_earlier(jc)
-        root = jnp.where(src_p >= 0, src_p, jnp.asarray(k_idx))
-        for _ in range(max(int(np.ceil(np.log2(max(n, 2)))), 1)):
-            root = _small_take(root, root)
-        at_pc = deck.cards[jnp.minimum(deck.position + root, size - 1)]  # card at pc[k] at draw k
-        at_jc = deck.cards[jc]
-        drawn_card = jnp.where(src_j >= 0, _small_take(at_pc, src_j), at_jc)
-        drawn = jnp.where(p < size, drawn_card, jnp.int8(cards.NO_CARD)).astype(jnp.int8)
-        # the write log of the swaps, in order: (jc[k] <- card at pc[k]), (pc[k] <- drawn card)
-        positions = jnp.stack([jc, pc], axis=1).reshape(2 * n)
-        values = jnp.stack([at_pc, drawn_card], axis=1).reshape(2 * n).astype(jnp.int8)
-        draw_of = np.arange(2 * n) // 2
-        later = np.arange(2 * n)[None, :] > np.arange(2 * n)[:, None]
+        jc = jnp.minimum(j, size - 1)
+        d = jc - pos  # draw k swaps shoe offsets k and d[k] >= k (from the position on)
+        window = deck.cards[jnp.minimum(p, size - 1)]  # the shoe's own cards at offsets 0..n-1
+        far = deck.cards[jc]  # ... and at the swap targets
+        # Only earlier draws' d-writes can land on offset k or on d[k]: the card at offset k when
+        # draw k happens is the card that was at offset e when the last earlier draw e with
+        # d[e] == k happened (else the shoe's own card), and the drawn card is likewise the card
+        # at offset e for the last earlier e with d[e] == d[k]. The pairs (e < k) are unrolled
+        # as elementwise selects, which XLA fuses into one pass: no loop over the draws, no
+        # pass over the shoe, and about n^2 / 2 compares per draw batch.
+        dk = [d[k] for k in range(n)]
+        at_p: list[jax.Array] = []  # card at offset k when draw k happens
+        drawn_list: list[jax.Array] = []
+        next_j: list[jax.Array] = []  # next live draw after k aiming at d[k] (n if none)
+        for k in range(n):
+            a = window[k]
+            c = far[k]
+            for e in range(k):
+                a = jnp.where(dk[e] == k, at_p[e], a)
+                c = jnp.where(dk[e] == dk[k], at_p[e], c)
+            at_p.append(a)
+            drawn_list.append(c)
+            nxt = jnp.int32(n)
+            for e in range(n - 1, k, -1):
+                nxt = jnp.where(live[e] & (dk[e] == dk[k]), e, nxt)
+            next_j.append(nxt)
+        at_p_arr = jnp.stack(at_p)
+        drawn_card = jnp.stack(drawn_list)
+        next_j_arr = jnp.stack(next_j)
+        drawn = jnp.where(live, drawn_card, jnp.int8(cards.NO_CARD)).astype(jnp.int8)
 
         def commit(used: jax.Array) -> jax.Array:
-            active = jnp.asarray(draw_of) < used
-            same = positions[None, :] == positions[:, None]
-            overwritten = jnp.any(same & jnp.asarray(later) & active[None, :], axis=1)
-            final = active & ~overwritten
-            return deck.cards.at[jnp.where(final, positions, size)].set(values, mode="drop")
+            # After the first `used` draws, offset k < used holds drawn card k, and a target
+            # slot beyond them holds what the last draw aiming at it put there; these writes
+            # never collide, so one scatter of distinct positions suffices.
+            active = (k_idx < used) & live
+            moved = active & (d >= used) & (next_j_arr >= used)
+            off = size + jnp.arange(2 * n, dtype=jnp.int32)  # distinct out-of-range slots: dropped
+            where = jnp.concatenate([jnp.where(active, p, off[:n]), jnp.where(moved, jc, off[n:])])
+            values = jnp.concatenate([drawn_card, at_p_arr]).astype(jnp.int8)
+            return deck.cards.at[where].set(values, mode="drop", unique_indices=True)
 
         return drawn, commit
 

@@ -4,7 +4,7 @@ One Automerge document per episode. Version :data:`SCHEMA_VERSION` of schema
 :data:`SCHEMA` has these root keys (``docs/sync.md`` has the same table)::
 
     schema          Str        "htjax.episode"
-    schema_version  Int        1
+    schema_version  Int        2
     producer        Str        "htjax <version>"
     created         Timestamp  when the document was made
     env             Map        id: Str, version: Str, config: Map (plain values),
@@ -21,6 +21,10 @@ One Automerge document per episode. Version :data:`SCHEMA_VERSION` of schema
                                truncated: Boolean, finished: Boolean (Null while being played)
     views           List[Map] | Null   public view after each step (index = step), optional
     fork            Map | Null from_heads: List[Str] (hex change hashes), at_step: Int
+
+Version 2 replays under key schedule 2 (:data:`htjax.core.keys.KEY_SCHEDULE`, hashed step and
+episode keys); version 1 documents were recorded under the ``fold_in`` schedule, so their keys
+and actions would replay different episodes, and they are refused rather than mis-replayed.
 
 Simultaneous games log one entry per seat and step. Every integer is an Automerge ``Int``
 (JavaScript reads numbers, not BigInts).
@@ -61,7 +65,7 @@ __all__ = [
 ]
 
 SCHEMA = "htjax.episode"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SEAT_KINDS = ("human", "policy", "peer")
 SeatKind = Literal["human", "policy", "peer"]
 
@@ -286,6 +290,12 @@ def read_header(doc: am.Document) -> Header:
     if schema != SCHEMA:
         raise SchemaVersionError(f"not an htjax episode document: schema is {schema!r}, expected {SCHEMA!r}")
     version = r.scalar(ROOT, "schema_version", "schema_version", _INT)
+    if version == 1:
+        raise SchemaVersionError(
+            "episode document schema version 1 was recorded under key schedule 1 (fold_in keys); "
+            f"this htjax reads version {SCHEMA_VERSION} (key schedule 2), where its keys and actions "
+            "would replay a different episode: re-record it"
+        )
     if version != SCHEMA_VERSION:
         raise SchemaVersionError(
             f"episode document schema version {version} is not supported (this htjax reads version {SCHEMA_VERSION})"

@@ -6,10 +6,16 @@
     probs, value = policy.evaluate(observations, masks)          # float32[B, A], float32[B]
     actions = policy.act(observations, masks, np.random.default_rng(0))
 
-Inside JAX (``htjax.rollout``, opponents in training, the IPD tournament), use
-:meth:`OnnxPolicy.jax_policy`: a rollout policy ``policy(params, observation, mask, key)`` whose
-probabilities come from onnxruntime through ``jax.pure_callback`` (batched under ``vmap``) and
-whose sampling uses the JAX key, so rollouts stay reproducible.
+Inside JAX (``htjax.rollout``, opponents in training), use :meth:`OnnxPolicy.jax_policy`: a
+rollout policy ``policy(params, observation, mask, key)`` whose probabilities come from
+onnxruntime through ``jax.pure_callback`` (batched under ``vmap``) and whose sampling uses the
+JAX key, so rollouts stay reproducible.
+
+Elsewhere a policy file plays as is: :meth:`OnnxPolicy.tournament_agent` and
+:func:`policy_tournament` seat it in the IPD round robin (``htjax tournament --policy``),
+:func:`htjax.play.onnx_opponent` in ``htjax play --opponent``, and
+``HtjaxGymEnv(env, opponents={seat: policy})`` in the Gymnasium adapter; in PettingZoo loops
+``act(observation["observation"], observation["action_mask"], rng)`` drives one agent.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from htjax.core.env import Env, HtjaxError
 from htjax.train.checkpoint import check_env_matches, env_from_summary
 from htjax.train.onnx_export import INPUT_MASK, INPUT_OBSERVATION, ONNX_FORMAT, OUTPUT_PROBABILITIES, OUTPUT_VALUE
 
-__all__ = ["OnnxModelError", "OnnxPolicy"]
+__all__ = ["OnnxModelError", "OnnxPolicy", "policy_tournament"]
 
 
 class OnnxModelError(HtjaxError, ValueError):
@@ -104,8 +110,14 @@ class OnnxPolicy:
 
         from htjax.train.networks import NetworkSpec
 
-        spec = NetworkSpec.from_dict(json.loads(self.metadata["htjax.network"]))
         weights = {t.name: numpy_helper.to_array(t) for t in self._model.graph.initializer}
+        if "actor.0.w" not in weights or "htjax.network" not in self.metadata:
+            raise OnnxModelError(
+                f"{self.path}: the weights cannot be read back from a file exported by "
+                f"{self.metadata.get('htjax.exporter', 'an unknown exporter')!r} (only the 'builder' backend "
+                f"names its initializers actor.0.w ...); evaluate it with onnxruntime or use its checkpoint"
+            )
+        spec = NetworkSpec.from_dict(json.loads(self.metadata["htjax.network"]))
         params = {
             name: [
                 {"w": jnp.asarray(weights[f"{name}.{i}.w"]), "b": jnp.asarray(weights[f"{name}.{i}.b"])}
@@ -184,8 +196,105 @@ class OnnxPolicy:
             self._jax_policies[greedy] = policy
         return self._jax_policies[greedy]
 
+    # --------------------------------------------------------------- IPD tournament
+    @property
+    def name(self) -> str:
+        """The file name (``"ipd.onnx"``); how the policy is listed in tournaments and tables."""
+        return self.path.name if self.path is not None else f"{self.metadata.get('htjax.env_id', 'policy')}.onnx"
+
+    def tournament_agent(self, name: str | None = None, *, greedy: bool = True):
+        """This policy as an :class:`htjax.envs.ipd_tournament.Agent` (prisoners_dilemma policies only).
+
+        The agent plays with the file's own weights: read back into the JAX network
+        (:meth:`to_params`; equal to onnxruntime to float32 rounding) so the tournament runs at
+        full speed under ``jit``; for a file whose weights cannot be read back, through
+        onnxruntime (:meth:`jax_policy`, a host callback per round). ``greedy`` takes the most
+        probable move (the shipped policy's evaluation); otherwise moves are sampled.
+
+        Raises:
+          htjax.train.checkpoint.EnvMismatchError: the policy is not for ``prisoners_dilemma``.
+        """
+        from htjax.envs.ipd_tournament import Agent
+        from htjax.train.checkpoint import EnvMismatchError
+        from htjax.train.networks import network_policy
+
+        if self.env_summary.get("id") != "prisoners_dilemma":
+            raise EnvMismatchError(
+                f"ONNX policy {self.name} was made for env {self.env_summary.get('id')!r}; "
+                "only prisoners_dilemma policies can enter an IPD tournament"
+            )
+        try:
+            params, spec = self.to_params()
+        except OnnxModelError:
+            return Agent(name or self.name, self.jax_policy(greedy=greedy), None, stochastic=not greedy)
+        return Agent(name or self.name, network_policy(spec, greedy=greedy), params, stochastic=not greedy)
+
     def __repr__(self) -> str:
         return (
             f"OnnxPolicy({self.metadata.get('htjax.env_id')} {self.metadata.get('htjax.env_version')}, "
             f"path={str(self.path)!r})"
         )
+
+
+def policy_tournament(
+    policies,
+    players=None,
+    *,
+    turns: int | None = None,
+    repetitions: int = 100,
+    noise: float = 0.0,
+    seed: int = 0,
+    greedy: bool = True,
+):
+    """Round-robin IPD tournament of ``players`` (default: the 14 classic strategies) plus ONNX policies.
+
+    Args:
+      policies: :class:`OnnxPolicy` objects or paths to ``.onnx`` files (``prisoners_dilemma``
+        policies, all made for the same rules); each plays as :meth:`OnnxPolicy.tournament_agent`
+        under its file name.
+      players, repetitions, noise, seed: as for :func:`htjax.envs.ipd_tournament.tournament`.
+      turns: rounds per match; must equal the rules' ``rounds`` the policies were trained with
+        (their observation scales by it), which is also the default.
+      greedy: policies take their most probable move (``False``: sample).
+
+    The payoffs and observation window come from the policies' rules config. Returns the
+    :class:`~htjax.envs.ipd_tournament.TournamentResult`.
+
+    Raises:
+      OnnxModelError / EnvMismatchError: an unreadable file, or a policy for another env or rules.
+      ValueError: ``turns`` differs from the policies' ``rounds``, or bad tournament arguments.
+    """
+    import dataclasses
+
+    from htjax.envs.ipd_tournament import tournament
+    from htjax.train.checkpoint import EnvMismatchError
+
+    loaded = [p if isinstance(p, OnnxPolicy) else OnnxPolicy.load(p) for p in policies]
+    if not loaded:
+        raise ValueError("policy_tournament needs at least one ONNX policy")
+    agents = [p.tournament_agent(greedy=greedy) for p in loaded]
+    config = loaded[0].make_env().config
+    for p in loaded[1:]:
+        check_env_matches(
+            p.env_summary, loaded[0].make_env(), f"ONNX policy {p.name} (beside {loaded[0].name})"
+        )
+    if not config.fixed_horizon:
+        raise EnvMismatchError(
+            f"ONNX policy {loaded[0].name} was trained for matches of random length "
+            f"(continuation_probability={config.continuation_probability}); tournaments play fixed-length matches"
+        )
+    turns = config.rounds if turns is None else turns
+    if turns != config.rounds:
+        raise ValueError(
+            f"ONNX policy {loaded[0].name} was trained for {config.rounds}-round matches and its observation "
+            f"scales by that length; play the tournament with turns={config.rounds}, not {turns}"
+        )
+    return tournament(
+        players,
+        turns=turns,
+        repetitions=repetitions,
+        noise=noise,
+        seed=seed,
+        agents=agents,
+        game=dataclasses.replace(config, noise=0.0),
+    )

@@ -23,7 +23,8 @@
    Simultaneous games have one decision per seat per step, so every seat's chain is ordinary GAE.
 3. **Update.** ``update_epochs`` passes over the learner's decisions in ``num_minibatches``
    shuffled minibatches: clipped surrogate, value MSE, entropy bonus, global-norm clipping, Adam
-   (optax). Steps where an opponent acted carry zero weight.
+   (optax). Steps where an opponent acted carry zero weight. The learning rate (``anneal_to``) and
+   the entropy coefficient (``ent_anneal_to``) can decay linearly over ``anneal_updates`` updates.
 
 Everything is seeded: the same ``(env, config, opponents, key)`` gives the same parameters
 bit for bit on the same machine.
@@ -62,6 +63,9 @@ class PPOConfig:
         ``learning_rate * anneal_to`` over ``anneal_updates`` updates (0 = constant).
       gamma, gae_lambda: discount and GAE parameter (per decision of a seat).
       clip_eps, ent_coef, vf_coef, max_grad_norm: the usual PPO coefficients.
+      ent_anneal_to: fraction; the entropy coefficient decays linearly from ``ent_coef`` to
+        ``ent_coef * ent_anneal_to`` over the same ``anneal_updates`` updates (1 = constant, the
+        default; 0 anneals the bonus away, so the policy can settle on its best actions).
       hidden, activation: network shape (see :class:`htjax.train.networks.NetworkSpec`).
       snapshot_pool: ``K > 0`` plays against the last ``K`` snapshots (two-player games).
       snapshot_every: updates between snapshots.
@@ -79,6 +83,7 @@ class PPOConfig:
     gae_lambda: float = 0.95
     clip_eps: float = 0.2
     ent_coef: float = 0.01
+    ent_anneal_to: float = 1.0
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     hidden: tuple[int, ...] = (64, 64)
@@ -99,6 +104,7 @@ class PPOConfig:
         check_float("gae_lambda", self.gae_lambda, 0.0, 1.0)
         check_float("clip_eps", self.clip_eps, 0.0, 10.0)
         check_float("ent_coef", self.ent_coef, 0.0, 10.0)
+        check_float("ent_anneal_to", self.ent_anneal_to, 0.0, 1.0)
         check_float("vf_coef", self.vf_coef, 0.0, 100.0)
         check_float("max_grad_norm", self.max_grad_norm, 0.0, 1e6)
         check_choice("activation", self.activation, nets.ACTIVATIONS)
@@ -374,7 +380,16 @@ class Trainer:
         return adv, adv + b.value
 
     # ----------------------------------------------------------------- update
-    def _loss(self, params, mb):
+    def ent_coef_at(self, update: jax.Array) -> jax.Array:
+        """``float32[]`` entropy coefficient of update number ``update`` (0-based): ``ent_coef``
+        decaying linearly to ``ent_coef * ent_anneal_to`` over ``anneal_updates`` updates."""
+        cfg = self.config
+        if not cfg.anneal_updates or cfg.ent_anneal_to == 1.0:
+            return jnp.float32(cfg.ent_coef)
+        frac = jnp.clip(jnp.asarray(update, jnp.float32) / cfg.anneal_updates, 0.0, 1.0)
+        return jnp.float32(cfg.ent_coef) * (1.0 - frac * (1.0 - cfg.ent_anneal_to))
+
+    def _loss(self, params, mb, ent_coef):
         cfg = self.config
         logits, value = nets.apply(self.spec, params, mb["observation"], mb["legal_action_mask"])
         log_probs = jax.nn.log_softmax(logits, axis=-1)
@@ -391,7 +406,7 @@ class Trainer:
         pg = -jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - cfg.clip_eps, 1.0 + cfg.clip_eps) * adv)
         entropy = -jnp.sum(jnp.exp(log_probs) * log_probs, axis=-1)
         pg_loss, v_loss, ent = mean(pg), 0.5 * mean((value - mb["target"]) ** 2), mean(entropy)
-        loss = pg_loss + cfg.vf_coef * v_loss - cfg.ent_coef * ent
+        loss = pg_loss + cfg.vf_coef * v_loss - ent_coef * ent
         aux = {
             "policy_loss": pg_loss,
             "value_loss": v_loss,
@@ -418,6 +433,7 @@ class Trainer:
         }
         size = data["action"].shape[0]
         mb_size = size // cfg.num_minibatches
+        ent_coef = self.ent_coef_at(rs.update)
 
         def epoch(c, key):
             params, opt_state = c
@@ -428,7 +444,7 @@ class Trainer:
 
             def minibatch(c2, mb):
                 params, opt_state = c2
-                (_, aux), grads = jax.value_and_grad(self._loss, has_aux=True)(params, mb)
+                (_, aux), grads = jax.value_and_grad(self._loss, has_aux=True)(params, mb, ent_coef)
                 updates, opt_state = self.optimizer.update(grads, opt_state, params)
                 return (optax.apply_updates(params, updates), opt_state), aux
 
@@ -449,6 +465,7 @@ class Trainer:
             pool_count = pool_count + take.astype(jnp.int32)
         metrics = self._metrics(b, seats)
         metrics.update({k: jnp.mean(v) for k, v in aux.items()})
+        metrics["ent_coef"] = ent_coef
         new_rs = rs.replace(
             params=params, opt_state=opt_state, carry=carry, update=update, pool=pool, pool_count=pool_count, key=key
         )

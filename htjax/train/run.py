@@ -135,7 +135,11 @@ def train(
             updates=updates,
             seed=seed,
             opponents=list(opponents.names) if opponents is not None else (["snapshots"] if config.snapshot_pool else ["self"]),
-            metrics={k: final[k] for k in ("return_per_episode", "entropy", "value_loss") if k in final},
+            metrics={
+                **{k: final[k] for k in ("return_per_episode", "entropy", "value_loss") if k in final},
+                "wall_s": round(wall, 1),
+                "compile_s": round(compile_s, 1),
+            },
         )
         write_metrics(path.with_suffix(""), rows, {
             "env": env.id,
