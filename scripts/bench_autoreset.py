@@ -103,9 +103,13 @@ def markdown(report: dict) -> str:
         "Reading it: `cond` skips `init` only on a step where no world of the batch finished, about "
         "(1-p)^N of the steps for N independent worlds that each finish with probability p per step. "
         "Card games end an episode every few steps, so beyond a handful of worlds `cond` runs `init` on "
-        "practically every step, plus the branch, and the two forms cost the same up to the machine's "
-        "noise. `select` is therefore the default of `htjax.rollout` (branch-free, no worse where it "
-        "matters); `cond` pays off only for one or a few worlds whose `init` is expensive. "
+        "practically every step, plus the branch. `select` also builds each world's observation once, "
+        "after choosing between the stepped and the fresh state (`Env.step_unobserved` / `init_unobserved` "
+        "/ `finish`, when observations are not recorded), where `cond` must observe the stepped batch "
+        "before it knows whether any world restarts: that is the gap for the Gymnasium preset, whose "
+        "step is small next to its observation. `select` is therefore the default of `htjax.rollout` "
+        "(branch-free, no worse where it matters); `cond` pays off only for one or a few worlds whose "
+        "`init` is expensive. "
         "The Gymnasium vector adapter restarts worlds with `cond`: there a restart "
         "follows a finished episode on the next call only, and batches are often small.",
     ]

@@ -426,7 +426,10 @@ def markdown(report: dict, plot_name: str | None) -> str:
         f"Run {report['date']}{' (--quick)' if report['quick'] else ''} on {m['cpu']}, {m['cores']} cores, "
         f"device {m['device']}, JAX {m['jax']}, Python {m['python']}. Each row is a fresh process. "
         "Env steps/s = worlds x steps / timed seconds; compile seconds (init + step) are measured apart "
-        "and not in the timing. Random legal actions everywhere; htjax and pgx auto-reset finished worlds.",
+        "and not in the timing. Random legal actions everywhere; htjax and pgx auto-reset finished worlds. "
+        "Rows marked \"host devices\" split the CPU into one XLA host device per core "
+        "(`--xla_force_host_platform_device_count`) and shard the worlds over them: htjax with "
+        "`devices=\"all\"`, pgx with the same world-axis sharding of its jitted loop.",
         "",
         "| system | worlds | env steps/s | x Gymnasium loop | compile s | peak memory MiB |",
         "|---|---:|---:|---:|---:|---:|",

@@ -145,6 +145,13 @@ def test_sharded_rollout_over_four_host_devices_matches_one_device():
         a = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(5), 8, 12, devices="all")
         b = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(5), 8, 12)
         assert len(a.trajectory.action.sharding.device_set) == 4, a.trajectory.action.sharding
+        # split by world, not a copy of every world on every device
+        for leaf in jax.tree_util.tree_leaves((a.carry.state, a.carry.episode_key, a.trajectory.action)):
+            assert not leaf.sharding.is_fully_replicated, leaf.sharding
+        from htjax.core.rollouts import rollout_start
+        started = jax.jit(lambda k: rollout_start(env, k, 8, devices="all"))(jax.random.PRNGKey(5))
+        for leaf in jax.tree_util.tree_leaves(started.state):
+            assert not leaf.sharding.is_fully_replicated, leaf.sharding  # also when started under jit
         chex.assert_trees_all_equal(jax.device_get(a.trajectory), jax.device_get(b.trajectory))
         print("sharded ok")
         """

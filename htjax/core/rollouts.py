@@ -179,10 +179,16 @@ def rollout_start(env: Env, key: jax.Array, num_envs: int, *, devices=None) -> R
     if sharding is not None:
         wkeys, ekeys = jax.device_put((wkeys, ekeys), sharding)
     state = _batched_init(env)(ekeys)
+    per_world = (state, wkeys, jnp.zeros(num_envs, jnp.int32), ekeys)
+    if sharding is not None:
+        # every per-world leaf split by world; also a constraint when this runs under jit, where
+        # the keys' placement alone lets XLA replicate the state on every device
+        per_world = jax.lax.with_sharding_constraint(per_world, sharding)
+    state, wkeys, episode_index, ekeys = per_world
     return RolloutCarry(
         state=state,
         world_key=wkeys,
-        episode_index=jnp.zeros(num_envs, jnp.int32),
+        episode_index=episode_index,
         episode_key=ekeys,
         policy_key=pol_root,
         t=jnp.int32(0),
