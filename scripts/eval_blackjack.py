@@ -16,15 +16,11 @@ import json
 import math
 import time
 
-import jax
 
-import htjax
-from htjax.train import networks as nets
 from htjax.train.basic_strategy import basic_strategy_policy
 from htjax.train.evaluate import evaluate_policy
 from htjax.train.onnx_export import update_model_card
-from htjax.train.onnx_policy import OnnxPolicy
-from htjax.train.parity import recorded_parity
+from htjax.train.parity import load_checked
 
 
 def main() -> None:
@@ -36,13 +32,8 @@ def main() -> None:
     ap.add_argument("--no-card", action="store_true", help="print only; leave the model card alone")
     args = ap.parse_args()
 
-    policy = OnnxPolicy.load(args.onnx)
-    env = policy.make_env()
-    params, spec = policy.to_params()
-    greedy = nets.network_policy(spec, greedy=True)
-
-    record = htjax.rollout(env, greedy, jax.random.PRNGKey(args.seed + 1000), 500, 20, params)
-    parity = recorded_parity(params, spec, policy, record.trajectory)
+    loaded = load_checked(args.onnx, seed=args.seed, worlds=500, steps=20)
+    env, params, greedy, parity = loaded.env, loaded.params, loaded.greedy, loaded.parity
     print("parity on recorded observations:", parity)
 
     results = {}

@@ -25,16 +25,14 @@ import argparse
 import json
 import time
 
-import jax
 import numpy as np
 
-import htjax
 from htjax.core.rollouts import random_policy
 from htjax.train import networks as nets
 from htjax.train.holdem_opponents import call_station_policy, heads_up_match, maniac_policy
 from htjax.train.onnx_export import update_model_card
 from htjax.train.onnx_policy import OnnxPolicy
-from htjax.train.parity import recorded_parity
+from htjax.train.parity import load_checked
 
 BASELINES = {"call_station": call_station_policy, "random": random_policy, "maniac": maniac_policy}
 JUDGED = ("call_station", "random")  # the acceptance opponents; the maniac is reported for information
@@ -68,15 +66,13 @@ def main() -> None:
     ap.add_argument("--no-card", action="store_true", help="print only; leave the model card alone")
     args = ap.parse_args()
 
-    policy = OnnxPolicy.load(args.onnx)
-    env = policy.make_env()
+    env = OnnxPolicy.load(args.onnx).make_env()
     if env.id != "holdem" or env.num_players != 2:
         raise SystemExit(f"{args.onnx} is a policy for {env.id} with {env.num_players} seats, not heads-up hold'em")
-    params, spec = policy.to_params()
-    greedy = nets.network_policy(spec, greedy=True)
-
-    record = htjax.rollout(env, nets.network_policy(spec), jax.random.PRNGKey(args.seed + 1000), 100, 100, params)
-    parity = recorded_parity(params, spec, policy, record.trajectory)
+    loaded = load_checked(args.onnx, seed=args.seed, worlds=100, steps=100, record_greedy=False)
+    policy, env, params, spec, greedy, parity = (
+        loaded.policy, loaded.env, loaded.params, loaded.spec, loaded.greedy, loaded.parity
+    )
     print("parity on recorded observations:", parity)
     if not (parity["max_abs_diff_probabilities"] <= 1e-5 and parity["masked_zero_onnx"] and parity["masked_zero_jax"]):
         raise SystemExit("JAX and onnxruntime disagree on the recorded observations; not evaluating")

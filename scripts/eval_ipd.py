@@ -16,13 +16,9 @@ import argparse
 import json
 import time
 
-import jax
-
-import htjax
-from htjax.train import networks as nets
 from htjax.train.onnx_export import update_model_card
-from htjax.train.onnx_policy import OnnxPolicy, policy_tournament
-from htjax.train.parity import recorded_parity
+from htjax.train.onnx_policy import policy_tournament
+from htjax.train.parity import load_checked
 
 
 def main() -> None:
@@ -33,13 +29,8 @@ def main() -> None:
     ap.add_argument("--no-card", action="store_true")
     args = ap.parse_args()
 
-    policy = OnnxPolicy.load(args.onnx)
-    env = policy.make_env()
-    params, spec = policy.to_params()
-    greedy = nets.network_policy(spec, greedy=True)
-
-    record = htjax.rollout(env, greedy, jax.random.PRNGKey(args.seed + 1000), 50, 100, params)
-    parity = recorded_parity(params, spec, policy, record.trajectory)
+    loaded = load_checked(args.onnx, seed=args.seed, worlds=50, steps=100)
+    policy, parity = loaded.policy, loaded.parity
     print("parity on recorded observations:", parity)
 
     start = time.perf_counter()

@@ -452,3 +452,14 @@ def test_shipped_holdem_policy__card_numbers_belong_to_this_file():
         r = heads_up_match(env, greedy, params, opponent, hands=20_000, num_envs=1024, seed=12345)
         se = np.hypot(r.stderr_bb_per_100, ev["stderr_bb_per_100"][name])
         assert abs(r.bb_per_100 - ev["bb_per_100"][name]) <= 5 * se, (name, r, ev["bb_per_100"][name])
+
+
+def test_load_checked__weights_env_and_parity_of_a_shipped_policy():
+    from htjax.train.parity import load_checked
+
+    loaded = load_checked(ROOT / "policies" / "ipd.onnx", seed=0, worlds=4, steps=10)
+    assert loaded.env.id == "prisoners_dilemma" and loaded.parity["samples"] == 4 * 10 * loaded.env.num_players
+    assert loaded.parity["max_abs_diff_probabilities"] <= 1e-5 and loaded.parity["masked_zero_jax"]
+    obs = jnp.zeros(loaded.env.observation_shape, jnp.float32)
+    mask = jnp.ones(loaded.env.num_actions, bool)
+    assert int(loaded.greedy(loaded.params, obs, mask, jax.random.PRNGKey(0))) in (0, 1)

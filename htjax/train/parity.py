@@ -8,6 +8,7 @@ and whether masked actions got probability exactly 0 in both.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from htjax.train import networks as nets
 from htjax.train.checkpoint import Checkpoint
 from htjax.train.onnx_policy import OnnxPolicy
 
-__all__ = ["compare", "random_parity", "recorded_parity", "random_masks"]
+__all__ = ["compare", "random_parity", "recorded_parity", "random_masks", "Loaded", "load_checked"]
 
 
 def random_masks(rng: np.random.Generator, count: int, num_actions: int) -> np.ndarray:
@@ -55,3 +56,34 @@ def recorded_parity(params, spec, policy: OnnxPolicy, trajectory) -> dict[str, A
     obs = np.asarray(trajectory.observation).reshape((-1, *spec.obs_shape))
     mask = np.asarray(trajectory.legal_action_mask).reshape((-1, spec.num_actions))
     return compare(params, spec, policy, obs, mask)
+
+
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+    """A shipped policy ready for batched evaluation: the file, its env, its weights read back
+    into the JAX network, the greedy JAX policy, and the parity measured on recorded play."""
+
+    policy: OnnxPolicy
+    env: Any
+    params: Any
+    spec: nets.NetworkSpec
+    greedy: Any
+    parity: dict[str, Any]
+
+
+def load_checked(path, *, seed: int, worlds: int, steps: int, record_greedy: bool = True) -> Loaded:
+    """Load ``path``, record ``worlds x steps`` of the policy's own play (greedy or sampled,
+    key ``PRNGKey(seed + 1000)``) and measure JAX-vs-onnxruntime parity on it; what the
+    ``scripts/eval_*.py`` evaluations start from (they then play the JAX weights, batched)."""
+    import jax
+
+    import htjax
+
+    policy = OnnxPolicy.load(path)
+    env = policy.make_env()
+    params, spec = policy.to_params()
+    greedy = nets.network_policy(spec, greedy=True)
+    recorder = greedy if record_greedy else nets.network_policy(spec)
+    record = htjax.rollout(env, recorder, jax.random.PRNGKey(seed + 1000), worlds, steps, params)
+    return Loaded(policy, env, params, spec, greedy, recorded_parity(params, spec, policy, record.trajectory))
+
