@@ -11,6 +11,7 @@ import pathlib
 import sys
 
 import jax
+import pytest
 
 _CACHE = pathlib.Path(os.environ.get("HTJAX_TEST_JAX_CACHE", pathlib.Path(__file__).resolve().parent.parent / ".jax_cache"))
 jax.config.update("jax_compilation_cache_dir", str(_CACHE))
@@ -27,8 +28,6 @@ def _mapped_regions() -> int:
     except OSError:  # not Linux
         return -1
 
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -357,15 +357,6 @@ def _add(arr: jax.Array, i: jax.Array, value: jax.Array) -> jax.Array:
     return _set(arr, i, _at(arr, i) + value)
 
 
-def _small_take(values: jax.Array, index: jax.Array) -> jax.Array:
-    """``values[index]`` for short vectors, as a one-hot select (XLA's CPU gather is slow per
-    element); an index out of range gives 0."""
-    picked = jnp.where(
-        index[:, None] == jnp.arange(values.shape[0])[None, :], values[None, :].astype(jnp.int32), 0
-    )
-    return jnp.sum(picked, axis=1).astype(values.dtype)
-
-
 def _max_cards(num_decks: int, infinite: bool, can_draw) -> int:
     """Most cards one hand can ever hold, by exhaustive search over card values.
 
@@ -584,9 +575,10 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         after the swaps of the first ``used`` draws, i.e. exactly as if only those cards had
         been drawn; the caller advances ``position`` by ``used``.
 
-        The swap targets depend only on the bits, so the shoe is read with one gather, the
-        swaps are resolved on a small write log (elementwise), and the shoe is written with
-        one scatter: no per-card pass over the whole shoe.
+        The swap targets depend only on the bits, so the shoe is read with two small gathers
+        (the next ``n`` slots and the ``n`` swap targets), the swaps are resolved elementwise
+        over pairs of draws, and the shoe is written with one scatter: no per-card pass over
+        the whole shoe.
         """
         n = bits.shape[0]
         size = self._shoe_size
