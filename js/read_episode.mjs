@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import * as Automerge from "@automerge/automerge";
 
 const SCHEMA = "htjax.episode";
-const SUPPORTED_VERSION = 2;
+const SUPPORTED_VERSION = 3;
 
 function fail(message) {
   process.stderr.write(`read_episode: ${message}\n`);

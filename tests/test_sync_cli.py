@@ -66,7 +66,7 @@ def test_cli_inspect__shows_schema_actors_and_history(recorded):
     path = sorted(out.glob("*.automerge"))[0]
     result = runner.invoke(app, ["inspect", str(path)], terminal_width=200)
     assert result.exit_code == 0, result.output
-    for text in ("htjax.episode version 2", "toy_high_card v0", "random/seat0", "History", "header"):
+    for text in (f"htjax.episode version {sync.SCHEMA_VERSION}", "toy_high_card v0", "random/seat0", "History", "header"):
         assert text in result.output
 
 

@@ -12,13 +12,15 @@ Keys may be legacy ``uint32[2]`` arrays (``jax.random.PRNGKey``) or typed keys
 (``jax.random.key``); the default threefry implementation gives identical bits for both.
 Recorded keys (trajectories, episode documents) are stored as raw ``uint32[2]`` key data.
 
-Derived keys are hashed, not threefried (key schedule 2). ``step_key``, ``episode_key_for``
-and ``policy_keys`` map ``(key data, counter)`` to new key data with an integer hash
-(:func:`derive`): a few multiply-xorshift rounds instead of one threefry block per world and
-step, which cost as much as a card game's whole step. The hash is a bijection of the counter
-for a fixed key, so the keys of one stream never repeat, and every key it makes is only ever
-*used as a threefry key* (``jax.random.bits(step_key)``) or hashed once more by
-:func:`key_word`, so the randomness the games see is threefry (or hash) output of distinct keys.
+Derived keys are hashed, not threefried. ``step_key``, ``episode_key_for`` and
+``policy_keys`` map ``(key data, counter)`` to new key data with an integer hash (:func:`derive`):
+a few multiply-xorshift rounds instead of one threefry block per world and step, which cost as
+much as a card game's whole step. The hash is a bijection of the counter for a fixed key, so the
+keys of one stream never repeat. Since key schedule 3 a game's per-step random words are hashed
+from the step key too (:func:`random_words`), instead of one ``jax.random.bits`` threefry draw per
+step: the chain is threefry (``world_keys``) -> hash (episode) -> hash (step) -> hash (words),
+every hash a ``lowbias32`` bijection, and ``tests/test_keys.py`` checks the words for uniformity,
+bit balance and independence across neighbouring keys and counters.
 :data:`KEY_SCHEDULE` names this schedule; episode documents record it.
 """
 
@@ -42,8 +44,9 @@ __all__ = [
     "random_words",
 ]
 
-KEY_SCHEDULE = 2
-"""Version of the key schedule below (1 used ``jax.random.fold_in``; 2 hashes, see above)."""
+KEY_SCHEDULE = 3
+"""Version of the key schedule below (1 used ``jax.random.fold_in``; 2 hashed the derived keys;
+3 also hashes :func:`random_words` from the step key, see above)."""
 
 # Salts of the derived streams: steps of an episode, episodes of a world, policy steps, and
 # the worlds of one policy step. Distinct salts keep the streams apart when fed the same key.
@@ -51,6 +54,7 @@ _STEP_STREAM = 0x51E9C0DE
 _EPISODE_STREAM = 0xE915ADE5
 _POLICY_STREAM = 0x5EED
 _WORLD_STREAM = 0x3D4C2B1A
+_WORDS_SALT = 0x6A09E667
 
 
 def derive(key: jax.Array, counter: jax.Array | int, salt: int) -> jax.Array:
@@ -145,12 +149,18 @@ def key_word(key: jax.Array) -> jax.Array:
 
 
 def random_words(key: jax.Array, n: int) -> jax.Array:
-    """``uint32[n]`` random words from ``key``: one ``jax.random.bits`` draw of 64 bits, expanded.
+    """``uint32[n]`` random words from ``key`` (legacy or typed), by hashing: no threefry call.
 
-    Word ``i`` is ``mix(mix(s0 ^ i * golden) ^ s1)`` for the 64 drawn bits ``(s0, s1)``: a
-    counter-based generator keyed by fresh threefry output. It costs a few integer operations
-    per word where a threefry block per word would dominate a card game's step.
+    ``a = mix(k0 ^ mix(k1 + salt))`` mixes the key's 64 bits once, then word ``i`` is
+    ``mix(mix(a ^ i * golden) ^ mix(k1 + salt))``: a bijection of ``i`` for a fixed key, so the
+    ``n`` words of one step are distinct, and each depends on every key bit. A threefry draw
+    here cost a third of a blackjack step (``docs/benchmarks.md``); the keys fed in are already
+    hash or threefry output (:func:`step_key`), and hand-made keys such as ``PRNGKey(0)``,
+    ``PRNGKey(1)`` are spread by the first mix.
     """
-    seed = jax.random.bits(key, (2,), jnp.uint32)
+    data = key_data(key)
+    k0, k1 = data[..., 0], data[..., 1]
+    inner = mix32(k1 + jnp.uint32(_WORDS_SALT))
+    a = mix32(k0 ^ inner)
     counter = jnp.arange(n, dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
-    return mix32(mix32(seed[0] ^ counter) ^ seed[1])
+    return mix32(mix32(a[..., None] ^ counter) ^ inner[..., None])

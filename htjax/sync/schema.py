@@ -4,7 +4,7 @@ One Automerge document per episode. Version :data:`SCHEMA_VERSION` of schema
 :data:`SCHEMA` has these root keys (``docs/sync.md`` has the same table)::
 
     schema          Str        "htjax.episode"
-    schema_version  Int        2
+    schema_version  Int        3
     producer        Str        "htjax <version>"
     created         Timestamp  when the document was made
     env             Map        id: Str, version: Str, config: Map (plain values),
@@ -22,9 +22,11 @@ One Automerge document per episode. Version :data:`SCHEMA_VERSION` of schema
     views           List[Map] | Null   public view after each step (index = step), optional
     fork            Map | Null from_heads: List[Str] (hex change hashes), at_step: Int
 
-Version 2 replays under key schedule 2 (:data:`htjax.core.keys.KEY_SCHEDULE`, hashed step and
-episode keys); version 1 documents were recorded under the ``fold_in`` schedule, so their keys
-and actions would replay different episodes, and they are refused rather than mis-replayed.
+Version 3 replays under key schedule 3 (:data:`htjax.core.keys.KEY_SCHEDULE`: hashed step and
+episode keys, and games' per-step random words hashed from the step key). Version 1 documents
+were recorded under the ``fold_in`` schedule and version 2 under schedule 2 (words drawn with
+threefry), so their keys and actions would replay different episodes: they are refused, naming
+the key schedule, rather than mis-replayed.
 
 Simultaneous games log one entry per seat and step. Every integer is an Automerge ``Int``
 (JavaScript reads numbers, not BigInts).
@@ -40,6 +42,7 @@ import automerge.core as am
 from automerge.core import ROOT, ObjType
 from automerge.core import ScalarType as S
 
+from htjax.core.keys import KEY_SCHEDULE
 from htjax.sync.errors import CorruptDocumentError, SchemaVersionError, binding_guard
 
 __all__ = [
@@ -65,8 +68,10 @@ __all__ = [
 ]
 
 SCHEMA = "htjax.episode"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SEAT_KINDS = ("human", "policy", "peer")
+# schema versions 1 and 2 are tied to the key schedule of the same number
+_OLD_KEY_SCHEDULES = {1: "fold_in keys", 2: "hashed keys, threefry words"}
 SeatKind = Literal["human", "policy", "peer"]
 
 
@@ -290,11 +295,11 @@ def read_header(doc: am.Document) -> Header:
     if schema != SCHEMA:
         raise SchemaVersionError(f"not an htjax episode document: schema is {schema!r}, expected {SCHEMA!r}")
     version = r.scalar(ROOT, "schema_version", "schema_version", _INT)
-    if version == 1:
+    if version in _OLD_KEY_SCHEDULES:
         raise SchemaVersionError(
-            "episode document schema version 1 was recorded under key schedule 1 (fold_in keys); "
-            f"this htjax reads version {SCHEMA_VERSION} (key schedule 2), where its keys and actions "
-            "would replay a different episode: re-record it"
+            f"episode document schema version {version} was recorded under key schedule {version} "
+            f"({_OLD_KEY_SCHEDULES[version]}); this htjax reads version {SCHEMA_VERSION} (key schedule "
+            f"{KEY_SCHEDULE}), where its keys and actions would replay a different episode: re-record it"
         )
     if version != SCHEMA_VERSION:
         raise SchemaVersionError(
