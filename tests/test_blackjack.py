@@ -192,6 +192,46 @@ def test_dealer_draws_to_17_and_busts(s17):
     assert dealer(s) == "2c 3h 2d 4s Kc" and int(s.dealer_size) == 5 and float(s.rewards[0]) == -1.0
 
 
+class _EveryHitPredrawn(Blackjack):
+    """Reference: pre-draws all ``M`` possible dealer hits on every step (no rare branch)."""
+
+    def __init__(self, **config):
+        super().__init__(**config)
+        self._M_fast, self._K1 = self._M, self._K_all
+
+
+@pytest.mark.parametrize("hits", [5, 6, 7])
+def test_dealer_play_out_longer_than_the_predrawn_hits(s17, hits):
+    """Five dealer hits are pre-drawn per step; a sixth and seventh come from the rare branch,
+    exactly as if every hit had been pre-drawn, alone or batched with ordinary worlds."""
+    small = ["2h", "2s", "2c", "2d", "2h", "2s"][: hits - 1]  # 4 + 2 * (hits - 1) < 17
+    top = ["Ts", "2c", "Th", "2d", *small, "Kc" if hits < 7 else "3c", "9c"]
+    s = s17.play(s17.deal(top), STAND)
+    want_total = 4 + 2 * (hits - 1) + (10 if hits < 7 else 3)
+    assert int(s.dealer_size) == 2 + hits and int(s.deck.position) == 4 + hits
+    assert int(s.dealer_hard) == want_total and dealer(s) == " ".join(top[1:2] + top[3 : 4 + hits])
+    assert float(s.rewards[0]) == (1.0 if want_total > 21 or want_total < 20 else 0.0)
+    ref = Table(betting=False, late_surrender=True)
+    ref.env = _EveryHitPredrawn(betting=False, late_surrender=True)
+    ref.step, ref.init_with_deck = jax.jit(ref.env.step), jax.jit(ref.env.init_with_deck)
+    chex.assert_trees_all_equal(ref.play(ref.deal(top), STAND), s)
+    # batched with ordinary worlds: the world that needs the branch gets it, the others are untouched
+    starts = [s17.deal(top)] + [s17.deal(["Ts", "6c", "9d", "Th", "Kc"]) for _ in range(3)]
+    batch = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *starts)
+    keys = jnp.stack([jax.random.fold_in(KEY, 1000)] * 4)
+    out = jax.jit(jax.vmap(s17.env.step))(batch, jnp.zeros(4, jnp.int32), keys)
+    ref_out = jax.jit(jax.vmap(ref.env.step))(batch, jnp.zeros(4, jnp.int32), keys)
+    chex.assert_trees_all_equal(out, ref_out)
+    chex.assert_trees_all_equal(jax.tree_util.tree_map(lambda x: x[0], out), s)
+
+
+def test_rare_dealer_branch_matches_predrawing_every_hit_over_random_play():
+    env, ref = Blackjack(num_decks=1, dealer_hits_soft_17=True), _EveryHitPredrawn(num_decks=1, dealer_hits_soft_17=True)
+    a = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(3), 64, 60)
+    b = htjax.rollout(ref, htjax.random_policy, jax.random.PRNGKey(3), 64, 60)
+    chex.assert_trees_all_equal(a, b)
+
+
 def test_bust_loses_and_21_stands_automatically(s17):
     s = s17.deal(["Ts", "7c", "5d", "Th", "Kc"])
     s = s17.play(s, HIT)
@@ -430,11 +470,11 @@ def test_no_card_is_created_or_lost(seed, kind):
 
 @functools.lru_cache(maxsize=None)
 def _batched_and_sequential_draws():
-    env = htjax.make("blackjack", num_decks=1)  # K1 = 12 pre-drawn cards per step
+    env = htjax.make("blackjack", num_decks=1)
 
-    def batched(deck, bits, used):
-        drawn, commit = env._draw(deck, bits)
-        return drawn, jax.vmap(commit)(used)
+    def batched(deck, bits, used):  # 12 cards at once: more than any step pre-draws
+        drawn, plan = env._draw(deck, bits)
+        return drawn, jax.vmap(lambda u: env._commit(deck.cards, plan, u))(used)
 
     def sequential(deck, bits, used):
         every = cards.draw_many(deck, bits)[1]

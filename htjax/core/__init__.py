@@ -1,5 +1,6 @@
 """The htjax core: the env contract, key schedule, rollouts and card primitives."""
 
+from htjax.core.branching import rare_cond
 from htjax.core.config import ConfigError, EnvConfig
 from htjax.core.env import SIMULTANEOUS, Env, HtjaxError, InvalidActionError, State, UnknownEnvError, describe
 from htjax.core.keys import episode_key_for, step_key
@@ -36,4 +37,5 @@ __all__ = [
     "rollout",
     "rollout_start",
     "rollout_steps",
+    "rare_cond",
 ]

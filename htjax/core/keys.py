@@ -148,8 +148,11 @@ def key_word(key: jax.Array) -> jax.Array:
     return mix32(data[0] ^ mix32(data[1]))
 
 
-def random_words(key: jax.Array, n: int) -> jax.Array:
+def random_words(key: jax.Array, n: int, start: jax.Array | int = 0) -> jax.Array:
     """``uint32[n]`` random words from ``key`` (legacy or typed), by hashing: no threefry call.
+
+    Words ``start .. start + n - 1`` of the key's stream (``start`` may be traced), so a step can
+    take more words later without changing the ones it already used.
 
     ``a = mix(k0 ^ mix(k1 + salt))`` mixes the key's 64 bits once, then word ``i`` is
     ``mix(mix(a ^ i * golden) ^ mix(k1 + salt))``: a bijection of ``i`` for a fixed key, so the
@@ -162,5 +165,6 @@ def random_words(key: jax.Array, n: int) -> jax.Array:
     k0, k1 = data[..., 0], data[..., 1]
     inner = mix32(k1 + jnp.uint32(_WORDS_SALT))
     a = mix32(k0 ^ inner)
-    counter = jnp.arange(n, dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
+    index = jnp.asarray(start).astype(jnp.uint32) + jnp.arange(n, dtype=jnp.uint32)
+    counter = index * jnp.uint32(_GOLDEN)
     return mix32(mix32(a[..., None] ^ counter) ^ inner[..., None])

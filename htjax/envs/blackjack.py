@@ -19,10 +19,12 @@ paid on the step that settles a round.
 
 Randomness: every step hashes the ``K`` words it may need from its key
 (:func:`htjax.core.keys.random_words`, no threefry call); each card consumes one ``uint32``
-(incremental Fisher-Yates, :mod:`htjax.core.cards`). A step that may need up to ``K`` cards
-draws ``K`` from the shoe and keeps only as many as the rules use: the unused draws only
-reorder the undealt part of the shoe, so later draws stay uniform and replay stays exact. The
-dealer plays out from those pre-drawn cards in a short ``lax.scan`` over its possible hits.
+(incremental Fisher-Yates, :mod:`htjax.core.cards`). A step pre-draws the cards its action
+may take plus the dealer's first five hits and keeps only as many as the rules use: the unused
+draws only reorder the undealt part of the shoe, so later draws stay uniform and replay stays
+exact. The dealer plays out from those cards in a short ``lax.scan``; the rare dealer that
+needs more hits draws them in a :func:`~htjax.core.branching.rare_cond` branch, exactly as if
+they had been pre-drawn (a batch runs it only when some world needs it).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from htjax.core.config import (
     check_int,
 )
 from htjax.core.env import Env, InvalidActionError, State
-from htjax.core.keys import random_words
+from htjax.core.branching import rare_cond
+from htjax.core.keys import key_data, random_words
 
 __all__ = [
     "STAND",
@@ -122,6 +125,7 @@ HAND_NATURAL = 5
 _STATUS_NAMES = ("", "playing", "stood", "bust", "surrendered", "blackjack")
 
 _ACE_RANK = 12
+_DEALER_HITS_PREDRAWN = 5
 _DOUBLE_RULES = ("any", "9-11", "10-11", "none")
 _EPISODES = ("round", "shoe", "session")
 _RULES = ("casino", "gymnasium")
@@ -434,9 +438,14 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         self._C = _max_cards(decks, cfg.infinite_deck, player_rule)
         self._D = _max_cards(decks, cfg.infinite_deck, dealer_rule)
         self._M = self._D - 2  # most dealer hits
+        # hits pre-drawn on every step; a play-out that needs more (about 2e-5 of them) draws
+        # the rest in a rare branch (see _dealer_play)
+        self._M_fast = min(self._M, _DEALER_HITS_PREDRAWN)
         self._n_deal = 2 * (self._S + 1)
         n_action = 2 if self._H > 1 else 1
-        self._K1 = max(n_action + self._M, self._n_deal if cfg.betting else 0)
+        deal = self._n_deal if cfg.betting else 0
+        self._K_all = max(n_action + self._M, deal)  # words a step's own draws may use
+        self._K1 = max(n_action + self._M_fast, deal)  # ... of which pre-drawn on every step
         self._K2 = self._n_deal if (not cfg.betting and cfg.episode != "round") else 0
         self._bets = np.asarray(cfg.bet_menu, np.float32)
         self._num_actions = 2 if self._gym else len(_PLAY_LABELS) + (len(cfg.bet_menu) if cfg.betting else 0)
@@ -555,10 +564,10 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
             t = t.replace(phase=jnp.int32(PHASE_BET), cursor=jnp.int32(0))
         else:
             bits = random_words(key, self._n_deal)
-            seq, commit = self._draw(t.deck, bits)
+            seq, plan = self._draw(t.deck, bits)
             t = self._post_bets(t, jnp.bool_(True))
             t, used = self._deal(t, seq, jnp.bool_(True))
-            t = t.replace(deck=t.deck.replace(cards=commit(used), position=t.deck.position + used))
+            t = t.replace(deck=t.deck.replace(cards=self._commit(t.deck.cards, plan, used), position=t.deck.position + used))
             t, over = self._open(t, jnp.bool_(True))
             t = self._to_showdown(t, over)
             exhausted = self._exhausted(t)
@@ -569,10 +578,13 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
     def _draw(self, deck: cards.Deck, bits: jax.Array):
         """Pre-draw ``len(bits)`` cards from ``deck.position`` on (incremental Fisher-Yates).
 
-        Returns ``(cards, commit)``: ``cards`` is ``int8[len(bits)]`` in draw order
-        (``NO_CARD`` past the end of a finite shoe) and ``commit(used)`` gives the shoe array
-        after the swaps of the first ``used`` draws, i.e. exactly as if only those cards had
-        been drawn; the caller advances ``position`` by ``used``.
+        Returns ``(cards, plan)``: ``cards`` is ``int8[len(bits)]`` in draw order (``NO_CARD``
+        past the end of a finite shoe) and ``_commit(deck.cards, plan, used)`` gives the shoe
+        array after the swaps of the first ``used`` draws, i.e. exactly as if only those cards
+        had been drawn; the caller advances ``position`` by ``used``. Draw ``k`` uses
+        ``bits[k]`` and depends only on the draws before it, so drawing ``n`` cards and keeping
+        ``u`` is the same as drawing ``u``, and a later draw from the committed shoe continues
+        the same sequence.
 
         The swap targets depend only on the bits, so the shoe is read with two small gathers
         (the next ``n`` slots and the ``n`` swap targets), the swaps are resolved elementwise
@@ -582,7 +594,7 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         n = bits.shape[0]
         size = self._shoe_size
         if self.config.infinite_deck:  # with replacement: uniform over the 52 cards
-            return (bits % jnp.uint32(cards.DECK_SIZE)).astype(jnp.int8), lambda used: deck.cards
+            return (bits % jnp.uint32(cards.DECK_SIZE)).astype(jnp.int8), {}
         pos = deck.position
         k_idx = jnp.arange(n, dtype=jnp.int32)
         p = pos + k_idx
@@ -615,23 +627,24 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
             for e in range(n - 1, k, -1):
                 nxt = jnp.where(live[e] & (dk[e] == dk[k]), e, nxt)
             next_j.append(nxt)
-        at_p_arr = jnp.stack(at_p)
         drawn_card = jnp.stack(drawn_list)
-        next_j_arr = jnp.stack(next_j)
-        drawn = jnp.where(live, drawn_card, jnp.int8(cards.NO_CARD)).astype(jnp.int8)
+        plan = dict(p=p, live=live, d=d, jc=jc, drawn=drawn_card, at_p=jnp.stack(at_p), next_j=jnp.stack(next_j))
+        return jnp.where(live, drawn_card, jnp.int8(cards.NO_CARD)).astype(jnp.int8), plan
 
-        def commit(used: jax.Array) -> jax.Array:
-            # After the first `used` draws, offset k < used holds drawn card k, and a target
-            # slot beyond them holds what the last draw aiming at it put there; these writes
-            # never collide, so one scatter of distinct positions suffices.
-            active = (k_idx < used) & live
-            moved = active & (d >= used) & (next_j_arr >= used)
-            off = size + jnp.arange(2 * n, dtype=jnp.int32)  # distinct out-of-range slots: dropped
-            where = jnp.concatenate([jnp.where(active, p, off[:n]), jnp.where(moved, jc, off[n:])])
-            values = jnp.concatenate([drawn_card, at_p_arr]).astype(jnp.int8)
-            return deck.cards.at[where].set(values, mode="drop", unique_indices=True)
-
-        return drawn, commit
+    def _commit(self, shoe: jax.Array, plan: dict, used: jax.Array) -> jax.Array:
+        """The shoe array ``shoe`` after the first ``used`` draws of ``plan`` (see :meth:`_draw`)."""
+        if not plan:  # infinite deck: nothing to write
+            return shoe
+        n = plan["p"].shape[0]
+        # After the first `used` draws, offset k < used holds drawn card k, and a target slot
+        # beyond them holds what the last draw aiming at it put there; these writes never
+        # collide, so one scatter of distinct positions suffices.
+        active = (jnp.arange(n) < used) & plan["live"]
+        moved = active & (plan["d"] >= used) & (plan["next_j"] >= used)
+        off = self._shoe_size + jnp.arange(2 * n, dtype=jnp.int32)  # distinct out-of-range slots: dropped
+        where = jnp.concatenate([jnp.where(active, plan["p"], off[:n]), jnp.where(moved, plan["jc"], off[n:])])
+        values = jnp.concatenate([plan["drawn"], plan["at_p"]]).astype(jnp.int8)
+        return shoe.at[where].set(values, mode="drop", unique_indices=True)
 
     def _exhausted(self, t: BlackjackState) -> jax.Array:
         if self.config.infinite_deck:
@@ -897,54 +910,84 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         )
         return t, used, on & ~any_p
 
-    def _dealer_play(self, t: BlackjackState, seq: jax.Array, used: jax.Array, on: jax.Array):
+    def _dealer_play(
+        self, t: BlackjackState, seq: jax.Array, used: jax.Array, on: jax.Array, key: jax.Array, plan: dict
+    ):
         """Reveal the hole card and draw to 17 from the pre-drawn cards ``seq[used:]``.
 
-        ``used`` is 0, 1 or 2 when the dealer can play (the cards the last action took), so
-        the candidates are one of three static windows; the play-out scans the at most ``M``
-        hits (a closed form with prefix sums, or an unrolled chain, measured slower on CPU)."""
-        M = self._M
-        cand = jnp.where(used == 1, seq[1 : 1 + M], jnp.where(used == 2, seq[2 : 2 + M], seq[:M]))
+        ``used`` is 0, 1 or 2 when the dealer can play (the cards the last action took), so the
+        candidates are one of three static windows of the ``M_fast`` pre-drawn hits; a scan
+        plays them out. A dealer still drawing after them (about 2e-5 of play-outs) continues
+        in a :func:`~htjax.core.branching.rare_cond` branch: it commits those draws, draws the
+        remaining ``M - M_fast`` candidates from the committed shoe with the next words of the
+        step's stream, and scans on, exactly as if all ``M`` had been pre-drawn. A batch of worlds
+        runs that branch only on steps where some world needs it.
+
+        Returns ``(state, cards used by the step, shoe array after them)``."""
+        M, Mf = self._M, self._M_fast
+        cand = jnp.where(used == 1, seq[1 : 1 + Mf], jnp.where(used == 2, seq[2 : 2 + Mf], seq[:Mf]))
         live = jnp.any(t.hand_status == HAND_STOOD)
-        h17 = self.config.dealer_hits_soft_17
-
-        def hits(hard, ace):
-            best = _best(hard, ace)
-            more = best < 17
-            if h17:
-                more = more | ((best == 17) & _soft(hard, ace))
-            return more
-
-        def hit(carry, c):
-            hard, ace, going, m, seen = carry
-            hard = hard + jnp.where(going, card_value(c), 0)
-            ace = ace | (going & _is_ace(c))
-            m = m + going.astype(jnp.int32)
-            seen = seen + jnp.where(going, self._count(c), 0)
-            return (hard, ace, going & hits(hard, ace), m, seen), going
-
         # a scan (not an unrolled chain) so the result is computed once, not re-fused into
         # every consumer
         start = (
             t.dealer_hard,
             t.dealer_ace,
-            on & live & hits(t.dealer_hard, t.dealer_ace),
+            on & live & self._dealer_hits(t.dealer_hard, t.dealer_ace),
             jnp.int32(0),
             jnp.int32(0),
         )
-        (hard, ace, _, m, seen), drawn = jax.lax.scan(hit, start, cand)
-        dealer_cards = jnp.concatenate([t.dealer_cards[:2], jnp.where(drawn, cand, t.dealer_cards[2:])])
+        carry, drawn = jax.lax.scan(self._dealer_hit, start, cand)
+        hole_up = t.dealer_cards[:2]
+        first = jnp.where(drawn, cand, t.dealer_cards[2 : 2 + Mf])
+        rest = t.dealer_cards[2 + Mf :]
+        if Mf == M:
+            shoe = self._commit(t.deck.cards, plan, used + carry[3])
+        else:
+            operands = (carry, rest, t.deck, plan, used, key_data(key))
+            carry, rest, shoe = rare_cond(carry[2], self._dealer_tail, self._dealer_done, *operands)
+        hard, ace, _, m, seen = carry
         newly = on & ~t.dealer_revealed
         seen = seen + jnp.where(newly, self._count(t.dealer_cards[1]), 0)
         t = t.replace(
-            dealer_cards=dealer_cards,
+            dealer_cards=jnp.concatenate([hole_up, first, rest]),
             dealer_size=t.dealer_size + m,
             dealer_hard=hard,
             dealer_ace=ace,
             dealer_revealed=t.dealer_revealed | on,
             running_count=t.running_count + seen,
         )
-        return t, used + m
+        return t, used + m, shoe
+
+    def _dealer_hits(self, hard: jax.Array, ace: jax.Array) -> jax.Array:
+        best = _best(hard, ace)
+        more = best < 17
+        if self.config.dealer_hits_soft_17:
+            more = more | ((best == 17) & _soft(hard, ace))
+        return more
+
+    def _dealer_hit(self, carry, c):
+        """One scan step of the dealer's play-out over candidate card ``c``."""
+        hard, ace, going, m, seen = carry
+        hard = hard + jnp.where(going, card_value(c), 0)
+        ace = ace | (going & _is_ace(c))
+        m = m + going.astype(jnp.int32)
+        seen = seen + jnp.where(going, self._count(c), 0)
+        return (hard, ace, going & self._dealer_hits(hard, ace), m, seen), going
+
+    def _dealer_done(self, carry, rest, deck, plan, used, key):
+        """The common branch: the pre-drawn hits sufficed; commit what the step used."""
+        return carry, rest, self._commit(deck.cards, plan, used + carry[3])
+
+    def _dealer_tail(self, carry, rest, deck, plan, used, key):
+        """The rare branch: every pre-drawn hit was taken and the dealer still draws."""
+        taken = used + self._M_fast
+        shoe = self._commit(deck.cards, plan, taken)
+        after = deck.replace(cards=shoe, position=deck.position + taken)
+        seq, plan2 = self._draw(after, random_words(key, self._M - self._M_fast, start=taken))
+        more = carry[3]
+        carry, drawn = jax.lax.scan(self._dealer_hit, carry, seq)
+        rest = jnp.where(drawn, seq, rest)
+        return carry, rest, self._commit(shoe, plan2, carry[3] - more)
 
     def _settle(self, t: BlackjackState, on: jax.Array):
         """Pay every hand and insurance. Returns ``(state, rewards float32[S])``."""
@@ -1033,8 +1076,7 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
     # ------------------------------------------------------------------ step
     def _step(self, state: BlackjackState, action: jax.Array, key: jax.Array) -> BlackjackState:
         cfg = self.config
-        bits = random_words(key, self._K1 + self._K2)
-        seq, commit = self._draw(state.deck, bits[: self._K1])
+        seq, plan = self._draw(state.deck, random_words(key, self._K1))
         pad = jnp.full(self._M + self._n_deal + 2, cards.NO_CARD, jnp.int8)
         seq = jnp.concatenate([seq, pad])
         phase0 = state.phase
@@ -1057,10 +1099,10 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         t, over_peek = self._peek(t, peek_now)
         round_over = play_over | over_open | over_peek | (phase0 == PHASE_SHOWDOWN)
         # 3. dealer and settlement
-        t, used = self._dealer_play(t, seq, used, round_over)
+        t, used, shoe = self._dealer_play(t, seq, used, round_over, key, plan)
         t, rewards = self._settle(t, round_over)
         position = state.deck.position + used
-        t = t.replace(deck=t.deck.replace(cards=commit(used), position=position), rewards=rewards)
+        t = t.replace(deck=t.deck.replace(cards=shoe, position=position), rewards=rewards)
         exhausted = self._exhausted(t)
         # 4. end of episode, or the next round
         terminated, truncated = round_over, jnp.bool_(False)
@@ -1089,10 +1131,12 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
                     cursor=jnp.where(nxt, first_s, t.cursor),
                 )
             else:
-                seq2, commit2 = self._draw(t.deck, bits[self._K1 :])
+                seq2, plan2 = self._draw(t.deck, random_words(key, self._K2, start=self._K_all))
                 t = self._post_bets(t, nxt)
                 t2, used2 = self._deal(t, seq2, jnp.bool_(True))
-                t2 = t2.replace(deck=t2.deck.replace(cards=commit2(used2), position=t2.deck.position + used2))
+                t2 = t2.replace(
+                    deck=t2.deck.replace(cards=self._commit(t2.deck.cards, plan2, used2), position=t2.deck.position + used2)
+                )
                 t2, over2 = self._open(t2, jnp.bool_(True))
                 t2 = self._to_showdown(t2, over2)
                 t = _where(nxt, t2, t)
