@@ -26,7 +26,7 @@ import numpy as np
 
 from htjax.core.env import Env
 from htjax.core.keys import key_data
-from htjax.core.rollouts import AUTORESET_MODES, Policy, random_policy, rollout_start, rollout_steps
+from htjax.core.rollouts import AUTORESET_MODES, Policy, carry_mesh, random_policy, rollout_start, sharded_rollout_steps
 
 __all__ = [
     "BenchResult",
@@ -116,11 +116,11 @@ def _start_fn(env: Env, num_envs: int, devices=None):
 
 
 @functools.lru_cache(maxsize=32)
-def _chunk_fn(env: Env, policy: Policy, chunk: int, autoreset: str, reduce: Callable | None):
+def _chunk_fn(env: Env, policy: Policy, chunk: int, autoreset: str, reduce: Callable | None, mesh=None):
+    steps = sharded_rollout_steps(env, policy, mesh, num_steps=chunk, autoreset=autoreset, record_observations=False)
+
     def run(carry, params):
-        carry, traj = rollout_steps(
-            env, policy, carry, params, num_steps=chunk, autoreset=autoreset, record_observations=False
-        )
+        carry, traj = steps(carry, params)
         episodes = jnp.sum(traj.done.astype(jnp.int32))
         extra = None if reduce is None else reduce(traj)
         return carry, episodes, extra
@@ -184,7 +184,7 @@ def measure_throughput(
     jax.block_until_ready(carry)
 
     t0 = time.perf_counter()
-    run = _chunk_fn(env, policy, chunk, autoreset, reduce).lower(carry, params).compile()
+    run = _chunk_fn(env, policy, chunk, autoreset, reduce, carry_mesh(carry)).lower(carry, params).compile()
     step_compile = time.perf_counter() - t0
 
     carry, _, _ = run(carry, params)  # warm-up: first execution allocates buffers

@@ -106,7 +106,7 @@ def test_params_are_traced_not_static():
     def threshold_policy(params, obs, mask, key):
         return jnp.where((obs[0] < params) & mask[0], 0, 1).astype(jnp.int32)
 
-    fn = rollout_mod._compiled_steps(env, threshold_policy, T, "select", True)
+    fn = rollout_mod._compiled_steps(env, threshold_policy, T, "select", True, None)  # None: one device
     for p in (0.2, 0.5, 0.9):
         htjax.rollout(env, threshold_policy, jax.random.PRNGKey(3), N, T, jnp.float32(p))
     assert fn._cache_size() == 1
@@ -153,6 +153,17 @@ def test_sharded_rollout_over_four_host_devices_matches_one_device():
         for leaf in jax.tree_util.tree_leaves(started.state):
             assert not leaf.sharding.is_fully_replicated, leaf.sharding  # also when started under jit
         chex.assert_trees_all_equal(jax.device_get(a.trajectory), jax.device_get(b.trajectory))
+        # each device steps its own worlds (shard_map): blackjack's rare_cond `any` stays on the
+        # device, so the compiled loop has no collective at all, and the values are unchanged
+        from htjax.core import rollouts
+        bj = htjax.make("blackjack", num_decks=1)
+        c = htjax.rollout(bj, htjax.random_policy, jax.random.PRNGKey(2), 16, 30, devices="all")
+        d = htjax.rollout(bj, htjax.random_policy, jax.random.PRNGKey(2), 16, 30)
+        chex.assert_trees_all_equal(jax.device_get(c), jax.device_get(d))
+        start = rollouts.rollout_start(bj, jax.random.PRNGKey(2), 16, devices="all")
+        fn = rollouts._compiled_steps(bj, htjax.random_policy, 30, "select", True, rollouts.carry_mesh(start))
+        hlo = fn.lower(start, None).compile().as_text()
+        assert "all-reduce" not in hlo and "all-gather" not in hlo, "collective in the sharded loop"
         print("sharded ok")
         """
     )

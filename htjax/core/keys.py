@@ -96,13 +96,16 @@ def policy_key(key: jax.Array, t: jax.Array | int) -> jax.Array:
     return derive(key, t, _POLICY_STREAM)
 
 
-def policy_keys(key: jax.Array, t: jax.Array | int, num_envs: int) -> jax.Array:
+def policy_keys(key: jax.Array, t: jax.Array | int, num_envs: int, first_world: jax.Array | int = 0) -> jax.Array:
     """``[num_envs]`` policy keys of global rollout step ``t``: one per world, hashed.
 
-    Replaces ``jax.random.split(policy_key(key, t), num_envs)`` (a threefry block per world).
+    Worlds ``first_world .. first_world + num_envs - 1`` (a device's share of a sharded batch
+    gets the keys its worlds have in the whole batch). Replaces
+    ``jax.random.split(policy_key(key, t), num_envs)`` (a threefry block per world).
     """
     step = key_data(policy_key(key, t))
-    data = derive(jnp.broadcast_to(step, (num_envs, 2)), jnp.arange(num_envs, dtype=jnp.uint32), _WORLD_STREAM)
+    worlds = jnp.asarray(first_world).astype(jnp.uint32) + jnp.arange(num_envs, dtype=jnp.uint32)
+    data = derive(jnp.broadcast_to(step, (num_envs, 2)), worlds, _WORLD_STREAM)
     if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         return jax.random.wrap_key_data(data, impl=jax.random.key_impl(key))
     return data

@@ -58,6 +58,8 @@ __all__ = [
     "rollout",
     "replay_episode",
     "world_sharding",
+    "sharded_rollout_steps",
+    "carry_mesh",
     "AUTORESET_MODES",
 ]
 
@@ -247,8 +249,14 @@ def rollout_steps(
     num_steps: int,
     autoreset: str = "select",
     record_observations: bool = True,
+    first_world: jax.Array | int = 0,
 ) -> tuple[RolloutCarry, Trajectory]:
-    """Advance every world ``num_steps`` steps (pure; ``jit`` it, or use :func:`rollout`)."""
+    """Advance every world ``num_steps`` steps (pure; ``jit`` it, or use :func:`rollout`).
+
+    ``first_world`` is the index of ``carry``'s first world in the whole batch (not 0 when
+    ``carry`` is one device's share, see :func:`sharded_rollout_steps`): it picks the worlds'
+    policy keys.
+    """
     if autoreset not in AUTORESET_MODES:
         raise ValueError(f"autoreset must be one of {AUTORESET_MODES}, got {autoreset!r}")
     num_envs = carry.episode_index.shape[0]
@@ -256,7 +264,7 @@ def rollout_steps(
 
     def one_step(c: RolloutCarry, _):
         state = c.state
-        pkeys = policy_keys(c.policy_key, c.t, num_envs)
+        pkeys = policy_keys(c.policy_key, c.t, num_envs, first_world)
         action = v_act(params, state, pkeys)
         nxt, new_carry = step_worlds(env, c, action, autoreset=autoreset, observe_next=record_observations)
         done = nxt.terminated | nxt.truncated
@@ -285,17 +293,67 @@ def rollout_steps(
     return jax.lax.scan(one_step, carry, None, length=num_steps)
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled_steps(env: Env, policy: Policy, num_steps: int, autoreset: str, record_observations: bool):
-    fn = functools.partial(
-        rollout_steps,
-        env,
-        policy,
-        num_steps=num_steps,
-        autoreset=autoreset,
-        record_observations=record_observations,
+def sharded_rollout_steps(
+    env: Env,
+    policy: Policy,
+    mesh: jax.sharding.Mesh | None,
+    *,
+    num_steps: int,
+    autoreset: str = "select",
+    record_observations: bool = True,
+) -> Callable[[RolloutCarry, Any], tuple[RolloutCarry, Trajectory]]:
+    """``(carry, params) -> (carry, trajectory)`` of :func:`rollout_steps`, run per device.
+
+    With a ``mesh`` (a 1-D mesh over the ``"worlds"`` axis, see :func:`world_sharding`), each
+    device steps its own share of the worlds under ``jax.shard_map``, with no communication
+    inside the loop: batch-level decisions such as :func:`htjax.core.branching.rare_cond`'s
+    ``any`` stay on the device instead of becoming an all-reduce that makes every device wait
+    for the slowest on every step. The values are the same as :func:`rollout_steps` on the
+    whole batch (every world keeps its keys). Without a mesh this is :func:`rollout_steps`.
+    """
+    if mesh is None:
+        return functools.partial(
+            rollout_steps, env, policy, num_steps=num_steps, autoreset=autoreset,
+            record_observations=record_observations,
+        )
+    from jax.sharding import PartitionSpec as P
+
+    def local(carry: RolloutCarry, params):
+        first = jax.lax.axis_index("worlds") * carry.episode_index.shape[0]
+        return rollout_steps(
+            env, policy, carry, params, num_steps=num_steps, autoreset=autoreset,
+            record_observations=record_observations, first_world=first,
+        )
+
+    worlds = P("worlds")
+    carry_spec = RolloutCarry(
+        state=worlds, world_key=worlds, episode_index=worlds, episode_key=worlds, policy_key=P(), t=P()
     )
-    return jax.jit(fn)
+    return jax.shard_map(
+        local, mesh=mesh, in_specs=(carry_spec, P()), out_specs=(carry_spec, P(None, "worlds")), check_vma=False
+    )
+
+
+def carry_mesh(carry: RolloutCarry) -> jax.sharding.Mesh | None:
+    """The 1-D ``"worlds"`` mesh a carry is split over (:func:`rollout_start` with devices), else ``None``."""
+    sharding = getattr(carry.episode_index, "sharding", None)
+    if (
+        isinstance(sharding, jax.sharding.NamedSharding)
+        and sharding.mesh.size > 1
+        and tuple(sharding.mesh.axis_names) == ("worlds",)
+        and tuple(sharding.spec) == ("worlds",)
+    ):
+        return sharding.mesh
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_steps(env: Env, policy: Policy, num_steps: int, autoreset: str, record_observations: bool, mesh=None):
+    return jax.jit(
+        sharded_rollout_steps(
+            env, policy, mesh, num_steps=num_steps, autoreset=autoreset, record_observations=record_observations
+        )
+    )
 
 
 def rollout(
@@ -334,7 +392,7 @@ def rollout(
         carry = rollout_start(env, key, num_envs, devices=devices)
     elif carry.episode_index.shape[0] != num_envs:
         raise ValueError(f"carry holds {carry.episode_index.shape[0]} worlds, num_envs={num_envs}")
-    fn = _compiled_steps(env, policy, num_steps, autoreset, record_observations)
+    fn = _compiled_steps(env, policy, num_steps, autoreset, record_observations, carry_mesh(carry))
     new_carry, traj = fn(carry, params)
     return Rollout(carry=new_carry, trajectory=traj)
 
