@@ -42,9 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from htjax.core.env import Env, State
-from htjax.core.keys import episode_key_for, key_data, key_word, mix32, policy_keys, step_key, world_keys
-
-_GOLDEN = 0x9E3779B9
+from htjax.core.keys import _GOLDEN, episode_key_for, key_data, key_word, mix32, policy_keys, step_key, world_keys
 
 __all__ = [
     "Policy",
