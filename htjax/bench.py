@@ -26,7 +26,14 @@ import numpy as np
 
 from htjax.core.env import Env
 from htjax.core.keys import key_data
-from htjax.core.rollouts import AUTORESET_MODES, Policy, carry_mesh, random_policy, rollout_start, sharded_rollout_steps
+from htjax.core.rollouts import (
+    AUTORESET_MODES,
+    Policy,
+    carry_mesh,
+    random_policy,
+    rollout_start,
+    sharded_rollout_steps,
+)
 
 __all__ = [
     "BenchResult",
@@ -117,7 +124,9 @@ def _start_fn(env: Env, num_envs: int, devices=None):
 
 @functools.lru_cache(maxsize=32)
 def _chunk_fn(env: Env, policy: Policy, chunk: int, autoreset: str, reduce: Callable | None, mesh=None):
-    steps = sharded_rollout_steps(env, policy, mesh, num_steps=chunk, autoreset=autoreset, record_observations=False)
+    steps = sharded_rollout_steps(
+        env, policy, mesh, num_steps=chunk, autoreset=autoreset, record_observations=False
+    )
 
     def run(carry, params):
         carry, traj = steps(carry, params)

@@ -226,7 +226,10 @@ def test_dealer_play_out_longer_than_the_predrawn_hits(s17, hits):
 
 
 def test_rare_dealer_branch_matches_predrawing_every_hit_over_random_play():
-    env, ref = Blackjack(num_decks=1, dealer_hits_soft_17=True), _EveryHitPredrawn(num_decks=1, dealer_hits_soft_17=True)
+    env, ref = (
+        Blackjack(num_decks=1, dealer_hits_soft_17=True),
+        _EveryHitPredrawn(num_decks=1, dealer_hits_soft_17=True),
+    )
     a = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(3), 64, 60)
     b = htjax.rollout(ref, htjax.random_policy, jax.random.PRNGKey(3), 64, 60)
     chex.assert_trees_all_equal(a, b)

@@ -31,7 +31,9 @@ def _broadcast(x: jax.Array, batched: bool, size: int) -> jax.Array:
     return x if batched else jnp.broadcast_to(x, (size,) + jnp.shape(x))
 
 
-def rare_cond(pred: jax.Array, rare_fn: Callable[..., Any], common_fn: Callable[..., Any], *operands: Any) -> Any:
+def rare_cond(
+    pred: jax.Array, rare_fn: Callable[..., Any], common_fn: Callable[..., Any], *operands: Any
+) -> Any:
     """``lax.cond(pred, rare_fn, common_fn, *operands)`` whose batched form skips ``rare_fn``
     on calls where no world's ``pred`` holds (see the module docstring).
 
@@ -46,9 +48,7 @@ def rare_cond(pred: jax.Array, rare_fn: Callable[..., Any], common_fn: Callable[
     @branch.def_vmap
     def _batched(axis_size, in_batched, p, *ops):
         p = _broadcast(p, in_batched[0], axis_size)
-        ops = jax.tree_util.tree_map(
-            lambda x, b: _broadcast(x, b, axis_size), ops, tuple(in_batched[1:])
-        )
+        ops = jax.tree_util.tree_map(lambda x, b: _broadcast(x, b, axis_size), ops, tuple(in_batched[1:]))
         common = jax.vmap(common_fn)
 
         def with_rare(ops):

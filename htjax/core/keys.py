@@ -96,7 +96,9 @@ def policy_key(key: jax.Array, t: jax.Array | int) -> jax.Array:
     return derive(key, t, _POLICY_STREAM)
 
 
-def policy_keys(key: jax.Array, t: jax.Array | int, num_envs: int, first_world: jax.Array | int = 0) -> jax.Array:
+def policy_keys(
+    key: jax.Array, t: jax.Array | int, num_envs: int, first_world: jax.Array | int = 0
+) -> jax.Array:
     """``[num_envs]`` policy keys of global rollout step ``t``: one per world, hashed.
 
     Worlds ``first_world .. first_world + num_envs - 1`` (a device's share of a sharded batch

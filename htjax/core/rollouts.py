@@ -42,7 +42,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from htjax.core.env import Env, State
-from htjax.core.keys import _GOLDEN, episode_key_for, key_data, key_word, mix32, policy_keys, step_key, world_keys
+from htjax.core.keys import (
+    _GOLDEN,
+    episode_key_for,
+    key_data,
+    key_word,
+    mix32,
+    policy_keys,
+    step_key,
+    world_keys,
+)
 
 __all__ = [
     "Policy",
@@ -65,7 +74,9 @@ Policy = Callable[[Any, jax.Array, jax.Array, jax.Array], jax.Array]
 AUTORESET_MODES = ("select", "cond")
 
 
-def random_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
+def random_policy(
+    params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array
+) -> jax.Array:
     """Uniformly random legal action: the legal action with the largest hashed score.
 
     Each action ``a`` scores ``mix(w ^ a * golden)`` for one word ``w`` hashed from the key
@@ -81,7 +92,9 @@ def random_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Ar
     return jnp.argmax(jnp.where(legal_action_mask, (scores >> 1) + 1, 0)).astype(jnp.int32)
 
 
-def first_legal_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
+def first_legal_policy(
+    params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array
+) -> jax.Array:
     """Lowest-numbered legal action (deterministic)."""
     return jnp.argmax(legal_action_mask).astype(jnp.int32)
 
@@ -199,7 +212,9 @@ def rollout_start(env: Env, key: jax.Array, num_envs: int, *, devices=None) -> R
 def _act(env: Env, policy: Policy, params, state: State, key: jax.Array) -> jax.Array:
     if env.simultaneous:
         keys = policy_keys(key, 0, env.num_players)  # one key per seat, hashed
-        return jax.vmap(policy, in_axes=(None, 0, 0, 0))(params, state.observation, state.legal_action_mask, keys)
+        return jax.vmap(policy, in_axes=(None, 0, 0, 0))(
+            params, state.observation, state.legal_action_mask, keys
+        )
     return policy(params, state.observation, state.legal_action_mask, key)
 
 
@@ -218,7 +233,9 @@ def step_worlds(
     flags only). ``new_carry`` is the same either way.
     """
     step_fn = env.step if (observe_next or autoreset != "select") else env.step_unobserved
-    nxt = jax.vmap(step_fn)(carry.state, action, jax.vmap(step_key)(carry.episode_key, carry.state.step_count))
+    nxt = jax.vmap(step_fn)(
+        carry.state, action, jax.vmap(step_key)(carry.episode_key, carry.state.step_count)
+    )
     done = nxt.terminated | nxt.truncated
     next_index = carry.episode_index + done.astype(jnp.int32)
     next_ekey = jax.vmap(episode_key_for)(carry.world_key, next_index)
@@ -233,7 +250,9 @@ def step_worlds(
     elif autoreset == "select":
         new_state = pick(jax.vmap(env.init)(next_ekey), nxt)
     else:
-        new_state = jax.lax.cond(jnp.any(done), lambda s: pick(jax.vmap(env.init)(next_ekey), s), lambda s: s, nxt)
+        new_state = jax.lax.cond(
+            jnp.any(done), lambda s: pick(jax.vmap(env.init)(next_ekey), s), lambda s: s, nxt
+        )
     new_carry = carry.replace(state=new_state, episode_index=next_index, episode_key=next_ekey, t=carry.t + 1)
     return nxt, new_carry
 
@@ -311,7 +330,11 @@ def sharded_rollout_steps(
     """
     if mesh is None:
         return functools.partial(
-            rollout_steps, env, policy, num_steps=num_steps, autoreset=autoreset,
+            rollout_steps,
+            env,
+            policy,
+            num_steps=num_steps,
+            autoreset=autoreset,
             record_observations=record_observations,
         )
     from jax.sharding import PartitionSpec as P
@@ -319,8 +342,14 @@ def sharded_rollout_steps(
     def local(carry: RolloutCarry, params):
         first = jax.lax.axis_index("worlds") * carry.episode_index.shape[0]
         return rollout_steps(
-            env, policy, carry, params, num_steps=num_steps, autoreset=autoreset,
-            record_observations=record_observations, first_world=first,
+            env,
+            policy,
+            carry,
+            params,
+            num_steps=num_steps,
+            autoreset=autoreset,
+            record_observations=record_observations,
+            first_world=first,
         )
 
     worlds = P("worlds")
@@ -328,7 +357,11 @@ def sharded_rollout_steps(
         state=worlds, world_key=worlds, episode_index=worlds, episode_key=worlds, policy_key=P(), t=P()
     )
     return jax.shard_map(
-        local, mesh=mesh, in_specs=(carry_spec, P()), out_specs=(carry_spec, P(None, "worlds")), check_vma=False
+        local,
+        mesh=mesh,
+        in_specs=(carry_spec, P()),
+        out_specs=(carry_spec, P(None, "worlds")),
+        check_vma=False,
     )
 
 
@@ -346,10 +379,17 @@ def carry_mesh(carry: RolloutCarry) -> jax.sharding.Mesh | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_steps(env: Env, policy: Policy, num_steps: int, autoreset: str, record_observations: bool, mesh=None):
+def _compiled_steps(
+    env: Env, policy: Policy, num_steps: int, autoreset: str, record_observations: bool, mesh=None
+):
     return jax.jit(
         sharded_rollout_steps(
-            env, policy, mesh, num_steps=num_steps, autoreset=autoreset, record_observations=record_observations
+            env,
+            policy,
+            mesh,
+            num_steps=num_steps,
+            autoreset=autoreset,
+            record_observations=record_observations,
         )
     )
 

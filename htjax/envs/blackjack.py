@@ -337,8 +337,6 @@ def hand_total(hand: jax.Array) -> tuple[jax.Array, jax.Array]:
     return _best(hard, ace), _soft(hard, ace)
 
 
-
-
 def _first(mask: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(any, index of the first True)`` of a bool vector."""
     return jnp.any(mask), jnp.argmax(mask).astype(jnp.int32)
@@ -567,7 +565,11 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
             seq, plan = self._draw(t.deck, bits)
             t = self._post_bets(t, jnp.bool_(True))
             t, used = self._deal(t, seq, jnp.bool_(True))
-            t = t.replace(deck=t.deck.replace(cards=self._commit(t.deck.cards, plan, used), position=t.deck.position + used))
+            t = t.replace(
+                deck=t.deck.replace(
+                    cards=self._commit(t.deck.cards, plan, used), position=t.deck.position + used
+                )
+            )
             t, over = self._open(t, jnp.bool_(True))
             t = self._to_showdown(t, over)
             exhausted = self._exhausted(t)
@@ -628,7 +630,9 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
                 nxt = jnp.where(live[e] & (dk[e] == dk[k]), e, nxt)
             next_j.append(nxt)
         drawn_card = jnp.stack(drawn_list)
-        plan = dict(p=p, live=live, d=d, jc=jc, drawn=drawn_card, at_p=jnp.stack(at_p), next_j=jnp.stack(next_j))
+        plan = dict(
+            p=p, live=live, d=d, jc=jc, drawn=drawn_card, at_p=jnp.stack(at_p), next_j=jnp.stack(next_j)
+        )
         return jnp.where(live, drawn_card, jnp.int8(cards.NO_CARD)).astype(jnp.int8), plan
 
     def _commit(self, shoe: jax.Array, plan: dict, used: jax.Array) -> jax.Array:
@@ -642,7 +646,9 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         active = (jnp.arange(n) < used) & plan["live"]
         moved = active & (plan["d"] >= used) & (plan["next_j"] >= used)
         off = self._shoe_size + jnp.arange(2 * n, dtype=jnp.int32)  # distinct out-of-range slots: dropped
-        where = jnp.concatenate([jnp.where(active, plan["p"], off[:n]), jnp.where(moved, plan["jc"], off[n:])])
+        where = jnp.concatenate(
+            [jnp.where(active, plan["p"], off[:n]), jnp.where(moved, plan["jc"], off[n:])]
+        )
         values = jnp.concatenate([plan["drawn"], plan["at_p"]]).astype(jnp.int8)
         return shoe.at[where].set(values, mode="drop", unique_indices=True)
 
@@ -1135,7 +1141,9 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
                 t = self._post_bets(t, nxt)
                 t2, used2 = self._deal(t, seq2, jnp.bool_(True))
                 t2 = t2.replace(
-                    deck=t2.deck.replace(cards=self._commit(t2.deck.cards, plan2, used2), position=t2.deck.position + used2)
+                    deck=t2.deck.replace(
+                        cards=self._commit(t2.deck.cards, plan2, used2), position=t2.deck.position + used2
+                    )
                 )
                 t2, over2 = self._open(t2, jnp.bool_(True))
                 t2 = self._to_showdown(t2, over2)
@@ -1370,7 +1378,9 @@ def public_view(env: Blackjack, state: BlackjackState) -> dict:
     dealer = [int(c) for c in s.dealer_cards if c >= 0]
     shown = dealer if revealed else dealer[:1]
     up = dealer[0] if dealer else -1
-    dealer_total, dealer_soft = _best_total(int(s.dealer_hard), bool(s.dealer_ace)) if revealed else (None, None)
+    dealer_total, dealer_soft = (
+        _best_total(int(s.dealer_hard), bool(s.dealer_ace)) if revealed else (None, None)
+    )
     seats = []
     for p in range(env.num_players):
         hands = []
