@@ -120,6 +120,26 @@ def test_vmap_equals_per_world_loop(compiled):
             _assert_trees_equal(single, jax.tree_util.tree_map(lambda x, i=i: x[i], batch))
 
 
+def test_vmap_with_finished_and_illegal_worlds_equals_per_world_loop(compiled):
+    """A batch mixing a finished world, an out-of-range action and ordinary steps: the batched
+    keep-the-state path (a select, or a batch-level branch: Env.keep_by_branch) agrees with
+    stepping each world alone."""
+    env = compiled.env
+    _, states, _ = _episode(compiled, seed=1)
+    finished = states[-1]
+    fresh = [compiled.init(jax.random.PRNGKey(40 + i)) for i in range(3)]
+    worlds = ([finished] if bool(finished.done) else []) + fresh
+    rng = np.random.default_rng(4)
+    actions = [_random_action(env, w, rng) for w in worlds]
+    actions[-1] = np.full_like(actions[-1], env.num_actions + 1)  # illegal: out of range
+    batch = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *worlds)
+    keys = jax.random.split(jax.random.PRNGKey(5), len(worlds))
+    out = compiled.v_step(batch, jnp.asarray(np.stack(actions)), keys)
+    for i, w in enumerate(worlds):
+        _assert_trees_equal(compiled.step(w, actions[i], keys[i]), jax.tree_util.tree_map(lambda x, i=i: x[i], out))
+    assert bool(out.terminated[-1])
+
+
 def test_jitted_init_and_step_trace_once(compiled):
     env = compiled.env
     chex.clear_trace_counter()

@@ -417,6 +417,8 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         super().__init__(config, preset=preset, **overrides)
         cfg = self.config
         self._gym = cfg.rules == "gymnasium"
+        # a finite shoe makes the state large enough for the branch to beat a select (Env docs)
+        self.keep_by_branch = not cfg.infinite_deck
         self._S = cfg.num_seats
         self._H = cfg.max_hands
         self._NH = self._S * self._H

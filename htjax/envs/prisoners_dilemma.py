@@ -295,6 +295,7 @@ class IteratedPrisonersDilemma(Env[IPDState, IPDConfig]):
     version = "v0"
     config_class = IPDConfig
     simultaneous = True
+    keep_by_branch = True  # measured faster (see htjax.core.env.Env.keep_by_branch)
 
     num_players = 2
     num_actions = 2
