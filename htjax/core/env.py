@@ -245,9 +245,9 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
         safe_action = jnp.where(legal, action, self._fallback_action(state))
         stepped = self._step(state.replace(rewards=zero_rewards), safe_action, key)
         # A finished world stays as it is (zero rewards); an illegal action keeps the state too,
-        # but ends the episode with the penalty and counts the step. One select over the whole
-        # state covers both (it is the costly part for states holding a shoe); the few fields
-        # that differ are patched after.
+        # but ends the episode with the penalty and counts the step. One keep over the whole
+        # state covers both (a select, or a batch-level branch: keep_by_branch); the few
+        # fields that differ are patched after.
         keep = finished | ~all_legal
         if self.keep_by_branch:
             out = rare_cond(keep, lambda kept, _: kept, lambda _, moved: moved, state, stepped)
