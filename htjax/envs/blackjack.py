@@ -948,10 +948,10 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         hole_up = t.dealer_cards[:2]
         first = jnp.where(drawn, cand, t.dealer_cards[2 : 2 + Mf])
         rest = t.dealer_cards[2 + Mf :]
-        if Mf == M:
-            shoe = self._commit(t.deck.cards, plan, used + carry[3])
+        operands = (carry, rest, t.deck, plan, used, key_data(key))
+        if Mf == M:  # every possible hit was pre-drawn: no tail to branch to
+            carry, rest, shoe = self._dealer_done(*operands)
         else:
-            operands = (carry, rest, t.deck, plan, used, key_data(key))
             carry, rest, shoe = rare_cond(carry[2], self._dealer_tail, self._dealer_done, *operands)
         hard, ace, _, m, seen = carry
         newly = on & ~t.dealer_revealed
