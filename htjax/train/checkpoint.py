@@ -262,10 +262,10 @@ def _check_shapes(params, spec: NetworkSpec) -> None:
         dims = sizes + [out]
         layers = params.get(name)
         if layers is None or len(layers) != len(dims) - 1:
-            raise ValueError(f"{name} has {0 if layers is None else len(layers)} layers, expected {len(dims) - 1}")
+            raise CheckpointError(f"{name} has {0 if layers is None else len(layers)} layers, expected {len(dims) - 1}")
         for i, layer in enumerate(layers):
             if layer["w"].shape != (dims[i], dims[i + 1]) or layer["b"].shape != (dims[i + 1],):
-                raise ValueError(
+                raise CheckpointError(
                     f"{name} layer {i} has shapes {layer['w'].shape}/{layer['b'].shape}, "
                     f"expected {(dims[i], dims[i + 1])}/{(dims[i + 1],)}"
                 )
