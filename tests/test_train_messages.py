@@ -36,7 +36,8 @@ def test_onnx_policy__trained_without_betting_used_with_betting_names_the_bettin
     with pytest.raises(EnvMismatchError) as err:
         OnnxPolicy.load(policies["flat_bet"], htjax.make("blackjack", betting=True))
     message = str(err.value)
-    assert "trained on blackjack with betting=False, but the env has betting=True" in message
+    assert "rules config differs in ['betting']" in message
+    assert "trained with betting=False, but the env has betting=True" in message
     assert "number of actions 7 differs from the env's 12" in message  # the consequence, after the cause
     assert err.value.differences["betting"] == (False, True)
     assert err.value.differences["num_actions"] == (7, 12)

@@ -128,8 +128,8 @@ def check_env_matches(summary: dict[str, Any], env: Env, what: str, advice: str 
                 f"{label} {derived[f][0]!r} differs from the env's {derived[f][1]!r}" for f, label in shown
             ) + ")"
         raise EnvMismatchError(
-            f"{what} was trained on {mine['id']} with {_assignments(config, 0)}, but the env has "
-            f"{_assignments(config, 1)}{consequence}; {advice}",
+            f"{what} was trained on other {mine['id']} rules (rules config differs in {list(config)}): trained "
+            f"with {_assignments(config, 0)}, but the env has {_assignments(config, 1)}{consequence}; {advice}",
             {**config, **derived},
         )
     for field, label in _DERIVED:
