@@ -30,7 +30,13 @@ import jax
 import numpy as np
 
 from htjax.core.env import Env
-from htjax.train.envmatch import check_env_matches, env_from_summary, env_summary, json_default, observation_layout_hash
+from htjax.train.envmatch import (
+    check_env_matches,
+    env_from_summary,
+    env_summary,
+    json_default,
+    observation_layout_hash,
+)
 from htjax.train.errors import CheckpointError, EnvMismatchError, OutputPathError
 from htjax.train.networks import NetworkSpec
 from htjax.train.paths import atomic_write

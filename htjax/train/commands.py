@@ -11,8 +11,8 @@ import shlex
 import sys
 from typing import Any
 
-from htjax.core.config import ConfigError
-from htjax.core.env import Env, HtjaxError
+from htjax.core.env import Env
+from htjax.core.errors import ConfigError, HtjaxError
 from htjax.train.ppo import PPOConfig
 from htjax.train.selfplay import Opponents
 

@@ -1,23 +1,17 @@
-"""The errors of :mod:`htjax.train`, all :class:`~htjax.core.env.HtjaxError` subclasses.
+"""The errors of :mod:`htjax.train`, all :class:`~htjax.core.errors.HtjaxError` subclasses.
 
 This module imports nothing heavy (no JAX, no onnx), so the inference-only ONNX policy
 (:mod:`htjax.train.onnx_policy`) can raise them too. Bad trainer settings (``PPOConfig``
-fields, ``updates``, ``checkpoint_every``) raise :class:`~htjax.core.config.ConfigError`.
+fields, ``updates``, ``checkpoint_every``, an unknown ``--opponents``) raise
+:class:`~htjax.core.errors.ConfigError`; other bad arguments :class:`~htjax.core.errors.InvalidArgumentError`
+(re-exported here), of which :class:`OutputPathError` and :class:`ExportError` are kinds.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from htjax.core.env import HtjaxError
-
-try:
-    from htjax.core.errors import InvalidArgumentError
-except ImportError:  # pragma: no cover - until the core errors module lands on main
-
-    class InvalidArgumentError(HtjaxError, ValueError):  # type: ignore[no-redef]
-        """Any other bad argument to a public function."""
-
+from htjax.core.errors import HtjaxError, InvalidArgumentError
 
 __all__ = [
     "InvalidArgumentError",
@@ -57,11 +51,11 @@ class OnnxModelError(HtjaxError, ValueError):
     """An ``.onnx`` file (or its model card) is missing, corrupt, or not an htjax policy."""
 
 
-class OutputPathError(HtjaxError, ValueError):
+class OutputPathError(InvalidArgumentError):
     """An output path cannot be written: wrong suffix, a directory, an existing file without
     ``overwrite``, a parent that is a file, or a folder without write permission."""
 
 
-class ExportError(HtjaxError, ValueError):
+class ExportError(InvalidArgumentError):
     """An ONNX export was asked for something it cannot do: an unknown backend, or a policy
     function that does not trace or returns other shapes or dtypes."""

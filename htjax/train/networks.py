@@ -24,7 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from htjax.core.config import ConfigError, check_choice, check_int
+from htjax.core.config import check_choice, check_int
+from htjax.core.errors import ConfigError
 from htjax.train.errors import InvalidArgumentError
 
 __all__ = [

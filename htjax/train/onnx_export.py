@@ -44,7 +44,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from htjax._version import __version__
-from htjax.core.env import Env, HtjaxError
+from htjax.core.env import Env
+from htjax.core.errors import HtjaxError
 from htjax.train.checkpoint import Checkpoint, file_sha256
 from htjax.train.envmatch import env_summary, plain
 from htjax.train.errors import ExportError, OnnxModelError, OutputPathError

@@ -26,14 +26,23 @@ from __future__ import annotations
 
 import json
 import pathlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from htjax.core.env import Env
 from htjax.train.envmatch import check_env_matches, env_from_summary
 from htjax.train.errors import EnvMismatchError, InvalidArgumentError, OnnxModelError
-from htjax.train.onnx_format import INPUT_MASK, INPUT_OBSERVATION, ONNX_FORMAT, OUTPUT_PROBABILITIES, OUTPUT_VALUE
+from htjax.train.onnx_format import (
+    INPUT_MASK,
+    INPUT_OBSERVATION,
+    ONNX_FORMAT,
+    OUTPUT_PROBABILITIES,
+    OUTPUT_VALUE,
+)
+
+if TYPE_CHECKING:  # annotations only: JAX is imported by the JAX methods when called
+    import jax
 
 __all__ = ["OnnxModelError", "OnnxPolicy", "policy_tournament"]
 

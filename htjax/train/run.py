@@ -32,8 +32,8 @@ from typing import Any, Callable
 import jax
 import numpy as np
 
-from htjax.core.config import ConfigError
 from htjax.core.env import Env
+from htjax.core.errors import ConfigError
 from htjax.train.paths import atomic_write, prepare_output_path
 from htjax.train.ppo import PPOConfig, RunnerState, make_train
 from htjax.train.selfplay import Opponents
