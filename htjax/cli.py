@@ -223,7 +223,7 @@ def bench_command(
 @app.command("train")
 def train_command(
     env_id: Optional[str] = typer.Argument(
-        None, metavar="[ENV]", help="Env id (see `htjax envs`); with --resume, taken from the checkpoint."
+        None, metavar="ENV", help="Env id (see `htjax envs`); with --resume, taken from the checkpoint."
     ),
     rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
     config: Optional[str] = typer.Option(None, "--config", help="JSON config overrides (or a file)."),

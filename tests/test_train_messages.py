@@ -57,7 +57,9 @@ def test_onnx_policy__other_env_or_version_is_named_first(policies, monkeypatch)
         OnnxPolicy.load(policies["heads_up"], htjax.make("blackjack"))
     env = htjax.make("holdem")
     monkeypatch.setattr(type(env), "version", "v999")
-    with pytest.raises(EnvMismatchError, match="holdem version 'v.*', but this htjax has holdem version 'v999'"):
+    with pytest.raises(
+        EnvMismatchError, match="holdem version 'v.*', but this htjax has holdem version 'v999'"
+    ):
         OnnxPolicy.load(policies["heads_up"], env)
 
 
@@ -82,17 +84,26 @@ def _junk_files(tmp_path: pathlib.Path, policies) -> dict[str, tuple[pathlib.Pat
     np.save(tmp_path / "array.npy", np.zeros(3))
     np.savez(tmp_path / "other.npz", weights=np.zeros(3))
     future = tmp_path / "future.npz"
-    np.savez(future, **{"header.json": np.frombuffer(json.dumps({"format": "htjax-checkpoint-9"}).encode(), np.uint8)})
+    np.savez(
+        future,
+        **{"header.json": np.frombuffer(json.dumps({"format": "htjax-checkpoint-9"}).encode(), np.uint8)},
+    )
     objects = tmp_path / "objects.npz"
     np.savez(objects, thing=np.array([{"a": 1}], dtype=object))
     return {
         "empty": (put("empty.npz", b""), "is not an htjax checkpoint: the file is empty"),
-        "pickle": (put("model.pkl", b"\x80\x04\x95\x10\x00"), "is not an htjax checkpoint: it is a Python pickle"),
+        "pickle": (
+            put("model.pkl", b"\x80\x04\x95\x10\x00"),
+            "is not an htjax checkpoint: it is a Python pickle",
+        ),
         "npy": (put("array.npz", (tmp_path / "array.npy").read_bytes()), "single NumPy array"),
         "onnx": (policies["flat_bet"], "looks like an ONNX model"),
         "json": (put("config.npz", b'{"betting": false}'), "JSON or text file"),
         "binary": (put("noise.npz", bytes(range(200, 256)) * 3), "not a zip/.npz archive"),
-        "other npz": (tmp_path / "other.npz", "without the htjax header .header.json.; it holds 1 entries .weights."),
+        "other npz": (
+            tmp_path / "other.npz",
+            "without the htjax header .header.json.; it holds 1 entries .weights.",
+        ),
         "future": (future, "format 'htjax-checkpoint-9', which this htjax cannot read"),
         "objects": (objects, "its entry 'thing' holds Python objects"),
         "truncated": (put("truncated.npz", real[: len(real) // 2]), "damaged zip/.npz archive"),
@@ -154,7 +165,10 @@ LIGHT = {"htjax.train.onnx_policy", "htjax.train.envmatch", "htjax.train.errors"
 def test_onnx_policy__inference_imports_only_onnxruntime_numpy_and_light_htjax_modules(policies):
     res = subprocess.run(
         [sys.executable, "-c", _INFERENCE_ONLY, str(policies["heads_up"])],
-        capture_output=True, text=True, timeout=300, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout.strip().splitlines()[-1])
@@ -162,7 +176,8 @@ def test_onnx_policy__inference_imports_only_onnxruntime_numpy_and_light_htjax_m
     stdlib = set(out["stdlib"])
     for stage in ("after_import", "after_use"):
         heavy = [
-            name for name in out[stage]
+            name
+            for name in out[stage]
             if name not in LIGHT and name.split(".")[0] not in stdlib and name != "htjax.train"
         ]
         assert heavy == [], (stage, heavy)
@@ -172,9 +187,9 @@ def test_onnx_policy__inference_imports_only_onnxruntime_numpy_and_light_htjax_m
 def test_onnx_export__reads_the_version_without_importing_the_package_cycle():
     source = (ROOT / "htjax" / "train" / "onnx_export.py").read_text()
     tree = ast.parse(source)
-    imported = {
-        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-    } | {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)} | {
+        alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
     assert "htjax" not in imported and "htjax._version" in imported
     from htjax import __version__
     from htjax._version import __version__ as version
@@ -183,8 +198,19 @@ def test_onnx_export__reads_the_version_without_importing_the_package_cycle():
 
 
 # ------------------------------------------------------------------ no bare built-in errors
-_BUILTIN = {"ValueError", "TypeError", "RuntimeError", "KeyError", "FileNotFoundError", "OSError", "Exception"}
-_ALLOWED = {("envmatch.py", "json_default"), ("run.py", "_plain")}  # json.dumps' default= protocol wants TypeError
+_BUILTIN = {
+    "ValueError",
+    "TypeError",
+    "RuntimeError",
+    "KeyError",
+    "FileNotFoundError",
+    "OSError",
+    "Exception",
+}
+_ALLOWED = {
+    ("envmatch.py", "json_default"),
+    ("run.py", "_plain"),
+}  # json.dumps' default= protocol wants TypeError
 _GAME_HELPERS = {"basic_strategy.py", "holdem_opponents.py", "ipd_opponents.py"}  # moving to htjax/agents
 
 

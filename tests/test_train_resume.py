@@ -32,8 +32,16 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # tiny and with every schedule switched on: learning rate and entropy annealing, snapshots
 TINY = PPOConfig(
-    num_envs=4, num_steps=4, num_minibatches=2, update_epochs=2, learning_rate=3e-3, hidden=(8,),
-    anneal_updates=5, anneal_to=0.2, ent_coef=0.05, ent_anneal_to=0.0,
+    num_envs=4,
+    num_steps=4,
+    num_minibatches=2,
+    update_epochs=2,
+    learning_rate=3e-3,
+    hidden=(8,),
+    anneal_updates=5,
+    anneal_to=0.2,
+    ent_coef=0.05,
+    ent_anneal_to=0.0,
 )
 
 
@@ -52,8 +60,13 @@ def _run(case, tmp, name, **kwargs):
     make_env, config, opponents = CASES[case]
     env = make_env()
     return train(
-        env, config, seed=3, opponents=opponents(env) if opponents else None, out=tmp / f"{name}.npz",
-        progress=False, **kwargs,
+        env,
+        config,
+        seed=3,
+        opponents=opponents(env) if opponents else None,
+        out=tmp / f"{name}.npz",
+        progress=False,
+        **kwargs,
     )
 
 
@@ -65,7 +78,7 @@ def _assert_same_run(a, b):
     leaves_a, tree_a = jax.tree_util.tree_flatten(a.runner_state)
     leaves_b, tree_b = jax.tree_util.tree_flatten(b.runner_state)
     assert tree_a == tree_b
-    for x, y in zip(leaves_a, leaves_b):
+    for x, y in zip(leaves_a, leaves_b, strict=True):
         x, y = np.asarray(x), np.asarray(y)
         assert x.dtype == y.dtype and x.shape == y.shape
         np.testing.assert_array_equal(x, y)
@@ -118,14 +131,24 @@ def test_resume__from_a_periodic_checkpoint_mid_run_equals_the_uninterrupted_run
     _assert_same_run(full, reference)  # writing checkpoints changes nothing
     assert load_checkpoint(tmp_path / "at4.npz").header["training"]["updates"] == 4
     resumed = train(
-        HighCard(), CASES["snapshot_pool"][1], updates=6, seed=3, out=tmp_path / "at4.npz",
-        resume=tmp_path / "at4.npz", progress=False,
+        HighCard(),
+        CASES["snapshot_pool"][1],
+        updates=6,
+        seed=3,
+        out=tmp_path / "at4.npz",
+        resume=tmp_path / "at4.npz",
+        progress=False,
     )
     _assert_same_run(resumed, reference)
     # a run resumed to more updates than it was started with
     longer = train(
-        HighCard(), CASES["snapshot_pool"][1], updates=7, seed=3, out=tmp_path / "at6.npz",
-        resume=tmp_path / "at6.npz", progress=False,
+        HighCard(),
+        CASES["snapshot_pool"][1],
+        updates=7,
+        seed=3,
+        out=tmp_path / "at6.npz",
+        resume=tmp_path / "at6.npz",
+        progress=False,
     )
     assert longer.updates == 7 and _without_wall(longer.metrics[:6]) == _without_wall(reference.metrics)
 
@@ -150,17 +173,34 @@ def test_resume__refuses_other_env_rules_ppo_opponents_or_seed_naming_the_differ
     _, solo = references["one_seat"]
     _, fixed = references["fixed_opponents"]
     with pytest.raises(ResumeMismatchError, match="max_steps=5, but the env has max_steps=7") as err:
-        train(SoloDraw(max_steps=7), TINY, updates=9, seed=3, out=tmp_path / "a.npz", resume=solo, progress=False)
+        train(
+            SoloDraw(max_steps=7),
+            TINY,
+            updates=9,
+            seed=3,
+            out=tmp_path / "a.npz",
+            resume=solo,
+            progress=False,
+        )
     assert set(err.value.differences) >= {"max_steps"}
     with pytest.raises(ResumeMismatchError, match="env id 'toy_solo_draw'"):
         train(HighCard(), TINY, updates=9, seed=3, out=tmp_path / "a.npz", resume=solo, progress=False)
     with pytest.raises(ResumeMismatchError, match="learning_rate: 0.003 in the checkpoint, 0.01 now") as err:
-        train(SoloDraw(), TINY.replace(learning_rate=0.01), updates=9, seed=3, out=tmp_path / "a.npz", resume=solo,
-              progress=False)
+        train(
+            SoloDraw(),
+            TINY.replace(learning_rate=0.01),
+            updates=9,
+            seed=3,
+            out=tmp_path / "a.npz",
+            resume=solo,
+            progress=False,
+        )
     assert list(err.value.differences) == ["learning_rate"]
     with pytest.raises(ResumeMismatchError, match="seed: 3 in the checkpoint, 4 now"):
         train(SoloDraw(), TINY, updates=9, seed=4, out=tmp_path / "a.npz", resume=solo, progress=False)
-    with pytest.raises(ResumeMismatchError, match=r"opponents: \['random'\] in the checkpoint, \['self'\] now"):
+    with pytest.raises(
+        ResumeMismatchError, match=r"opponents: \['random'\] in the checkpoint, \['self'\] now"
+    ):
         train(HighCard(), TINY, updates=9, seed=3, out=tmp_path / "a.npz", resume=fixed, progress=False)
     with pytest.raises(ConfigError, match="already done 6 updates"):
         train(SoloDraw(), TINY, updates=6, seed=3, out=tmp_path / "a.npz", resume=solo, progress=False)
@@ -227,12 +267,22 @@ def test_output_paths__missing_folders_are_created_and_overwrite_replaces(tmp_pa
 # ------------------------------------------------------------------ the CLI
 def _cli_env():
     cache = os.environ.get("HTJAX_TEST_JAX_CACHE", str(ROOT / ".jax_cache"))
-    return {**os.environ, "PYTHONUNBUFFERED": "1", "JAX_COMPILATION_CACHE_DIR": cache, "PYTHONPATH": str(ROOT)}
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "JAX_COMPILATION_CACHE_DIR": cache,
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def _cli(*args, cwd):
     return subprocess.run(
-        [sys.executable, "-m", "htjax.cli", *args], capture_output=True, text=True, env=_cli_env(), cwd=cwd, timeout=300
+        [sys.executable, "-m", "htjax.cli", *args],
+        capture_output=True,
+        text=True,
+        env=_cli_env(),
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -245,7 +295,9 @@ def test_cli_train__refuses_bad_outputs_and_junk_resumes_with_one_line(tmp_path)
     (tmp_path / "c.npz").write_bytes(b"junk")
     res = runner.invoke(app, ["train", "prisoners_dilemma", "--out", str(tmp_path / "c.npz")])
     text = " ".join(res.output.split())
-    assert res.exit_code == 2 and "already exists" in text and "--overwrite" in text and "Traceback" not in text
+    assert (
+        res.exit_code == 2 and "already exists" in text and "--overwrite" in text and "Traceback" not in text
+    )
     res = runner.invoke(app, ["train", "prisoners_dilemma", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "must end in .npz" in " ".join(res.output.split())
     res = runner.invoke(app, ["train", "--resume", str(tmp_path / "c.npz")])
@@ -263,11 +315,25 @@ def test_cli_train__ctrl_c_saves_exits_130_and_resume_equals_the_uninterrupted_r
     from htjax.train.commands import run_train
 
     out = tmp_path / "runs" / "ipd.npz"
-    args = ["train", "prisoners_dilemma", "--ppo", json.dumps(PPO), "--steps", str(TARGET * 16),
-            "--checkpoint-every", "1", "--out", str(out)]
+    args = [
+        "train",
+        "prisoners_dilemma",
+        "--ppo",
+        json.dumps(PPO),
+        "--steps",
+        str(TARGET * 16),
+        "--checkpoint-every",
+        "1",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "htjax.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=_cli_env(), cwd=tmp_path,
+        [sys.executable, "-m", "htjax.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_cli_env(),
+        cwd=tmp_path,
     )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
@@ -293,8 +359,15 @@ def test_cli_train__ctrl_c_saves_exits_130_and_resume_equals_the_uninterrupted_r
     assert load_checkpoint(out).header["training"]["updates"] == TARGET
 
     reference = tmp_path / "reference.npz"
-    run_train(htjax.make("prisoners_dilemma"), env_steps=TARGET * 16, seed=None, out=str(reference), ppo=PPO,
-              checkpoint_every=0, command="pytest")
+    run_train(
+        htjax.make("prisoners_dilemma"),
+        env_steps=TARGET * 16,
+        seed=None,
+        out=str(reference),
+        ppo=PPO,
+        checkpoint_every=0,
+        command="pytest",
+    )
     _assert_same_files(out, reference)
     rows = json.loads(out.with_suffix(".metrics.json").read_text())["metrics"]
     reference_rows = json.loads(reference.with_suffix(".metrics.json").read_text())["metrics"]

@@ -69,7 +69,9 @@ def observation_layout_hash(env: Env) -> str:
     same env always hashes the same on every machine.
     """
     d = describe(env)
-    canonical = json.dumps({k: d[k] for k in sorted(d)}, sort_keys=True, separators=(",", ":"), default=json_default)
+    canonical = json.dumps(
+        {k: d[k] for k in sorted(d)}, sort_keys=True, separators=(",", ":"), default=json_default
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -91,7 +93,9 @@ def _assignments(diff: dict[str, tuple[Any, Any]], side: int) -> str:
     return ", ".join(f"{k}={v[side]!r}" for k, v in diff.items())
 
 
-_POLICY_ADVICE = "a policy plays only the rules it was trained on: make the env with those rules or train one for these"
+_POLICY_ADVICE = (
+    "a policy plays only the rules it was trained on: make the env with those rules or train one for these"
+)
 
 
 def check_env_matches(summary: dict[str, Any], env: Env, what: str, advice: str = _POLICY_ADVICE) -> None:
@@ -113,7 +117,11 @@ def check_env_matches(summary: dict[str, Any], env: Env, what: str, advice: str 
             {"id": (theirs.get("id"), mine["id"]), **config, **derived},
         )
     if theirs.get("version") != mine["version"]:
-        extra = f"; its rules config also differs: {_assignments(config, 0)} vs {_assignments(config, 1)}" if config else ""
+        extra = (
+            f"; its rules config also differs: {_assignments(config, 0)} vs {_assignments(config, 1)}"
+            if config
+            else ""
+        )
         raise EnvMismatchError(
             f"{what} was made for {mine['id']} version {theirs.get('version')!r}, but this htjax has "
             f"{mine['id']} version {mine['version']!r} (the rules or the observation changed since; retrain the "
@@ -124,9 +132,14 @@ def check_env_matches(summary: dict[str, Any], env: Env, what: str, advice: str 
         consequence = ""
         shown = [(f, label) for f, label in _DERIVED if f in derived and f != "observation_layout_hash"]
         if shown:
-            consequence = " (so its " + ", ".join(
-                f"{label} {derived[f][0]!r} differs from the env's {derived[f][1]!r}" for f, label in shown
-            ) + ")"
+            consequence = (
+                " (so its "
+                + ", ".join(
+                    f"{label} {derived[f][0]!r} differs from the env's {derived[f][1]!r}"
+                    for f, label in shown
+                )
+                + ")"
+            )
         raise EnvMismatchError(
             f"{what} was trained on other {mine['id']} rules (rules config differs in {list(config)}): trained "
             f"with {_assignments(config, 0)}, but the env has {_assignments(config, 1)}{consequence}; {advice}",

@@ -4,7 +4,15 @@ Shared by the exporter (:mod:`htjax.train.onnx_export`, needs ``onnx``) and the 
 loader (:mod:`htjax.train.onnx_policy`, needs only ``onnxruntime`` and ``numpy``).
 """
 
-__all__ = ["OPSET", "IR_VERSION", "ONNX_FORMAT", "INPUT_OBSERVATION", "INPUT_MASK", "OUTPUT_PROBABILITIES", "OUTPUT_VALUE"]
+__all__ = [
+    "OPSET",
+    "IR_VERSION",
+    "ONNX_FORMAT",
+    "INPUT_OBSERVATION",
+    "INPUT_MASK",
+    "OUTPUT_PROBABILITIES",
+    "OUTPUT_VALUE",
+]
 
 OPSET = 17
 IR_VERSION = 8  # opset 17's IR; readable by every onnxruntime since 1.11 and onnxruntime-web

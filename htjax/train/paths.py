@@ -65,7 +65,9 @@ def prepare_output_path(
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise OutputPathError(f"cannot create the folder of {what} path {str(p)!r}: {str(existing)!r} is a file")
+        raise OutputPathError(
+            f"cannot create the folder of {what} path {str(p)!r}: {str(existing)!r} is a file"
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".htjax-probe-", dir=folder)
@@ -77,7 +79,12 @@ def prepare_output_path(
     for f in (p, *map(pathlib.Path, companions)):
         if f.is_dir():
             raise OutputPathError(f"{str(f)!r} (written beside the {what}) is a directory")
-        if f.exists() and not overwrite and f.resolve() != own_resolved and not _companion_of(f, own_resolved, p):
+        if (
+            f.exists()
+            and not overwrite
+            and f.resolve() != own_resolved
+            and not _companion_of(f, own_resolved, p)
+        ):
             raise OutputPathError(f"{str(f)!r} already exists; {hint}")
     return p
 

@@ -135,6 +135,8 @@ class PPOConfig:
             raise ConfigError(f"unknown PPOConfig field(s) {unknown}; valid fields: {sorted(names)}")
         v = dict(values)
         if "hidden" in v:
+            if not isinstance(v["hidden"], (list, tuple)):
+                raise ConfigError(f"config field 'hidden' must be a list of ints, got {v['hidden']!r}")
             v["hidden"] = tuple(v["hidden"])
         return cls(**v)
 

@@ -173,14 +173,20 @@ def load_run_state(
     resume = _require_resume(header, path)
     try:
         check_env_matches(
-            header["env"], trainer.env, f"checkpoint {path.name}",
+            header["env"],
+            trainer.env,
+            f"checkpoint {path.name}",
             advice="resume with the checkpoint's rules (htjax train --resume without ENV, --rules or --config)",
         )
     except EnvMismatchError as err:
         raise ResumeMismatchError(f"cannot resume: {err}", err.differences) from err
     _refuse(path, "PPO settings", _differences(header.get("ppo", {}), trainer.config.to_dict()))
     training = header.get("training", {})
-    _refuse(path, "opponents", _differences({"opponents": training.get("opponents")}, {"opponents": list(opponents)}))
+    _refuse(
+        path,
+        "opponents",
+        _differences({"opponents": training.get("opponents")}, {"opponents": list(opponents)}),
+    )
     _refuse(path, "seed", _differences({"seed": training.get("seed")}, {"seed": seed}))
     template = jax.eval_shape(trainer.init, jax.random.PRNGKey(0))
     t_leaves, treedef, info = _structure(template)
@@ -193,12 +199,18 @@ def load_run_state(
     try:
         leaves = [jnp.asarray(arrays[f"{STATE_PREFIX}{i:05d}"]) for i in range(len(t_leaves))]
     except KeyError as err:
-        raise CheckpointError(f"{path}: training state entry {err} is missing; the checkpoint is damaged") from err
-    for got, want in zip(leaves, t_leaves):
+        raise CheckpointError(
+            f"{path}: training state entry {err} is missing; the checkpoint is damaged"
+        ) from err
+    for got, want in zip(leaves, t_leaves, strict=True):
         if got.shape != want.shape or got.dtype != want.dtype:
-            raise CheckpointError(f"{path}: a training state entry has {got.dtype}{list(got.shape)}, "
-                                  f"expected {want.dtype}{list(want.shape)}; the checkpoint is damaged")
+            raise CheckpointError(
+                f"{path}: a training state entry has {got.dtype}{list(got.shape)}, "
+                f"expected {want.dtype}{list(want.shape)}; the checkpoint is damaged"
+            )
     rs = jax.tree_util.tree_unflatten(treedef, leaves)
     if int(rs.update) != int(training.get("updates", -1)):
-        raise CheckpointError(f"{path}: its header says {training.get('updates')} updates, its state {int(rs.update)}")
+        raise CheckpointError(
+            f"{path}: its header says {training.get('updates')} updates, its state {int(rs.update)}"
+        )
     return RunState(rs, header)
