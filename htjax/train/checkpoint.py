@@ -1,20 +1,24 @@
 """Checkpoints: network parameters in a ``.npz`` plus a JSON header saying what they are for.
 
-File layout (``numpy.savez``):
+File layout (``numpy.savez``, written atomically: a temporary file renamed over the target):
 
-* ``header.json``: ``uint8[n]`` UTF-8 JSON, the :func:`checkpoint_header` (below);
+* ``header.json``: ``uint8[n]`` UTF-8 JSON, the header (below);
 * ``params/actor/0/w``, ``params/actor/0/b``, ..., ``params/critic/k/b``: ``float32`` arrays
-  of the network (see :mod:`htjax.train.networks`).
+  of the network (see :mod:`htjax.train.networks`);
+* in checkpoints written by :func:`htjax.train.run.train`, also ``state/00000``, ...: the whole
+  run state a run resumes from (see :mod:`htjax.train.resume`).
 
 Header fields: ``format`` (``"htjax-checkpoint-1"``), ``env`` (:func:`htjax.core.env.describe`
 of the env: id, version, sizes, observation shape and dtype, action labels, config),
 ``observation_layout_hash``, ``network`` (a :class:`~htjax.train.networks.NetworkSpec`),
 ``ppo`` (the :class:`~htjax.train.ppo.PPOConfig`), ``training`` (``command``, ``env_steps``,
-``updates``, ``seed``, opponents) and optional ``metrics``.
+``updates``, ``seed``, opponents), optional ``metrics`` and, for resumable checkpoints,
+``resume``.
 
-:func:`load_checkpoint` refuses a file made for another env, env version, observation shape,
-dtype or layout, naming the mismatch, and raises :class:`CheckpointError` for a file that is
-not an htjax checkpoint.
+:func:`load_checkpoint` refuses a file made for another env, naming the cause (env id, env
+version, or the rules config fields that differ: :func:`htjax.train.envmatch.check_env_matches`),
+and raises :class:`CheckpointError` for a file that is not an htjax checkpoint, saying what it
+is when it can tell (:func:`read_checkpoint_file`); it never loads pickles.
 """
 
 from __future__ import annotations
