@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import htjax
-from htjax.envs.ipd_strategies import CLASSIC_14, Strategy, get_strategy
-from htjax.envs.ipd_tournament import Agent, play_matches
+from htjax.agents.ipd.strategies import CLASSIC_14, Strategy, get_strategy
+from htjax.agents.ipd.tournament import Agent, play_matches
 from htjax.train.ipd_opponents import TRAINABLE, classic_opponents, rebuild_private, strategy_opponent
 
 ENV = htjax.make("prisoners_dilemma")  # 100 rounds, no noise
