@@ -279,10 +279,8 @@ def test_agent__out_of_range_action_raises_naming_the_agent():
     ids=["float", "vector"],
 )
 def test_agent__action_of_wrong_dtype_or_shape_raises(policy):
-    from htjax.envs import prisoners_dilemma
-
     with pytest.raises(ValueError, match="'odd'.*one integer action"):
-        prisoners_dilemma.tournament(["Defector"], agents=[Agent("odd", policy)], turns=5, repetitions=2)
+        tournament(["Defector"], agents=[Agent("odd", policy)], turns=5, repetitions=2)
 
 
 @pytest.mark.parametrize(
