@@ -12,9 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from htjax.core.keys import step_key
-from htjax.agents.ipd.strategies import CLASSIC_14, STRATEGIES, get_strategy, gtft_probability, strategy_policy
+from htjax.agents.ipd.strategies import (
+    CLASSIC_14,
+    STRATEGIES,
+    get_strategy,
+    gtft_probability,
+    strategy_policy,
+)
 from htjax.agents.ipd.tournament import Agent, play_match, play_matches, ranking_table, tournament
+from htjax.core.keys import step_key
 from htjax.envs.prisoners_dilemma import IPDConfig, IteratedPrisonersDilemma, new_memory, update_memory
 
 warnings.filterwarnings("ignore", module="axelrod")

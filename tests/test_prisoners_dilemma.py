@@ -272,7 +272,9 @@ def test_forfeit__negative_sucker_costs_every_remaining_round():
 
 def test_forfeit__nothing_at_stake_with_non_negative_payoffs(env, jit_step):
     s = _play(env, jit_step, [(C, D)])[-1]
-    np.testing.assert_array_equal(np.asarray(env._forfeit(s, jnp.array([True, True]), env.default_params)), [0.0, 0.0])
+    np.testing.assert_array_equal(
+        np.asarray(env._forfeit(s, jnp.array([True, True]), env.default_params)), [0.0, 0.0]
+    )
 
 
 def test_forfeit__follows_per_world_parameters():
@@ -287,7 +289,12 @@ def test_forfeit__follows_per_world_parameters():
 def test_params__payoff_orderings_are_validated_through_the_config():
     env = IteratedPrisonersDilemma()
     assert env.config_class.PARAM_FIELDS == (
-        "temptation", "reward", "punishment", "sucker", "noise", "continuation_probability"
+        "temptation",
+        "reward",
+        "punishment",
+        "sucker",
+        "noise",
+        "continuation_probability",
     )
     with pytest.raises(ConfigError, match="T > R"):
         env.params(temptation=2.0)
@@ -307,7 +314,14 @@ def test_params__batch_mixing_settings_equals_separate_envs_and_traces_once():
         {"temptation": 4.0, "reward": 2.5, "punishment": 0.5, "sucker": -1.0},
         {"noise": 0.25},
         {"continuation_probability": 0.7},
-        {"temptation": 10.0, "reward": 5.0, "punishment": 1.0, "sucker": 0.0, "noise": 0.1, "continuation_probability": 0.9},
+        {
+            "temptation": 10.0,
+            "reward": 5.0,
+            "punishment": 1.0,
+            "sucker": 0.0,
+            "noise": 0.1,
+            "continuation_probability": 0.9,
+        },
     ]
     base = IteratedPrisonersDilemma(rounds=6)
     n, steps = 10, 14
@@ -323,8 +337,13 @@ def test_params__batch_mixing_settings_equals_separate_envs_and_traces_once():
     htjax.rollout(base, policy, jax.random.PRNGKey(6), num_envs=n, num_steps=steps, env_params=env_params)
     assert len(traced) == 1
     for k, overrides in enumerate(settings):
-        alone = htjax.rollout(htjax.make("prisoners_dilemma", rounds=6, **overrides), htjax.random_policy,
-                              key, num_envs=n, num_steps=steps)
+        alone = htjax.rollout(
+            htjax.make("prisoners_dilemma", rounds=6, **overrides),
+            htjax.random_policy,
+            key,
+            num_envs=n,
+            num_steps=steps,
+        )
         worlds = [i for i in range(n) if i % len(settings) == k]
         for field in ("rewards", "action", "terminated", "truncated", "observation"):
             np.testing.assert_array_equal(
@@ -332,7 +351,9 @@ def test_params__batch_mixing_settings_equals_separate_envs_and_traces_once():
                 np.asarray(getattr(alone.trajectory, field))[:, worlds],
                 err_msg=f"{overrides} {field}",
             )
-    assert not np.array_equal(np.asarray(mixed.trajectory.rewards)[:, 0], np.asarray(mixed.trajectory.rewards)[:, 1])
+    assert not np.array_equal(
+        np.asarray(mixed.trajectory.rewards)[:, 0], np.asarray(mixed.trajectory.rewards)[:, 1]
+    )
 
 
 def test_params__one_program_traced_once_for_every_world_setting():
@@ -393,10 +414,12 @@ def test_render_text__round_moves_in_words_and_scores(env, jit_step):
     states = _play(env, jit_step, [(C, D), (D, D), (C, C), (D, C)])
     assert env.render_text(states[0]) == "round 1 of 4 | no moves yet | score: seat 0 0, seat 1 0"
     assert env.render_text(states[1], 0) == (
-        "round 2 of 4 | last round: you cooperated, opponent defected (you +0, opponent +5) | score: you 0, opponent 5"
+        "round 2 of 4 | last round: you cooperated, opponent defected (you +0, opponent +5) | "
+        "score: you 0, opponent 5"
     )
     assert env.render_text(states[1], 1) == (
-        "round 2 of 4 | last round: you defected, opponent cooperated (you +5, opponent +0) | score: you 5, opponent 0"
+        "round 2 of 4 | last round: you defected, opponent cooperated (you +5, opponent +0) | "
+        "score: you 5, opponent 0"
     )
     assert env.render_text(states[4]).startswith("match over after 4 rounds | last round: seat 0 defected")
     assert env.render_text(states[4]).endswith("final score: seat 0 9, seat 1 9")
@@ -419,7 +442,11 @@ def test_public_view__scores_and_payoffs_follow_per_world_parameters():
     assert env.public_view(s)["last_moves"] is None
     s = env.step(s, np.array([1, 0]), jax.random.PRNGKey(1), p)
     view = env.public_view(s)
-    assert view["last_moves"] == ["D", "C"] and view["last_payoffs"] == [7.0, -1.0] and view["scores"] == [7.0, -1.0]
+    assert (
+        view["last_moves"] == ["D", "C"]
+        and view["last_payoffs"] == [7.0, -1.0]
+        and view["scores"] == [7.0, -1.0]
+    )
     assert json.loads(json.dumps(view)) == view
     with pytest.raises(htjax.HtjaxError, match="one world"):
         env.public_view(jax.vmap(env.init)(jax.random.split(jax.random.PRNGKey(0), 2)))

@@ -11,7 +11,7 @@ from htjax.agents.ipd.opponents import TRAINABLE, classic_opponent_fns, rebuild_
 from htjax.envs.prisoners_dilemma.env import IteratedPrisonersDilemma
 from htjax.train.selfplay import Opponents
 
-__all__ = ["classic_opponents", "strategy_opponent", "rebuild_private", "TRAINABLE"]
+__all__ = ["TRAINABLE", "classic_opponents", "rebuild_private", "strategy_opponent"]
 
 
 def classic_opponents(env: IteratedPrisonersDilemma) -> Opponents:

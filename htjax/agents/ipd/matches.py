@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -42,7 +43,15 @@ from htjax.envs.prisoners_dilemma.rules import (
     update_memory,
 )
 
-__all__ = ["Agent", "Player", "Group", "STRATEGY_WORD", "AGENT_WORDS", "play_group", "group_bytes_per_repetition"]
+__all__ = [
+    "AGENT_WORDS",
+    "STRATEGY_WORD",
+    "Agent",
+    "Group",
+    "Player",
+    "group_bytes_per_repetition",
+    "play_group",
+]
 
 STRATEGY_WORD = 3
 """Word ``STRATEGY_WORD + side`` of a round is the uniform draw of the strategy on that side."""
@@ -98,7 +107,7 @@ class Group:
     partner: tuple[int, ...]
 
     @classmethod
-    def build(cls, pairs: Sequence[tuple[int, int]]) -> "Group":
+    def build(cls, pairs: Sequence[tuple[int, int]]) -> Group:
         seats = [(player, s) for s, player in enumerate(p for pair in pairs for p in pair)]
         order = [s for _, s in sorted(seats)]
         position = {s: k for k, s in enumerate(order)}
@@ -128,7 +137,17 @@ def _round_words(episode_keys: jax.Array, t: jax.Array, group: Group, n: int) ->
     return jnp.stack([words[:, match, c] for c in columns], axis=-1)
 
 
-def play_group(players, group: Group, reps: int, turns: int, config: IPDConfig, params, match_keys, rep_start, record: bool):
+def play_group(
+    players,
+    group: Group,
+    reps: int,
+    turns: int,
+    config: IPDConfig,
+    params,
+    match_keys,
+    rep_start,
+    record: bool,
+):
     """Play ``reps`` repetitions (``rep_start, rep_start + 1, ...``) of one group's matches.
 
     Args:
@@ -145,9 +164,13 @@ def play_group(players, group: Group, reps: int, turns: int, config: IPDConfig, 
     payoffs = config.payoffs
     partner = np.asarray(group.partner)
     has_agents = any(not isinstance(players[p], Strategy) for p, _, _ in group.slices)
-    episode_keys = episode_key_for(match_keys[None, :, :], rep_start + jnp.arange(reps, dtype=jnp.int32)[:, None])
+    episode_keys = episode_key_for(
+        match_keys[None, :, :], rep_start + jnp.arange(reps, dtype=jnp.int32)[:, None]
+    )
     privates = tuple(
-        players[p].initial_private((reps, b - a)) if isinstance(players[p], Strategy) else jnp.zeros((), jnp.int32)
+        players[p].initial_private((reps, b - a))
+        if isinstance(players[p], Strategy)
+        else jnp.zeros((), jnp.int32)
         for p, a, b in group.slices
     )
     memory = new_memory((reps, num_seats)).replace(t=jnp.int32(0))
@@ -168,7 +191,9 @@ def play_group(players, group: Group, reps: int, turns: int, config: IPDConfig, 
                 obs = obs.reshape((reps * (b - a),) + obs.shape[-1:])
                 keys = words[:, a:b, 2:4].reshape(reps * (b - a), 2)
                 mask = jnp.ones((2,), jnp.bool_)
-                action = jnp.asarray(jax.vmap(player.policy, in_axes=(None, 0, None, 0))(params[p], obs, mask, keys))
+                action = jnp.asarray(
+                    jax.vmap(player.policy, in_axes=(None, 0, None, 0))(params[p], obs, mask, keys)
+                )
                 if action.shape != (reps * (b - a),) or not jnp.issubdtype(action.dtype, jnp.integer):
                     raise InvalidArgumentError(
                         f"tournament agent {player.name!r}: policy must return one integer action (int32[]), "
@@ -199,7 +224,9 @@ def compiled_group(statics: tuple, group: Group, reps: int, turns: int, config: 
     """
 
     def run(params, match_keys, rep_start):
-        memory, recorded, illegal = play_group(statics, group, reps, turns, config, params, match_keys, rep_start, record)
+        memory, recorded, illegal = play_group(
+            statics, group, reps, turns, config, params, match_keys, rep_start, record
+        )
         out = dict(
             score=memory.my_score(config.payoffs),
             cooperations=memory.t - memory.my_defections,
@@ -212,7 +239,9 @@ def compiled_group(statics: tuple, group: Group, reps: int, turns: int, config: 
     return jax.jit(run)
 
 
-def group_bytes_per_repetition(num_seats: int, turns: int, window: int, agent_seats: int, record: bool) -> int:
+def group_bytes_per_repetition(
+    num_seats: int, turns: int, window: int, agent_seats: int, record: bool
+) -> int:
     """Estimated bytes one repetition of a group costs in a chunk (device and host, with headroom).
 
     Per seat: the match memory and private memory (about 32 bytes), a round's words, noise and

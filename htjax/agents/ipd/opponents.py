@@ -1,4 +1,4 @@
-"""The 14 classic IPD strategies as opponents that read the env state (see :mod:`htjax.agents.ipd.strategies`).
+"""The 14 classic IPD strategies as opponents that read the env state (:mod:`htjax.agents.ipd.strategies`).
 
 An opponent function sees the whole env state, so a strategy reads its seat's
 :class:`~htjax.envs.prisoners_dilemma.rules.MatchMemory` straight from ``state.memory``: the full
@@ -37,7 +37,7 @@ from htjax.envs.prisoners_dilemma.config import MAX_WINDOW
 from htjax.envs.prisoners_dilemma.env import IteratedPrisonersDilemma
 from htjax.envs.prisoners_dilemma.rules import MatchMemory, uniform_from_bits
 
-__all__ = ["strategy_opponent", "classic_opponent_fns", "rebuild_private", "TRAINABLE"]
+__all__ = ["TRAINABLE", "classic_opponent_fns", "rebuild_private", "strategy_opponent"]
 
 TRAINABLE: tuple[Strategy, ...] = CLASSIC_14
 """The strategies :func:`classic_opponent_fns` plays: all 14 classic strategies."""
@@ -97,7 +97,9 @@ def rebuild_private(strategy: str | Strategy, memory: MatchMemory) -> jax.Array:
 def _rebuilder(strategy: Strategy):
     known = STRATEGIES.get(strategy.name)
     if strategy.name not in _REBUILD or known is None or strategy.act is not known.act:
-        raise InvalidArgumentError(f"cannot rebuild the private memory of strategy {strategy.name!r} from the env state")
+        raise InvalidArgumentError(
+            f"cannot rebuild the private memory of strategy {strategy.name!r} from the env state"
+        )
     return _REBUILD[strategy.name]
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -39,9 +39,9 @@ from htjax.envs.prisoners_dilemma.config import COOPERATE, DEFECT, IPDConfig
 from htjax.envs.prisoners_dilemma.rules import MatchMemory, new_memory, uniform_from_bits
 
 __all__ = [
-    "Strategy",
-    "STRATEGIES",
     "CLASSIC_14",
+    "STRATEGIES",
+    "Strategy",
     "get_strategy",
     "gtft_probability",
     "strategy_policy",
@@ -307,7 +307,7 @@ def strategy_policy(strategy: str | Strategy, config: IPDConfig | None = None):
     return _strategy_policy(get_strategy(strategy), IPDConfig() if config is None else config)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _strategy_policy(strategy: Strategy, config: IPDConfig):
     if strategy.memory_depth is None or strategy.memory_depth > config.window or strategy.private_size:
         raise InvalidArgumentError(

@@ -28,27 +28,35 @@ e.g. a trained network, which plays beside the scripted strategies.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import numpy as np
 
-from htjax.agents.ipd.matches import Agent, Group, Player, compiled_group, group_bytes_per_repetition, static_player
+from htjax.agents.ipd.matches import (
+    Agent,
+    Group,
+    Player,
+    compiled_group,
+    group_bytes_per_repetition,
+    static_player,
+)
 from htjax.agents.ipd.strategies import CLASSIC_14, Strategy, get_strategy
 from htjax.core.errors import InvalidArgumentError
 from htjax.core.keys import key_data, world_keys
 from htjax.envs.prisoners_dilemma.config import IPDConfig
 
 __all__ = [
+    "DEFAULT_CHUNK_BYTES",
     "Agent",
     "TournamentResult",
-    "tournament",
-    "play_matches",
-    "play_match",
-    "ranking_table",
     "chunk_repetitions_for",
     "estimate_tournament_bytes",
-    "DEFAULT_CHUNK_BYTES",
+    "play_match",
+    "play_matches",
+    "ranking_table",
+    "tournament",
 ]
 
 DEFAULT_CHUNK_BYTES = 256 * 2**20
@@ -63,12 +71,16 @@ def _as_player(p: Any) -> Player:
         return p
     if isinstance(p, (str, Strategy)):
         return get_strategy(p)
-    raise InvalidArgumentError(f"a tournament player must be a strategy name, a Strategy or an Agent, got {p!r}")
+    raise InvalidArgumentError(
+        f"a tournament player must be a strategy name, a Strategy or an Agent, got {p!r}"
+    )
 
 
 def _config(game: IPDConfig | None, turns: int, noise: float) -> IPDConfig:
     if game is not None and not isinstance(game, IPDConfig):
-        raise InvalidArgumentError(f"game must be an IPDConfig (payoffs and window), got {type(game).__name__}")
+        raise InvalidArgumentError(
+            f"game must be an IPDConfig (payoffs and window), got {type(game).__name__}"
+        )
     if isinstance(turns, bool) or not isinstance(turns, int) or turns < 1:
         raise InvalidArgumentError(f"turns must be a positive int, got {turns!r}")
     return dataclasses.replace(game or IPDConfig(), rounds=turns, noise=noise, continuation_probability=1.0)
@@ -94,7 +106,9 @@ def chunk_repetitions_for(
 ) -> int:
     """Repetitions per chunk so that one chunk's estimated memory stays within ``budget_bytes``
     (at least 1, at most ``repetitions``)."""
-    per_rep = group_bytes_per_repetition(_seats(num_players), turns, window, num_agents * (num_players + 1), False)
+    per_rep = group_bytes_per_repetition(
+        _seats(num_players), turns, window, num_agents * (num_players + 1), False
+    )
     return int(max(1, min(repetitions, budget_bytes // per_rep)))
 
 
@@ -118,7 +132,9 @@ def estimate_tournament_bytes(
     chunk = chunk_repetitions or chunk_repetitions_for(
         num_players, repetitions, turns=turns, window=window, num_agents=num_agents
     )
-    per_rep = group_bytes_per_repetition(_seats(num_players), turns, window, num_agents * (num_players + 1), False)
+    per_rep = group_bytes_per_repetition(
+        _seats(num_players), turns, window, num_agents * (num_players + 1), False
+    )
     result = 2 * 8 * num_players * repetitions + 8 * 4 * _seats(num_players)
     return {"chunk": chunk * per_rep, "result": result, "total": chunk * per_rep + result}
 
@@ -161,7 +177,8 @@ def _stream(players, pairs, turns, repetitions, config, seed, record, chunk, pro
     """Play ``pairs``; yield ``(first_rep, score, coop, moves)`` per chunk, each ``[reps, len(pairs), 2]``
     (``float64``; ``moves`` ``int8[reps, len(pairs), turns, 2]`` or ``None``)."""
     deterministic = [
-        config.noise == 0 and all(isinstance(players[p], Strategy) and not players[p].stochastic for p in pair)
+        config.noise == 0
+        and all(isinstance(players[p], Strategy) and not players[p].stochastic for p in pair)
         for pair in pairs
     ]
     statics = tuple(static_player(p) for p in players)
@@ -178,13 +195,19 @@ def _stream(players, pairs, turns, repetitions, config, seed, record, chunk, pro
         out = jax.device_get(fn(params, keys[idx], np.int32(first)))
         for (p, _, _), bad in zip(group.slices, out["illegal"]):
             if bad:
-                raise InvalidArgumentError(f"tournament player {players[p].name!r} returned an action outside {{0, 1}}")
+                raise InvalidArgumentError(
+                    f"tournament player {players[p].name!r} returned an action outside {{0, 1}}"
+                )
         inverse = np.argsort(np.asarray(group.order))
         score = np.asarray(out["score"], np.float64)[:, inverse].reshape(reps, len(idx), 2)
         coop = np.asarray(out["cooperations"], np.float64)[:, inverse].reshape(reps, len(idx), 2)
         moves = None
         if record:
-            moves = np.asarray(out["moves"])[:, :, inverse].reshape(turns, reps, len(idx), 2).transpose(1, 2, 0, 3)
+            moves = (
+                np.asarray(out["moves"])[:, :, inverse]
+                .reshape(turns, reps, len(idx), 2)
+                .transpose(1, 2, 0, 3)
+            )
         return score, coop, moves
 
     fixed_results = [(idx, run(g, idx, 1, 0)) for g, idx, _, f in plans if f]
@@ -387,7 +410,9 @@ def tournament(
     pairwise = _Running((len(pairs), 3))  # seat 0, seat 1, and both averaged (self-matches)
     normalised = np.zeros((n, repetitions))
     coop_total = np.zeros(n)
-    for start, score, coop, _ in _stream(entries, pairs, turns, repetitions, config, seed, False, chunk_repetitions, progress):
+    for start, score, coop, _ in _stream(
+        entries, pairs, turns, repetitions, config, seed, False, chunk_repetitions, progress
+    ):
         per_turn = score / turns
         pairwise.add(np.concatenate([per_turn, per_turn.mean(axis=2, keepdims=True)], axis=2))
         block = np.zeros((n, per_turn.shape[0]))

@@ -29,10 +29,10 @@ __all__ = [
     "IteratedPrisonersDilemma",
     "MatchMemory",
     "new_memory",
-    "update_memory",
     "observation_from_memory",
     "observation_layout",
     "payoff_of",
     "payoffs_of",
     "uniform_from_bits",
+    "update_memory",
 ]

@@ -25,10 +25,10 @@ from htjax.core.layout import Field, ObservationLayout
 from htjax.envs.prisoners_dilemma.config import IPDConfig
 from htjax.envs.prisoners_dilemma.rules import MatchMemory, payoff_scale
 
-__all__ = ["observation_layout", "observation_of", "observation_from_memory"]
+__all__ = ["observation_from_memory", "observation_layout", "observation_of"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def observation_layout(window: int) -> ObservationLayout:
     """The observation table for a ``window`` of recent rounds (``5 * window + 3`` entries)."""
     return ObservationLayout(

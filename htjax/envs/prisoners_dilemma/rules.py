@@ -33,21 +33,21 @@ from htjax.core.keys import random_words
 from htjax.envs.prisoners_dilemma.config import COOPERATE, DEFECT
 
 __all__ = [
+    "CONTINUATION_WORD",
     "COOPERATE",
     "DEFECT",
     "NOISE_WORDS",
-    "CONTINUATION_WORD",
     "ROUND_WORDS",
     "MatchMemory",
+    "apply_noise",
+    "lowest_payoff",
+    "match_stops",
     "new_memory",
-    "update_memory",
     "payoff_of",
     "payoff_scale",
-    "lowest_payoff",
-    "uniform_from_bits",
     "round_words",
-    "apply_noise",
-    "match_stops",
+    "uniform_from_bits",
+    "update_memory",
 ]
 
 NOISE_WORDS = (0, 1)
@@ -164,7 +164,7 @@ def uniform_from_bits(bits: jax.Array) -> jax.Array:
 
 
 def round_words(key: jax.Array, n: int = ROUND_WORDS) -> jax.Array:
-    """``uint32[*B, n]`` hashed random words of a round from its key (``[*B]`` keys; see the module docstring)."""
+    """``uint32[*B, n]`` hashed random words of a round from its ``[*B]`` keys (see the module docstring)."""
     return random_words(key, n)
 
 

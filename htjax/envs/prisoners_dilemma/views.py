@@ -63,7 +63,8 @@ def status_line(config: IPDConfig, state, seat: int | None = None) -> str:
         if config.fixed_horizon:
             head = f"round {played + 1} of {rounds}"
         else:
-            head = f"round {played + 1} (another follows with probability {config.continuation_probability:g}, at most {rounds})"
+            c = config.continuation_probability
+            head = f"round {played + 1} (another follows with probability {c:g}, at most {rounds})"
     elif bool(np.asarray(s.truncated)):
         head = f"match cut off at the {rounds}-round cap"
     elif config.fixed_horizon and played == rounds:
