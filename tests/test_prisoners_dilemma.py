@@ -414,12 +414,10 @@ def test_render_text__round_moves_in_words_and_scores(env, jit_step):
     states = _play(env, jit_step, [(C, D), (D, D), (C, C), (D, C)])
     assert env.render_text(states[0]) == "round 1 of 4 | no moves yet | score: seat 0 0, seat 1 0"
     assert env.render_text(states[1], 0) == (
-        "round 2 of 4 | last round: you cooperated, opponent defected (you +0, opponent +5) | "
-        "score: you 0, opponent 5"
+        "round 2 of 4 | last round: you cooperated (+0), opponent defected (+5) | score: you 0, opponent 5"
     )
     assert env.render_text(states[1], 1) == (
-        "round 2 of 4 | last round: you defected, opponent cooperated (you +5, opponent +0) | "
-        "score: you 5, opponent 0"
+        "round 2 of 4 | last round: you defected (+5), opponent cooperated (+0) | score: you 5, opponent 0"
     )
     assert env.render_text(states[4]).startswith("match over after 4 rounds | last round: seat 0 defected")
     assert env.render_text(states[4]).endswith("final score: seat 0 9, seat 1 9")

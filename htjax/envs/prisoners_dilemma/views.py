@@ -76,9 +76,11 @@ def status_line(config: IPDConfig, state, seat: int | None = None) -> str:
     if view["last_moves"] is None:
         last = "no moves yet"
     else:
-        moves = ", ".join(f"{names[i]} {MOVE_WORDS[MOVE_CHARS.index(view['last_moves'][i])]}" for i in order)
-        pays = ", ".join(f"{names[i]} {view['last_payoffs'][i]:+g}" for i in order)
-        last = f"last round: {moves} ({pays})"
+        moves = ", ".join(
+            f"{names[i]} {MOVE_WORDS[MOVE_CHARS.index(view['last_moves'][i])]} ({view['last_payoffs'][i]:+g})"
+            for i in order
+        )
+        last = f"last round: {moves}"
     label = "final score" if view["over"] else "score"
     scores = ", ".join(f"{names[i]} {view['scores'][i]:g}" for i in order)
     return f"{head} | {last} | {label}: {scores}"
