@@ -327,7 +327,9 @@ def test_params__batch_mixing_settings_equals_separate_envs_and_traces_once():
     n, steps = 10, 14
     env_params = base.batch_params([settings[i % len(settings)] for i in range(n)])
     traced = []
+    chex.clear_trace_counter()
 
+    @chex.assert_max_traces(n=1)
     def policy(params, obs, mask, key):
         traced.append(1)
         return htjax.random_policy(params, obs, mask, key)
