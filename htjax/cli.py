@@ -369,7 +369,7 @@ def tournament_command(
     ),
 ) -> None:
     """Iterated prisoner's dilemma round robin of the classic strategies (axelrod's rules), plus ONNX policies."""
-    from htjax.envs.ipd_tournament import ranking_table, tournament
+    from htjax.agents.ipd.tournament import ranking_table, tournament
 
     names = None if players is None else [p.strip() for p in players.split(",") if p.strip()]
     try:

@@ -377,7 +377,7 @@ def ipd_policies(tmp_path_factory):
 
 
 def test_tournament_agent__jax_weights_and_onnxruntime_play_the_same_moves(ipd_policies):
-    from htjax.envs.ipd_tournament import Agent, play_matches
+    from htjax.agents.ipd.tournament import Agent, play_matches
 
     env, path, _ = ipd_policies
     policy = OnnxPolicy.load(path, env)
