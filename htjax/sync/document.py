@@ -261,7 +261,7 @@ def _differences(a: EpisodeDoc, b: EpisodeDoc) -> list[tuple[str, str, str]]:
     pairs.append(("episode.key", list(ha.episode_key), list(hb.episode_key)))
     pairs.append(("fork", a.fork_info(), b.fork_info()))
     for name, x, y in pairs:
-        if x != y or type(x) is not type(y):
+        if type(x) is not type(y) or repr(x) != repr(y):  # repr: a NaN equals itself
             out.append((name, _short(x), _short(y)))
     return out
 
