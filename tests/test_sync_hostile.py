@@ -6,12 +6,12 @@ from __future__ import annotations
 import automerge.core as am
 import jax
 import pytest
+import toy_envs
 from automerge.core import ROOT, ObjType
 from automerge.core import ScalarType as S
-
-import htjax.sync as sync
-import toy_envs
 from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
+
+from htjax import sync
 
 ENV = toy_envs.HighCard(max_draws=12)
 HOSTILE = {

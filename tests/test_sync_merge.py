@@ -13,15 +13,15 @@ import automerge.core as am
 import jax
 import numpy as np
 import pytest
+import toy_envs
 from automerge.core import ROOT
 from automerge.core import ScalarType as S
+from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 
-import htjax.sync as sync
-import toy_envs
+from htjax import sync
 from htjax.sync import schema
 from htjax.sync.document import utc_now
 from htjax.sync.record import new_header
-from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 
 ENV = toy_envs.HighCard(max_draws=12)
 SEATS = [sync.Seat("alice", "human"), sync.Seat("bob", "peer")]

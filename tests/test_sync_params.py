@@ -10,13 +10,13 @@ import automerge.core as am
 import jax
 import numpy as np
 import pytest
+import toy_envs
 from automerge.core import ROOT
 from automerge.core import ScalarType as S
+from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 
 import htjax
-import htjax.sync as sync
-import toy_envs
-from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
+from htjax import sync
 
 ENV = toy_envs.HighCard(max_draws=12)
 STAKES = (1.0, 2.5, 0.1, 7.0)  # 1.0 is the config's value; 0.1 is not exact in float32

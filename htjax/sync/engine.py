@@ -12,7 +12,8 @@ replay in a second program with their parameters traced, and the two batches are
 from __future__ import annotations
 
 import functools
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -22,7 +23,7 @@ from htjax.core.env import Env, State
 from htjax.core.rollouts import replay_episode
 from htjax.sync.params import default_plain, stack_params
 
-__all__ = ["STEP_BUCKET", "replay_batch", "ReplayBatch"]
+__all__ = ["STEP_BUCKET", "ReplayBatch", "replay_batch"]
 
 STEP_BUCKET = 32
 
@@ -105,7 +106,7 @@ def replay_batch(
     where[custom] = a.states.step_count.shape[0] + np.arange(len(custom))
     # leaves padded to the same step bucket before joining: [E_a + E_b, L_pad + 1, ...]
     steps = max(a.states.step_count.shape[1], b.states.step_count.shape[1])
-    pad = lambda x: jnp.pad(x, [(0, 0), (0, steps - x.shape[1])] + [(0, 0)] * (x.ndim - 2), mode="edge")  # noqa: E731
+    pad = lambda x: jnp.pad(x, [(0, 0), (0, steps - x.shape[1])] + [(0, 0)] * (x.ndim - 2), mode="edge")
     joined = jax.tree_util.tree_map(lambda x, y: jnp.concatenate([pad(x), pad(y)])[jnp.asarray(where)], a.states, b.states)
     return ReplayBatch(joined, len(rows))
 

@@ -12,7 +12,8 @@ as :func:`htjax.rollout` does with ``env_params=None``) and the others as traced
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from htjax.core.env import Env, Params
 from htjax.core.errors import ConfigError
 
-__all__ = ["Plain", "plain_params", "default_plain", "world_rows", "from_plain", "stack_params"]
+__all__ = ["Plain", "default_plain", "from_plain", "plain_params", "stack_params", "world_rows"]
 
 Plain = dict[str, Any]  # {field: bool | int | float}, host Python scalars
 
