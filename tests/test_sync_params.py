@@ -190,3 +190,17 @@ def test_recorder_fork_and_what_if_use_the_documents_parameters():
     assert any(any(x.mean_return) for x in scaled)
     with pytest.raises(sync.SyncError, match="stake"):
         sync.what_if(ENV, state, key, env_params={"stake": -1.0})
+
+
+def test_replay_batch__joins_default_and_traced_worlds_of_different_step_buckets():
+    from htjax.sync.engine import replay_batch
+
+    keys = np.array([[0, 1], [0, 2], [0, 3]], np.uint32)
+    actions = [np.zeros(40, np.int32), np.ones(3, np.int32), np.zeros(5, np.int32)]
+    params = [None, {"stake": 3.0}, {"stake": 1.0}]  # the last equals the config: constants
+    joined = replay_batch(ENV, keys, actions, params)
+    for i in range(3):
+        alone = replay_batch(ENV, keys[i : i + 1], actions[i : i + 1], params[i : i + 1])
+        n = len(actions[i])
+        jax.tree_util.tree_map(np.testing.assert_array_equal, joined.episode(i, n), alone.episode(0, n))
+    assert joined.field("rewards").shape[:2] == (3, 65)
