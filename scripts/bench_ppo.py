@@ -127,7 +127,7 @@ def wall_time_to_quality_bar(sb3_steps_per_s: float) -> dict | None:
         return None
     steps = training["env_steps"]
     return {
-        "policy": "blackjack",  # the shipped policy (htjax.policies)
+        "policy": "htjax/policies/blackjack.onnx",
         "command": training["command"],
         "env_steps": steps,
         "wall_s": metrics["wall_s"],

@@ -16,7 +16,6 @@ import json
 import math
 import time
 
-
 import htjax.policies
 from htjax.train.basic_strategy import basic_strategy_policy
 from htjax.train.evaluate import evaluate_policy

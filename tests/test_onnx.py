@@ -364,7 +364,8 @@ def test_shipped_policy__parity_on_10000_recorded_observations(path):
 
 def test_shipped_policies_are_found():
     # the parity test above is parametrised over the shipped files; fail loudly if they moved
-    assert {"blackjack", "holdem", "ipd"} <= set(htjax.policies.names()) and len(SHIPPED) == len(htjax.policies.names())
+    assert {"blackjack", "holdem", "ipd"} <= set(htjax.policies.names())
+    assert [p.name for p in SHIPPED] == [f"{name}.onnx" for name in htjax.policies.names()]
 
 
 # ------------------------------------------------------------------ ONNX policies as IPD tournament players
