@@ -332,10 +332,12 @@ def tournament_command(
     names = None if players is None else [p.strip() for p in players.split(",") if p.strip()]
     try:
         if policy:
+            from htjax.policies import resolve
             from htjax.train.onnx_policy import policy_tournament
 
             result = policy_tournament(
-                policy, names, turns=turns, repetitions=repetitions, noise=noise, seed=seed, greedy=greedy
+                [resolve(p) for p in policy], names, turns=turns, repetitions=repetitions, noise=noise, seed=seed,
+                greedy=greedy,
             )
         else:
             result = tournament(names, turns=turns, repetitions=repetitions, noise=noise, seed=seed)

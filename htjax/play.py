@@ -95,13 +95,14 @@ def onnx_opponent(
     (``greedy``: its most probable legal action), so a session replays for the same seed.
 
     Raises:
-      htjax.train.onnx_policy.OnnxModelError: missing, corrupt or non-htjax file, or an unknown name.
+      htjax.policies.UnknownPolicyError: neither a shipped name nor a file (lists the names).
+      htjax.train.onnx_policy.OnnxModelError: corrupt or non-htjax file.
       htjax.train.checkpoint.EnvMismatchError: the policy was made for another env, env version
         or rules (the message names the difference).
     """
-    from htjax.train.onnx_policy import OnnxPolicy
+    from htjax.policies import load as load_policy
 
-    policy = OnnxPolicy.load(path, env)
+    policy = load_policy(path, env)
     rng = np.random.default_rng([seed, 0x0F0])
 
     def opponent(observation: np.ndarray, legal_action_mask: np.ndarray) -> int:

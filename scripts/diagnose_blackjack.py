@@ -42,9 +42,9 @@ LETTERS = {bj.STAND: "S", bj.HIT: "H", bj.DOUBLE: "D", bj.SPLIT: "P", bj.SURREND
 def load(path: str):
     """``(env, params, spec)`` of an ONNX policy (a shipped name or a file) or a checkpoint."""
     if pathlib.Path(path).suffix != ".npz":
-        from htjax.train.onnx_policy import OnnxPolicy
+        import htjax.policies
 
-        policy = OnnxPolicy.load(path)
+        policy = htjax.policies.load(path)
         params, spec = policy.to_params()
         return policy.make_env(), params, spec
     from htjax.train.checkpoint import load_checkpoint

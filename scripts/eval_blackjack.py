@@ -31,9 +31,9 @@ def main() -> None:
     ap.add_argument("--num-envs", type=int, default=4096)
     ap.add_argument("--no-card", action="store_true", help="print only; leave the model card alone")
     args = ap.parse_args()
-    card_path = htjax.policies.resolve(args.onnx)  # the .onnx file whose model card is updated
+    path = htjax.policies.resolve(args.onnx)  # a shipped name or a file; its model card is updated
 
-    loaded = load_checked(args.onnx, seed=args.seed, worlds=500, steps=20)
+    loaded = load_checked(path, seed=args.seed, worlds=500, steps=20)
     env, params, greedy, parity = loaded.env, loaded.params, loaded.greedy, loaded.parity
     print("parity on recorded observations:", parity)
 
@@ -61,8 +61,8 @@ def main() -> None:
         "command": f"python scripts/eval_blackjack.py {args.onnx} --hands {args.hands} --seed {args.seed}",
     }
     if not args.no_card:
-        update_model_card(card_path, "evaluation", evaluation)
-        update_model_card(card_path, "parity", {**parity, "source": "observations recorded from 500 worlds x 20 steps"})
+        update_model_card(path, "evaluation", evaluation)
+        update_model_card(path, "parity", {**parity, "source": "observations recorded from 500 worlds x 20 steps"})
     print(json.dumps(evaluation, indent=1))
 
 

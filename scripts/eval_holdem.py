@@ -66,12 +66,12 @@ def main() -> None:
     ap.add_argument("--crosscheck-hands", type=int, default=10_000, help="hands per baseline played by onnxruntime")
     ap.add_argument("--no-card", action="store_true", help="print only; leave the model card alone")
     args = ap.parse_args()
-    card_path = htjax.policies.resolve(args.onnx)  # the .onnx file whose model card is updated
+    path = htjax.policies.resolve(args.onnx)  # a shipped name or a file; its model card is updated
 
-    env = OnnxPolicy.load(args.onnx).make_env()
+    env = OnnxPolicy.load(path).make_env()
     if env.id != "holdem" or env.num_players != 2:
         raise SystemExit(f"{args.onnx} is a policy for {env.id} with {env.num_players} seats, not heads-up hold'em")
-    loaded = load_checked(args.onnx, seed=args.seed, worlds=100, steps=100, record_greedy=False)
+    loaded = load_checked(path, seed=args.seed, worlds=100, steps=100, record_greedy=False)
     policy, env, params, spec, greedy, parity = (
         loaded.policy, loaded.env, loaded.params, loaded.spec, loaded.greedy, loaded.parity
     )
@@ -106,8 +106,8 @@ def main() -> None:
         "command": f"python scripts/eval_holdem.py {args.onnx} --hands {args.hands} --seed {args.seed}",
     }
     if not args.no_card:
-        update_model_card(card_path, "evaluation", evaluation)
-        update_model_card(card_path, "parity", {**parity, "source": "observations recorded from 100 worlds x 100 steps"})
+        update_model_card(path, "evaluation", evaluation)
+        update_model_card(path, "parity", {**parity, "source": "observations recorded from 100 worlds x 100 steps"})
     print(json.dumps(evaluation, indent=1))
 
 

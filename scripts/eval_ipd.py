@@ -29,9 +29,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-card", action="store_true")
     args = ap.parse_args()
-    card_path = htjax.policies.resolve(args.onnx)  # the .onnx file whose model card is updated
+    path = htjax.policies.resolve(args.onnx)  # a shipped name or a file; its model card is updated
 
-    loaded = load_checked(args.onnx, seed=args.seed, worlds=50, steps=100)
+    loaded = load_checked(path, seed=args.seed, worlds=50, steps=100)
     policy, parity = loaded.policy, loaded.parity
     print("parity on recorded observations:", parity)
 
@@ -67,8 +67,8 @@ def main() -> None:
         "command": f"python scripts/eval_ipd.py {args.onnx} --repetitions {args.repetitions} --seed {args.seed}",
     }
     if not args.no_card:
-        update_model_card(card_path, "evaluation", evaluation)
-        update_model_card(card_path, "parity", {**parity, "source": "observations recorded from 50 worlds x 100 steps"})
+        update_model_card(path, "evaluation", evaluation)
+        update_model_card(path, "parity", {**parity, "source": "observations recorded from 50 worlds x 100 steps"})
     summary = {k: v for k, v in evaluation.items() if k not in ("median_score_per_turn", "mean_score_per_turn")}
     print(json.dumps(summary, indent=1))
 

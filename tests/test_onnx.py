@@ -423,7 +423,7 @@ def test_policy_tournament__refuses_other_lengths_envs_and_mixed_rules(ipd_polic
 def test_shipped_ipd_policy__ranks_in_the_top_3_of_the_fourteen_strategy_tournament():
     from htjax.train.onnx_policy import policy_tournament
 
-    result = policy_tournament(["ipd"], repetitions=200, seed=11)  # a shipped policy, by name
+    result = policy_tournament([htjax.policies.path("ipd")], repetitions=200, seed=11)
     assert result.ranked_names.index("ipd.onnx") < 3
     card = htjax.policies.model_card("ipd")
     assert card["evaluation"]["passed"] and card["evaluation"]["matches_played"] >= 1_000_000
@@ -459,7 +459,7 @@ def test_shipped_holdem_policy__card_numbers_belong_to_this_file():
 def test_load_checked__weights_env_and_parity_of_a_shipped_policy():
     from htjax.train.parity import load_checked
 
-    loaded = load_checked("ipd", seed=0, worlds=4, steps=10)
+    loaded = load_checked(htjax.policies.path("ipd"), seed=0, worlds=4, steps=10)
     assert loaded.env.id == "prisoners_dilemma" and loaded.parity["samples"] == 4 * 10 * loaded.env.num_players
     assert loaded.parity["max_abs_diff_probabilities"] <= 1e-5 and loaded.parity["masked_zero_jax"]
     obs = jnp.zeros(loaded.env.observation_shape, jnp.float32)

@@ -23,7 +23,7 @@ from packaging.specifiers import SpecifierSet
 
 import htjax.policies
 from htjax import package_data
-from htjax.train.onnx_policy import OnnxModelError, OnnxPolicy
+from htjax.train.onnx_policy import OnnxPolicy
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -172,7 +172,7 @@ def test_policies__load_by_name_path_and_model_card():
         assert htjax.policies.model_card(name) == json.loads(path.with_suffix(".json").read_text())
     policy = htjax.policies.load("ipd", htjax.make("prisoners_dilemma"))
     assert isinstance(policy, OnnxPolicy) and policy.name == "ipd.onnx"
-    assert OnnxPolicy.load("ipd").path == htjax.policies.path("ipd")  # every loader takes names
+    assert OnnxPolicy.load(htjax.policies.path("ipd")).metadata == policy.metadata
 
 
 def test_policies__a_users_file_wins_and_unknown_names_list_the_shipped_ones(tmp_path, monkeypatch):
@@ -186,9 +186,10 @@ def test_policies__a_users_file_wins_and_unknown_names_list_the_shipped_ones(tmp
                       ("nope.onnx", "no ONNX file at")):
         with pytest.raises(htjax.policies.UnknownPolicyError, match=re.escape(says)) as err:
             htjax.policies.resolve(bad)
-        assert listing in str(err.value) and isinstance(err.value, (htjax.HtjaxError, ValueError))
-        with pytest.raises(OnnxModelError, match=re.escape(listing)):
-            OnnxPolicy.load(bad)
+        assert listing in str(err.value) and isinstance(err.value, htjax.HtjaxError)
+        assert isinstance(err.value, ValueError)
+        with pytest.raises(htjax.policies.UnknownPolicyError, match=re.escape(listing)):
+            htjax.policies.load(bad)
     with pytest.raises(htjax.policies.UnknownPolicyError, match="got int"):
         htjax.policies.resolve(3)
     with pytest.raises(htjax.policies.UnknownPolicyError, match="has no model card"):
@@ -208,6 +209,37 @@ def test_cli__opponent_and_policy_take_shipped_names():
     result = runner.invoke(app, ["tournament", "--policy", "ipd", "--players", "TitForTat", "-r", "1", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["names"] == ["TitForTat", "ipd.onnx"]
+
+
+def test_gymnasium__opponents_by_shipped_name():
+    from htjax.adapters.gymnasium import HtjaxGymEnv
+
+    env = HtjaxGymEnv("prisoners_dilemma", opponents={1: "ipd"})
+    _, info = env.reset(seed=0)
+    _, reward, terminated, truncated, info = env.step(0)
+    assert not terminated and reward in (0.0, 3.0)  # cooperating meets a cooperation or a defection
+    with pytest.raises(htjax.policies.UnknownPolicyError, match="shipped policies: "):
+        HtjaxGymEnv("prisoners_dilemma", opponents={1: "nope"})
+
+
+def test_layering__policy_data_sits_below_its_users_and_above_the_policy_code():
+    """htjax.package_data needs only the standard library; htjax.policies imports the policy code
+    (htjax.train) but nothing under core, envs, agents, sync or train imports htjax.policies."""
+    import ast
+
+    def imports(path: pathlib.Path) -> set[str]:
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+        return found
+
+    assert not [m for m in imports(ROOT / "htjax" / "package_data.py") if m.split(".")[0] == "htjax"]
+    lower = [p for d in ("core", "envs", "agents", "sync", "train") for p in (ROOT / "htjax" / d).rglob("*.py")]
+    assert lower and not [p for p in lower if any(m.startswith("htjax.policies") for m in imports(p))]
+    assert "htjax.train.onnx_policy" in imports(ROOT / "htjax" / "policies" / "__init__.py")
 
 
 def test_package_data__reads_a_zipped_package_through_a_real_file(tmp_path, monkeypatch):

@@ -235,11 +235,12 @@ def _seat_policies(
 def _seat_policy(env: Env, seat: int, policy: Any, rng: Callable[[], np.random.Generator]) -> SeatPolicy:
     import os
 
+    from htjax.policies import load as load_policy
     from htjax.train.checkpoint import check_env_matches
     from htjax.train.onnx_policy import OnnxPolicy
 
     if isinstance(policy, (str, os.PathLike)):
-        policy = OnnxPolicy.load(policy, env)
+        policy = load_policy(policy, env)
     if isinstance(policy, OnnxPolicy):
         check_env_matches(policy.env_summary, env, f"ONNX policy {policy.name} (opponent at seat {seat})")
         onnx_policy = policy

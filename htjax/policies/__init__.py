@@ -11,11 +11,15 @@ Each shipped policy is an ONNX file with its model card beside it (``NAME.onnx``
     htjax.policies.path("ipd")                   # pathlib.Path of the .onnx file
 
 Everything that takes a policy (``htjax play --opponent``, ``htjax tournament --policy``, the
-Gymnasium adapter's ``opponents``, :meth:`OnnxPolicy.load`, the evaluation scripts) accepts a
-shipped name or the path of a user's own ``.onnx`` file, through one resolver,
-:func:`resolve`: an existing file is taken as it is (so a user's file always wins), otherwise a
-shipped name gives the packaged file, and anything else raises :class:`UnknownPolicyError`
-listing the shipped names.
+Gymnasium adapter's ``opponents``, :func:`load`, the evaluation scripts) accepts a shipped name or
+the path of a user's own ``.onnx`` file, through one resolver, :func:`resolve`: an existing file
+is taken as it is (so a user's file always wins), otherwise a shipped name gives the packaged
+file, and anything else raises :class:`UnknownPolicyError` listing the shipped names.
+:meth:`OnnxPolicy.load <htjax.train.onnx_policy.OnnxPolicy.load>` itself takes paths only.
+
+Layering: this package reads data with :mod:`htjax.package_data` and imports the policy code
+(:mod:`htjax.train.onnx_policy`, onnxruntime) only inside :func:`load`; the training code never
+imports it, the adapters and the CLI do.
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ def load(policy: str | os.PathLike, env=None):
     :class:`~htjax.train.onnx_policy.OnnxPolicy`; with ``env``, refuse one made for another env.
 
     Raises:
-      UnknownPolicyError: see :func:`resolve`.
+      UnknownPolicyError: neither a shipped name nor a file (see :func:`resolve`).
       htjax.train.onnx_policy.OnnxModelError / htjax.train.checkpoint.EnvMismatchError: as
         :meth:`OnnxPolicy.load <htjax.train.onnx_policy.OnnxPolicy.load>`.
     """

@@ -2,7 +2,7 @@
 
 :class:`OnnxPolicy` needs only ``onnxruntime`` and ``numpy`` to evaluate (no training code)::
 
-    policy = OnnxPolicy.load("blackjack", env)    # a shipped name or a path; refuses another env/layout
+    policy = OnnxPolicy.load("my_blackjack.onnx", env)            # refuses another env/layout
     probs, value = policy.evaluate(observations, masks)          # float32[B, A], float32[B]
     actions = policy.act(observations, masks, np.random.default_rng(0))
 
@@ -63,8 +63,7 @@ class OnnxPolicy:
     # --------------------------------------------------------------- loading
     @classmethod
     def load(cls, path: str | pathlib.Path, env: Env | None = None) -> "OnnxPolicy":
-        """Load ``path`` (a file, or a shipped policy name such as ``"holdem"``: see
-        :func:`htjax.policies.resolve`); with ``env``, refuse a policy made for another env or layout.
+        """Load ``path``; with ``env``, refuse a policy made for another env or observation layout.
 
         Raises:
           OnnxModelError: missing or corrupt file, or an ONNX model that is not an htjax policy.
@@ -73,12 +72,9 @@ class OnnxPolicy:
         import onnx
         import onnxruntime as ort
 
-        from htjax.policies import UnknownPolicyError, resolve
-
-        try:
-            path = resolve(path)
-        except UnknownPolicyError as err:
-            raise OnnxModelError(str(err)) from err
+        path = pathlib.Path(path)
+        if not path.is_file():
+            raise OnnxModelError(f"no ONNX file at {str(path)!r}")
         data = path.read_bytes()
         try:
             model = onnx.load_model_from_string(data)
