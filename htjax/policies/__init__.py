@@ -30,7 +30,7 @@ import pathlib
 from typing import Any
 
 from htjax import package_data
-from htjax.core import HtjaxError
+from htjax.core.errors import InvalidArgumentError
 
 __all__ = ["UnknownPolicyError", "load", "model_card", "names", "path", "resolve"]
 
@@ -39,8 +39,9 @@ SUFFIX = ".onnx"
 CARD_SUFFIX = ".json"
 
 
-class UnknownPolicyError(HtjaxError, ValueError):
-    """A policy argument is neither a shipped policy name nor an existing ``.onnx`` file."""
+class UnknownPolicyError(InvalidArgumentError):
+    """A policy argument is neither a shipped policy name nor an existing ``.onnx`` file
+    (an :class:`~htjax.core.errors.InvalidArgumentError`: an ``HtjaxError`` and a ``ValueError``)."""
 
 
 def names() -> tuple[str, ...]:
