@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The packaging check (run by .ci/run after the tests): htjax as users install it.
 
     python scripts/check_package.py [--python PYTHON] [--keep]
@@ -89,7 +90,8 @@ def build(tmp: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
     missing = [p for p in POLICIES if f"htjax/policies/{p}" not in in_wheel]
     expect(bool(POLICIES) and not missing, f"{wheel.name} lacks shipped policy files {missing}")
     top = sdist.name[: -len(".tar.gz")]
-    in_sdist = set(tarfile.open(sdist).getnames())
+    with tarfile.open(sdist) as archive:
+        in_sdist = set(archive.getnames())
     missing = [p for p in (*SDIST_NEEDS, *(f"htjax/policies/{p}" for p in POLICIES)) if f"{top}/{p}" not in in_sdist]
     expect(not missing, f"{sdist.name} lacks {missing}")
     print(f"{wheel.name}: {wheel.stat().st_size:,} bytes, {len(in_wheel)} files incl. {len(POLICIES)} policy files; "

@@ -44,10 +44,10 @@ SUPPORTED = _supported(PROJECT["requires-python"])
 
 def _section(text: str, heading: str) -> str:
     """The body of the markdown section ``heading`` (up to the next heading of the same level)."""
-    level = re.search(rf"^(#+) {re.escape(heading)}\s*$", text, re.M)
+    level = re.search(rf"^(#+) {re.escape(heading)}\s*$", text, re.MULTILINE)
     assert level, f"no section {heading!r}"
     rest = text[level.end():]
-    end = re.search(rf"^{level.group(1)} ", rest, re.M)
+    end = re.search(rf"^{level.group(1)} ", rest, re.MULTILINE)
     return rest[: end.start()] if end else rest
 
 
@@ -88,10 +88,12 @@ def test_sdist__holds_what_a_build_the_tests_and_the_js_reader_need(dists):
     with tarfile.open(dists["sdist"]) as sdist:
         top = sdist.getnames()[0].split("/")[0]
         names = {n[len(top) + 1:] for n in sdist.getnames()}
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    wanted = [t for t in tracked if t.startswith(("htjax/", "tests/", "docs/", "js/"))]
+    wanted = [
+        str(p.relative_to(ROOT)) for d in ("htjax", "tests", "docs", "js") for p in (ROOT / d).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    ]
     wanted += ["pyproject.toml", "README.md", "package.json", "package-lock.json"]
-    missing = [t for t in wanted if (ROOT / t).is_file() and t not in names]
+    missing = [t for t in wanted if t not in names]
     assert not missing, f"the sdist lacks {missing[:10]}"
     assert not [n for n in names if n.startswith(("node_modules/", ".venv/"))]
 
@@ -100,7 +102,7 @@ def test_sdist__holds_what_a_build_the_tests_and_the_js_reader_need(dists):
 def test_requires_python__is_exactly_where_every_pinned_dependency_installs():
     """requires-python == the Pythons that every dependency's own Requires-Python allows (as
     installed) and that the recorded wheel ranges ([tool.htjax.python-support]) allow."""
-    allowed = set(f"3.{m}" for m in MINORS)
+    allowed = {f"3.{m}" for m in MINORS}
     for dep in PROJECT["dependencies"]:
         req = Requirement(dep)
         dist = importlib.metadata.distribution(req.name)
@@ -128,7 +130,7 @@ def test_readme__states_the_supported_versions_and_the_whole_set_up():
     quick = _section(README, "Quick start")
     installing = _section(README, "Installing")
     assert _versions(quick) and _versions(quick) <= SUPPORTED
-    stated = re.search(r"^Supported: Python ([0-9. and,]+);", installing, re.M)
+    stated = re.search(r"^Supported: Python ([0-9. and,]+);", installing, re.MULTILINE)
     assert stated and _versions(stated.group(1)) == SUPPORTED, "README's Installing section names the supported Pythons"
     assert 'pip install -e ".[test]" && python -m pytest' in quick and "pip install -e . && htjax demo" in quick
     assert "Node.js" in quick and "docs/installing.md" in installing
@@ -141,7 +143,7 @@ def test_readme__states_the_supported_versions_and_the_whole_set_up():
 
 def test_installing_docs__versions_installs_and_extras_are_true():
     versions = _section(INSTALLING, "Python versions")
-    stated = re.search(r"^Supported: Python (.*)$", versions, re.M)
+    stated = re.search(r"^Supported: Python (.*)$", versions, re.MULTILINE)
     assert stated and _versions(stated.group(1)) == SUPPORTED
     assert f"not in '{SpecifierSet(PROJECT['requires-python'])}'" in versions  # pip's refusal, quoted
     automerge = next(d for d in PROJECT["dependencies"] if d.startswith("automerge"))
@@ -151,7 +153,7 @@ def test_installing_docs__versions_installs_and_extras_are_true():
     assert "```bash\npip install htjax\n```" in _section(INSTALLING, "CPU install (the default everywhere)")
     gpu = _section(INSTALLING, "GPU install")
     assert '```bash\npip install "htjax[cuda]"\n```' in gpu and all(f"`{r}`" in gpu for r in extras["cuda"])
-    table = re.findall(r"^\| `([a-z0-9-]+)` \|", _section(INSTALLING, "Optional extras"), re.M)
+    table = re.findall(r"^\| `([a-z0-9-]+)` \|", _section(INSTALLING, "Optional extras"), re.MULTILINE)
     assert sorted(table) == sorted(extras), "the extras table lists pyproject's extras"
     for page in (README, INSTALLING):
         for named in re.findall(r"htjax\[([a-z0-9,-]+)\]", page):
@@ -215,8 +217,8 @@ def test_gymnasium__opponents_by_shipped_name():
     from htjax.adapters.gymnasium import HtjaxGymEnv
 
     env = HtjaxGymEnv("prisoners_dilemma", opponents={1: "ipd"})
-    _, info = env.reset(seed=0)
-    _, reward, terminated, truncated, info = env.step(0)
+    env.reset(seed=0)
+    _, reward, terminated, _, _ = env.step(0)
     assert not terminated and reward in (0.0, 3.0)  # cooperating meets a cooperation or a defection
     with pytest.raises(htjax.policies.UnknownPolicyError, match="shipped policies: "):
         HtjaxGymEnv("prisoners_dilemma", opponents={1: "nope"})
