@@ -131,7 +131,8 @@ def play_command(
     games: Optional[int] = typer.Option(None, min=1, help="Stop after this many games (episodes)."),
     seat: int = typer.Option(0, min=0, help="Your seat (other seats play randomly, or --opponent)."),
     opponent: Optional[str] = typer.Option(
-        None, "--opponent", help="An ONNX policy (.onnx) made for ENV that plays every other seat."
+        None, "--opponent",
+        help="Plays every other seat: a shipped policy by name (holdem, ...) or an ONNX file made for ENV.",
     ),
     greedy: bool = typer.Option(
         False, "--greedy/--sample", help="The --opponent policy plays its most probable action, or samples."
@@ -362,7 +363,8 @@ def tournament_command(
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the result as one JSON object on stdout."),
     policy: Optional[list[str]] = typer.Option(
-        None, "--policy", help="An ONNX policy (.onnx) that joins as a player, under its file name; repeatable."
+        None, "--policy", help="A shipped policy by name (ipd) or an ONNX file (.onnx) that joins as a player, "
+        "under its file name; repeatable.",
     ),
     greedy: bool = typer.Option(
         True, "--greedy/--sample", help="Policies play their most probable move, or sample from their probabilities."
@@ -374,10 +376,12 @@ def tournament_command(
     names = None if players is None else [p.strip() for p in players.split(",") if p.strip()]
     try:
         if policy:
+            from htjax.policies import resolve
             from htjax.train.onnx_policy import policy_tournament
 
             result = policy_tournament(
-                policy, names, turns=turns, repetitions=repetitions, noise=noise, seed=seed, greedy=greedy
+                [resolve(p) for p in policy], names, turns=turns, repetitions=repetitions, noise=noise, seed=seed,
+                greedy=greedy,
             )
         else:
             result = tournament(names, turns=turns, repetitions=repetitions, noise=noise, seed=seed)

@@ -12,7 +12,7 @@ or an unambiguous prefix); ``?`` lists the legal actions and ``q`` quits. Action
 forbids are refused with a message (the person is asked again), never sent to the env.
 
 Other seats, in multi-seat games, play uniformly random legal actions, or an exported policy
-(``htjax play holdem --opponent policies/holdem.onnx``, see :func:`onnx_opponent`): any
+(``htjax play holdem --opponent holdem``, see :func:`onnx_opponent`): any
 ``opponent(observation, legal_action_mask) -> action`` over the acting seat's own view. In
 simultaneous games (the prisoner's dilemma) every seat moves at once: the person chooses first,
 then the other seats' moves are drawn from their own views, and the round's moves are shown.
@@ -68,19 +68,21 @@ def render_state(env: Env, state: State, seat: int | None) -> str:
 def onnx_opponent(
     path: str | pathlib.Path, env: Env, *, seed: int = 0, greedy: bool = False
 ) -> tuple[SeatPolicy, str]:
-    """A :data:`SeatPolicy` playing the exported policy at ``path``, and its display name.
+    """A :data:`SeatPolicy` playing the exported policy at ``path`` (or a shipped policy name,
+    see :func:`htjax.policies.resolve`), and its display name.
 
     The policy samples from its probabilities with a ``numpy`` generator seeded by ``seed``
     (``greedy``: its most probable legal action), so a session replays for the same seed.
 
     Raises:
-      htjax.train.onnx_policy.OnnxModelError: missing, corrupt or non-htjax file.
+      htjax.policies.UnknownPolicyError: neither a shipped name nor a file (lists the names).
+      htjax.train.onnx_policy.OnnxModelError: corrupt or non-htjax file.
       htjax.train.checkpoint.EnvMismatchError: the policy was made for another env, env version
         or rules (the message names the difference).
     """
-    from htjax.train.onnx_policy import OnnxPolicy
+    from htjax.policies import load as load_policy
 
-    policy = OnnxPolicy.load(path, env)
+    policy = load_policy(path, env)
     rng = np.random.default_rng([seed, 0x0F0])
 
     def opponent(observation: np.ndarray, legal_action_mask: np.ndarray) -> int:

@@ -669,14 +669,11 @@ def test_onnx_policy__drives_one_agent_of_aec_holdem(tmp_path):
 
 @pytest.mark.parametrize("opponent", ["Cooperator", "TitForTat"])
 def test_onnx_policy__parallel_ipd_moves_equal_the_tournaments(opponent):
-    import pathlib
-
+    import htjax.policies
     from htjax.agents.ipd.tournament import play_match
-    from htjax.train.onnx_policy import OnnxPolicy
 
     env = parallel_env("prisoners_dilemma")
-    path = pathlib.Path(__file__).resolve().parent.parent / "policies" / "ipd.onnx"
-    policy = OnnxPolicy.load(path, env.htjax_env)
+    policy = htjax.policies.load("ipd", env.htjax_env)  # the shipped policy, by name
 
     def scripted(observation):  # player_0: cooperates, or copies player_1's last move
         if opponent == "Cooperator" or observation[0] == 0:

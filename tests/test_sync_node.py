@@ -1,6 +1,7 @@
 """JavaScript interop: the Node reader (js/read_episode.mjs, @automerge/automerge) reads what Python wrote.
 
-CI runs ``npm ci`` first (.ci/run); without node_modules this test fails with instructions.
+The session fixture ``node_modules`` (conftest.py) runs ``npm ci`` from package-lock.json when the
+packages are missing; without Node.js the tests fail, naming what to install.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from automerge.core import ScalarType as S
 import htjax
 import htjax.sync as sync
 from sync_helpers import TOY_ENVS
+
+pytestmark = pytest.mark.usefixtures("node_modules")
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 READER = ROOT / "js" / "read_episode.mjs"

@@ -41,9 +41,9 @@ Multi-seat games against fixed opponents
 ----------------------------------------
 ``HtjaxGymEnv(env, opponents={seat: policy, ...})`` makes one seat of a multi-seat game (hold'em,
 the prisoner's dilemma) a single-agent ``gymnasium.Env``: the mapping names every seat but one,
-the *learner seat*, and gives each a policy, e.g. a shipped ONNX file::
+the *learner seat*, and gives each a policy, e.g. a shipped one by name (:mod:`htjax.policies`)::
 
-    env = HtjaxGymEnv("holdem", opponents={1: "policies/holdem.onnx"})
+    env = HtjaxGymEnv("holdem", opponents={1: "holdem"})     # a shipped policy, by name
 
 A policy is an :class:`~htjax.train.onnx_policy.OnnxPolicy` or a path to one (refused if made for
 another env or rules; it samples from its probabilities with the env's ``np_random``, so
@@ -235,19 +235,20 @@ def _seat_policies(
 def _seat_policy(env: Env, seat: int, policy: Any, rng: Callable[[], np.random.Generator]) -> SeatPolicy:
     import os
 
+    from htjax.policies import load as load_policy
     from htjax.train.checkpoint import check_env_matches
     from htjax.train.onnx_policy import OnnxPolicy
 
     if isinstance(policy, (str, os.PathLike)):
-        policy = OnnxPolicy.load(policy, env)
+        policy = load_policy(policy, env)
     if isinstance(policy, OnnxPolicy):
         check_env_matches(policy.env_summary, env, f"ONNX policy {policy.name} (opponent at seat {seat})")
         onnx_policy = policy
         return lambda observation, mask: onnx_policy.act(observation, mask, rng())
     if not callable(policy):
         raise HtjaxError(
-            f"opponent at seat {seat} must be an OnnxPolicy, a path to an .onnx file or a callable "
-            f"policy(observation, action_mask) -> int, got {type(policy).__name__}"
+            f"opponent at seat {seat} must be an OnnxPolicy, a shipped policy name, a path to an .onnx file "
+            f"or a callable policy(observation, action_mask) -> int, got {type(policy).__name__}"
         )
     return policy
 
@@ -402,7 +403,7 @@ class HtjaxGymEnv(gymnasium.Env):
         ``Tuple(Discrete(32), Discrete(11), Discrete(2))`` (blackjack's ``gymnasium`` preset).
       render_mode: ``None`` or ``"ansi"`` (the env's text renderer).
       opponents: for a multi-seat env, ``{seat: policy}`` for every seat but the learner's (an
-        :class:`~htjax.train.onnx_policy.OnnxPolicy`, a path to one, or a callable
+        :class:`~htjax.train.onnx_policy.OnnxPolicy`, a shipped name or a path to one, or a callable
         ``policy(observation, action_mask) -> int``); see the module docstring.
 
     Spaces: ``action_space = Discrete(num_actions)``. ``info["action_mask"]``:

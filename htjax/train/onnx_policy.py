@@ -5,7 +5,7 @@ evaluating and sampling a policy (:meth:`OnnxPolicy.load`, :meth:`~OnnxPolicy.ev
 :meth:`~OnnxPolicy.act`) need only ``onnxruntime`` and ``numpy`` (no ``onnx`` package, no
 training or checkpoint code; ``tests/test_onnx_inference_imports.py`` checks ``sys.modules``)::
 
-    policy = OnnxPolicy.load("policies/blackjack.onnx", env)      # refuses another env/rules
+    policy = OnnxPolicy.load("my_blackjack.onnx", env)            # refuses another env/rules
     probs, value = policy.evaluate(observations, masks)          # float32[B, A], float32[B]
     actions = policy.act(observations, masks, np.random.default_rng(0))
 
