@@ -7,8 +7,9 @@ one action per line from a text stream, so it is scriptable::
 
 Games are episodes: game ``k`` is ``episode_key_for(PRNGKey(seed), k)``, so a seed replays
 the same deals for the same actions (for blackjack's default ``episode="round"`` a game is one
-round). An action is typed as its number or its label (any case,
-or an unambiguous prefix); ``?`` lists the legal actions and ``q`` quits. Actions the mask
+round). An action is typed as its number or its label (any case, or an unambiguous prefix: ``h``
+is ``hit``); a label made of alternatives such as ``check/call`` also answers to each of them
+(``check``, ``call``). ``?`` or ``help`` lists the legal actions and ``q`` quits. Actions the mask
 forbids are refused with a message (the person is asked again), never sent to the env.
 
 Other seats, in multi-seat games, play uniformly random legal actions, or an exported policy
@@ -20,6 +21,7 @@ then the other seats' moves are drawn from their own views, and the round's move
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import importlib
@@ -30,6 +32,7 @@ import jax
 import numpy as np
 from rich.console import Console
 
+from htjax.console import compiling
 from htjax.core.env import Env, HtjaxError, State
 from htjax.core.keys import episode_key_for, step_key
 
@@ -40,7 +43,7 @@ SeatPolicy = Callable[[np.ndarray, np.ndarray], int]
 observation (``observation_dtype[*observation_shape]``) and ``bool[num_actions]`` mask."""
 
 QUIT_WORDS = ("q", "quit", "exit")
-HELP_WORDS = ("?", "h", "help")
+HELP_WORDS = ("?", "help")
 
 
 @dataclasses.dataclass
@@ -109,8 +112,15 @@ def onnx_opponent(
     return opponent, policy.name
 
 
+def _names(label: str) -> tuple[str, ...]:
+    """What a label answers to: itself and, for ``"check/call"``, each alternative."""
+    low = label.lower()
+    return (low, *(part for part in low.split("/") if part and "/" in low))
+
+
 def parse_action(text: str, labels: tuple[str, ...], legal: np.ndarray) -> int:
-    """Action id of ``text`` (a number or a label / unique label prefix, any case).
+    """Action id of ``text``: a number, a label, one alternative of a label such as
+    ``check/call`` (``"call"``), or a unique prefix of those (any case).
 
     Raises:
       ValueError: with a message for the person (unknown, ambiguous or not legal now).
@@ -123,8 +133,10 @@ def parse_action(text: str, labels: tuple[str, ...], legal: np.ndarray) -> int:
             raise ValueError(f"no action number {action}; legal now: {legal_names}")
     else:
         lowered = word.lower()
-        exact = [i for i, label in enumerate(labels) if label.lower() == lowered]
-        matches = exact or [i for i, label in enumerate(labels) if label.lower().startswith(lowered)]
+        exact = [i for i, label in enumerate(labels) if lowered in _names(label)]
+        matches = exact or [
+            i for i, label in enumerate(labels) if any(n.startswith(lowered) for n in _names(label))
+        ]
         legal_matches = [i for i in matches if legal[i]]
         if len(legal_matches) == 1:
             matches = legal_matches
@@ -154,6 +166,7 @@ def play_session(
     seat: int = 0,
     opponent: SeatPolicy | None = None,
     opponent_name: str = "policy",
+    status: Console | None = None,
 ) -> PlaySummary:
     """Play games (episodes) until ``games`` are done, the person types ``q`` or input ends.
 
@@ -167,6 +180,9 @@ def play_session(
       opponent: plays every other seat from that seat's observation and legal mask (see
         :data:`SeatPolicy`); ``None``: uniformly random legal actions.
       opponent_name: how the opponent is named in the transcript.
+      status: where a spinner shows while ``init`` and ``step`` compile, before the first game
+        (``None``: no spinner; the CLI passes a stderr console). Compiling first means the first
+        move answers at once.
 
     Raises:
       HtjaxError: ``seat`` out of range, or an opponent that returns an action the mask forbids.
@@ -175,6 +191,10 @@ def play_session(
         raise HtjaxError(f"seat must be in [0, {env.num_players}), got {seat}")
     init, step = _program(env)
     world_key = jax.random.PRNGKey(seed)
+    with compiling(f"{env.id}'s rules", status) if status is not None else contextlib.nullcontext():
+        first = init(episode_key_for(world_key, 0))
+        probe = np.argmax(np.asarray(first.legal_action_mask), axis=-1).astype(np.int32)
+        jax.block_until_ready(step(first, probe, episode_key_for(world_key, 0)))
     others = np.random.default_rng(seed)
 
     def other_action(player: int, observation, legal: np.ndarray) -> int:

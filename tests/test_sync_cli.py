@@ -75,8 +75,8 @@ def test_cli__bad_files_and_arguments_are_clear_errors(tmp_path):
     junk.write_bytes(b"\x00junk")
     for command in ("replay", "inspect"):
         result = runner.invoke(app, [command, str(junk)])
-        assert result.exit_code == 1 and "Automerge binding failed" in result.output
+        assert result.exit_code == 2 and "Automerge binding failed" in result.output  # a bad input file: user error
     result = runner.invoke(app, ["record", "toy_high_card", "--worlds", "9", "--num-envs", "2", "--out", str(tmp_path)])
-    assert result.exit_code == 2 and "worlds must be" in result.output
+    assert result.exit_code == 2 and "--worlds must be in [0, 2)" in result.output
     result = runner.invoke(app, ["record", "no_such_game", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "unknown env id" in result.output
