@@ -27,6 +27,7 @@ from htjax.core import (
     rollout_steps,
     step_key,
 )
+from htjax.core.evaluate import EvaluateResult, evaluate
 from htjax.envs import available_envs, make, register
 
 __version__ = "0.1.0"
@@ -36,6 +37,7 @@ __all__ = [
     "ConfigError",
     "Env",
     "EnvConfig",
+    "EvaluateResult",
     "HtjaxError",
     "InvalidActionError",
     "Rollout",
@@ -46,6 +48,7 @@ __all__ = [
     "available_envs",
     "describe",
     "episode_key_for",
+    "evaluate",
     "first_legal_policy",
     "make",
     "random_policy",
