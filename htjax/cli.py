@@ -285,6 +285,10 @@ def bench_command(
 
     import jax
 
+    from htjax.core.rollouts import AUTORESET_MODES
+
+    if autoreset not in AUTORESET_MODES:
+        fail(f"--autoreset must be one of {', '.join(AUTORESET_MODES)}, got {autoreset!r}")
     env, label = load_env(env_id, rules, config)
     check_memory(env, num_envs, steps)
     err_console = error_console()
