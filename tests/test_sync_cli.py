@@ -22,6 +22,7 @@ def recorded(tmp_path_factory):
         app,
         ["record", "toy_high_card", "--num-envs", "4", "--steps", "12", "--worlds", "1,3", "--out", str(out),
          "--config", '{"max_draws": 6}', "--checkpoint-every", "2"],
+        env={"COLUMNS": "200"},  # rich wraps tables at COLUMNS: assert on whole words only
     )
     assert result.exit_code == 0, result.output
     return out, result.output
@@ -41,7 +42,7 @@ def test_cli_replay__prints_steps_verification_and_renders(recorded, tmp_path):
     out, _ = recorded
     path = sorted(out.glob("*.automerge"))[0]
     svg, html = tmp_path / "r.svg", tmp_path / "r.html"
-    result = runner.invoke(app, ["replay", str(path), "--svg", str(svg), "--html", str(html)])
+    result = runner.invoke(app, ["replay", str(path), "--svg", str(svg), "--html", str(html)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "verified" in result.output and "random/seat" in result.output
     assert svg.read_text().lstrip().startswith("<svg") and "verified" in html.read_text()
@@ -64,7 +65,7 @@ def test_cli_replay__a_tampered_file_fails_naming_the_step(recorded, tmp_path):
 def test_cli_inspect__shows_schema_actors_and_history(recorded):
     out, _ = recorded
     path = sorted(out.glob("*.automerge"))[0]
-    result = runner.invoke(app, ["inspect", str(path)], terminal_width=200)
+    result = runner.invoke(app, ["inspect", str(path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     for text in (f"htjax.episode version {sync.SCHEMA_VERSION}", "toy_high_card v0", "random/seat0", "History", "header"):
         assert text in result.output
