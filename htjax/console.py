@@ -148,7 +148,7 @@ def output_dir(path: str | os.PathLike, option: str) -> pathlib.Path:
 
 def enable_compile_cache() -> pathlib.Path | None:
     """Turn on JAX's persistent compilation cache in ``$XDG_CACHE_HOME/htjax/jax`` (default
-    ``~/.cache/htjax/jax``), unless ``HTJAX_NO_COMPILE_CACHE`` is set (to anything but ``0``) or a
+    ``~/.cache/htjax/jax``) and :mod:`htjax.program_cache` beside it (``.../htjax/programs``), unless ``HTJAX_NO_COMPILE_CACHE`` is set (to anything but ``0``) or a
     cache folder is configured already (``JAX_COMPILATION_CACHE_DIR``). Returns the folder in use,
     or ``None``. A folder that cannot be created leaves the cache off (nothing else changes)."""
     if os.environ.get("HTJAX_NO_COMPILE_CACHE", "0") not in ("", "0"):
@@ -165,6 +165,9 @@ def enable_compile_cache() -> pathlib.Path | None:
     except OSError:
         return None
     jax.config.update("jax_compilation_cache_dir", str(folder))
+    from htjax import program_cache
+
+    program_cache.enable(folder.parent / "programs")  # traced programs too: see htjax.program_cache
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return folder

@@ -32,6 +32,7 @@ import jax
 import numpy as np
 from rich.console import Console
 
+from htjax import program_cache
 from htjax.console import compiling
 from htjax.core.env import Env, HtjaxError, State
 from htjax.core.keys import episode_key_for, step_key
@@ -61,7 +62,12 @@ def _program(env: Env):
     def step(state, action, episode_key):
         return env.step(state, action, step_key(episode_key, state.step_count))
 
-    return jax.jit(env.init), jax.jit(step)
+    tree = jax.tree_util.tree_structure(jax.eval_shape(env.init, jax.ShapeDtypeStruct((2,), np.uint32)))
+    state_tree = lambda args: tree  # noqa: E731
+    return (
+        program_cache.jit(env.init, name="play-init", env=env, out_tree=state_tree),
+        program_cache.jit(step, name="play-step", env=env, out_tree=lambda args: jax.tree_util.tree_structure(args[0])),
+    )
 
 
 def render_state(env: Env, state: State, seat: int | None) -> str:
