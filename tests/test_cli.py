@@ -261,3 +261,38 @@ def test_compile_cache__on_in_the_user_cache_folder_unless_switched_off(tmp_path
     assert folder("envs") == str(tmp_path / "htjax" / "jax")
     assert folder("--no-compile-cache", "envs") == "None"
     assert folder("envs", HTJAX_NO_COMPILE_CACHE="1") == "None"
+
+
+# ------------------------------------------------------------------ docs/cli.md is true
+def _doc_command_lines():
+    import pathlib
+    import re
+    import shlex
+
+    page = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    for block in re.findall(r"^```bash\n(.*?)^```", page, re.S | re.M):
+        for line in block.splitlines():
+            for part in line.split(" | "):
+                words = shlex.split(part, comments=True)
+                if words[:3] == ["python", "-m", "htjax"]:
+                    words = ["htjax", *words[3:]]
+                if words and words[0] == "htjax":
+                    yield words[1:]
+
+
+def test_docs__every_command_has_a_section_and_every_example_parses():
+    import typer
+
+    group = typer.main.get_command(app)
+    page_commands = {words[0] for words in _doc_command_lines() if words and not words[0].startswith("-")}
+    assert page_commands == set(group.commands), "docs/cli.md examples must cover every command"
+    examples = list(_doc_command_lines())
+    assert len(examples) > 30
+    for words in examples:
+        if words == ["--version"]:  # eager: prints and exits (tested above)
+            continue
+        ctx = group.make_context("htjax", list(words), resilient_parsing=False)
+        protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", [])
+        args = [*protected, *ctx.args]  # the command and its own arguments
+        if args:  # parse the command's options and values (nothing runs)
+            group.get_command(ctx, args[0]).make_context(args[0], args[1:], parent=ctx)
