@@ -27,7 +27,7 @@ import numpy as np
 from htjax.core.env import Env
 from htjax.core.errors import HtjaxError, InvalidArgumentError
 from htjax.core.keys import key_data, policy_keys
-from htjax.core.rollouts import Policy, _act, rollout_start, step_worlds
+from htjax.core.rollouts import Policy, _act, rollout_start, step_worlds, world_params
 
 __all__ = ["EvaluateResult", "evaluate"]
 
@@ -62,8 +62,8 @@ def _evaluate_fn(env: Env, policy: Policy, num_envs: int, num_episodes: int, max
     v_act = jax.vmap(functools.partial(_act, env, policy), in_axes=(None, 0, 0))
     worlds = jnp.arange(num_envs)
 
-    def run(key, params):
-        carry = rollout_start(env, key, num_envs)
+    def run(key, params, env_params):
+        carry = rollout_start(env, key, num_envs, env_params=env_params)
         p = env.num_players
         acc = dict(
             returns=jnp.zeros((num_envs, num_episodes, p), jnp.float32),
@@ -119,6 +119,7 @@ def evaluate(
     num_envs: int = 1,
     key: jax.Array | None = None,
     params: Any = None,
+    env_params: Any = None,
     max_steps: int = 1_000_000,
 ) -> EvaluateResult:
     """Play exactly ``num_episodes`` complete episodes in each of ``num_envs`` worlds.
@@ -131,6 +132,8 @@ def evaluate(
       num_envs: ``W`` batched worlds.
       key: rollout key (default ``PRNGKey(0)``); the same key schedule as :func:`htjax.rollout`.
       params: the policy's parameters (traced).
+      env_params: rule parameters (:meth:`htjax.Env.params`: one world's, broadcast, or batched
+        with a leading ``num_envs`` axis), as for :func:`htjax.rollout`.
       max_steps: give up (an error) when the slowest world has not finished its episodes after
         this many batched steps (an env whose episodes never end).
 
@@ -150,8 +153,9 @@ def evaluate(
     per_world = rollout_bytes(env, 1, 1, record_observations=False)[1] + num_episodes * (4 * env.num_players + 4)
     check_fits(per_world * num_envs, f"evaluating {env.id} in {num_envs:,} worlds x {num_episodes:,} episodes",
                per_world, "worlds")
+    env_params = world_params(env, env_params, num_envs)  # validated here, eagerly
     key = key_data(jax.random.PRNGKey(0) if key is None else key)
-    acc = jax.device_get(_evaluate_fn(env, policy, num_envs, num_episodes, max_steps)(key, params))
+    acc = jax.device_get(_evaluate_fn(env, policy, num_envs, num_episodes, max_steps)(key, params, env_params))
     if int(acc["done"].min()) < num_episodes:
         raise HtjaxError(
             f"evaluate: after {max_steps:,} steps {int((acc['done'] < num_episodes).sum())} of {num_envs} worlds "
