@@ -168,7 +168,7 @@ def enable_compile_cache() -> pathlib.Path | None:
     from htjax import program_cache
 
     program_cache.enable(folder.parent / "programs")  # traced programs too: see htjax.program_cache
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # small eager ops add up
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return folder
 

@@ -66,12 +66,13 @@ def _program(env: Env):
     return (
         program_cache.jit(env.init, name="play-init", env=env, out_tree=state_tree),
         program_cache.jit(step, name="play-step", env=env, out_tree=lambda args: jax.tree_util.tree_structure(args[0])),
+        program_cache.jit(episode_key_for, name="play-key", out_tree=lambda args: jax.tree_util.tree_structure(args[0])),
     )
 
 
 def render_state(env: Env, state: State, seat: int | None) -> str:
     """``env.render_text(state, seat)``: the game's table as text (see :class:`htjax.core.env.Env`)."""
-    return env.render_text(state, seat)
+    return env.render_text(jax.device_get(state), seat)  # host values: no jax op compiles per call
 
 
 def onnx_opponent(
@@ -175,12 +176,13 @@ def play_session(
     """
     if not 0 <= seat < env.num_players:
         raise HtjaxError(f"seat must be in [0, {env.num_players}), got {seat}")
-    init, step = _program(env)
-    world_key = jax.random.PRNGKey(seed)
+    init, step, key_of = _program(env)
+    world_key = np.asarray(jax.random.PRNGKey(seed))
     with compiling(f"{env.id}'s rules", status) if status is not None else contextlib.nullcontext():
-        first = init(episode_key_for(world_key, 0))
+        key0 = key_of(world_key, np.int32(0))
+        first = init(key0)
         probe = np.argmax(np.asarray(first.legal_action_mask), axis=-1).astype(np.int32)
-        jax.block_until_ready(step(first, probe, episode_key_for(world_key, 0)))
+        jax.block_until_ready(step(first, probe, key0))
     others = np.random.default_rng(seed)
 
     def other_action(player: int, observation, legal: np.ndarray) -> int:
@@ -221,19 +223,20 @@ def play_session(
 
     summary = PlaySummary()
     while games is None or summary.games < games:
-        episode_key = episode_key_for(world_key, summary.games)
+        episode_key = key_of(world_key, np.int32(summary.games))
         state = init(episode_key)
+        host = jax.device_get(state)  # read on the host: no eager jax op (each would compile)
         game_reward = 0.0
         console.rule(f"game {summary.games + 1}")
-        while not bool(state.terminated | state.truncated):
+        while not bool(host.terminated | host.truncated):
             if env.simultaneous:
-                masks = np.asarray(state.legal_action_mask)
-                console.print(render_state(env, state, seat))
+                masks = np.asarray(host.legal_action_mask)
+                console.print(render_state(env, host, seat))
                 mine = ask(masks[seat])
                 if mine is None:
                     summary.quit = True
                     return summary
-                observations = np.asarray(state.observation)
+                observations = np.asarray(host.observation)
                 actions = [
                     mine if p == seat else other_action(p, observations[p], masks[p]) for p in range(env.num_players)
                 ]
@@ -245,13 +248,13 @@ def play_session(
                 )
                 action = np.asarray(actions, np.int32)
             else:
-                legal = np.asarray(state.legal_action_mask)
-                player = int(state.current_player)
+                legal = np.asarray(host.legal_action_mask)
+                player = int(host.current_player)
                 if player != seat:
-                    action = np.int32(other_action(player, state.observation, legal))
+                    action = np.int32(other_action(player, host.observation, legal))
                     console.print(f"{who(player)} plays {env.action_labels[int(action)]}")
                 else:
-                    console.print(render_state(env, state, seat))
+                    console.print(render_state(env, host, seat))
                     mine = ask(legal)
                     if mine is None:
                         summary.quit = True
@@ -259,13 +262,14 @@ def play_session(
                     console.print(f"you play {env.action_labels[mine]}")
                     action = np.int32(mine)
             state = step(state, action, episode_key)
-            reward = float(state.rewards[seat])
+            host = jax.device_get(state)
+            reward = float(host.rewards[seat])
             game_reward += reward
             summary.total_reward += reward
-            if reward and not bool(state.terminated | state.truncated):
+            if reward and not bool(host.terminated | host.truncated):
                 console.print(f"[bold]reward {reward:+g}[/]   (this game {game_reward:+g})")
         summary.games += 1
-        console.print(render_state(env, state, seat))
+        console.print(render_state(env, host, seat))
         console.print(
             f"[bold]game {summary.games} over[/]: {game_reward:+g}   (total {summary.total_reward:+g} "
             f"after {summary.games} game{'s' if summary.games != 1 else ''})"

@@ -1,13 +1,16 @@
 """Traced programs kept on disk, so that a small command does not trace an env again.
 
 JAX's persistent compilation cache (turned on by the CLI, see :func:`htjax.console.enable_compile_cache`)
-saves XLA's compiling, but every run still *traces* the Python rules into a program and lowers
-it first: for blackjack's replay that takes 2-3 s (1.9 s tracing, 0.5 s lowering, 0.7 s loading
-the cached executable), more than a four-step replay needs in all. With :func:`enable` (the CLI
-calls it beside the compilation cache), :func:`jit` compiles a function once per argument
-shapes and saves the compiled executable (``jax.experimental.serialize_executable``); later runs
-load it (0.3-0.6 s) with no tracing, lowering or cache lookup. Without :func:`enable`,
-:func:`jit` is ``jax.jit``.
+saves XLA's compiling, but every run still *traces* the Python rules into a program first: for
+blackjack's replay that is 1.9 s of a warm run's 3 s. With :func:`enable` (the CLI calls it
+beside the compilation cache), :func:`jit` saves the traced program of a function (StableHLO,
+``jax.export``) the first time it runs for given argument shapes, and later runs load it
+instead of tracing; XLA's compiling then comes from the persistent cache. Without
+:func:`enable`, :func:`jit` is ``jax.jit``.
+
+Compiled executables themselves (``jax.experimental.serialize_executable``) would load faster
+still, but a reloaded XLA:CPU executable failed here with ``NOT_FOUND: Function
+iota_bitcast_fusion not found``, so only the portable traced program is kept.
 
 An executable is found again only for the same function name, env (id, version, config),
 argument shapes and dtypes, JAX version, machine (backend, device and CPU model) and htjax
@@ -23,12 +26,10 @@ import inspect
 import json
 import os
 import pathlib
-import pickle
 from typing import Any, Callable
 
 import jax
 import numpy as np
-from jax.experimental import serialize_executable
 
 __all__ = ["enable", "disable", "jit", "folder"]
 
@@ -108,7 +109,7 @@ def jit(fn: Callable, *, name: str, env: Any = None, out_tree: Callable[[Any], A
 
 @functools.lru_cache(maxsize=None)
 def _machine() -> str:
-    """The backend and CPU model: a compiled program only loads where it was compiled."""
+    """The backend and CPU model (part of the key: programs are lowered for one backend)."""
     cpu = ""
     try:
         with open("/proc/cpuinfo") as f:
@@ -123,23 +124,23 @@ def _program(fn, name, env, in_tree, leaves) -> Callable:
     key = json.dumps({"name": name, **_env_key(env), "in_tree": str(in_tree), "jax": jax.__version__,
                       "machine": _machine(),
                       "avals": [(np.shape(x), str(jax.numpy.result_type(x))) for x in leaves]}, default=str)
-    path = _FOLDER / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.xla"
+    path = _FOLDER / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.jaxexport"
+    exported = None
     if path.is_file():
         try:
-            payload, flat_in, flat_out = pickle.loads(path.read_bytes())
-            return serialize_executable.deserialize_and_load(payload, flat_in, flat_out)
-        except Exception:  # noqa: BLE001 - a damaged or foreign file: compile again
-            pass
+            exported = jax.export.deserialize(bytearray(path.read_bytes()))
+        except Exception:  # noqa: BLE001 - a damaged or foreign file: trace again
+            exported = None
+    if exported is None:
+        def flat(*xs):
+            return jax.tree_util.tree_leaves(fn(*jax.tree_util.tree_unflatten(in_tree, list(xs))))
 
-    def flat(*xs):
-        return jax.tree_util.tree_leaves(fn(*jax.tree_util.tree_unflatten(in_tree, list(xs))))
-
-    specs = [jax.ShapeDtypeStruct(np.shape(x), jax.numpy.result_type(x)) for x in leaves]
-    compiled = jax.jit(flat).lower(*specs).compile()
-    try:
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(pickle.dumps(serialize_executable.serialize(compiled)))
-        os.replace(tmp, path)
-    except Exception:  # noqa: BLE001 - a read-only cache, or a backend that cannot serialize: next run compiles
-        pass
-    return compiled
+        specs = [jax.ShapeDtypeStruct(np.shape(x), jax.numpy.result_type(x)) for x in leaves]
+        exported = jax.export.export(jax.jit(flat))(*specs)
+        try:
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_bytes(exported.serialize())
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only cache only costs the next run its tracing
+    return jax.jit(exported.call)

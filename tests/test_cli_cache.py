@@ -31,7 +31,7 @@ def test_a_program_is_compiled_once_then_loaded_without_tracing(cache):
     make = lambda: program_cache.jit(init_twice, name="t", env=env, out_tree=lambda args: tree)  # noqa: E731
     key = jax.random.PRNGKey(3)
     first = make()(key)
-    assert len(traces) == 1 and len(list(cache.glob("t-*.xla"))) == 1
+    assert len(traces) == 1 and len(list(cache.glob("t-*.jaxexport"))) == 1
     second = make()(key)  # a new wrapper, as in a new process: loads the file
     assert len(traces) == 1
     for a, b in zip(jax.tree_util.tree_leaves(first), jax.tree_util.tree_leaves(second)):
@@ -40,13 +40,13 @@ def test_a_program_is_compiled_once_then_loaded_without_tracing(cache):
     # other rules: another program
     other = htjax.make("prisoners_dilemma", rounds=7)
     program_cache.jit(init_twice, name="t", env=other, out_tree=lambda args: tree)(key)
-    assert len(traces) == 2 and len(list(cache.glob("t-*.xla"))) == 2
+    assert len(traces) == 2 and len(list(cache.glob("t-*.jaxexport"))) == 2
 
 
 def test_a_damaged_file_is_compiled_again(cache):
     f = program_cache.jit(lambda x: x * 2, name="double", out_tree=lambda args: jax.tree_util.tree_structure(args[0]))
     f(jnp.arange(3))
-    (path,) = cache.glob("double-*.xla")
+    (path,) = cache.glob("double-*.jaxexport")
     path.write_bytes(b"junk")
     g = program_cache.jit(lambda x: x * 2, name="double", out_tree=lambda args: jax.tree_util.tree_structure(args[0]))
     np.testing.assert_array_equal(np.asarray(g(jnp.arange(3))), [0, 2, 4])
