@@ -35,7 +35,8 @@ def test_cli_record__writes_one_verified_file_per_episode(recorded):
     assert "replay-verified" in output
     docs = [sync.load(f) for f in files]
     assert {d.header.world for d in docs} == {1, 3}
-    assert all(d.header.config == {"max_draws": 6} for d in docs)
+    config = sync.load(files[0]).env().config.to_dict()
+    assert config["max_draws"] == 6 and all(d.header.config == config for d in docs)
 
 
 def test_cli_replay__prints_steps_verification_and_renders(recorded, tmp_path):
