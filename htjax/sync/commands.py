@@ -88,10 +88,12 @@ def check_record_space(env: Env, num_worlds: int, num_steps: int, out_dir: str |
         existing = existing.parent
     free = shutil.disk_usage(existing).free
     if per_world * num_worlds > free:
+        fits = (f"at most about {free // per_world:,} worlds fit" if free >= per_world else
+                f"one world fits at most about {max(0, free - DOC_MIN_BYTES) // STEP_MIN_BYTES:,} steps")
         raise RecordError(
-            f"recording {num_worlds:,} worlds x {num_steps:,} steps writes at least {format_bytes(per_world * num_worlds)} "
-            f"of episode files, but only {format_bytes(free)} is free on the disk of {str(existing)!r}; "
-            f"at most about {free // per_world:,} worlds fit"
+            f"recording {num_worlds:,} world{'s' if num_worlds != 1 else ''} x {num_steps:,} steps writes at least "
+            f"{format_bytes(per_world * num_worlds)} of episode files, but only {format_bytes(free)} is free on the "
+            f"disk of {str(existing)!r}; {fits}"
         )
     one, per_step = _record_bytes(env, 1, num_steps)
     check_fits(one, f"recording one world of {env.id} for {num_steps:,} steps", per_step, "steps")
