@@ -328,33 +328,77 @@ def bench_command(
 # --------------------------------------------------------------------------- train / export
 @command("train")
 def train_command(
-    env_id: str = typer.Argument(..., metavar="ENV", help="Env id (see `htjax envs`)."),
+    env_id: Optional[str] = typer.Argument(
+        None, metavar="ENV", help="Env id (see `htjax envs`); with --resume, taken from the checkpoint."
+    ),
     rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
     config: Optional[str] = typer.Option(None, "--config", help="JSON config overrides (or a file)."),
     num_envs: Optional[int] = typer.Option(None, "--num-envs", min=1, help="Batched worlds (default: recipe)."),
-    steps: int = typer.Option(1_000_000, "--steps", min=1, help="Env steps to train for."),
-    seed: int = seed_option("Training seed (an integer in [0, 2**32))."),
-    out: str = typer.Option("checkpoints/policy.npz", "--out", help="Checkpoint path (.npz)."),
-    opponents: str = typer.Option("self", "--opponents", help="self | pool | random | ipd-classic | holdem-baselines."),
+    steps: Optional[int] = typer.Option(
+        None, "--steps", min=1, help="Env steps of the whole run (default 1,000,000; with --resume: the run's target)."
+    ),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Training seed (default 0)."),
+    out: Optional[str] = typer.Option(
+        None, "--out", help="Checkpoint path (.npz; default checkpoints/policy.npz, with --resume the checkpoint)."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing checkpoint and metrics at --out."),
+    checkpoint_every: Optional[int] = typer.Option(
+        None, "--checkpoint-every", min=0, help="Updates between checkpoints (default 100; 0: only at the end)."
+    ),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue the run saved in this checkpoint."),
+    opponents: Optional[str] = typer.Option(
+        None, "--opponents", help="self (default) | pool | random | ipd-classic | holdem-baselines."
+    ),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: recipe)."),
+    ppo: Optional[str] = typer.Option(None, "--ppo", help="JSON object of PPO settings, e.g. '{\"num_steps\": 8}'."),
 ) -> None:
-    """Train a PPO policy on batched worlds; writes a checkpoint and metrics (CSV and JSON)."""
+    """Train a PPO policy on batched worlds; writes checkpoints and metrics (CSV and JSON).
+
+    The checkpoint is rewritten every --checkpoint-every updates and on Ctrl-C (after the update
+    in progress; exit code 130); `htjax train --resume CHECKPOINT` continues the run bit for bit.
+    """
+    from rich.markup import escape
+
     from htjax.train.commands import run_train
 
-    env, _ = load_env(env_id, rules, config)
-    output_dir(pathlib.Path(out).parent, "--out")
-    if pathlib.Path(out).is_dir():
-        fail(f"--out: {out!r} is a directory; give a checkpoint file name such as {out.rstrip('/')}/policy.npz")
+    if env_id is None and resume is None:
+        fail("name the env to train (see `htjax envs`), or continue a run with --resume CHECKPOINT")
+    ppo_values: dict[str, Any] = {}
+    if ppo is not None:
+        try:
+            ppo_values = json.loads(ppo)
+        except json.JSONDecodeError as err:
+            fail(f"--ppo must be a JSON object of PPO settings: {err}")
+        if not isinstance(ppo_values, dict):
+            fail(f"--ppo must be a JSON object of PPO settings, got {type(ppo_values).__name__}")
+    env = load_env(env_id, rules, config)[0] if env_id is not None else None
     console = Console()
-    result = run_train(
-        env, env_steps=steps, seed=seed, out=out, opponents=opponents, console=console,
-        num_envs=num_envs, learning_rate=lr,
-    )
+
+    def checkpoint_line(path: pathlib.Path, updates: int) -> None:
+        console.print(f"checkpoint {escape(str(path))} ({updates} updates)", soft_wrap=True, highlight=False)
+
+    try:
+        result = run_train(
+            env, env_steps=steps, seed=seed, out=out, opponents=opponents, console=console,
+            checkpoint_every=checkpoint_every, overwrite=overwrite, resume=resume, on_checkpoint=checkpoint_line,
+            ppo=ppo_values, num_envs=num_envs, learning_rate=lr,
+        )
+    except (HtjaxError, ConfigError) as err:
+        fail(str(err))
+    if result.interrupted:
+        path = escape(str(result.checkpoint))
+        console.print(
+            f"interrupted after {result.updates} of {result.target_updates} updates; the run is saved in {path}\n"
+            f"resume with: htjax train --resume {path}",
+            soft_wrap=True, highlight=False,
+        )
+        raise typer.Exit(130)
     last = result.metrics[-1]
     console.print(
-        f"trained {result.env_steps:,} env steps in {result.wall_s:.1f} s "
-        f"({result.env_steps / max(result.wall_s - result.compile_s, 1e-9):,.0f} steps/s after compiling); "
-        f"return/episode {last['return_per_episode']:+.4f}; checkpoint {result.checkpoint}"
+        f"trained {result.session_env_steps:,} env steps in {result.wall_s:.1f} s "
+        f"({result.session_env_steps / max(result.wall_s - result.compile_s, 1e-9):,.0f} steps/s after compiling); "
+        f"return/episode {last['return_per_episode']:+.4f}; checkpoint {escape(str(result.checkpoint))}",
+        soft_wrap=True, highlight=False,
     )
 
 
@@ -376,7 +420,10 @@ def export_command(
         fail(f"unknown --backend {backend!r}; choose from {', '.join(BACKENDS)}")
     input_file(checkpoint, "CHECKPOINT")
     output_file(out, "--out")
-    report = run_export(checkpoint, out, name=name, backend=backend)
+    try:
+        report = run_export(checkpoint, out, name=name, backend=backend)
+    except (HtjaxError, ConfigError, OSError) as err:
+        fail(str(err))
     console = Console()
     ok = report["max_abs_diff_probabilities"] <= 1e-5 and report["masked_zero_onnx"]
     console.print(
@@ -409,18 +456,17 @@ def demo_command(
 
 
 # --------------------------------------------------------------------------- tournament
-TOURNAMENT_SEAT_BYTES = 128
-"""Bytes per seat and repetition of an IPD tournament: 58 measured (peak RSS, 14 strategies,
-20,000 repetitions, 10 and 100 turns: the size does not grow with turns), doubled for players
-with larger private state and policies' observations."""
-
-
-def _check_tournament_memory(num_players: int, repetitions: int) -> None:
+def _check_tournament_memory(num_players: int, num_agents: int, repetitions: int, turns: int) -> None:
+    """Refuse a tournament whose estimate (:func:`htjax.agents.ipd.tournament.estimate_tournament_bytes`:
+    one chunk of repetitions plus what the result keeps per repetition) exceeds the free memory."""
+    from htjax.agents.ipd.tournament import estimate_tournament_bytes
     from htjax.core.memory import check_fits
 
-    per_rep = num_players * (num_players + 1) * TOURNAMENT_SEAT_BYTES  # two seats per match
-    check_fits(per_rep * repetitions, f"a tournament of {num_players} players x {repetitions:,} repetitions",
-               per_rep, "repetitions")
+    est = estimate_tournament_bytes(num_players, repetitions, turns=turns, num_agents=num_agents)
+    per_rep = (estimate_tournament_bytes(num_players, 2 * repetitions, turns=turns, num_agents=num_agents,
+                                         chunk_repetitions=1)["result"] - est["result"]) / repetitions
+    check_fits(est["total"], f"a tournament of {num_players} players x {repetitions:,} repetitions", per_rep,
+               "repetitions", fixed_bytes=est["chunk"])
 
 
 @command("tournament")
@@ -441,17 +487,15 @@ def tournament_command(
     ),
 ) -> None:
     """Iterated prisoner's dilemma round robin of the classic strategies (axelrod's rules), plus ONNX policies."""
-    import inspect
-
-    from htjax.envs.ipd_strategies import CLASSIC_14
-    from htjax.envs.ipd_tournament import ranking_table, tournament
+    from htjax.agents.ipd.strategies import CLASSIC_14
+    from htjax.agents.ipd.tournament import ranking_table, tournament
 
     names = None if players is None else [p.strip() for p in players.split(",") if p.strip()]
     if names is not None and not names:
         fail("--players must name at least one strategy")
     for path in policy or ():
         input_file(path, "--policy")
-    _check_tournament_memory(len(names or CLASSIC_14) + len(policy or ()), repetitions)
+    _check_tournament_memory(len(names or CLASSIC_14) + len(policy or ()), len(policy or ()), repetitions, turns)
     run: Callable[..., Any]
     if policy:
         from htjax.train.onnx_policy import policy_tournament
@@ -461,10 +505,8 @@ def tournament_command(
         run = functools.partial(tournament, names)
     kwargs: dict[str, Any] = dict(turns=turns, repetitions=repetitions, noise=noise, seed=seed)
     with progress_bar(error_console(), transient=True) as bar:
-        task = bar.add_task(f"{repetitions:,} round robins of {turns} turns (compiling, then playing)", total=repetitions)
-        if "progress" in inspect.signature(run.func).parameters:  # a tournament that reports its chunks
-            kwargs["progress"] = lambda done: bar.update(task, completed=done)
-        result = run(**kwargs)
+        task = bar.add_task(f"{repetitions:,} round robins of {turns} turns", total=repetitions)
+        result = run(**kwargs, progress=lambda done, total: bar.update(task, completed=done, total=total))
         bar.update(task, completed=repetitions)
     if json_output:
         typer.echo(json.dumps(result.to_dict()))
@@ -472,146 +514,7 @@ def tournament_command(
     Console().print(ranking_table(result))
 
 
-# --------------------------------------------------------------------------- record / replay / inspect
-def _worlds_option(worlds: str, num_envs: int) -> list[range]:
-    """``"0,5,17"`` or ranges ``"0-99,200"``: disjoint spans of world indices in ``[0, num_envs)``
-    (nothing is expanded, so ``0-999999999`` costs nothing to check)."""
-    spans: list[range] = []
-    try:
-        for part in (w.strip() for w in worlds.split(",")):
-            if part:
-                lo, sep, hi = part.partition("-")
-                spans.append(range(int(lo), int(hi) + 1) if sep and lo else range(int(part), int(part) + 1))
-    except ValueError:
-        fail(f"--worlds must be comma-separated world indices or ranges such as 0,5,17 or 0-99, got {worlds!r}")
-    if not spans or any(len(s) == 0 for s in spans):
-        fail(f"--worlds must name at least one world in each part, got {worlds!r}")
-    for s in spans:
-        if not (0 <= s.start and s.stop <= num_envs):
-            fail(f"--worlds must be in [0, {num_envs}) (--num-envs {num_envs}), got {s.start if s.start < 0 else s.stop - 1}")
-    ordered = sorted(spans, key=lambda s: s.start)
-    for a, b in zip(ordered, ordered[1:]):
-        if b.start < a.stop:
-            fail(f"--worlds names world {b.start} more than once (each world is recorded once)")
-    return spans
-
-
-@command("record")
-def record_command(
-    env_id: str = typer.Argument(..., help="Env id (see `htjax envs`)."),
-    num_envs: int = typer.Option(64, "--num-envs", "-n", min=1, help="Batched worlds the recorded ones belong to."),
-    steps: int = typer.Option(200, "--steps", "-t", min=1, help="Steps per world."),
-    worlds: str = typer.Option("0", "--worlds", "-w", help="Worlds to record: indices and ranges, e.g. 0,5,17 or 0-99."),
-    out: pathlib.Path = typer.Option(pathlib.Path("episodes"), "--out", "-o", help="Folder for the .automerge files."),
-    seed: int = seed_option("Rollout seed (an integer in [0, 2**32))."),
-    policy: str = typer.Option("random", help="random or first_legal."),
-    rules: Optional[str] = typer.Option(None, help="Rules preset."),
-    config: Optional[str] = typer.Option(None, help="JSON config overrides (or a path to a JSON file)."),
-    checkpoint_every: int = typer.Option(16, min=1, help="State digest every this many steps."),
-    force: bool = typer.Option(False, "--force", help="Overwrite episode files that exist already."),
-) -> None:
-    """Roll out a batch, record chosen worlds as Automerge episode logs (one file per episode), verify them."""
-    from htjax.sync.commands import POLICIES, check_record_space, existing_episode_files
-    from htjax.sync.commands import record_command as run
-
-    env, _ = load_env(env_id, rules, config)
-    if policy not in POLICIES:
-        fail(f"unknown --policy {policy!r}; choose one of {', '.join(sorted(POLICIES))}")
-    spans = _worlds_option(worlds, num_envs)
-    output_dir(out, "--out")
-    check_record_space(env, sum(len(s) for s in spans), steps, out)
-    chosen = [w for s in spans for w in s]
-    clash = existing_episode_files(out, env, chosen)
-    if clash and not force:
-        fail(f"--out: {len(clash)} episode file(s) of these worlds exist already in {str(out)!r}, e.g. "
-             f"{clash[0].name} (pass --force to overwrite them)")
-    run(Console(), env, num_envs=num_envs, num_steps=steps, worlds=chosen, out_dir=out,
-        seed=seed, policy=policy, checkpoint_every=checkpoint_every, progress=error_console())
-
-
-def _render_path(path: Optional[pathlib.Path], option: str) -> Optional[pathlib.Path]:
-    return None if path is None else output_file(path, option)
-
-
-@command("replay")
-def replay_command(
-    file: pathlib.Path = typer.Argument(..., help="An .automerge episode file."),
-    svg: Optional[pathlib.Path] = typer.Option(None, help="Also write the replay as an SVG image."),
-    html: Optional[pathlib.Path] = typer.Option(None, help="Also write the replay as an HTML page."),
-    states: bool = typer.Option(False, "--states", help="Show the game's text rendering after each step."),
-) -> None:
-    """Re-execute an episode log with the JAX env, verify every digest, and print the step table."""
-    from htjax.sync.commands import replay_command as run
-    from htjax.sync.errors import ReplayMismatchError
-
-    input_file(file, "FILE")
-    svg, html = _render_path(svg, "--svg"), _render_path(html, "--html")
-    try:
-        run(Console(), file, svg=svg, html=html, show_states=states, status=error_console())
-    except ReplayMismatchError as err:
-        fail(f"{file}: {err}", code=EXIT_FAILED)
-
-
-@command("inspect")
-def inspect_command(file: pathlib.Path = typer.Argument(..., help="An .automerge episode file.")) -> None:
-    """Show an episode document: schema, env, actors, checkpoints, outcome and change history."""
-    from htjax.sync.commands import inspect_command as run
-
-    input_file(file, "FILE")
-    run(Console(), file)
-
-
-# --------------------------------------------------------------------------- fork / merge / whatif
-@command("fork")
-def fork_command(
-    file: pathlib.Path = typer.Argument(..., help="An .automerge episode file."),
-    step: int = typer.Option(..., "--step", min=0, help="Keep the first STEP steps (0 .. the episode's length)."),
-    out: pathlib.Path = typer.Option(..., "--out", "-o", help="The new episode file (.automerge)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
-) -> None:
-    """Fork an episode at a step: a new document sharing the history, ending after STEP steps."""
-    from htjax.sync.commands import fork_command as run
-
-    input_file(file, "FILE")
-    output_file(out, "--out", overwrite=force)
-    run(Console(), file, step=step, out=out)
-
-
-@command("merge")
-def merge_command(
-    files: list[pathlib.Path] = typer.Argument(..., help="Two or more copies of one episode (.automerge)."),
-    out: pathlib.Path = typer.Option(..., "--out", "-o", help="The merged episode file (.automerge)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
-) -> None:
-    """Merge copies of one episode (edited by different peers) into one document, then verify it."""
-    from htjax.sync.commands import merge_command as run
-
-    if len(files) < 2:
-        fail("merge needs at least two files")
-    for f in files:
-        input_file(f, "FILES")
-    output_file(out, "--out", overwrite=force)
-    run(Console(), files, out=out)
-
-
-@command("whatif")
-def whatif_command(
-    file: pathlib.Path = typer.Argument(..., help="An .automerge episode file."),
-    step: int = typer.Option(..., "--step", min=0, help="Branch from the state after STEP steps."),
-    rollouts: int = typer.Option(64, "--rollouts", "-n", min=1, help="Continuations per action."),
-    horizon: int = typer.Option(1000, "--horizon", min=1, help="At most this many steps per continuation."),
-    seed: int = seed_option("Seed of the continuations' chance (an integer in [0, 2**32))."),
-    seat: Optional[int] = typer.Option(None, "--seat", min=0, help="Whose actions to compare (simultaneous games)."),
-    json_output: bool = typer.Option(False, "--json", help="Print the rows as one JSON object on stdout."),
-) -> None:
-    """Evaluate every legal action at a step of an episode with batched random continuations."""
-    from htjax.sync.commands import whatif_command as run
-
-    input_file(file, "FILE")
-    rows = run(Console(), file, step=step, num_rollouts=rollouts, horizon=horizon, seed=seed, seat=seat,
-               print_table=not json_output, status=error_console())
-    if json_output:
-        typer.echo(json.dumps({"file": str(file), "step": step, "rows": rows}))
+from htjax import cli_episodes  # noqa: E402,F401  (registers record, replay, inspect, fork, merge, whatif)
 
 
 def main() -> None:  # pragma: no cover - console-script entry
