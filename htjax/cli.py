@@ -11,6 +11,9 @@ replay that does not verify, an export that disagrees with JAX) exits with :data
 (1), and so does an unexpected internal error, reported as one line (``HTJAX_DEBUG=1`` shows the
 traceback). Ctrl-C exits with 130.
 
+The episode-file commands (``record`` ... ``whatif``) live in :mod:`htjax.cli_episodes`, which
+registers them on :data:`app`.
+
 Adding a command: write one small function below decorated with ``@command("name")`` (it
 wraps typer's ``app.command`` with the error handling above); put its logic in a module of its
 own (as :mod:`htjax.play`, :mod:`htjax.bench` and :mod:`htjax.demo` do) and keep the command to
