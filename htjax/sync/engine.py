@@ -30,7 +30,10 @@ STEP_BUCKET = 32
 
 @functools.lru_cache(maxsize=32)
 def _replay_fn(env: Env):
-    return jax.jit(jax.vmap(functools.partial(replay_episode, env)))
+    from htjax import program_cache  # traced once per machine when the CLI turns it on
+
+    return program_cache.jit(jax.vmap(functools.partial(replay_episode, env)), name="replay", env=env,
+                             out_tree=lambda args: jax.tree_util.tree_structure(initial_state_shape(env)))
 
 
 @functools.lru_cache(maxsize=32)

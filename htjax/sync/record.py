@@ -154,6 +154,7 @@ def record(
     skip_incomplete: bool = False,
     time: datetime.datetime | None = None,
     env_params: Any = None,
+    world_ids: Sequence[int] | None = None,
 ) -> list[EpisodeDoc]:
     """Turn every episode of the chosen worlds of a rollout into an episode document.
 
@@ -169,6 +170,9 @@ def record(
       time: wall-clock time stamped on every log entry (default: now).
       env_params: the rollout's rule parameters (the ``env_params`` it was given, or its
         ``carry.env_params``); None when it played the env's config. Stored per document.
+      world_ids: the world index each of ``trajectory``'s columns had in the whole batch, when the
+        trajectory holds only some worlds (a chunk, see :func:`htjax.sync.commands.rollout_worlds`);
+        headers then name these indices. Default: the column index.
 
     Returns:
       documents ordered by world, then episode; an episode still running at the end of the
@@ -179,6 +183,12 @@ def record(
     bad = [w for w in worlds if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 0 <= w < num_worlds]
     if bad or not worlds:
         raise RecordError(f"worlds must be a non-empty list of ints in [0, {num_worlds}), got {worlds!r}")
+    if len(set(worlds)) != len(worlds):
+        dup = sorted({w for w in worlds if worlds.count(w) > 1})
+        raise RecordError(f"worlds must be distinct (each world is recorded once), got {dup} more than once")
+    if world_ids is not None and len(world_ids) != num_worlds:
+        raise RecordError(f"world_ids must name all {num_worlds} columns of the trajectory, got {len(world_ids)}")
+    ids = list(range(num_worlds)) if world_ids is None else [int(w) for w in world_ids]
     seats = tuple(seats) if seats is not None else default_seats(env, policy)
     time = time or utc_now()
     base = new_header(env, (0, 0), seats, checkpoint_every=checkpoint_every, created=time)
@@ -188,7 +198,7 @@ def record(
     }
     traj["done"] = traj["terminated"] | traj["truncated"]
     rows = world_rows(env, env_params, num_worlds, worlds, RecordError)
-    episodes = [ep for col in range(len(worlds)) for ep in _split_episodes(traj, col, worlds[col], skip_incomplete)]
+    episodes = [ep for col in range(len(worlds)) for ep in _split_episodes(traj, col, ids[worlds[col]], skip_incomplete)]
     if not episodes:
         raise RecordError(f"worlds {worlds}: no complete episode start in this trajectory")
     params = [rows[ep.world] for ep in episodes]
