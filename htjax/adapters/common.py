@@ -143,11 +143,14 @@ def seed_key(seed: Any) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- options
-def check_options(options: Any, known: Iterable[str] = ()) -> dict[str, Any]:
-    """``options`` of ``reset`` as a dict (``None`` -> ``{}``); unknown keys are refused.
+def check_options(options: Any, known: Iterable[str] = (), *, strict: bool = True) -> dict[str, Any]:
+    """``options`` of ``reset`` as a dict (``None`` -> ``{}``) holding only the ``known`` keys.
+
+    ``strict``: a key not in ``known`` is refused (Gymnasium); otherwise it is ignored
+    (PettingZoo, whose ``api_test`` passes arbitrary options).
 
     Raises:
-      InvalidArgumentError: ``options`` is not a dict, or has a key not in ``known``.
+      InvalidArgumentError: ``options`` is not a dict, or (``strict``) has a key not in ``known``.
     """
     if options is None:
         return {}
@@ -155,10 +158,10 @@ def check_options(options: Any, known: Iterable[str] = ()) -> dict[str, Any]:
         raise InvalidArgumentError(f"reset options must be a dict or None, got {type(options).__name__}")
     known = tuple(known)
     unknown = sorted(str(k) for k in options if k not in known)
-    if unknown:
+    if unknown and strict:
         accepted = f"accepted: {list(known)}" if known else "this env takes no reset options"
         raise InvalidArgumentError(f"unknown reset option(s) {unknown}; {accepted}")
-    return dict(options)
+    return {k: v for k, v in options.items() if k in known}
 
 
 # ---------------------------------------------------------------------------- actions
@@ -175,7 +178,9 @@ def _validate_one(env: Env, value: Any) -> None:
     env.validate_action(value)
 
 
-def check_actions(env: Env, action: Any, *, who: str, shape: tuple[int, ...] = ()) -> np.ndarray:
+def check_actions(
+    env: Env, action: Any, *, who: str, shape: tuple[int, ...] = (), mask: np.ndarray | None = None
+) -> np.ndarray:
     """One seat's action (``shape=()``), or one per world (``shape=(N,)``), as ``int32[*shape]``.
 
     Every value goes through :meth:`Env.validate_action` (the core's check of dtype and range;
@@ -183,13 +188,14 @@ def check_actions(env: Env, action: Any, *, who: str, shape: tuple[int, ...] = (
 
     Raises:
       InvalidActionError: wrong shape, a non-integer (bools and floats included) or a value
-        outside ``[0, num_actions)``; the message starts with ``who`` and, for a batch, names
-        the offending worlds.
+        outside ``[0, num_actions)``; the message starts with ``who``, names the offending
+        worlds of a batch and ends with the legal actions when ``mask`` (``bool[A]``) is given.
     """
+    legal = "" if mask is None else f"; {legal_text(env, mask)}"
     arr = np.asarray(action)
     if arr.shape != shape:
         raise InvalidActionError(
-            f"{env.id}: {who} must have shape {shape}, got shape {arr.shape} ({action!r})"
+            f"{env.id}: {who} must have shape {shape}, got shape {arr.shape} ({action!r}){legal}"
         )
     flat = arr.reshape(-1)
     integer = np.issubdtype(arr.dtype, np.integer) and arr.dtype != np.bool_
@@ -202,7 +208,7 @@ def check_actions(env: Env, action: Any, *, who: str, shape: tuple[int, ...] = (
         if shape and integer:
             bad = np.flatnonzero((flat < 0) | (flat >= env.num_actions)).tolist()
             where = f" at world(s) {bad}"
-        raise InvalidActionError(f"{who}{where}: {err}") from None
+        raise InvalidActionError(f"{who}{where}: {err}{legal}") from None
     return arr.astype(np.int32)
 
 

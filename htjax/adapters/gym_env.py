@@ -175,12 +175,12 @@ class HtjaxGymEnv(gymnasium.Env):
         self._done = False
 
     def _build(self) -> None:
-        self._init_fn, self._step_fn, self._unpack_fn = program(self.htjax_env, self._view.outputs)
+        self._program = program(self.htjax_env, self._view.outputs)
         common.note_jax_started()
 
     # ----------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_init_fn", "_step_fn", "_unpack_fn")}
+        state = {k: v for k, v in self.__dict__.items() if k != "_program"}
         state["_view"] = self.observation_mode
         state["_buffers"] = None if self._buffers is None else jax.device_get(self._buffers)
         return state
@@ -207,7 +207,7 @@ class HtjaxGymEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         common.check_options(options)
         self._next_world(seed)
-        self._buffers, self._episode_key, out = self._init_fn(self._world_key, np.int32(self._episode_index))
+        self._buffers, self._episode_key, out = self._program.init(self._world_key, np.int32(self._episode_index))
         obs, _ = self._read(out)
         return self._view.single(obs), self._info(illegal=False)
 
@@ -216,7 +216,7 @@ class HtjaxGymEnv(gymnasium.Env):
             raise HtjaxError(f"{self.htjax_env.id}: call reset() before step()")
         action = int(common.check_actions(self.htjax_env, action, who="action"))
         illegal = not self._mask[action] and not self._done
-        self._buffers, out = self._step_fn(self._buffers, np.int32(action), self._episode_key)
+        self._buffers, out = self._program.step(self._buffers, np.int32(action), self._episode_key)
         obs, (reward, terminated, truncated) = self._read(out)
         return self._view.single(obs), reward, terminated, truncated, self._info(illegal)
 
@@ -227,7 +227,7 @@ class HtjaxGymEnv(gymnasium.Env):
     @property
     def state(self) -> State | None:
         """The htjax state of the running episode (a pytree of device arrays)."""
-        return None if self._buffers is None else self._unpack_fn(self._buffers)
+        return None if self._buffers is None else self._program.unpack(self._buffers)
 
     @property
     def episode_key(self):

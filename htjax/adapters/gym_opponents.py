@@ -190,11 +190,11 @@ class HtjaxOpponentsEnv(gymnasium.Env):
         self._done = False
 
     def _build(self) -> None:
-        self._init_fn, self._step_fn, self._unpack_fn = seats_program(self.htjax_env)
+        self._program = seats_program(self.htjax_env)
         common.note_jax_started()
 
     def __getstate__(self) -> dict[str, Any]:
-        drop = ("_init_fn", "_step_fn", "_unpack_fn", "_policies")
+        drop = ("_program", "_policies")
         state = {k: v for k, v in self.__dict__.items() if k not in drop}
         state["_buffers"] = None if self._buffers is None else jax.device_get(self._buffers)
         return state
@@ -218,7 +218,7 @@ class HtjaxOpponentsEnv(gymnasium.Env):
             self._episode_index += 1
         skipped, skipped_return = 0, 0.0
         while True:
-            self._buffers, self._episode_key, out = self._init_fn(self._world_key, np.int32(self._episode_index))
+            self._buffers, self._episode_key, out = self._program.init(self._world_key, np.int32(self._episode_index))
             self._read(out)
             reward = 0.0 if self.htjax_env.simultaneous else self._play_opponents()
             if not self._done:
@@ -248,7 +248,7 @@ class HtjaxOpponentsEnv(gymnasium.Env):
         else:
             move = np.int32(action)
         was_done = self._done
-        self._buffers, out = self._step_fn(self._buffers, move, self._episode_key)
+        self._buffers, out = self._program.step(self._buffers, move, self._episode_key)
         reward = self._read(out)
         if not was_done:
             reward += self._pending_reward + (0.0 if env.simultaneous else self._play_opponents())
@@ -290,7 +290,7 @@ class HtjaxOpponentsEnv(gymnasium.Env):
         total = 0.0
         while not self._done and self._turn != self.learner_seat:
             action = np.int32(self._opponent_action(self._turn))
-            self._buffers, out = self._step_fn(self._buffers, action, self._episode_key)
+            self._buffers, out = self._program.step(self._buffers, action, self._episode_key)
             total += self._read(out)
         return total
 
@@ -298,7 +298,7 @@ class HtjaxOpponentsEnv(gymnasium.Env):
     @property
     def state(self) -> State | None:
         """The htjax state of the running episode (a pytree of device arrays)."""
-        return None if self._buffers is None else self._unpack_fn(self._buffers)
+        return None if self._buffers is None else self._program.unpack(self._buffers)
 
     @property
     def episode_key(self):

@@ -14,7 +14,7 @@ core key schedule, so every adapter episode replays with :func:`htjax.replay_epi
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -23,7 +23,7 @@ import numpy as np
 from htjax.core.env import Env, State
 from htjax.core.keys import episode_key_for, step_key
 
-__all__ = ["StatePacker", "all_views", "program", "seat_outputs", "seats_program"]
+__all__ = ["Program", "StatePacker", "all_views", "program", "seat_outputs", "seats_program"]
 
 
 class StatePacker:
@@ -73,31 +73,48 @@ def seat_outputs(env: Env, state: State):
     return all_views(env, state), jnp.concatenate([state.rewards.astype(jnp.float32), flags]), state.legal_action_mask
 
 
+class Program(NamedTuple):
+    """Jitted functions of one world whose state travels packed (:class:`StatePacker`).
+
+    * ``init(world_key, episode_index) -> (buffers, episode_key, outputs)``: episode
+      ``episode_index`` of the world's stream (``episode_key_for(world_key, episode_index)``).
+    * ``start(episode_key) -> (buffers, outputs)``: the episode of a given key.
+    * ``step(buffers, action, episode_key) -> (buffers, outputs)``: with ``step_key(episode_key, t)``.
+    * ``unpack(buffers) -> State``.
+    """
+
+    init: Callable
+    start: Callable
+    step: Callable
+    unpack: Callable
+
+
 @functools.lru_cache(maxsize=64)
-def program(env: Env, outputs: Callable[[Env, State], Any]) -> tuple[Callable, Callable, Callable]:
-    """Jitted ``(init, step, unpack)`` of one world whose state travels packed (:class:`StatePacker`).
+def program(env: Env, outputs: Callable[[Env, State], Any]) -> Program:
+    """The :class:`Program` of ``env`` whose calls also return ``outputs(env, state)``.
 
-    * ``init(world_key, episode_index) -> (buffers, episode_key, outputs(env, state))``
-    * ``step(buffers, action, episode_key) -> (buffers, outputs(env, state))``
-    * ``unpack(buffers) -> State``
-
-    ``outputs`` is a module-level function (the cache key), e.g. :func:`seat_outputs`.
+    ``outputs`` is a module-level function (the cache key), e.g. :func:`seat_outputs`; every
+    adapter instance of the same env and outputs shares one compilation.
     """
     packer = StatePacker(env)
 
+    def start(episode_key):
+        state = env.init(episode_key)
+        return packer.pack(state), outputs(env, state)
+
     def init(world_key, episode_index):
         episode_key = episode_key_for(world_key, episode_index)
-        state = env.init(episode_key)
-        return packer.pack(state), episode_key, outputs(env, state)
+        buffers, out = start(episode_key)
+        return buffers, episode_key, out
 
     def step(buffers, action, episode_key):
         state = packer.unpack(buffers)
         state = env.step(state, action, step_key(episode_key, state.step_count))
         return packer.pack(state), outputs(env, state)
 
-    return jax.jit(init), jax.jit(step), jax.jit(packer.unpack)
+    return Program(jax.jit(init), jax.jit(start), jax.jit(step), jax.jit(packer.unpack))
 
 
-def seats_program(env: Env) -> tuple[Callable, Callable, Callable]:
+def seats_program(env: Env) -> Program:
     """:func:`program` with every seat's view, rewards, flags and mask (:func:`seat_outputs`)."""
     return program(env, seat_outputs)
