@@ -103,16 +103,15 @@ def _host_policy(policy: Callable, rng: Callable[[], np.random.Generator]) -> Se
 def _seat_policy(env: Env, seat: int, policy: Any, rng: Callable[[], np.random.Generator]) -> SeatPolicy:
     if isinstance(policy, str) and builtin_opponent(env, policy) is not None:
         return _host_policy(builtin_opponent(env, policy), rng)
-    onnx = None
     if isinstance(policy, (str, os.PathLike)) or type(policy).__name__ == "OnnxPolicy":
-        from htjax.train.onnx_policy import OnnxPolicy
+        from htjax.train.onnx_policy import OnnxModelError, OnnxPolicy
 
         try:
-            onnx = OnnxPolicy.load(policy if not isinstance(policy, OnnxPolicy) else policy.path, env)
-        except HtjaxError as err:
+            onnx = OnnxPolicy.load(policy.path if isinstance(policy, OnnxPolicy) else policy, env)
+        except OnnxModelError as err:  # not a file (nor a shipped policy): name what would have worked
             raise InvalidArgumentError(
-                f"opponent at seat {seat}: {err} (built-in opponents for {env.id!r}: "
-                f"{list(builtin_opponent_names(env))})"
+                f"opponent at seat {seat}: {err}; built-in opponents for {env.id!r} are "
+                f"{list(builtin_opponent_names(env))}"
             ) from None
         return lambda observation, mask: onnx.act(observation, mask, rng())
     if not callable(policy):
