@@ -603,3 +603,49 @@ def test_opponents__bad_mappings_policies_and_actions_raise_clear_errors(holdem_
     env.reset(seed=0)
     with pytest.raises(InvalidActionError, match="opponent at seat 1 returned 7"):
         env.step(0)
+
+
+# --------------------------------------------------------------------------- pickling
+def _drive(env, actions_fn, steps: int):
+    """Outputs of ``steps`` steps (resetting after an episode ends), actions from ``actions_fn(info)``."""
+    out = []
+    info = env._last_info
+    for _ in range(steps):
+        obs, reward, terminated, truncated, info = env.step(actions_fn(info))
+        out.append((np.asarray(obs).tolist(), np.asarray(reward).tolist(), np.asarray(terminated).tolist()))
+        if np.all(np.asarray(terminated) | np.asarray(truncated)) and not isinstance(env, HtjaxVectorEnv):
+            obs, info = env.reset()
+            out.append(np.asarray(obs).tolist())
+    env._last_info = info
+    return out
+
+
+def _first_legal_action(info):
+    mask = info["action_mask"]
+    return np.argmax(mask, axis=-1) if mask.ndim > 1 else int(np.argmax(mask))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: HtjaxGymEnv(SOLO),
+        lambda: gymnasium.make("htjax/BlackjackGymnasium-v0"),
+        lambda: HtjaxVectorEnv(3, "blackjack"),
+        lambda: gymnasium.make("htjax/HoldemHeadsUp-v0"),
+        lambda: HtjaxOpponentsEnv("prisoners_dilemma", opponents={1: "GTFT"}),
+    ],
+    ids=["toy", "blackjack-classic", "vector", "holdem-opponents", "ipd-stochastic-opponent"],
+)
+def test_pickle__round_trip_mid_episode_then_both_copies_play_the_same(make):
+    import pickle
+
+    env = make()
+    _, env.unwrapped._last_info = env.reset(seed=4)
+    env = env.unwrapped
+    _drive(env, _first_legal_action, 3)
+    copy = pickle.loads(pickle.dumps(env))
+    assert copy._last_info is not None
+    chex.assert_trees_all_equal(jax.device_get(copy.state), jax.device_get(env.state))
+    assert _drive(copy, _first_legal_action, 12) == _drive(env, _first_legal_action, 12)
+    fresh = pickle.loads(pickle.dumps(make()))  # never reset: pickles too, and starts like the original
+    np.testing.assert_array_equal(np.asarray(fresh.reset(seed=1)[0], dtype=object), np.asarray(make().reset(seed=1)[0], dtype=object))

@@ -720,3 +720,44 @@ def test_onnx_policy__parallel_ipd_moves_equal_the_tournaments(opponent):
         observations, rewards, terminations, truncations, infos = env.step(actions)
     expected = play_match(opponent, policy.tournament_agent(), turns=100)[0]
     np.testing.assert_array_equal(np.asarray(moves), expected)
+
+
+# ---------------------------------------------------------------------------- pickling
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: aec_env("holdem"),
+        lambda: parallel_env("prisoners_dilemma", noise=0.1),
+        lambda: aec_env("prisoners_dilemma"),
+    ],
+    ids=["aec-holdem", "parallel-ipd", "aec-of-parallel-ipd"],
+)
+def test_pickle__mid_episode_round_trip_then_both_copies_play_the_same(make):
+    import pickle
+
+    def play(env, steps):
+        rng = np.random.default_rng(5)
+        out = []
+        for _ in range(steps):
+            if not env.agents:
+                env.reset()
+                continue
+            if isinstance(env, HtjaxParallelEnv):
+                acts = {a: int(rng.choice(np.flatnonzero(env.observe(a)["action_mask"]))) for a in env.agents}
+                out.append(sorted(env.step(acts)[1].items()))
+                continue
+            agent = env.agent_selection
+            obs, reward, term, trunc, _ = env.last()
+            out.append((agent, reward, term, trunc))
+            env.step(None if term or trunc else int(rng.choice(np.flatnonzero(obs["action_mask"]))))
+        return out
+
+    env = make()
+    env.reset(seed=8)
+    play(env, 5)
+    copy = pickle.loads(pickle.dumps(env))
+    chex.assert_trees_all_equal(copy.unwrapped.htjax_state, env.unwrapped.htjax_state)
+    assert [np.asarray(a).tolist() for a in copy.unwrapped.actions] == [
+        np.asarray(a).tolist() for a in env.unwrapped.actions
+    ]
+    assert play(copy, 30) == play(env, 30)

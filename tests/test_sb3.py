@@ -97,3 +97,24 @@ def test_async_vector_env__two_spawned_workers_match_the_sync_vector_env(tmp_pat
         pytest.fail(f"async vector env did not finish in 240 s (deadlock?): {err.stderr}")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ASYNC OK" in done.stdout
+
+
+# --------------------------------------------------------------------------- core envs pickle
+@pytest.mark.parametrize("env_id", sorted(htjax.available_envs()))
+def test_core_env__pickles_and_the_copy_steps_like_the_original(env_id):
+    import pickle
+
+    import jax
+
+    env = htjax.make(env_id)
+    step = jax.jit(env.step)
+    key = jax.random.PRNGKey(3)
+    state = env.init(key)
+    state = step(state, jax.numpy.argmax(state.legal_action_mask, axis=-1).astype("int32"), htjax.step_key(key, 0))
+    copy = pickle.loads(pickle.dumps(env))
+    assert copy == env and hash(copy) == hash(env) and copy.config == env.config
+    action = jax.numpy.argmax(state.legal_action_mask, axis=-1).astype("int32")
+    ours = jax.jit(copy.step)(pickle.loads(pickle.dumps(state)), action, htjax.step_key(key, 1))
+    theirs = step(state, action, htjax.step_key(key, 1))
+    for a, b in zip(jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
