@@ -280,9 +280,7 @@ def test_vector__next_step_autoreset_ignores_the_action_and_starts_next_episode(
     np.testing.assert_array_equal(info["action_mask"], np.ones((N, 3)))
     np.testing.assert_array_equal(obs[:, 1], 0.0)  # step count 0: a fresh episode
     probe_keys = np.asarray(
-        jax.vmap(episode_key_for)(
-            np.stack([seed_key(3 + i) for i in range(N)]), np.ones(N, np.int32)
-        )
+        jax.vmap(episode_key_for)(np.stack([seed_key(3 + i) for i in range(N)]), np.ones(N, np.int32))
     )
     venv.step(np.zeros(N, np.int64))
     np.testing.assert_array_equal(venv.episode_keys, probe_keys)
@@ -412,7 +410,9 @@ def test_registered_ids__render_the_game_as_text(gym_id):
     env.reset(seed=0)
     text = env.render()
     core = env.unwrapped.htjax_env
-    assert text == core.render_text(jax.device_get(env.unwrapped.state), getattr(env.unwrapped, "learner_seat", None))
+    assert text == core.render_text(
+        jax.device_get(env.unwrapped.state), getattr(env.unwrapped, "learner_seat", None)
+    )
 
 
 def test_blackjack_gymnasium_id__is_a_drop_in_for_blackjack_v1():
@@ -511,7 +511,9 @@ def test_opponents__turn_based_toy_learner_seat_rewards_match_the_core_env():
         while not bool(state.terminated | state.truncated):
             if int(state.current_player) == 1:
                 np.testing.assert_allclose(obs, np.asarray(core.observe(state, 1)), rtol=1e-6)
-                np.testing.assert_array_equal(info["action_mask"], np.asarray(state.legal_action_mask, np.int8))
+                np.testing.assert_array_equal(
+                    info["action_mask"], np.asarray(state.legal_action_mask, np.int8)
+                )
                 action = 1
                 obs, reward, terminated, truncated, info = env.step(action)
                 adapter_return += reward
@@ -648,4 +650,6 @@ def test_pickle__round_trip_mid_episode_then_both_copies_play_the_same(make):
     chex.assert_trees_all_equal(jax.device_get(copy.state), jax.device_get(env.state))
     assert _drive(copy, _first_legal_action, 12) == _drive(env, _first_legal_action, 12)
     fresh = pickle.loads(pickle.dumps(make()))  # never reset: pickles too, and starts like the original
-    np.testing.assert_array_equal(np.asarray(fresh.reset(seed=1)[0], dtype=object), np.asarray(make().reset(seed=1)[0], dtype=object))
+    np.testing.assert_array_equal(
+        np.asarray(fresh.reset(seed=1)[0], dtype=object), np.asarray(make().reset(seed=1)[0], dtype=object)
+    )

@@ -604,7 +604,9 @@ def test_simultaneous_aec__checks_each_action_when_given():
 
 
 def test_turn_based__no_parallel_form():
-    with pytest.raises(InvalidArgumentError, match=r"toy_high_card is turn-based: use aec_env\('toy_high_card'\)"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"toy_high_card is turn-based: use aec_env\('toy_high_card'\)"
+    ):
         parallel_env("toy_high_card")
     with pytest.raises(AssertionError, match="is_parallelizable"):
         aec_to_parallel(aec_env("toy_high_card"))
@@ -714,7 +716,9 @@ def test_onnx_policy__parallel_ipd_moves_equal_the_tournaments(opponent):
     while env.agents:
         actions = {
             "player_0": scripted(observations["player_0"]["observation"]),
-            "player_1": policy.act(observations["player_1"]["observation"], observations["player_1"]["action_mask"]),
+            "player_1": policy.act(
+                observations["player_1"]["observation"], observations["player_1"]["action_mask"]
+            ),
         }
         moves.append([actions["player_0"], int(actions["player_1"])])
         observations, rewards, terminations, truncations, infos = env.step(actions)

@@ -15,10 +15,10 @@ from sb3_contrib import MaskablePPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
-import htjax  # noqa: F401  (registers the ids)
+import htjax
 
 torch.set_num_threads(1)
-PPO_ARGS = dict(n_steps=256, batch_size=128, n_epochs=2, device="cpu", seed=0, verbose=0)
+PPO_ARGS = {"n_steps": 256, "batch_size": 128, "n_epochs": 2, "device": "cpu", "seed": 0, "verbose": 0}
 
 
 @pytest.mark.parametrize("gym_id", ["htjax/Blackjack-v0", "htjax/HoldemHeadsUp-v0"])
@@ -91,7 +91,12 @@ def test_async_vector_env__two_spawned_workers_match_the_sync_vector_env(tmp_pat
     script.write_text(ASYNC_SCRIPT)
     try:
         done = subprocess.run(
-            [sys.executable, str(script)], capture_output=True, text=True, timeout=240, cwd=tmp_path
+            [sys.executable, str(script)],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            cwd=tmp_path,
         )
     except subprocess.TimeoutExpired as err:  # pragma: no cover - the failure being guarded against
         pytest.fail(f"async vector env did not finish in 240 s (deadlock?): {err.stderr}")
@@ -110,7 +115,9 @@ def test_core_env__pickles_and_the_copy_steps_like_the_original(env_id):
     step = jax.jit(env.step)
     key = jax.random.PRNGKey(3)
     state = env.init(key)
-    state = step(state, jax.numpy.argmax(state.legal_action_mask, axis=-1).astype("int32"), htjax.step_key(key, 0))
+    state = step(
+        state, jax.numpy.argmax(state.legal_action_mask, axis=-1).astype("int32"), htjax.step_key(key, 0)
+    )
     copy = pickle.loads(pickle.dumps(env))
     assert copy == env and hash(copy) == hash(env) and copy.config == env.config
     action = jax.numpy.argmax(state.legal_action_mask, axis=-1).astype("int32")

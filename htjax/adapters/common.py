@@ -22,7 +22,8 @@ from __future__ import annotations
 import multiprocessing
 import operator
 import os
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import gymnasium
 import jax
@@ -34,16 +35,16 @@ from htjax.envs import make
 
 __all__ = [
     "MAX_SEED",
-    "action_mask_box",
-    "check_not_forked",
-    "note_jax_started",
-    "prefer_spawn",
     "RENDER_MODES",
+    "action_mask_box",
     "check_actions",
+    "check_not_forked",
     "check_options",
     "check_render_mode",
     "legal_text",
+    "note_jax_started",
     "observation_box",
+    "prefer_spawn",
     "render",
     "resolve_env",
     "seed_key",

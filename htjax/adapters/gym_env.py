@@ -8,7 +8,8 @@ the semantics.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import gymnasium
 import jax
@@ -21,7 +22,7 @@ from htjax.adapters.programs import program
 from htjax.core.env import Env, State
 from htjax.core.errors import HtjaxError, InvalidArgumentError
 
-__all__ = ["HtjaxGymEnv", "OBSERVATION_VIEWS", "ObservationView", "check_single_agent", "observation_view"]
+__all__ = ["OBSERVATION_VIEWS", "HtjaxGymEnv", "ObservationView", "check_single_agent", "observation_view"]
 
 
 # --------------------------------------------------------------------------- observation views
@@ -141,7 +142,7 @@ class HtjaxGymEnv(gymnasium.Env):
     Pickles (the jitted programs are rebuilt from the shared cache when unpickled).
     """
 
-    metadata = {"render_modes": list(common.RENDER_MODES), "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": list(common.RENDER_MODES), "render_fps": 4}
 
     def __init__(
         self,
@@ -207,7 +208,9 @@ class HtjaxGymEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         common.check_options(options)
         self._next_world(seed)
-        self._buffers, self._episode_key, out = self._program.init(self._world_key, np.int32(self._episode_index))
+        self._buffers, self._episode_key, out = self._program.init(
+            self._world_key, np.int32(self._episode_index)
+        )
         obs, _ = self._read(out)
         return self._view.single(obs), self._info(illegal=False)
 

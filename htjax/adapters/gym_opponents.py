@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import gymnasium
 import jax
@@ -123,12 +124,18 @@ def _seat_policy(env: Env, seat: int, policy: Any, rng: Callable[[], np.random.G
     return policy
 
 
-def seat_policies(env: Env, opponents: Any, rng: Callable[[], np.random.Generator]) -> tuple[int, dict[int, SeatPolicy]]:
+def seat_policies(
+    env: Env, opponents: Any, rng: Callable[[], np.random.Generator]
+) -> tuple[int, dict[int, SeatPolicy]]:
     """``(learner seat, {seat: policy})`` from an ``opponents=`` mapping (see the module docstring)."""
     if not isinstance(opponents, dict):
-        raise InvalidArgumentError(f"opponents must be a dict {{seat: policy}}, got {type(opponents).__name__}")
+        raise InvalidArgumentError(
+            f"opponents must be a dict {{seat: policy}}, got {type(opponents).__name__}"
+        )
     if env.num_players == 1:
-        raise InvalidArgumentError(f"{env.id!r} has one seat: there is no seat for opponents; use HtjaxGymEnv")
+        raise InvalidArgumentError(
+            f"{env.id!r} has one seat: there is no seat for opponents; use HtjaxGymEnv"
+        )
     seats = list(range(env.num_players))
     for seat in opponents:
         if isinstance(seat, (bool, np.bool_)) or not isinstance(seat, (int, np.integer)) or seat not in seats:
@@ -160,7 +167,7 @@ class HtjaxOpponentsEnv(gymnasium.Env):
     opponents do (names and paths always).
     """
 
-    metadata = {"render_modes": list(common.RENDER_MODES), "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": list(common.RENDER_MODES), "render_fps": 4}
 
     def __init__(
         self,
@@ -217,7 +224,9 @@ class HtjaxOpponentsEnv(gymnasium.Env):
             self._episode_index += 1
         skipped, skipped_return = 0, 0.0
         while True:
-            self._buffers, self._episode_key, out = self._program.init(self._world_key, np.int32(self._episode_index))
+            self._buffers, self._episode_key, out = self._program.init(
+                self._world_key, np.int32(self._episode_index)
+            )
             self._read(out)
             reward = 0.0 if self.htjax_env.simultaneous else self._play_opponents()
             if not self._done:
@@ -241,7 +250,10 @@ class HtjaxOpponentsEnv(gymnasium.Env):
         illegal = not self._mask[action] and not self._done
         if env.simultaneous:  # a finished world ignores the step, so its opponents are not asked
             move = np.asarray(
-                [action if s == seat or self._done else self._opponent_action(s) for s in range(env.num_players)],
+                [
+                    action if s == seat or self._done else self._opponent_action(s)
+                    for s in range(env.num_players)
+                ],
                 np.int32,
             )
         else:
@@ -275,8 +287,10 @@ class HtjaxOpponentsEnv(gymnasium.Env):
         mask = self._masks[seat]
         action = self._policies[seat](self._views[seat].copy(), mask.copy())
         arr = np.asarray(action)
-        if arr.shape != () or not np.issubdtype(arr.dtype, np.integer) or not (
-            0 <= int(arr) < self.htjax_env.num_actions and mask[int(arr)]
+        if (
+            arr.shape != ()
+            or not np.issubdtype(arr.dtype, np.integer)
+            or not (0 <= int(arr) < self.htjax_env.num_actions and mask[int(arr)])
         ):
             raise InvalidActionError(
                 f"opponent at seat {seat} returned {action!r}, not a legal action now; "

@@ -61,7 +61,9 @@ GYM_IDS: dict[str, dict[str, Any]] = {
         "natural": False,
     },
     "htjax/HoldemHeadsUp-v0": {"env": "holdem", "opponents": {1: "call_station"}},
-    **{f"htjax/IPD-{name}-v0": {"env": "prisoners_dilemma", "opponents": {1: name}} for name in IPD_OPPONENTS},
+    **{
+        f"htjax/IPD-{name}-v0": {"env": "prisoners_dilemma", "opponents": {1: name}} for name in IPD_OPPONENTS
+    },
 }
 """Gymnasium id -> constructor kwargs (``opponents`` in them means :class:`HtjaxOpponentsEnv`)."""
 

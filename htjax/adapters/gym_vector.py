@@ -8,7 +8,8 @@ episodes :func:`htjax.rollout` would from the same world keys.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -102,7 +103,7 @@ class HtjaxVectorEnv(VectorEnv):
     are rebuilt when unpickled).
     """
 
-    metadata = {
+    metadata: ClassVar[dict[str, Any]] = {
         "render_modes": list(common.RENDER_MODES),
         "render_fps": 4,
         "autoreset_mode": AutoresetMode.NEXT_STEP,
@@ -155,7 +156,9 @@ class HtjaxVectorEnv(VectorEnv):
         self._done = np.zeros(self.num_envs, np.bool_)
 
     def _build(self) -> None:
-        self._reset_fn, self._step_fn = _vector_program(self.htjax_env, self._view.outputs, self.autoreset_mode)
+        self._reset_fn, self._step_fn = _vector_program(
+            self.htjax_env, self._view.outputs, self.autoreset_mode
+        )
         common.note_jax_started()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -236,10 +239,14 @@ class HtjaxVectorEnv(VectorEnv):
 
     def render(self):
         if self.render_mode not in common.RENDER_MODES or self._carry is None:
-            return common.render(self.htjax_env, None if self._carry is None else self.state, self.render_mode)
+            return common.render(
+                self.htjax_env, None if self._carry is None else self.state, self.render_mode
+            )
         host = jax.device_get(self.state)
         return tuple(
-            common.render(self.htjax_env, jax.tree_util.tree_map(functools.partial(_take, i=i), host), self.render_mode)
+            common.render(
+                self.htjax_env, jax.tree_util.tree_map(functools.partial(_take, i=i), host), self.render_mode
+            )
             for i in range(self.num_envs)
         )
 

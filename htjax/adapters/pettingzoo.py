@@ -96,4 +96,6 @@ def parallel_env(
 
     Turn-based games raise :class:`htjax.InvalidArgumentError` pointing to :func:`aec_env`.
     """
-    return HtjaxParallelEnv(resolve_env(env_id, **config), render_mode=render_mode, illegal_action=illegal_action)
+    return HtjaxParallelEnv(
+        resolve_env(env_id, **config), render_mode=render_mode, illegal_action=illegal_action
+    )

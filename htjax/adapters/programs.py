@@ -14,7 +14,8 @@ core key schedule, so every adapter episode replays with :func:`htjax.replay_epi
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -70,7 +71,11 @@ def seat_outputs(env: Env, state: State):
     ``mask`` is ``bool[A]`` (turn-based) or ``bool[P, A]`` (simultaneous), as in the state.
     """
     flags = jnp.stack([state.terminated, state.truncated, state.current_player]).astype(jnp.float32)
-    return all_views(env, state), jnp.concatenate([state.rewards.astype(jnp.float32), flags]), state.legal_action_mask
+    return (
+        all_views(env, state),
+        jnp.concatenate([state.rewards.astype(jnp.float32), flags]),
+        state.legal_action_mask,
+    )
 
 
 class Program(NamedTuple):

@@ -116,7 +116,9 @@ class HtjaxAECEnv(RecordMixin, AECEnv):
             self._deads_step_first()
             return
         if not 0 <= s.current_player < s.env.num_players:
-            raise HtjaxError(f"{s.env.id}: unfinished state has current_player={s.current_player}, not a seat")
+            raise HtjaxError(
+                f"{s.env.id}: unfinished state has current_player={s.current_player}, not a seat"
+            )
         self.agent_selection = agent_name(s.current_player)
 
 
@@ -131,5 +133,7 @@ def step_as(env: AECEnv, agent: str, action: Any) -> None:
         raise InvalidArgumentError(f"unknown agent {agent!r}; agents are {possible}")
     current = env.agent_selection
     if agent != current:
-        raise OutOfTurnError(f"{agent} tried to act out of turn with action {action!r}; it is {current}'s turn")
+        raise OutOfTurnError(
+            f"{agent} tried to act out of turn with action {action!r}; it is {current}'s turn"
+        )
     env.step(action)

@@ -136,6 +136,8 @@ class HtjaxParallelToAEC(parallel_to_aec_wrapper):
                 raise finished_agent_error(par.htjax_env, agent, action, how)
         else:
             if action is None:
-                raise InvalidActionError(f"{par.htjax_env.id}: {agent} is to act; None is only for finished agents")
+                raise InvalidActionError(
+                    f"{par.htjax_env.id}: {agent} is to act; None is only for finished agents"
+                )
             par.check_action(agent, action)
         super().step(action)
