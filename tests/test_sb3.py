@@ -3,9 +3,11 @@ ids, and Gymnasium's async vector env runs htjax envs in spawned worker processe
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
 
 import numpy as np
@@ -125,3 +127,36 @@ def test_core_env__pickles_and_the_copy_steps_like_the_original(env_id):
     theirs = step(state, action, htjax.step_key(key, 1))
     for a, b in zip(jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+# --------------------------------------------------------------------------- the fork guard
+def test_fork_guard__an_env_built_in_a_process_forked_after_jax_ran_refuses_clearly():
+    """A forked child of a process that ran an adapter program raises instead of deadlocking."""
+    import os
+
+    from htjax.adapters import common
+    from htjax.adapters.gymnasium import HtjaxGymEnv
+
+    HtjaxGymEnv("blackjack").reset(seed=0)  # JAX runs here
+    common.check_not_forked()  # the parent itself is fine
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # JAX's own warning about fork
+        pid = os.fork()
+    if pid == 0:  # the child touches no JAX: it only asks the guard, and always exits
+        code = 1
+        try:
+            HtjaxGymEnv("blackjack")
+        except htjax.HtjaxError as err:
+            code = 0 if "'spawn'" in str(err) else 2
+        finally:
+            os._exit(code)
+    for _ in range(300):  # a child that got past the guard would deadlock: fail, not hang
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child did not exit within 30 s")
+    assert os.waitstatus_to_exitcode(status) == 0
