@@ -17,7 +17,7 @@ fi
 
 if [[ "$what" == "ipd" || "$what" == "all" ]]; then
   # iterated prisoner's dilemma, 100 rounds, against the 14 classic strategies (Gradual and
-  # Prober rebuild their counters from the env state: htjax/train/ipd_opponents.py); evaluated
+  # Prober rebuild their counters from the env state: htjax/agents/ipd/opponents.py); evaluated
   # in the 15-player round robin over 10,000 repetitions = 1,200,000 matches
   htjax train prisoners_dilemma --opponents ipd-classic --steps 3000000 --seed 0 --out runs/ipd.npz
   htjax export runs/ipd.npz --out policies/ipd.onnx --name ipd-vs-classic

@@ -699,7 +699,7 @@ def test_onnx_policy__drives_one_agent_of_aec_holdem(tmp_path):
 def test_onnx_policy__parallel_ipd_moves_equal_the_tournaments(opponent):
     import pathlib
 
-    from htjax.envs.ipd_tournament import play_match
+    from htjax.agents.ipd.tournament import play_match
     from htjax.train.onnx_policy import OnnxPolicy
 
     env = parallel_env("prisoners_dilemma")
