@@ -53,19 +53,19 @@ def _game_opponents(env: Env) -> dict[str, Callable]:
     if env.id == "holdem":
         try:
             from htjax.agents.holdem import BASELINES
-        except ModuleNotFoundError:  # before the agents package
+        except ModuleNotFoundError as err:  # before hold'em's agents moved to htjax.agents
+            if err.name != "htjax.agents.holdem":
+                raise
             from htjax.train.holdem_opponents import BASELINES
         return dict(BASELINES)
     if env.id == "prisoners_dilemma":
-        try:
-            from htjax.agents.ipd import STRATEGIES, strategy_policy
-        except (ModuleNotFoundError, ImportError):  # before the agents package
-            from htjax.envs.ipd_strategies import STRATEGIES, strategy_policy
+        from htjax.agents.ipd.strategies import STRATEGIES, strategy_policy
+
         found = {}
         for name in STRATEGIES:
             try:
                 found[name] = strategy_policy(name, env.config)
-            except ValueError:  # decides from the whole match, not from the observation window
+            except InvalidArgumentError:  # decides from the whole match, not from the observation window
                 continue
         return found
     return {}
