@@ -18,7 +18,7 @@ the JAX network (it needs the ``onnx`` package to read initializers).
 Elsewhere a policy file plays as is: :meth:`OnnxPolicy.tournament_agent` and
 :func:`policy_tournament` seat it in the IPD round robin (``htjax tournament --policy``),
 :func:`htjax.play.onnx_opponent` in ``htjax play --opponent``, and
-``HtjaxGymEnv(env, opponents={seat: policy})`` in the Gymnasium adapter; in PettingZoo loops
+``HtjaxOpponentsEnv(env, opponents={seat: policy})`` in the Gymnasium adapter; in PettingZoo loops
 ``act(observation["observation"], observation["action_mask"], rng)`` drives one agent.
 """
 
