@@ -503,7 +503,7 @@ def tournament_command(
     try:  # a shipped policy's name or a path to a user's own file
         policy_paths = [resolve(p) for p in policy or ()]
     except HtjaxError as err:
-        fail(str(err))
+        fail(f"--policy: {err}")
     _check_tournament_memory(len(names or CLASSIC_14) + len(policy_paths), len(policy_paths), repetitions, turns)
     run: Callable[..., Any]
     if policy_paths:

@@ -170,7 +170,7 @@ def test_tournament__policy_errors_are_clear(small_policies):
     wrong_env = _run("tournament", "--policy", str(small_policies["holdem"]), "-r", "2")
     assert wrong_env.exit_code == 2 and "only prisoners_dilemma policies" in " ".join(wrong_env.stderr.split())
     missing = _run("tournament", "--policy", "nowhere.onnx")
-    assert missing.exit_code == 2 and "--policy: no such file" in missing.stderr
+    assert missing.exit_code == 2 and "--policy: no ONNX file at 'nowhere.onnx'" in missing.stderr
 
 
 def test_play__prisoners_dilemma_against_an_onnx_policy(small_policies):
