@@ -257,8 +257,13 @@ def play_command(
     console = Console(highlight=False)
     policy, policy_name = None, "policy"
     if opponent is not None:
-        input_file(opponent, "--opponent")
-        policy, policy_name = onnx_opponent(opponent, env, seed=seed, greedy=greedy)
+        from htjax.policies import resolve
+
+        try:  # a shipped policy's name or a path to a user's own file
+            opponent_path = resolve(opponent)
+        except HtjaxError as err:
+            fail(f"--opponent: {err}")
+        policy, policy_name = onnx_opponent(opponent_path, env, seed=seed, greedy=greedy)
     against = "" if policy is None else f", against {policy_name}" + (" (greedy)" if greedy else "")
     console.print(f"[bold]{env.id}[/] {env.version} ({label}), seed {seed}{against}")
     summary = play_session(

@@ -214,14 +214,14 @@ def test_cli__opponent_and_policy_take_shipped_names():
 
 
 def test_gymnasium__opponents_by_shipped_name():
-    from htjax.adapters.gymnasium import HtjaxGymEnv
+    from htjax.adapters.gymnasium import HtjaxOpponentsEnv
 
-    env = HtjaxGymEnv("prisoners_dilemma", opponents={1: "ipd"})
+    env = HtjaxOpponentsEnv("prisoners_dilemma", opponents={1: "ipd"})
     env.reset(seed=0)
     _, reward, terminated, _, _ = env.step(0)
     assert not terminated and reward in (0.0, 3.0)  # cooperating meets a cooperation or a defection
-    with pytest.raises(htjax.policies.UnknownPolicyError, match="shipped policies: "):
-        HtjaxGymEnv("prisoners_dilemma", opponents={1: "nope"})
+    with pytest.raises(htjax.InvalidArgumentError, match="shipped policies: "):
+        HtjaxOpponentsEnv("prisoners_dilemma", opponents={1: "nope"})
 
 
 def test_layering__policy_data_sits_below_its_users_and_above_the_policy_code():
