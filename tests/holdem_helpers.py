@@ -23,7 +23,9 @@ def make(**overrides) -> Holdem:
 @functools.cache
 def compiled(env: Holdem):
     """Jitted ``init_hand(key, deck, stacks, button)`` and ``step`` (one compile per env)."""
-    init = jax.jit(lambda key, deck, stacks, button: env.init_hand(key, deck=deck, stacks=stacks, button=button))
+    init = jax.jit(
+        lambda key, deck, stacks, button: env.init_hand(key, deck=deck, stacks=stacks, button=button)
+    )
     return init, jax.jit(env.step)
 
 
