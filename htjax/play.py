@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib
 import pathlib
 from typing import Callable, TextIO
 
@@ -62,27 +61,8 @@ def _program(env: Env):
 
 
 def render_state(env: Env, state: State, seat: int | None) -> str:
-    """The env module's ``render_text(env, state, seat)`` when it has one, else its
-    ``public_view(env, state)`` (what a spectator sees) as ``key value`` pairs, else the
-    observation."""
-    module = importlib.import_module(type(env).__module__)
-    render_text = getattr(module, "render_text", None)
-    if render_text is not None:
-        return render_text(env, state, seat=seat)
-    public_view = getattr(module, "public_view", None)
-    if public_view is not None:
-        view = public_view(env, jax.device_get(state))
-        return f"{env.id}  " + "  ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in view.items())
-    obs = np.asarray(env.observe(state, np.int32(0 if seat is None else seat)))
-    return f"{env.id}  step {int(state.step_count)}  observation {obs.tolist()}"
-
-
-def _plain(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return "[" + " ".join(_plain(v) for v in value) + "]"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    """``env.render_text(state, seat)``: the game's table as text (see :class:`htjax.core.env.Env`)."""
+    return env.render_text(state, seat)
 
 
 def onnx_opponent(

@@ -282,12 +282,12 @@ class MaskedHighCard(HighCard):
     num_actions = 3
     action_labels = ("draw", "stand", "forbidden")
 
-    def _init(self, key):
-        state = super()._init(key)
+    def _init(self, key, params):
+        state = super()._init(key, params)
         return state.replace(legal_action_mask=jnp.array([True, True, False]))
 
-    def _step(self, state, action, key):
-        nxt = super()._step(state.replace(legal_action_mask=state.legal_action_mask[:2]), action, key)
+    def _step(self, state, action, key, params):
+        nxt = super()._step(state.replace(legal_action_mask=state.legal_action_mask[:2]), action, key, params)
         return nxt.replace(legal_action_mask=jnp.concatenate([nxt.legal_action_mask, jnp.array([False])]))
 
 

@@ -40,7 +40,7 @@ class SoloDraw(Env):
     num_actions = 3
     action_labels = ("draw", "stop", "peek")
 
-    def _init(self, key):
+    def _init(self, key, params):
         deck, card = cards.draw(cards.new_deck(1), jax.random.bits(key, (), jnp.uint32))
         return SoloDrawState(
             current_player=jnp.int32(0),
@@ -54,7 +54,7 @@ class SoloDraw(Env):
             card=card,
         )
 
-    def _step(self, state, action, key):
+    def _step(self, state, action, key, params):
         deck, card = cards.draw(state.deck, jax.random.bits(key, (), jnp.uint32))
         drew = action == 0
         stop = action == 1
@@ -70,7 +70,7 @@ class SoloDraw(Env):
             legal_action_mask=jnp.array([True, True, False]),
         )
 
-    def _observe(self, state, player):
+    def _observe(self, state, player, params):
         return jnp.array(
             [cards.rank_of(state.card) / 12.0, state.step_count / self.config.max_steps], jnp.float32
         )

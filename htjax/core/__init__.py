@@ -2,7 +2,15 @@
 
 from htjax.core.branching import rare_cond
 from htjax.core.config import ConfigError, EnvConfig
-from htjax.core.env import SIMULTANEOUS, Env, HtjaxError, InvalidActionError, State, UnknownEnvError, describe
+from htjax.core.env import SIMULTANEOUS, Env, Params, State, describe
+from htjax.core.errors import (
+    HtjaxError,
+    InvalidActionError,
+    InvalidArgumentError,
+    MemoryBudgetError,
+    UnknownEnvError,
+)
+from htjax.core.layout import Field, ObservationLayout
 from htjax.core.keys import episode_key_for, step_key
 from htjax.core.rollouts import (
     Rollout,
@@ -17,6 +25,11 @@ from htjax.core.rollouts import (
 )
 
 __all__ = [
+    "Field",
+    "ObservationLayout",
+    "Params",
+    "InvalidArgumentError",
+    "MemoryBudgetError",
     "ConfigError",
     "EnvConfig",
     "SIMULTANEOUS",

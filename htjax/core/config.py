@@ -2,8 +2,12 @@
 
 Every env has a config class deriving from :class:`EnvConfig`. A config is a frozen
 dataclass (so it is hashable and can be a static argument of ``jax.jit``); its
-``validate`` method raises :class:`ConfigError` (a ``ValueError``) naming the bad field.
-Named presets are dictionaries of field values, e.g. blackjack's ``"gymnasium"``.
+``validate`` method raises :class:`ConfigError` (an ``HtjaxError`` and a ``ValueError``) naming
+the bad field. Named presets are dictionaries of field values, e.g. blackjack's ``"gymnasium"``.
+
+Rule parameters: the numeric fields named in ``PARAM_FIELDS`` may also vary per world without
+recompiling (see :meth:`htjax.core.env.Env.params`); every other field is structural (it sets
+shapes or code paths) and stays static.
 """
 
 from __future__ import annotations
@@ -11,11 +15,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar, Mapping
 
+from htjax.core.errors import ConfigError
+
 __all__ = ["ConfigError", "EnvConfig", "check_int", "check_float", "check_choice", "check_bool"]
-
-
-class ConfigError(ValueError):
-    """A rules config value is invalid; the message names the field."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +29,8 @@ class EnvConfig:
     """
 
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    PARAM_FIELDS: ClassVar[tuple[str, ...]] = ()
+    """Numeric fields that may vary per world (traced rule parameters); the rest are static."""
 
     def __post_init__(self) -> None:
         self.validate()

@@ -33,14 +33,24 @@ Shared semantics (implemented once, in :meth:`Env.step`, and tested for every en
 * **Illegal actions.** Outside ``jit``, an action of the wrong shape or dtype, or out of
   ``[0, num_actions)``, raises :class:`InvalidActionError`. Shape and dtype are also checked
   while tracing. Inside ``jit`` an in-range action that the mask forbids, or an out-of-range one,
-  follows the *illegal-action rule*: the episode terminates, the offending seat receives
-  ``illegal_action_penalty`` (default ``-1.0``), every other seat ``0``, and every game-private
-  field is left exactly as it was (no chips, cards or tokens move).
+  follows the *illegal-action rule*, under which an illegal action never pays: the episode
+  terminates; the offending seat **forfeits** everything it has or could still put at stake (at
+  least the most any legal continuation could cost it; the game's ``_forfeit`` hook says what,
+  and where the game is zero-sum the other seats receive it) and then receives
+  ``illegal_action_penalty`` (default ``-1.0``) on top; every game-private field is left
+  exactly as it was. So for every state, the offender's illegal-action return is at most the
+  return of any legal continuation (``htjax.testing.check_env`` tests this on random states).
 * **Terminal mask.** Once ``terminated | truncated``, ``legal_action_mask`` is all-True, so
   normalising a policy over it never divides by zero.
 * **Randomness.** Only from the ``key`` arguments. ``init(episode_key)`` starts an episode and
   step ``t`` uses ``htjax.core.keys.step_key(episode_key, t)``; so an episode is fully determined
-  by ``(env id, version, config, episode_key, actions)``.
+  by ``(env id, version, config, rule parameters, episode_key, actions)``.
+* **Rule parameters.** The numeric rules named by ``config_class.PARAM_FIELDS`` (payouts, blinds,
+  payoffs, noise, ...) are a traced pytree ``params`` (:meth:`Env.params`,
+  :meth:`Env.batch_params`), so one compiled program runs a batch in which every world has its
+  own rules. ``init``, ``step`` and ``observe`` take it as an optional last argument;
+  ``None`` means the env's config (``Env.default_params``). A state is stepped with the
+  parameters it was started with, as in gymnax.
 * **Observations.** ``observe(state, player)`` works for any seat at any time and never
   reveals information hidden from that seat.
 
@@ -53,15 +63,24 @@ rule then penalises every seat whose action was illegal.
 
 Writing a game
 --------------
-Subclass :class:`Env` and implement ``_init``, ``_step`` (called only with a legal action, on
-an unfinished state, with ``rewards`` zeroed), ``_observe`` and the size properties; the
-template methods above add the shared semantics, validation and observation refresh.
+Subclass :class:`Env` and implement ``_init(key, params)``, ``_step(state, action, key, params)``
+(called only with a legal action, on an unfinished state, with ``rewards`` zeroed),
+``_observe(state, player, params)`` and the size properties; the template methods above add the
+shared semantics, validation and observation refresh. Optional hooks with defaults here:
+``_forfeit`` (what an illegal action costs), ``observation_bounds``, ``render_text``,
+``public_view`` and ``classic_observation``. ``htjax.testing.check_env(env)`` checks a game
+against this contract.
+
+The batched-loop protocol (``init_unobserved``, ``step_unobserved``, ``finish``,
+``keep_by_branch``) exists for rollout loops that observe once per world-step; everyday code
+needs only ``init``, ``step``, ``observe``, the sizes and the labels.
 """
 
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar, Generic, TypeVar
+import dataclasses
+from typing import Any, ClassVar, Generic, Mapping, Sequence, TypeVar
 
 import chex
 import jax
@@ -70,9 +89,11 @@ import numpy as np
 
 from htjax.core.branching import rare_cond
 from htjax.core.config import EnvConfig
+from htjax.core.errors import ConfigError, HtjaxError, InvalidActionError, UnknownEnvError
 
 __all__ = [
     "SIMULTANEOUS",
+    "Params",
     "State",
     "Env",
     "HtjaxError",
@@ -84,16 +105,9 @@ SIMULTANEOUS = -2
 """``current_player`` of a simultaneous-move state: every seat acts in the next step."""
 
 
-class HtjaxError(Exception):
-    """Base class of htjax's own errors."""
-
-
-class InvalidActionError(HtjaxError, ValueError):
-    """An action has the wrong shape, dtype or range (raised outside jit)."""
-
-
-class UnknownEnvError(HtjaxError, ValueError):
-    """An env id is not registered; the message lists the available ids."""
+Params = dict
+"""Rule parameters of one world (or a batch of worlds): ``{field: array}``, one entry per
+``config_class.PARAM_FIELDS``; see :meth:`Env.params`."""
 
 
 @chex.dataclass(frozen=True, kw_only=True, mappable_dataclass=False)
@@ -139,6 +153,8 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
     config_class: ClassVar[type[EnvConfig]]
     simultaneous: ClassVar[bool] = False
     illegal_action_penalty: ClassVar[float] = -1.0
+    zero_sum: ClassVar[bool] = False
+    """Whether every transition's rewards sum to zero (checked for forfeits by ``check_env``)."""
     keep_by_branch: bool = False
     """How :meth:`step` keeps the state of a finished world or after an illegal action: a
     per-world select over the whole state (``False``), or
@@ -203,34 +219,114 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
     def _observation_spec(self) -> tuple[tuple[int, ...], np.dtype]:
         cached = self.__dict__.get("_obs_spec")
         if cached is None:
-            state = jax.eval_shape(self._init, jax.random.PRNGKey(0))
-            out = jax.eval_shape(self._observe, state, jnp.int32(0))
+            params = self.default_params
+            state = jax.eval_shape(lambda k: self._init(k, params), jax.random.PRNGKey(0))
+            out = jax.eval_shape(lambda st: self._observe(st, jnp.int32(0), params), state)
             cached = (tuple(out.shape), np.dtype(out.dtype))
             self.__dict__["_obs_spec"] = cached
         return cached
 
+    # ------------------------------------------------------------------ rule parameters
+    @property
+    def default_params(self) -> Params:
+        """This env's config as rule parameters: ``{field: 0-d numpy array}`` per ``PARAM_FIELDS``.
+
+        Host constants, so a program traced with the defaults folds them as it always did."""
+        cached = self.__dict__.get("_default_params")
+        if cached is None:
+            cached = _params_from_config(self._config)
+            self.__dict__["_default_params"] = cached
+        return cached
+
+    def params(self, **values: Any) -> Params:
+        """Rule parameters of one world: the defaults with ``values`` replaced.
+
+        Validated through the config, so a bad value raises :class:`ConfigError` naming the
+        field, exactly as ``htjax.make(..., field=value)`` would; a field that is not one of
+        ``config_class.PARAM_FIELDS`` is refused (it is structural: make another env).
+        """
+        fields = self.config_class.PARAM_FIELDS
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ConfigError(
+                f"{self.id}: {unknown} cannot vary per world (not rule parameters); "
+                f"rule parameters are {list(fields)}; make another env for structural fields"
+            )
+        config = dataclasses.replace(self._config, **values)
+        self.validate_config_params(config)
+        return _params_from_config(config)
+
+    def batch_params(self, worlds: Sequence[Mapping[str, Any]]) -> Params:
+        """Rule parameters of a batch: one mapping of overrides (or a full :meth:`params`) per world.
+
+        Returns ``{field: array[len(worlds)]}``, the leading axis being the world axis that
+        :func:`htjax.rollout` (``env_params=``) and ``jax.vmap`` expect.
+        """
+        if isinstance(worlds, Mapping) or not len(worlds):
+            raise ConfigError(f"{self.id}: batch_params takes a non-empty sequence of per-world mappings")
+        rows = []
+        for i, world in enumerate(worlds):
+            if not isinstance(world, Mapping):
+                raise ConfigError(f"{self.id}: world {i} of batch_params is not a mapping: {world!r}")
+            plain = {k: _plain(v, f"{self.id}: world {i} field {k!r}") for k, v in world.items()}
+            rows.append(self.params(**plain))
+        return {name: np.stack([r[name] for r in rows]) for name in self.config_class.PARAM_FIELDS}
+
+    def validate_config_params(self, config: ConfigT) -> None:
+        """Extra checks on rule parameters beyond ``config.validate`` (e.g. values that must stay
+        within a static maximum of this env). Raise :class:`ConfigError` naming the field."""
+
+    def check_params(self, params: Params, batch_size: int | None = None) -> Params:
+        """Check host (concrete) rule parameters: the right fields, shapes ``[]`` (or
+        ``[batch_size]``) and valid values; returns them as arrays. Under ``jit`` only the
+        structure is checked."""
+        fields = self.config_class.PARAM_FIELDS
+        if not isinstance(params, Mapping) or set(params) != set(fields):
+            got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+            raise ConfigError(f"{self.id}: rule parameters must have exactly the fields {list(fields)}, got {got}")
+        shape = () if batch_size is None else (batch_size,)
+        out = {}
+        for name in fields:
+            value = params[name]
+            if isinstance(value, jax.core.Tracer):
+                out[name] = value
+                continue
+            arr = np.asarray(value)
+            if arr.shape != shape:
+                raise ConfigError(f"{self.id}: rule parameter {name!r} must have shape {shape}, got {arr.shape}")
+            out[name] = arr
+        concrete = [n for n in fields if not isinstance(out[n], jax.core.Tracer)]
+        if len(concrete) == len(fields):
+            for row in (np.ndindex(*shape) if shape else [()]):
+                self.params(**{n: out[n][row].item() for n in fields})
+        return out
+
+    def _resolve_params(self, params: Params | None) -> Params:
+        return self.default_params if params is None else params
+
     # ------------------------------------------------------------------ public API
-    def init(self, key: jax.Array) -> StateT:
-        """Start an episode from ``key`` (the episode key)."""
-        return self._finish(self.init_unobserved(key))
+    def init(self, key: jax.Array, params: Params | None = None) -> StateT:
+        """Start an episode from ``key`` (the episode key) under rule ``params`` (default: the config)."""
+        return self._finish(self.init_unobserved(key, params), params)
 
-    def init_unobserved(self, key: jax.Array) -> StateT:
+    def init_unobserved(self, key: jax.Array, params: Params | None = None) -> StateT:
         """:meth:`init` without building the observation and legal mask (see :meth:`finish`)."""
-        return self._init(key)
+        return self._init(key, self._resolve_params(params))
 
-    def finish(self, state: StateT) -> StateT:
+    def finish(self, state: StateT, params: Params | None = None) -> StateT:
         """Rebuild ``observation`` (the current player's, or every seat's when simultaneous) and
         ``legal_action_mask`` (all True once finished) from the rest of ``state``."""
-        return self._finish(state)
+        return self._finish(state, params)
 
-    def step(self, state: StateT, action: Any, key: jax.Array) -> StateT:
+    def step(self, state: StateT, action: Any, key: jax.Array, params: Params | None = None) -> StateT:
         """Apply ``action`` (``int32[]``, or ``int32[num_players]`` when simultaneous).
 
-        ``key`` must be ``step_key(episode_key, state.step_count)`` for exact replay.
+        ``key`` must be ``step_key(episode_key, state.step_count)`` for exact replay, and
+        ``params`` the rule parameters the episode was started with.
         """
-        return self._finish(self.step_unobserved(state, action, key))
+        return self._finish(self.step_unobserved(state, action, key, params), params)
 
-    def step_unobserved(self, state: StateT, action: Any, key: jax.Array) -> StateT:
+    def step_unobserved(self, state: StateT, action: Any, key: jax.Array, params: Params | None = None) -> StateT:
         """:meth:`step` without its last stage: ``observation`` and ``legal_action_mask`` are not
         yet rebuilt (``finish(step_unobserved(s, a, k)) == step(s, a, k)``).
 
@@ -238,37 +334,47 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
         observe once (:func:`htjax.core.rollouts.step_worlds`), instead of observing both.
         """
         action = self.validate_action(action)
+        params = self._resolve_params(params)
         finished = state.terminated | state.truncated
         zero_rewards = jnp.zeros_like(state.rewards)
         legal = self._legal(state, action)
         all_legal = jnp.all(legal)
         safe_action = jnp.where(legal, action, self._fallback_action(state))
-        stepped = self._step(state.replace(rewards=zero_rewards), safe_action, key)
+        stepped = self._step(state.replace(rewards=zero_rewards), safe_action, key, params)
         # A finished world stays as it is (zero rewards); an illegal action keeps the state too,
-        # but ends the episode with the penalty and counts the step. One keep over the whole
-        # state covers both (a select, or a batch-level branch: keep_by_branch); the few
-        # fields that differ are patched after.
+        # but ends the episode with the forfeit and the penalty and counts the step. One keep
+        # over the whole state covers both (a select, or a batch-level branch: keep_by_branch);
+        # the few fields that differ are patched after.
         keep = finished | ~all_legal
         if self.keep_by_branch:
             out = rare_cond(keep, lambda kept, _: kept, lambda _, moved: moved, state, stepped)
         else:
             out = _select(keep, state, stepped)
-        penalty = jnp.where(~legal & self._actors(state), self.illegal_action_penalty, 0.0).astype(jnp.float32)
+        offenders = ~legal & self._actors(state)
+        illegal_rewards = (
+            self._forfeit(state, offenders, params)
+            + jnp.where(offenders, self.illegal_action_penalty, 0.0)
+        ).astype(jnp.float32)
         return out.replace(
-            rewards=jnp.where(finished, zero_rewards, jnp.where(all_legal, stepped.rewards, penalty)),
+            rewards=jnp.where(finished, zero_rewards, jnp.where(all_legal, stepped.rewards, illegal_rewards)),
             terminated=jnp.where(finished, state.terminated, ~all_legal | stepped.terminated),
             step_count=jnp.where(finished, state.step_count, state.step_count + 1),
         )
 
-    def observe(self, state: StateT, player: Any) -> jax.Array:
-        """Observation of seat ``player`` (any seat, any time): ``observation_dtype[*observation_shape]``."""
+    def observe(self, state: StateT, player: Any, params: Params | None = None) -> jax.Array:
+        """Observation of seat ``player`` (any seat, any time): ``observation_dtype[*observation_shape]``.
+
+        A seat outside ``[0, num_players)`` raises :class:`InvalidActionError` when concrete; a
+        traced seat is clipped into range (a jitted caller cannot get a view of a seat that does
+        not exist)."""
         if not isinstance(player, jax.core.Tracer):
             p = np.asarray(player)
             if p.shape != () or not np.issubdtype(p.dtype, np.integer) or not 0 <= int(p) < self.num_players:
                 raise InvalidActionError(
                     f"{self.id}: player must be an int seat in [0, {self.num_players}), got {player!r}"
                 )
-        return self._observe(state, jnp.asarray(player, jnp.int32))
+        seat = jnp.clip(jnp.asarray(player, jnp.int32), 0, self.num_players - 1)
+        return self._observe(state, seat, self._resolve_params(params))
 
     def legal_action_mask(self, state: StateT) -> jax.Array:
         return state.legal_action_mask
@@ -313,27 +419,85 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
             return jnp.ones(self.num_players, jnp.bool_)
         return seats == state.current_player
 
-    def _finish(self, state: StateT) -> StateT:
+    def _finish(self, state: StateT, params: Params | None = None) -> StateT:
+        params = self._resolve_params(params)
         finished = state.terminated | state.truncated
         mask = jnp.where(finished, True, state.legal_action_mask)
         if self.simultaneous:
-            obs = jax.vmap(lambda p: self._observe(state, p))(jnp.arange(self.num_players, dtype=jnp.int32))
+            seats = jnp.arange(self.num_players, dtype=jnp.int32)
+            obs = jax.vmap(lambda p: self._observe(state, p, params))(seats)
         else:
-            obs = self._observe(state, state.current_player)
+            obs = self._observe(state, state.current_player, params)
         return state.replace(observation=obs, legal_action_mask=mask)
 
     # ------------------------------------------------------------------ game hooks
     @abc.abstractmethod
-    def _init(self, key: jax.Array) -> StateT:
+    def _init(self, key: jax.Array, params: Params) -> StateT:
         """Initial state; ``observation`` may be a placeholder (the template fills it)."""
 
     @abc.abstractmethod
-    def _step(self, state: StateT, action: jax.Array, key: jax.Array) -> StateT:
+    def _step(self, state: StateT, action: jax.Array, key: jax.Array, params: Params) -> StateT:
         """Game transition for a legal ``action`` on an unfinished state with zero rewards."""
 
     @abc.abstractmethod
-    def _observe(self, state: StateT, player: jax.Array) -> jax.Array:
+    def _observe(self, state: StateT, player: jax.Array, params: Params) -> jax.Array:
         """Observation of seat ``player`` (a traced ``int32[]``)."""
+
+    def _forfeit(self, state: StateT, offenders: jax.Array, params: Params) -> jax.Array:
+        """``float32[num_players]``: what each seat receives when the seats in ``offenders``
+        (``bool[num_players]``) act illegally in ``state``, before the penalty is added.
+
+        An offender must lose at least the most that any legal continuation of the episode
+        could cost it (everything it has or could still put at stake), so an illegal action
+        never pays; what it loses goes to the other seats where the game is zero-sum. The
+        default, for games where nothing is at stake, is zeros."""
+        return jnp.zeros(self.num_players, jnp.float32)
+
+    # ------------------------------------------------------------------ optional hooks
+    @property
+    def observation_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(low, high)``: arrays of ``observation_shape`` bounding every observation entry.
+
+        Float observations give ``float64`` bounds, others the observation dtype. The default
+        follows the dtype (booleans ``[0, 1]``, integers their range, floats unbounded); games
+        override it with the bounds of their observation layout."""
+        shape, dtype = self._observation_spec()
+        if dtype == np.bool_:
+            low, high = np.zeros(shape, np.bool_), np.ones(shape, np.bool_)
+        elif np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            low, high = np.full(shape, info.min, dtype), np.full(shape, info.max, dtype)
+        else:
+            low, high = np.full(shape, -np.inf), np.full(shape, np.inf)
+        return low, high
+
+    def render_text(self, state: StateT, seat: int | None = None) -> str:
+        """A person's view of one world (host values) as text; ``seat`` hides what that seat
+        cannot see. The default lists the public fields; games draw their table."""
+        s = jax.device_get(state)
+        return (
+            f"{self.id} step {int(s.step_count)}: to act {int(s.current_player)}, "
+            f"rewards {np.asarray(s.rewards).tolist()}, "
+            f"{'terminated' if bool(s.terminated) else 'truncated' if bool(s.truncated) else 'running'}"
+        )
+
+    def public_view(self, state: StateT) -> dict[str, Any]:
+        """What every seat may see of one world, as plain JSON values (nothing hidden is revealed).
+
+        The default gives the public :class:`State` fields; games add their table."""
+        s = jax.device_get(state)
+        return {
+            "current_player": int(s.current_player),
+            "step_count": int(s.step_count),
+            "rewards": np.asarray(s.rewards).tolist(),
+            "terminated": bool(s.terminated),
+            "truncated": bool(s.truncated),
+        }
+
+    def classic_observation(self, state: StateT) -> jax.Array | None:
+        """A game's traditional observation, if it has one (blackjack: Gymnasium's
+        ``(player sum, dealer card, usable ace)``); ``None`` (the default) when it has none."""
+        return None
 
 
 def describe(env: Env) -> dict[str, Any]:
@@ -350,3 +514,30 @@ def describe(env: Env) -> dict[str, Any]:
         "config": env.config.to_dict(),
     }
 
+
+
+def _param_dtype(value: Any) -> np.dtype:
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(np.bool_)
+    if isinstance(value, (int, np.integer)):
+        return np.dtype(np.int32)
+    return np.dtype(np.float32)
+
+
+def _params_from_config(config: EnvConfig) -> Params:
+    """``{field: 0-d array}`` for the config's ``PARAM_FIELDS`` (dtypes from the defaults' types)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    return {
+        name: np.asarray(getattr(config, name), _param_dtype(defaults[name]))
+        for name in type(config).PARAM_FIELDS
+    }
+
+
+def _plain(value: Any, what: str) -> Any:
+    """A host scalar from a Python number or a 0-d array (for validation through the config)."""
+    if isinstance(value, jax.core.Tracer):
+        raise ConfigError(f"{what}: batch_params needs concrete values, got a traced array")
+    arr = np.asarray(value)
+    if arr.shape != ():
+        raise ConfigError(f"{what}: expected a scalar, got shape {arr.shape}")
+    return arr.item()

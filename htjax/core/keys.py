@@ -29,6 +29,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from htjax.core.errors import InvalidArgumentError
+
 __all__ = [
     "KEY_SCHEDULE",
     "derive",
@@ -126,7 +128,7 @@ def as_key(data) -> jax.Array:
     if jnp.issubdtype(data.dtype, jax.dtypes.prng_key):
         return jax.random.key_data(data)
     if data.dtype != jnp.uint32 or data.shape[-1:] != (2,):
-        raise ValueError(f"a recorded key must be uint32[..., 2], got {data.dtype}{list(data.shape)}")
+        raise InvalidArgumentError(f"a recorded key must be uint32[..., 2], got {data.dtype}{list(data.shape)}")
     return data
 
 

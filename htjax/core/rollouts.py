@@ -41,7 +41,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from htjax.core.env import Env, State
+from htjax.core.env import Env, Params, State
+from htjax.core.errors import InvalidActionError, InvalidArgumentError
 from htjax.core.keys import (
     _GOLDEN,
     episode_key_for,
@@ -145,6 +146,8 @@ class RolloutCarry:
       episode_key: ``uint32[N, 2]`` key of the running episode.
       policy_key: ``uint32[2]`` root of the policy's randomness.
       t: ``int32[]`` global step counter.
+      env_params: each world's rule parameters (``{field: [N]}``, see :meth:`Env.params`), or
+        ``None`` when every world plays the env's config.
     """
 
     state: State
@@ -153,6 +156,7 @@ class RolloutCarry:
     episode_key: jax.Array
     policy_key: jax.Array
     t: jax.Array
+    env_params: Any = None
 
 
 @chex.dataclass(frozen=True, kw_only=True, mappable_dataclass=False)
@@ -167,11 +171,13 @@ def world_sharding(devices: Sequence[jax.Device] | str | None, num_envs: int):
         return None
     if isinstance(devices, str):
         if devices != "all":
-            raise ValueError(f"devices must be 'all', None or a list of devices, got {devices!r}")
+            raise InvalidArgumentError(f"devices must be 'all', None or a list of devices, got {devices!r}")
         devices = jax.local_devices()
     devices = list(devices)
     if num_envs % len(devices):
-        raise ValueError(f"num_envs={num_envs} must be divisible by the number of devices ({len(devices)})")
+        raise InvalidArgumentError(
+            f"num_envs={num_envs} must be divisible by the number of devices ({len(devices)})"
+        )
     mesh = jax.sharding.Mesh(np.asarray(devices), ("worlds",))
     return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("worlds"))
 
@@ -181,24 +187,49 @@ def _batched_init(env: Env):
     return jax.jit(jax.vmap(env.init))
 
 
-def rollout_start(env: Env, key: jax.Array, num_envs: int, *, devices=None) -> RolloutCarry:
-    """First episode of ``num_envs`` worlds from one ``key``."""
-    if not isinstance(num_envs, int) or num_envs < 1:
-        raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+def world_params(env: Env, env_params: Params | None, num_envs: int) -> Params | None:
+    """Per-world rule parameters ``{field: [num_envs]}`` from ``None`` (the env's config, kept as
+    ``None``), one world's parameters (broadcast) or a batch (checked to hold ``num_envs``)."""
+    if env_params is None:
+        return None
+    if not isinstance(env_params, dict):
+        raise InvalidArgumentError(
+            f"env_params must be a dict from env.params() or env.batch_params(), got {type(env_params).__name__}"
+        )
+    leaves = [v for v in env_params.values() if not isinstance(v, jax.core.Tracer)]
+    batched = any(np.ndim(v) > 0 for v in env_params.values())
+    if batched:
+        checked = env.check_params(env_params, num_envs) if leaves else env_params
+        return {k: jnp.asarray(v) for k, v in checked.items()}
+    checked = env.check_params(env_params) if leaves else env_params
+    return {k: jnp.broadcast_to(jnp.asarray(v), (num_envs,)) for k, v in checked.items()}
+
+
+def rollout_start(
+    env: Env, key: jax.Array, num_envs: int, *, devices=None, env_params: Params | None = None
+) -> RolloutCarry:
+    """First episode of ``num_envs`` worlds from one ``key``, under rule ``env_params`` (``None``:
+    the env's config; one world's parameters, broadcast; or ``{field: [num_envs]}``)."""
+    if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+        raise InvalidArgumentError(f"num_envs must be a positive int, got {num_envs!r}")
+    env_params = world_params(env, env_params, num_envs)
     key = key_data(key)
     env_root, pol_root = jax.random.split(key)
     wkeys = world_keys(env_root, num_envs)
     ekeys = jax.vmap(lambda k: episode_key_for(k, 0))(wkeys)
     sharding = world_sharding(devices, num_envs)
     if sharding is not None:
-        wkeys, ekeys = jax.device_put((wkeys, ekeys), sharding)
-    state = _batched_init(env)(ekeys)
-    per_world = (state, wkeys, jnp.zeros(num_envs, jnp.int32), ekeys)
+        wkeys, ekeys, env_params = jax.device_put((wkeys, ekeys, env_params), sharding)
+    if env_params is None:
+        state = _batched_init(env)(ekeys)
+    else:
+        state = _batched_init(env)(ekeys, env_params)
+    per_world = (state, wkeys, jnp.zeros(num_envs, jnp.int32), ekeys, env_params)
     if sharding is not None:
         # every per-world leaf split by world; also a constraint when this runs under jit, where
         # the keys' placement alone lets XLA replicate the state on every device
         per_world = jax.lax.with_sharding_constraint(per_world, sharding)
-    state, wkeys, episode_index, ekeys = per_world
+    state, wkeys, episode_index, ekeys, env_params = per_world
     return RolloutCarry(
         state=state,
         world_key=wkeys,
@@ -206,6 +237,7 @@ def rollout_start(env: Env, key: jax.Array, num_envs: int, *, devices=None) -> R
         episode_key=ekeys,
         policy_key=pol_root,
         t=jnp.int32(0),
+        env_params=env_params,
     )
 
 
@@ -233,8 +265,11 @@ def step_worlds(
     flags only). ``new_carry`` is the same either way.
     """
     step_fn = env.step if (observe_next or autoreset != "select") else env.step_unobserved
+    # one world's rule parameters ride along as an extra vmapped argument; None keeps the
+    # env's config as compile-time constants
+    extra = () if carry.env_params is None else (carry.env_params,)
     nxt = jax.vmap(step_fn)(
-        carry.state, action, jax.vmap(step_key)(carry.episode_key, carry.state.step_count)
+        carry.state, action, jax.vmap(step_key)(carry.episode_key, carry.state.step_count), *extra
     )
     done = nxt.terminated | nxt.truncated
     next_index = carry.episode_index + done.astype(jnp.int32)
@@ -246,12 +281,13 @@ def step_worlds(
         )
 
     if autoreset == "select" and not observe_next:
-        new_state = jax.vmap(env.finish)(pick(jax.vmap(env.init_unobserved)(next_ekey), nxt))
+        fresh = jax.vmap(env.init_unobserved)(next_ekey, *extra)
+        new_state = jax.vmap(env.finish)(pick(fresh, nxt), *extra)
     elif autoreset == "select":
-        new_state = pick(jax.vmap(env.init)(next_ekey), nxt)
+        new_state = pick(jax.vmap(env.init)(next_ekey, *extra), nxt)
     else:
         new_state = jax.lax.cond(
-            jnp.any(done), lambda s: pick(jax.vmap(env.init)(next_ekey), s), lambda s: s, nxt
+            jnp.any(done), lambda s: pick(jax.vmap(env.init)(next_ekey, *extra), s), lambda s: s, nxt
         )
     new_carry = carry.replace(state=new_state, episode_index=next_index, episode_key=next_ekey, t=carry.t + 1)
     return nxt, new_carry
@@ -275,7 +311,7 @@ def rollout_steps(
     policy keys.
     """
     if autoreset not in AUTORESET_MODES:
-        raise ValueError(f"autoreset must be one of {AUTORESET_MODES}, got {autoreset!r}")
+        raise InvalidArgumentError(f"autoreset must be one of {AUTORESET_MODES}, got {autoreset!r}")
     num_envs = carry.episode_index.shape[0]
     v_act = jax.vmap(functools.partial(_act, env, policy), in_axes=(None, 0, 0))
 
@@ -353,16 +389,26 @@ def sharded_rollout_steps(
         )
 
     worlds = P("worlds")
-    carry_spec = RolloutCarry(
-        state=worlds, world_key=worlds, episode_index=worlds, episode_key=worlds, policy_key=P(), t=P()
-    )
-    return jax.shard_map(
-        local,
-        mesh=mesh,
-        in_specs=(carry_spec, P()),
-        out_specs=(carry_spec, P(None, "worlds")),
-        check_vma=False,
-    )
+
+    def run(carry: RolloutCarry, params):
+        carry_spec = RolloutCarry(
+            state=worlds,
+            world_key=worlds,
+            episode_index=worlds,
+            episode_key=worlds,
+            policy_key=P(),
+            t=P(),
+            env_params=None if carry.env_params is None else worlds,
+        )
+        return jax.shard_map(
+            local,
+            mesh=mesh,
+            in_specs=(carry_spec, P()),
+            out_specs=(carry_spec, P(None, "worlds")),
+            check_vma=False,
+        )(carry, params)
+
+    return run
 
 
 def carry_mesh(carry: RolloutCarry) -> jax.sharding.Mesh | None:
@@ -406,6 +452,7 @@ def rollout(
     record_observations: bool = True,
     devices=None,
     carry: RolloutCarry | None = None,
+    env_params: Params | None = None,
 ) -> Rollout:
     """Run ``num_envs`` worlds for ``num_steps`` steps with auto-reset.
 
@@ -420,39 +467,55 @@ def rollout(
         ``final_observation`` (needed for training; not for replay).
       devices: ``None`` (default placement), ``"all"`` or a list: shard worlds over devices.
       carry: continue from an earlier :class:`Rollout`'s ``carry`` instead of starting anew.
+      env_params: rule parameters (:meth:`Env.params`: one world's, broadcast to all; or
+        :meth:`Env.batch_params`: one per world). ``None`` plays the env's config. A ``carry``
+        keeps the parameters it was started with.
 
     Returns:
       :class:`Rollout` with the ``carry`` to continue from and the ``[T, N]`` ``trajectory``.
     """
-    if not isinstance(num_steps, int) or num_steps < 1:
-        raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+        raise InvalidArgumentError(f"num_steps must be a positive int, got {num_steps!r}")
     if carry is None:
-        carry = rollout_start(env, key, num_envs, devices=devices)
+        carry = rollout_start(env, key, num_envs, devices=devices, env_params=env_params)
     elif carry.episode_index.shape[0] != num_envs:
-        raise ValueError(f"carry holds {carry.episode_index.shape[0]} worlds, num_envs={num_envs}")
+        raise InvalidArgumentError(f"carry holds {carry.episode_index.shape[0]} worlds, num_envs={num_envs}")
+    elif env_params is not None:
+        raise InvalidArgumentError("pass env_params when starting a rollout; a carry keeps its own")
     fn = _compiled_steps(env, policy, num_steps, autoreset, record_observations, carry_mesh(carry))
     new_carry, traj = fn(carry, params)
     return Rollout(carry=new_carry, trajectory=traj)
 
 
-def replay_episode(env: Env, episode_key: jax.Array, actions: jax.Array, length: int | None = None) -> State:
+def replay_episode(
+    env: Env,
+    episode_key: jax.Array,
+    actions: jax.Array,
+    length: int | None = None,
+    env_params: Params | None = None,
+) -> State:
     """Re-run one episode from its key and actions; returns states ``[len(actions) + 1]``.
 
-    ``states[0]`` is ``init(episode_key)`` and ``states[t + 1]`` follows ``actions[t]`` with
-    ``step_key(episode_key, t)``. Steps at index ``>= length`` (padding) leave the state as it
-    is, so episodes of different lengths replay batched under ``vmap``.
+    ``states[0]`` is ``init(episode_key, env_params)`` and ``states[t + 1]`` follows
+    ``actions[t]`` with ``step_key(episode_key, t)``. Steps at index ``>= length`` (padding)
+    leave the state as it is, so episodes of different lengths replay batched under ``vmap``.
+    ``actions`` must be integers (``int[T]``, or ``int[T, num_players]`` when simultaneous), as
+    :meth:`Env.step` requires; floats raise :class:`InvalidActionError`.
     """
     from htjax.core.keys import as_key
 
     ekey = as_key(episode_key)
-    actions = jnp.asarray(actions, jnp.int32)
+    raw = actions if isinstance(actions, jax.Array) else np.asarray(actions)
+    if not jnp.issubdtype(raw.dtype, jnp.integer) or raw.dtype == jnp.bool_:
+        raise InvalidActionError(f"{env.id}: replayed actions must be integers, got dtype {raw.dtype}")
+    actions = jnp.asarray(raw, jnp.int32)
     n = actions.shape[0]
     length = n if length is None else length
-    first = env.init(ekey)
+    first = env.init(ekey, env_params)
 
     def body(state, inp):
         t, a = inp
-        nxt = env.step(state, a, step_key(ekey, t))
+        nxt = env.step(state, a, step_key(ekey, t), env_params)
         nxt = jax.tree_util.tree_map(lambda x, y: jnp.where(t < length, x, y), nxt, state)
         return nxt, nxt
 

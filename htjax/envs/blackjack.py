@@ -515,7 +515,7 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         )
         return self._finish(self._start(deck, key))
 
-    def _init(self, key: jax.Array) -> BlackjackState:
+    def _init(self, key: jax.Array, params) -> BlackjackState:
         if self.config.infinite_deck:
             deck = cards.Deck(cards=jnp.zeros(0, jnp.int8), position=jnp.int32(0), stacked=jnp.int32(0))
         else:
@@ -1082,7 +1082,7 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         return jnp.stack(parts)
 
     # ------------------------------------------------------------------ step
-    def _step(self, state: BlackjackState, action: jax.Array, key: jax.Array) -> BlackjackState:
+    def _step(self, state: BlackjackState, action: jax.Array, key: jax.Array, params) -> BlackjackState:
         cfg = self.config
         seq, plan = self._draw(state.deck, random_words(key, self._K1))
         pad = jnp.full(self._M + self._n_deal + 2, cards.NO_CARD, jnp.int8)
@@ -1168,7 +1168,16 @@ class Blackjack(Env[BlackjackState, BlackjackConfig]):
         return self._set_turn(t, state.current_player)
 
     # ------------------------------------------------------------------ observation
-    def _observe(self, state: BlackjackState, player: jax.Array) -> jax.Array:
+    def render_text(self, state, seat: int | None = None) -> str:
+        return render_text(self, state, seat)
+
+    def public_view(self, state) -> dict:
+        return public_view(self, state)
+
+    def classic_observation(self, state) -> jax.Array:
+        return classic_observation(state)
+
+    def _observe(self, state: BlackjackState, player: jax.Array, params) -> jax.Array:
         cfg = self.config
         H = self._H
         t = state

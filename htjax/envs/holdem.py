@@ -292,11 +292,11 @@ class Holdem(Env[HoldemState, HoldemConfig]):
         return jax.tree_util.tree_map(lambda a, b: jnp.where(jnp.sum(has_chips) < 2, a, b), over, fresh)
 
     # ------------------------------------------------------------------ contract hooks
-    def _init(self, key: jax.Array) -> HoldemState:
+    def _init(self, key: jax.Array, params) -> HoldemState:
         # config stacks exceed the big blind, so the blinds always leave a decision
         return self._start(key, None, None, None, settle=False)
 
-    def _step(self, state: HoldemState, action: jax.Array, key: jax.Array) -> HoldemState:
+    def _step(self, state: HoldemState, action: jax.Array, key: jax.Array, params) -> HoldemState:
         bits = jax.random.bits(key, (5,), jnp.uint32)
         table = R.act(self.rules, state.table, action, bits)
         return self._from_table(table, state.rewards, state.step_count)
@@ -319,7 +319,13 @@ class Holdem(Env[HoldemState, HoldemConfig]):
     def observation_size(self) -> int:
         return observation_layout(self.num_players)[-1][2]
 
-    def _observe(self, state: HoldemState, player: jax.Array) -> jax.Array:
+    def render_text(self, state, seat: int | None = None) -> str:
+        return render_text(self, state, seat)
+
+    def public_view(self, state) -> dict:
+        return public_view(self, state)
+
+    def _observe(self, state: HoldemState, player: jax.Array, params) -> jax.Array:
         t = state.table
         n = self.num_players
         bb = jnp.float32(self.config.big_blind)

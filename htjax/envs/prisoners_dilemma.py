@@ -301,7 +301,7 @@ class IteratedPrisonersDilemma(Env[IPDState, IPDConfig]):
     num_actions = 2
     action_labels = ("cooperate", "defect")
 
-    def _init(self, key: jax.Array) -> IPDState:
+    def _init(self, key: jax.Array, params) -> IPDState:
         obs_size = 5 * self.config.window + 3
         return IPDState(
             current_player=jnp.int32(SIMULTANEOUS),
@@ -314,7 +314,7 @@ class IteratedPrisonersDilemma(Env[IPDState, IPDConfig]):
             memory=new_memory((2,)),
         )
 
-    def _step(self, state: IPDState, action: jax.Array, key: jax.Array) -> IPDState:
+    def _step(self, state: IPDState, action: jax.Array, key: jax.Array, params) -> IPDState:
         cfg = self.config
         u = uniform_from_bits(jax.random.bits(key, (3,), jnp.uint32))
         flips = (u[:2] < cfg.noise).astype(jnp.int32)
@@ -330,7 +330,10 @@ class IteratedPrisonersDilemma(Env[IPDState, IPDConfig]):
             terminated, truncated = stop, at_cap & ~stop
         return state.replace(memory=memory, rewards=rewards, terminated=terminated, truncated=truncated)
 
-    def _observe(self, state: IPDState, player: jax.Array) -> jax.Array:
+    def public_view(self, state) -> dict:
+        return public_view(self, state)
+
+    def _observe(self, state: IPDState, player: jax.Array, params) -> jax.Array:
         seat_memory = jax.tree_util.tree_map(lambda x: x[player], state.memory)
         return observation_from_memory(seat_memory, self.config)
 
