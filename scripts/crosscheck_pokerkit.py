@@ -31,6 +31,10 @@ Mapping between the engines (the only translation; no comparison is skipped):
   (tournament mode) accepts a fold.
 * pokerkit burns a card before each street; the script burns an unknown card (``??``) so that
   both engines deal the hand's board.
+* pokerkit asks the last seat with chips to check when it has matched every bet and nobody can
+  call a raise (say the big blind after everyone else folded or went all-in for less); htjax
+  has nothing to decide there and goes on. The script makes that check for pokerkit (it moves
+  no chip) and counts it.
 * Two of pokerkit's choices differ from the rules as written, so pokerkit is held to the book
   here and the summary counts how often that changed its answer (``pokerkit_rule_adjustments``):
   (1) **reopening the betting** (TDA rule 47): pokerkit measures whether a wager is full
@@ -249,18 +253,30 @@ class PokerkitHand:
         self._advance()
 
     def _advance(self):
-        """Deal the board (the hand's cards) until a decision or the end of the hand."""
+        """Deal the board (the hand's cards) until a decision or the end of the hand.
+
+        A decision that pokerkit asks for but htjax skips is made here: a check by a player who
+        faces no bet and may not raise (the only seat with chips left, having matched every
+        bet); it moves no chip, and htjax goes straight on (to the next street or the run-out).
+        """
         st = self.state
-        while st.status and st.actor_index is None:
-            if st.can_burn_card():
-                st.burn_card("??")  # face down and unknown: the board stays the hand's
-            elif st.can_deal_board():
-                dealt = len(st.board_cards)
-                st.deal_board("".join(self.hand.board[dealt : dealt + (3 if dealt == 0 else 1)]))
-            else:  # pragma: no cover - every other step is automated
-                raise AssertionError(f"pokerkit waits for an operation the script does not make: {st}")
-        if st.street_index != self.street:
-            self.street, self.acted = st.street_index, set()
+        while st.status:
+            if st.street_index != self.street:
+                self.street, self.acted = st.street_index, set()
+            if st.actor_index is None:
+                if st.can_burn_card():
+                    st.burn_card("??")  # face down and unknown: the board stays the hand's
+                elif st.can_deal_board():
+                    dealt = len(st.board_cards)
+                    st.deal_board("".join(self.hand.board[dealt : dealt + (3 if dealt == 0 else 1)]))
+                else:  # pragma: no cover - every other step is automated
+                    raise AssertionError(f"pokerkit waits for an operation the script does not make: {st}")
+            elif self._facing() == 0 and not self._can_raise():
+                self.acted.add(st.actor_index)
+                st.check_or_call()
+                self.counts["checks with no alternative that pokerkit asks for and htjax skips"] += 1
+            else:
+                break
 
     @property
     def actor(self):
@@ -298,6 +314,12 @@ class PokerkitHand:
         finally:
             st.acted_player_indices |= saved[0]
             st.consecutive_short_all_in_amounts[:] = saved[1]
+
+    def _can_raise(self) -> bool:
+        st = self.state
+        return self._raise_open() and self._without_pokerkit_reopening(
+            lambda: st.min_completion_betting_or_raising_to_amount is not None
+        )
 
     def can_raise_to(self, amount: int) -> bool:
         st = self.state
@@ -535,6 +557,9 @@ def main(argv=None) -> int:
                 "raise answers where pokerkit's own reopening rule differs from TDA 47"
             ],
             "hands whose pots pokerkit's hand killing would have merged": book_state.merged_by_killing,
+            "checks with no alternative that pokerkit asks for and htjax skips": report.coverage[
+                "checks with no alternative that pokerkit asks for and htjax skips"
+            ],
         },
         "examples": report.examples,
         "seconds": round(seconds, 1),

@@ -199,7 +199,8 @@ class Holdem(Env[HoldemState, HoldemConfig]):
     """Texas hold'em, 2..6 seats, no-limit or fixed-limit; see the module docstring."""
 
     id = "holdem"
-    version = "v0"
+    version = "v1"
+    zero_sum = True
     config_class = HoldemConfig
 
     def __init__(self, config: HoldemConfig | None = None, /, *, preset: str | None = None, **overrides: Any):
@@ -300,6 +301,12 @@ class Holdem(Env[HoldemState, HoldemConfig]):
         bits = jax.random.bits(key, (5,), jnp.uint32)
         table = R.act(self.rules, state.table, action, bits)
         return self._from_table(table, state.rewards, state.step_count)
+
+    def _forfeit(self, state: HoldemState, offenders: jax.Array, params) -> jax.Array:
+        """An offender forfeits its whole stack at hand start, paid to the other live seats as a
+        fold would pay them (:func:`htjax.envs.holdem_rules.forfeit`); in big blinds."""
+        chips = R.forfeit(state.table, offenders)
+        return chips.astype(jnp.float32) / self.config.big_blind
 
     def _from_table(self, table: R.Table, rewards: jax.Array, step_count: jax.Array) -> HoldemState:
         over = table.street == R.HAND_OVER

@@ -54,6 +54,7 @@ __all__ = [
     "act",
     "board_size",
     "chips_in_play",
+    "forfeit",
     "legal_actions",
     "next_seat",
     "pot",
@@ -409,3 +410,28 @@ def _pay_pots(committed: jax.Array, folded: jax.Array, values: jax.Array, button
         pot_chips = jnp.where(closes, 0, pot_chips)
         prev = level
     return pay.astype(jnp.int32)
+
+
+def forfeit(table: Table, seats: jax.Array) -> jax.Array:
+    """Chip result of each seat when ``seats`` (``bool[P]``) abandon the hand: ``int32[P]``.
+
+    A seat that forfeits loses its whole stack at the start of the hand (``start_stack``: the
+    most that any way of playing the hand on could cost it, going all-in and losing). It is paid,
+    together with the chips of the seats that already folded, to the other seats still in the
+    hand in equal integer shares, as their winnings from a fold; the odd chips all go to the
+    first of them left of the button. Folded seats lose what they committed; seats sitting out
+    and the receivers' own committed chips are untouched. Sums to zero.
+    """
+    n = table.committed.shape[0]
+    seats_idx = jnp.arange(n)
+    out = seats & ~table.folded
+    receivers = ~table.folded & ~out
+    count = jnp.maximum(jnp.sum(receivers), 1)
+    folded_chips = jnp.where(table.folded & ~out, table.committed, 0)
+    pool = jnp.sum(jnp.where(out, table.start_stack, 0)) + jnp.sum(folded_chips)
+    share = pool // count
+    odd = pool - share * count
+    order = (seats_idx - table.button - 1) % n
+    first = jnp.argmin(jnp.where(receivers, order, n))
+    won = jnp.where(receivers, share, 0) + jnp.where(seats_idx == first, odd, 0)
+    return (won - jnp.where(out, table.start_stack, 0) - folded_chips).astype(jnp.int32)
