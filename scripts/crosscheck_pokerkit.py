@@ -72,8 +72,8 @@ import numpy as np
 
 import htjax
 from htjax.core import cards
-from htjax.envs import holdem_rules as R
-from htjax.envs.holdem import _side_pots
+from htjax.envs.holdem import rules as R
+from htjax.envs.holdem.views import side_pots
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SMALL_BLIND, BIG_BLIND = 1, 2
@@ -436,7 +436,7 @@ def _compare(report: Report, env, h: dict, pk: PokerkitHand, where: str):
                 report.checks["minimum raise (no raise possible)"] += 1
         if not any(st.bets):
             collected = h["committed"] - h["bet"]
-            ours = _side_pots(np.asarray(collected), ~np.asarray(h["folded"]))
+            ours = side_pots(np.asarray(collected), ~np.asarray(h["folded"]))
             report.check("pots", ours, pk.pots(), where)
             report.coverage["side pots seen"] += len(ours) > 1
     if over and not st.status and not pk.finished:

@@ -9,7 +9,7 @@ import numpy as np
 
 import htjax
 from htjax.core import cards
-from htjax.envs import holdem_rules as R
+from htjax.envs.holdem import rules as R
 from htjax.envs.holdem import Holdem
 
 KEY = jax.random.PRNGKey(7)

@@ -15,8 +15,7 @@ import htjax
 from htjax.core import cards
 from htjax.core.config import ConfigError
 from htjax.core.env import InvalidActionError
-from htjax.envs import holdem_rules as R
-from htjax.envs.holdem import observation_layout, render_text
+from htjax.envs.holdem import rules as R
 
 HU = dict()  # default: 2 seats, blinds 1/2, 100 chips, full menu
 HOLE2 = [["Ac", "Kd"], ["7h", "2s"]]
@@ -120,10 +119,9 @@ def test_min_raise_rule_masks_small_raises_and_tracks_last_raise():
     # BB: to call 8, pot 12, min raise to 18. 1/3 pot -> 10 + 20 // 3 = 16 (masked), 1/2 -> 20
     legal = legal_names(env, s)
     assert "raise 1/3 pot" not in legal and "raise 1/2 pot" in legal
-    layout = {name: (a, b) for name, a, b, _ in observation_layout(2)}
-    obs = np.asarray(env.observe(s, 1))
-    assert obs[layout["min_raise_to"][0]] == pytest.approx(18 / 2)
-    assert obs[layout["to_call"][0]] == pytest.approx(8 / 2)
+    parts = env.observation_layout.unpack(np.asarray(env.observe(s, 1)))
+    assert parts["min_raise_to"][0] == pytest.approx(18 / 2)
+    assert parts["to_call"][0] == pytest.approx(8 / 2)
     s = play(env, s, "raise 1/2 pot")
     assert table(s).bet[1] == 20 and int(table(s).last_raise) == 10
 
@@ -359,19 +357,18 @@ def test_observation_never_shows_other_hole_cards(script):
         k = htjax.step_key(KEY, i)
         a, b, c = step(a, act, k), step(b, act, k), step(c, act, k)
     # own cards are in the observation
-    layout = {name: (lo, hi) for name, lo, hi, _ in observation_layout(2)}
-    lo, hi = layout["hole_cards"]
-    assert set(np.flatnonzero(np.asarray(env.observe(a, 1))[lo:hi])) == set(cards.parse_cards("7h 2s"))
+    hole = env.observation_layout.unpack(np.asarray(env.observe(a, 1)))["hole_cards"]
+    assert set(np.flatnonzero(hole)) == set(cards.parse_cards("7h 2s"))
 
 
 def test_render_text_hides_other_hole_cards_until_showdown():
     env = make(**HU)
     s = start(env, HOLE2, BOARD, button=0)
-    seat0 = render_text(env, s, seat=0)
+    seat0 = env.render_text(s, seat=0)
     assert "Ac Kd" in seat0 and "7h 2s" not in seat0 and "?? ??" in seat0
-    assert "7h 2s" in render_text(env, s)  # spectator sees everything
+    assert "7h 2s" in env.render_text(s)  # spectator sees everything
     s = play(env, s, "all-in", "call")
-    shown = render_text(env, s, seat=0)
+    shown = env.render_text(s, seat=0)
     assert "7h 2s" in shown and "won" in shown and "(high card)" in shown
     assert "legal:" not in shown
 

@@ -16,7 +16,7 @@ import numpy as np
 from holdem_helpers import compiled, make, play, start, table
 
 import htjax
-from htjax.envs import holdem_rules as R
+from htjax.envs.holdem import rules as R
 from htjax.envs import poker_eval
 
 KEY = jax.random.PRNGKey(3)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from holdem_helpers import check_chips, legal_names, make, play, start, table
 
-from htjax.envs import holdem_rules as R
+from htjax.envs.holdem import rules as R
 
 ROYAL_BOARD = ["Ts", "Js", "Qs", "Ks", "As"]  # the board plays: every live seat ties
 RAISES = {"raise 1/3 pot", "raise 1/2 pot", "raise 2/3 pot", "raise 1 pot", "raise 1.5 pot", "raise 2 pot"}

@@ -74,15 +74,15 @@ _AGGRESSIVE, _CALLED, _CHECKED = range(3)
 
 @dataclasses.dataclass(frozen=True)
 class Rules:
-    """Static rules (hashable): seats, blinds, betting structure and the action menu.
+    """Static rules (hashable): seats, betting structure and the action menu. The stakes
+    (blinds, stacks) are numbers of each hand (:func:`start_hand`), so one compiled program
+    plays hands at different stakes.
 
     ``menu`` lists ``(kind, numerator, denominator)`` per action id; a ``RAISE`` of
     ``n/d`` pot raises to ``max_bet + floor(n/d * (pot + to_call))``.
     """
 
     num_players: int
-    small_blind: int
-    big_blind: int
     fixed_limit: bool
     raise_cap: int
     menu: tuple[tuple[int, int, int], ...]
@@ -108,6 +108,8 @@ class Table:
       folded: ``bool[P]`` out of the hand (folded or sitting out).
       acted: ``bool[P]`` acted since the last full raise on this street.
       button: ``int32[]`` dealer seat.
+      small_blind, big_blind: ``int32[]`` the hand's blinds (the big blind is the minimum bet and
+        the fixed-limit small bet).
       street: ``int32[]`` ``PREFLOP`` .. ``RIVER``, or ``HAND_OVER``.
       to_act: ``int32[]`` seat to act (the last seat that acted once the hand is over).
       last_raise: ``int32[]`` size of the last full raise this street (min-raise increment).
@@ -129,6 +131,8 @@ class Table:
     folded: jax.Array
     acted: jax.Array
     button: jax.Array
+    small_blind: jax.Array
+    big_blind: jax.Array
     street: jax.Array
     to_act: jax.Array
     last_raise: jax.Array
@@ -161,14 +165,14 @@ def next_seat(mask: jax.Array, after: jax.Array) -> jax.Array:
     return jnp.where(jnp.any(mask), seat, -1)
 
 
-def _bet_size(rules: Rules, street: jax.Array) -> jax.Array:
+def _bet_size(table: Table) -> jax.Array:
     """Fixed-limit bet: the big blind before the flop and on the flop, twice it on turn and river."""
-    return jnp.where(street >= TURN, 2 * rules.big_blind, rules.big_blind)
+    return jnp.where(table.street >= TURN, 2 * table.big_blind, table.big_blind)
 
 
 def _full_raise_size(rules: Rules, table: Table) -> jax.Array:
     """Increment a bet or raise needs to count as full (and reopen the betting): ``int32[]``."""
-    return _bet_size(rules, table.street) if rules.fixed_limit else table.last_raise
+    return _bet_size(table) if rules.fixed_limit else table.last_raise
 
 
 def start_hand(
@@ -177,6 +181,8 @@ def start_hand(
     stacks: jax.Array,
     button: jax.Array,
     bits: jax.Array,
+    small_blind: jax.Array,
+    big_blind: jax.Array,
     *,
     settle: bool = True,
 ) -> Table:
@@ -186,6 +192,7 @@ def start_hand(
       deck: deck to deal from (hole cards go round the table from seat 0, two rounds).
       stacks: ``int32[P]`` chips of each seat; seats with 0 sit out.
       button: ``int32[]`` dealer seat.
+      small_blind, big_blind: ``int32[]`` blinds (``1 <= small_blind <= big_blind``).
       bits: ``uint32[2 * P + 5]`` random bits (hole cards, then a possible run-out);
         ``uint32[2 * P]`` is enough with ``settle=False``.
 
@@ -208,7 +215,9 @@ def start_hand(
     bb_seat = next_seat(active, sb_seat)
     # heads-up the button is the small blind: a button on an empty seat moves to it
     button = jnp.where(heads_up, sb_seat, button).astype(jnp.int32)
-    blind = jnp.where(seats == sb_seat, rules.small_blind, 0) + jnp.where(seats == bb_seat, rules.big_blind, 0)
+    small_blind = jnp.asarray(small_blind, jnp.int32)
+    big_blind = jnp.asarray(big_blind, jnp.int32)
+    blind = jnp.where(seats == sb_seat, small_blind, 0) + jnp.where(seats == bb_seat, big_blind, 0)
     posted = jnp.minimum(blind, stacks)
     zeros = jnp.zeros(n, jnp.int32)
     table = Table(
@@ -223,9 +232,11 @@ def start_hand(
         folded=~active,
         acted=jnp.zeros(n, jnp.bool_),
         button=button,
+        small_blind=small_blind,
+        big_blind=big_blind,
         street=jnp.int32(PREFLOP),
         to_act=bb_seat,
-        last_raise=jnp.int32(rules.big_blind),
+        last_raise=big_blind,
         num_bets=jnp.int32(1),
         street_chips=jnp.zeros((4, n), jnp.int32).at[PREFLOP].set(posted),
         street_actions=jnp.zeros((4, n, 3), jnp.int32),
@@ -277,7 +288,7 @@ def _bet_amounts(rules: Rules, table: Table) -> tuple[jax.Array, jax.Array]:
             chips.append(stack)
             legal.append(raise_open | (stack <= to_call))
         elif kind == LIMIT_RAISE:
-            put = jnp.minimum(max_bet + _bet_size(rules, table.street) - my_bet, stack)
+            put = jnp.minimum(max_bet + _bet_size(table) - my_bet, stack)
             chips.append(put)
             legal.append(raise_open & (stack > to_call))
         else:  # pragma: no cover - menus are built by the config
@@ -363,7 +374,7 @@ def _settle(rules: Rules, table: Table, bits: jax.Array) -> Table:
         payout=payout,
         bet=jnp.where(new_street, 0, table.bet),
         acted=table.acted & ~new_street,
-        last_raise=jnp.where(new_street, rules.big_blind, table.last_raise),
+        last_raise=jnp.where(new_street, table.big_blind, table.last_raise),
         num_bets=jnp.where(new_street, 0, table.num_bets),
         street=street.astype(jnp.int32),
         to_act=to_act.astype(jnp.int32),
