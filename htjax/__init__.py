@@ -32,7 +32,7 @@ from htjax.core import (
 )
 from htjax.envs import available_envs, make, register
 
-__version__ = "0.1.0"
+from htjax._version import __version__
 
 __all__ = [
     "SIMULTANEOUS",

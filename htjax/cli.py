@@ -222,33 +222,77 @@ def bench_command(
 # --------------------------------------------------------------------------- train / export
 @app.command("train")
 def train_command(
-    env_id: str = typer.Argument(..., metavar="ENV", help="Env id (see `htjax envs`)."),
+    env_id: Optional[str] = typer.Argument(
+        None, metavar="ENV", help="Env id (see `htjax envs`); with --resume, taken from the checkpoint."
+    ),
     rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
     config: Optional[str] = typer.Option(None, "--config", help="JSON config overrides (or a file)."),
     num_envs: Optional[int] = typer.Option(None, "--num-envs", min=1, help="Batched worlds (default: recipe)."),
-    steps: int = typer.Option(1_000_000, "--steps", min=1, help="Env steps to train for."),
-    seed: int = typer.Option(0, "--seed", help="Training seed."),
-    out: str = typer.Option("checkpoints/policy.npz", "--out", help="Checkpoint path (.npz)."),
-    opponents: str = typer.Option("self", "--opponents", help="self | pool | random | ipd-classic | holdem-baselines."),
+    steps: Optional[int] = typer.Option(
+        None, "--steps", min=1, help="Env steps of the whole run (default 1,000,000; with --resume: the run's target)."
+    ),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Training seed (default 0)."),
+    out: Optional[str] = typer.Option(
+        None, "--out", help="Checkpoint path (.npz; default checkpoints/policy.npz, with --resume the checkpoint)."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing checkpoint and metrics at --out."),
+    checkpoint_every: Optional[int] = typer.Option(
+        None, "--checkpoint-every", min=0, help="Updates between checkpoints (default 100; 0: only at the end)."
+    ),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue the run saved in this checkpoint."),
+    opponents: Optional[str] = typer.Option(
+        None, "--opponents", help="self (default) | pool | random | ipd-classic | holdem-baselines."
+    ),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: recipe)."),
+    ppo: Optional[str] = typer.Option(None, "--ppo", help="JSON object of PPO settings, e.g. '{\"num_steps\": 8}'."),
 ) -> None:
-    """Train a PPO policy on batched worlds; writes a checkpoint and metrics (CSV and JSON)."""
+    """Train a PPO policy on batched worlds; writes checkpoints and metrics (CSV and JSON).
+
+    The checkpoint is rewritten every --checkpoint-every updates and on Ctrl-C (after the update
+    in progress; exit code 130); `htjax train --resume CHECKPOINT` continues the run bit for bit.
+    """
+    from rich.markup import escape
+
     from htjax.train.commands import run_train
 
-    env, _ = load_env(env_id, rules, config)
+    if env_id is None and resume is None:
+        fail("name the env to train (see `htjax envs`), or continue a run with --resume CHECKPOINT")
+    ppo_values: dict[str, Any] = {}
+    if ppo is not None:
+        try:
+            ppo_values = json.loads(ppo)
+        except json.JSONDecodeError as err:
+            fail(f"--ppo must be a JSON object of PPO settings: {err}")
+        if not isinstance(ppo_values, dict):
+            fail(f"--ppo must be a JSON object of PPO settings, got {type(ppo_values).__name__}")
+    env = load_env(env_id, rules, config)[0] if env_id is not None else None
     console = Console()
+
+    def checkpoint_line(path: pathlib.Path, updates: int) -> None:
+        console.print(f"checkpoint {escape(str(path))} ({updates} updates)", soft_wrap=True, highlight=False)
+
     try:
         result = run_train(
             env, env_steps=steps, seed=seed, out=out, opponents=opponents, console=console,
-            num_envs=num_envs, learning_rate=lr,
+            checkpoint_every=checkpoint_every, overwrite=overwrite, resume=resume, on_checkpoint=checkpoint_line,
+            ppo=ppo_values, num_envs=num_envs, learning_rate=lr,
         )
-    except (HtjaxError, ConfigError, ValueError) as err:
+    except (HtjaxError, ConfigError) as err:
         fail(str(err))
+    if result.interrupted:
+        path = escape(str(result.checkpoint))
+        console.print(
+            f"interrupted after {result.updates} of {result.target_updates} updates; the run is saved in {path}\n"
+            f"resume with: htjax train --resume {path}",
+            soft_wrap=True, highlight=False,
+        )
+        raise typer.Exit(130)
     last = result.metrics[-1]
     console.print(
-        f"trained {result.env_steps:,} env steps in {result.wall_s:.1f} s "
-        f"({result.env_steps / max(result.wall_s - result.compile_s, 1e-9):,.0f} steps/s after compiling); "
-        f"return/episode {last['return_per_episode']:+.4f}; checkpoint {result.checkpoint}"
+        f"trained {result.session_env_steps:,} env steps in {result.wall_s:.1f} s "
+        f"({result.session_env_steps / max(result.wall_s - result.compile_s, 1e-9):,.0f} steps/s after compiling); "
+        f"return/episode {last['return_per_episode']:+.4f}; checkpoint {escape(str(result.checkpoint))}",
+        soft_wrap=True, highlight=False,
     )
 
 
@@ -270,7 +314,7 @@ def export_command(
         fail(f"unknown --backend {backend!r}; choose from {', '.join(BACKENDS)}")
     try:
         report = run_export(checkpoint, out, name=name, backend=backend)
-    except (HtjaxError, ValueError, OSError) as err:
+    except (HtjaxError, ConfigError, OSError) as err:
         fail(str(err))
     console = Console()
     ok = report["max_abs_diff_probabilities"] <= 1e-5 and report["masked_zero_onnx"]

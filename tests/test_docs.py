@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pathlib
 import re
+import sys
+import types
 
 import pytest
 
@@ -19,7 +21,10 @@ def _blocks(page: pathlib.Path) -> list[str]:
 @pytest.mark.parametrize("page", [p for p in PAGES if _blocks(p)], ids=lambda p: str(p.relative_to(ROOT)))
 def test_doc_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    namespace: dict = {"__name__": f"doc:{page.name}"}
+    # a real module, so classes defined in an example (dataclasses, pickling) find their module
+    module = types.ModuleType("htjax_doc_" + re.sub(r"\W", "_", page.stem))
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    namespace: dict = module.__dict__
     for i, code in enumerate(_blocks(page)):
         try:
             exec(compile(code, f"{page.relative_to(ROOT)}[block {i}]", "exec"), namespace)
