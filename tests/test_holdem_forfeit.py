@@ -84,7 +84,7 @@ def _aggressor(escape_illegally: bool):
 
 
 def test_escaping_bad_hands_by_illegal_actions_does_worse_than_folding_them():
-    from htjax.train.holdem_opponents import call_station_policy, heads_up_match
+    from htjax.agents.holdem import call_station_policy, heads_up_match
 
     env = make()
     legal = heads_up_match(env, _aggressor(False), None, call_station_policy, hands=512, num_envs=128)

@@ -434,7 +434,7 @@ def test_shipped_holdem_policy__card_numbers_belong_to_this_file():
     import hashlib
 
     from htjax.core.rollouts import random_policy
-    from htjax.train.holdem_opponents import call_station_policy, heads_up_match
+    from htjax.agents.holdem import call_station_policy, heads_up_match
 
     path = ROOT / "policies" / "holdem.onnx"
     card = json.loads(path.with_suffix(".json").read_text())
