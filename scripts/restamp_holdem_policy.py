@@ -40,11 +40,15 @@ def main(argv=None) -> int:
     model = onnx.load(str(args.policy))
     meta = {p.key: p.value for p in model.metadata_props}
     old_env = json.loads(meta["htjax.env"])
-    env = htjax.make("holdem", **{k: tuple(v) if isinstance(v, list) else v for k, v in old_env["config"].items()})
+    env = htjax.make(
+        "holdem", **{k: tuple(v) if isinstance(v, list) else v for k, v in old_env["config"].items()}
+    )
     new = env_metadata(env)
     changed = [k for k in UNCHANGEABLE if meta[k] != new[k]]
     if changed or json.loads(new["htjax.env"])["num_players"] != old_env["num_players"]:
-        print(f"{args.policy}: {changed or ['num_players']} differ; retrain the policy instead", file=sys.stderr)
+        print(
+            f"{args.policy}: {changed or ['num_players']} differ; retrain the policy instead", file=sys.stderr
+        )
         return 1
     if meta["htjax.env_version"] == new["htjax.env_version"] and meta["htjax.env"] == new["htjax.env"]:
         print(f"{args.policy}: already stamped for holdem {new['htjax.env_version']}")
@@ -54,7 +58,9 @@ def main(argv=None) -> int:
     for prop in model.metadata_props:
         if prop.key in new:
             prop.value = new[prop.key]
-    assert model.graph.SerializeToString() == graph and weights == [i.SerializeToString() for i in model.graph.initializer]
+    assert model.graph.SerializeToString() == graph and weights == [
+        i.SerializeToString() for i in model.graph.initializer
+    ]
     onnx.save(model, str(args.policy))
 
     card_path = model_card_path(args.policy)
@@ -70,7 +76,9 @@ def main(argv=None) -> int:
         }
     )
     card_path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
-    print(f"{args.policy}: holdem {meta['htjax.env_version']} -> {new['htjax.env_version']}; weights unchanged")
+    print(
+        f"{args.policy}: holdem {meta['htjax.env_version']} -> {new['htjax.env_version']}; weights unchanged"
+    )
     return 0
 
 

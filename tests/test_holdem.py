@@ -294,7 +294,8 @@ def test_illegal_size_follows_illegal_action_rule_and_moves_no_chips():
     assert not bool(s.legal_action_mask[bad])
     out = step(s, bad, htjax.step_key(KEY, 0))
     assert bool(out.terminated)
-    np.testing.assert_array_equal(np.asarray(out.rewards), [-1.0, 0.0])
+    # the offender forfeits its whole 100-chip stack (50 big blinds) to the other seat, plus the penalty
+    np.testing.assert_array_equal(np.asarray(out.rewards), [-51.0, 50.0])
     chex.assert_trees_all_equal(out.table, s.table)
     assert bool(np.asarray(out.legal_action_mask).all())
     again = step(out, 1, htjax.step_key(KEY, 1))  # finished: no-op with zero rewards

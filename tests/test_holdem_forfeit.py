@@ -16,8 +16,8 @@ import numpy as np
 from holdem_helpers import compiled, make, play, start, table
 
 import htjax
-from htjax.envs.holdem import rules as R
 from htjax.envs import poker_eval
+from htjax.envs.holdem import rules as R
 
 KEY = jax.random.PRNGKey(3)
 
@@ -112,7 +112,9 @@ def _programs(env):
             s = env.step(s, a, jax.random.fold_in(k, 1))
             return s, total + s.rewards, t + 1
 
-        s, total, t = jax.lax.while_loop(lambda c: ~c[0].terminated & (c[2] < MAX_STEPS), body, (s, s.rewards, 1))
+        s, total, _t = jax.lax.while_loop(
+            lambda c: ~c[0].terminated & (c[2] < MAX_STEPS), body, (s, s.rewards, 1)
+        )
         return total, s.terminated
 
     continuations = jax.jit(jax.vmap(play_out, in_axes=(None, 0, 0)))
@@ -128,7 +130,9 @@ def _reachable_states(env, count, seed):
         stacks = rng.integers(3, 300, n) * (rng.random(n) < 0.8)
         if (stacks > 0).sum() < 2:
             continue
-        s = start(env, stacks=stacks, button=int(rng.integers(n)), key=jax.random.PRNGKey(int(rng.integers(2**31))))
+        s = start(
+            env, stacks=stacks, button=int(rng.integers(n)), key=jax.random.PRNGKey(int(rng.integers(2**31)))
+        )
         for _ in range(int(rng.integers(0, 8))):
             if bool(s.terminated):
                 break

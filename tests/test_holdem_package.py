@@ -70,9 +70,11 @@ def test_one_batch_of_mixed_rule_parameters_equals_separate_envs_traced_once():
             f(s, np.int32(a), k) for f, s, a, k in zip(single_steps, single_states, actions, skeys)
         ]
         for w, single in enumerate(single_states):
-            world = jax.tree_util.tree_map(lambda x: x[w], batch)
+            world = jax.tree_util.tree_map(lambda x, w=w: x[w], batch)
             chex.assert_trees_all_equal(world.table, single.table)
-            np.testing.assert_allclose(np.asarray(world.observation), np.asarray(single.observation), rtol=1e-6)
+            np.testing.assert_allclose(
+                np.asarray(world.observation), np.asarray(single.observation), rtol=1e-6
+            )
             np.testing.assert_allclose(np.asarray(world.rewards), np.asarray(single.rewards), rtol=1e-6)
             assert bool(world.terminated) == bool(single.terminated)
     # the worlds really played different stakes
@@ -81,8 +83,11 @@ def test_one_batch_of_mixed_rule_parameters_equals_separate_envs_traced_once():
 
 def test_bad_rule_parameters_name_the_field():
     env = make()
-    for bad, field in (({"big_blind": 0}, "big_blind"), ({"starting_stack": 2}, "starting_stack"),
-                       ({"num_players": 3}, "num_players")):
+    for bad, field in (
+        ({"big_blind": 0}, "big_blind"),
+        ({"starting_stack": 2}, "starting_stack"),
+        ({"num_players": 3}, "num_players"),
+    ):
         try:
             env.params(**bad)
         except htjax.ConfigError as error:
@@ -108,7 +113,9 @@ def test_render_text_marks_button_and_seat_to_act_and_labels_units():
     assert seat_lines[0].startswith("   ") and seat_lines[2].startswith("   ")
     assert "chips" in lines[0] and "(1.5 bb)" in lines[0]  # pot 3 chips = 1.5 big blinds
     s = play(env, s, "call", "call", "check")  # flop: the small blind (seat 2) acts first
-    seat_lines = {int(line.split("seat ")[1][0]): line for line in env.render_text(s).splitlines() if "seat " in line}
+    seat_lines = {
+        int(line.split("seat ")[1][0]): line for line in env.render_text(s).splitlines() if "seat " in line
+    }
     assert seat_lines[2].startswith(" > ") and seat_lines[1].startswith("D  ")
 
 

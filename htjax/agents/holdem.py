@@ -50,7 +50,9 @@ def _first_legal(legal_action_mask: jax.Array) -> jax.Array:
     return jnp.argmax(legal_action_mask).astype(jnp.int32)
 
 
-def call_station_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
+def call_station_policy(
+    params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array
+) -> jax.Array:
     """Check/call (action 1) whenever it is legal, else the first legal action: ``int32[]``.
 
     ``legal_action_mask`` is ``bool[A]`` (``A`` >= 2); ``observation`` and ``key`` are unused.
@@ -60,7 +62,9 @@ def call_station_policy(params: Any, observation: jax.Array, legal_action_mask: 
     return jnp.where(mask[CHECK_CALL], jnp.int32(CHECK_CALL), _first_legal(mask)).astype(jnp.int32)
 
 
-def maniac_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
+def maniac_policy(
+    params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array
+) -> jax.Array:
     """The highest-numbered legal action above check/call, else check/call: ``int32[]``.
 
     In the full and small menus the actions after check/call are raises of growing size ending
@@ -71,7 +75,9 @@ def maniac_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Ar
     ids = jnp.arange(mask.shape[-1])
     raises = mask & (ids > CHECK_CALL)
     biggest = jnp.max(jnp.where(raises, ids, -1))
-    return jnp.where(biggest >= 0, biggest, call_station_policy(params, observation, mask, key)).astype(jnp.int32)
+    return jnp.where(biggest >= 0, biggest, call_station_policy(params, observation, mask, key)).astype(
+        jnp.int32
+    )
 
 
 BASELINES = {"call_station": call_station_policy, "random": random_policy, "maniac": maniac_policy}
@@ -160,7 +166,9 @@ def heads_up_match(
     or a non-positive ``hands``.
     """
     if env.num_players != 2 or env.simultaneous:
-        raise InvalidArgumentError(f"heads_up_match needs a two-seat turn-based env, got {env.id} with {env.num_players} seats")
+        raise InvalidArgumentError(
+            f"heads_up_match needs a two-seat turn-based env, got {env.id} with {env.num_players} seats"
+        )
     if isinstance(hands, bool) or not isinstance(hands, int) or hands < 1:
         raise InvalidArgumentError(f"hands must be a positive int, got {hands!r}")
     if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 2 or num_envs % 2:

@@ -87,7 +87,9 @@ class Holdem(Env[HoldemState, HoldemConfig]):
         return self.observation_layout.bounds()
 
     # ------------------------------------------------------------------ hands
-    def stacked_deck(self, hole: Sequence[Sequence[str | int]], board: Sequence[str | int] = ()) -> cards.Deck:
+    def stacked_deck(
+        self, hole: Sequence[Sequence[str | int]], board: Sequence[str | int] = ()
+    ) -> cards.Deck:
         """A deck that deals ``hole[seat]`` to each seat and then ``board`` (flop, turn, river).
 
         ``hole`` lists two cards for every seat; cards not given (the rest of the board) are
@@ -121,7 +123,9 @@ class Holdem(Env[HoldemState, HoldemConfig]):
         finished.
         """
         params = self._resolve_params(params)
-        state = self._start(key, deck, stacks, button, params["small_blind"], params["big_blind"], params, True)
+        state = self._start(
+            key, deck, stacks, button, params["small_blind"], params["big_blind"], params, True
+        )
         return self._finish(state, params)
 
     def _start(self, key, deck, stacks, button, small_blind, big_blind, params, settle: bool) -> HoldemState:
@@ -140,7 +144,9 @@ class Holdem(Env[HoldemState, HoldemConfig]):
             else:
                 button = (words[-1] % jnp.uint32(n)).astype(jnp.int32)
         button = jnp.asarray(button, jnp.int32)
-        table = R.start_hand(self.rules, deck, stacks, button, words[:-1], small_blind, big_blind, settle=settle)
+        table = R.start_hand(
+            self.rules, deck, stacks, button, words[:-1], small_blind, big_blind, settle=settle
+        )
         return self._from_table(table, jnp.zeros(n, jnp.float32), jnp.int32(0))
 
     def next_hand(self, state: HoldemState, key: jax.Array) -> HoldemState:

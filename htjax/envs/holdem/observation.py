@@ -51,7 +51,13 @@ def observation_layout(num_players: int, max_stack_bb: int = 1_000_000) -> Obser
             Field("committed", p, 0, chips, "chips committed in the hand per relative seat, big blinds"),
             Field("folded", p, 0, 1, "1 if the relative seat folded or sits out"),
             Field("all_in", p, 0, 1, "1 if the relative seat is all-in"),
-            Field("street_chips", 4 * p, 0, chips, "[street, relative seat] chips put in on each street, big blinds"),
+            Field(
+                "street_chips",
+                4 * p,
+                0,
+                chips,
+                "[street, relative seat] chips put in on each street, big blinds",
+            ),
             Field(
                 "street_actions",
                 12 * p,

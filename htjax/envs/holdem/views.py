@@ -33,8 +33,10 @@ def render_text(env, state, seat: int | None = None) -> str:
     over = street == R.HAND_OVER
     pot = 0 if over else int(np.sum(t.committed))
     lines = [
-        f"Hold'em {env.config.betting.replace('_', '-')}  blinds {sb}/{bb} chips  "
-        f"street: {R.STREET_NAMES[street]}  pot: {pot} chips ({pot / bb:g} bb)",
+        (
+            f"Hold'em {env.config.betting.replace('_', '-')}  blinds {sb}/{bb} chips  "
+            f"street: {R.STREET_NAMES[street]}  pot: {pot} chips ({pot / bb:g} bb)"
+        ),
         f"board: {cards.cards_to_str(t.board) or '-'}",
     ]
     for s in range(n):
@@ -143,7 +145,9 @@ def public_view(env, state) -> dict[str, Any]:
         "blinds": [int(t.small_blind), int(t.big_blind)],
         "seats": seats,
         "actions": {
-            R.STREET_NAMES[k]: [{kind: int(t.street_actions[k, s, j]) for j, kind in enumerate(kinds)} for s in range(n)]
+            R.STREET_NAMES[k]: [
+                {kind: int(t.street_actions[k, s, j]) for j, kind in enumerate(kinds)} for s in range(n)
+            ]
             for k in range(R.HAND_OVER)
         },
         "showdown": showdown,
