@@ -30,6 +30,7 @@ from htjax.core import (
     rollout_steps,
     step_key,
 )
+from htjax.core.evaluate import EvaluateResult, evaluate
 from htjax.envs import available_envs, make, register
 
 from htjax._version import __version__
@@ -39,6 +40,7 @@ __all__ = [
     "ConfigError",
     "Env",
     "EnvConfig",
+    "EvaluateResult",
     "HtjaxError",
     "InvalidActionError",
     "InvalidArgumentError",
@@ -52,6 +54,7 @@ __all__ = [
     "available_envs",
     "describe",
     "episode_key_for",
+    "evaluate",
     "first_legal_policy",
     "make",
     "random_policy",

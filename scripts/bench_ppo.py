@@ -108,7 +108,7 @@ settings) on Gymnasium's `Blackjack-v1`, one env step per Python call.
 def wall_time_to_quality_bar(sb3_steps_per_s: float) -> dict | None:
     """What the shipped casino-rules policy's training cost (from its model card), and what the
     same number of env steps would take at the measured SB3 rate."""
-    card_path = ROOT / "policies/blackjack.json"
+    card_path = ROOT / "htjax/policies/blackjack.json"
     if not card_path.exists():
         return None
     card = json.loads(card_path.read_text())
@@ -117,7 +117,7 @@ def wall_time_to_quality_bar(sb3_steps_per_s: float) -> dict | None:
         return None
     steps = training["env_steps"]
     return {
-        "policy": "policies/blackjack.onnx",
+        "policy": "htjax/policies/blackjack.onnx",
         "command": training["command"],
         "env_steps": steps,
         "wall_s": metrics["wall_s"],

@@ -1,4 +1,4 @@
-"""Re-stamp ``policies/holdem.onnx`` for the current hold'em env version, weights unchanged.
+"""Re-stamp ``htjax/policies/holdem.onnx`` for the current hold'em env version, weights unchanged.
 
 A policy file names the env version and observation layout hash it was made for, and loaders
 refuse a mismatch. When the rules change in ways that leave the observation layout as it was
@@ -13,7 +13,7 @@ within 5 standard errors.
 Refuses (exit 1) when the observation shape, dtype, action labels or seat count differ: then
 the policy must be retrained.
 
-    python scripts/restamp_holdem_policy.py [--policy policies/holdem.onnx]
+    python scripts/restamp_holdem_policy.py [--policy htjax/policies/holdem.onnx]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ UNCHANGEABLE = ("htjax.env_id", "htjax.observation_shape", "htjax.observation_dt
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--policy", type=pathlib.Path, default=ROOT / "policies" / "holdem.onnx")
+    parser.add_argument("--policy", type=pathlib.Path, default=ROOT / "htjax" / "policies" / "holdem.onnx")
     args = parser.parse_args(argv)
     model = onnx.load(str(args.policy))
     meta = {p.key: p.value for p in model.metadata_props}

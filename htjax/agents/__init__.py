@@ -1,5 +1,6 @@
-"""Game-specific agents (scripted policies and match helpers), one module per game.
+"""Agents: scripted and game-specific players built on the envs (strategies, opponents, tournaments).
 
-Layer: ``core <- envs <- agents <- adapters/sync/train``. :mod:`htjax.agents.holdem` holds the
-hold'em baselines (call-station, maniac, random) and :func:`~htjax.agents.holdem.heads_up_match`.
+Each game's agents live in a subpackage or module (``htjax.agents.ipd``, ``htjax.agents.holdem``:
+the hold'em baselines and ``heads_up_match``, ...), imported only when used.
+Imports flow one way: ``core <- envs <- agents <- train/adapters/cli``.
 """

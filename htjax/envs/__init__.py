@@ -19,7 +19,7 @@ EnvId = Literal["blackjack", "holdem", "prisoners_dilemma"]
 _REGISTRY: dict[str, str] = {
     "blackjack": "htjax.envs.blackjack:Blackjack",
     "holdem": "htjax.envs.holdem.env:Holdem",
-    "prisoners_dilemma": "htjax.envs.prisoners_dilemma:IteratedPrisonersDilemma",
+    "prisoners_dilemma": "htjax.envs.prisoners_dilemma.env:IteratedPrisonersDilemma",
 }
 
 

@@ -5,7 +5,7 @@ evaluating and sampling a policy (:meth:`OnnxPolicy.load`, :meth:`~OnnxPolicy.ev
 :meth:`~OnnxPolicy.act`) need only ``onnxruntime`` and ``numpy`` (no ``onnx`` package, no
 training or checkpoint code; ``tests/test_onnx_inference_imports.py`` checks ``sys.modules``)::
 
-    policy = OnnxPolicy.load("policies/blackjack.onnx", env)      # refuses another env/rules
+    policy = OnnxPolicy.load("my_blackjack.onnx", env)            # refuses another env/rules
     probs, value = policy.evaluate(observations, masks)          # float32[B, A], float32[B]
     actions = policy.act(observations, masks, np.random.default_rng(0))
 
@@ -18,7 +18,7 @@ the JAX network (it needs the ``onnx`` package to read initializers).
 Elsewhere a policy file plays as is: :meth:`OnnxPolicy.tournament_agent` and
 :func:`policy_tournament` seat it in the IPD round robin (``htjax tournament --policy``),
 :func:`htjax.play.onnx_opponent` in ``htjax play --opponent``, and
-``HtjaxGymEnv(env, opponents={seat: policy})`` in the Gymnasium adapter; in PettingZoo loops
+``HtjaxOpponentsEnv(env, opponents={seat: policy})`` in the Gymnasium adapter; in PettingZoo loops
 ``act(observation["observation"], observation["action_mask"], rng)`` drives one agent.
 """
 
@@ -225,7 +225,7 @@ class OnnxPolicy:
         return self.path.name if self.path is not None else f"{self.metadata.get('htjax.env_id', 'policy')}.onnx"
 
     def tournament_agent(self, name: str | None = None, *, greedy: bool = True):
-        """This policy as an :class:`htjax.envs.ipd_tournament.Agent` (prisoners_dilemma policies only).
+        """This policy as an :class:`htjax.agents.ipd.tournament.Agent` (prisoners_dilemma policies only).
 
         The agent plays with the file's own weights: read back into the JAX network
         (:meth:`to_params`; equal to onnxruntime to float32 rounding) so the tournament runs at
@@ -236,7 +236,7 @@ class OnnxPolicy:
         Raises:
           htjax.train.errors.EnvMismatchError: the policy is not for ``prisoners_dilemma``.
         """
-        from htjax.envs.ipd_tournament import Agent
+        from htjax.agents.ipd.tournament import Agent
         from htjax.train.networks import network_policy
 
         if self.env_summary.get("id") != "prisoners_dilemma":
@@ -266,6 +266,8 @@ def policy_tournament(
     noise: float = 0.0,
     seed: int = 0,
     greedy: bool = True,
+    chunk_repetitions: int | None = None,
+    progress=None,
 ):
     """Round-robin IPD tournament of ``players`` (default: the 14 classic strategies) plus ONNX policies.
 
@@ -273,13 +275,14 @@ def policy_tournament(
       policies: :class:`OnnxPolicy` objects or paths to ``.onnx`` files (``prisoners_dilemma``
         policies, all made for the same rules); each plays as :meth:`OnnxPolicy.tournament_agent`
         under its file name.
-      players, repetitions, noise, seed: as for :func:`htjax.envs.ipd_tournament.tournament`.
+      players, repetitions, noise, seed: as for :func:`htjax.agents.ipd.tournament.tournament`.
       turns: rounds per match; must equal the rules' ``rounds`` the policies were trained with
         (their observation scales by it), which is also the default.
       greedy: policies take their most probable move (``False``: sample).
+      chunk_repetitions, progress: as for :func:`htjax.agents.ipd.tournament.tournament`.
 
     The payoffs and observation window come from the policies' rules config. Returns the
-    :class:`~htjax.envs.ipd_tournament.TournamentResult`.
+    :class:`~htjax.agents.ipd.tournament.TournamentResult`.
 
     Raises:
       OnnxModelError / EnvMismatchError: an unreadable file, or a policy for another env or rules.
@@ -288,7 +291,7 @@ def policy_tournament(
     """
     import dataclasses
 
-    from htjax.envs.ipd_tournament import tournament
+    from htjax.agents.ipd.tournament import tournament
 
     loaded = [p if isinstance(p, OnnxPolicy) else OnnxPolicy.load(p) for p in policies]
     if not loaded:
@@ -318,4 +321,6 @@ def policy_tournament(
         seed=seed,
         agents=agents,
         game=dataclasses.replace(config, noise=0.0),
+        chunk_repetitions=chunk_repetitions,
+        progress=progress,
     )
