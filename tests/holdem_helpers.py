@@ -9,8 +9,8 @@ import numpy as np
 
 import htjax
 from htjax.core import cards
-from htjax.envs.holdem import rules as R
 from htjax.envs.holdem import Holdem
+from htjax.envs.holdem import rules as R
 
 KEY = jax.random.PRNGKey(7)
 

@@ -175,7 +175,10 @@ def heads_up_match(
         raise InvalidArgumentError(f"num_envs must be an even int >= 2 (duplicate pairs), got {num_envs!r}")
     per_world = -(-hands // num_envs)
     start = rollout_start(env, jax.random.PRNGKey(seed), num_envs // 2)
-    pair = lambda x: jnp.repeat(x, 2, axis=0)
+
+    def pair(x):
+        return jnp.repeat(x, 2, axis=0)
+
     carry = start.replace(
         state=jax.tree_util.tree_map(pair, start.state),
         world_key=pair(start.world_key),
