@@ -3,9 +3,9 @@ information, a maniac); write the numbers into its model card.
 
     python scripts/eval_holdem.py holdem [--hands 1000000] [--seed 2]   # NAME: shipped, or a path to an .onnx
 
-Against each baseline (:mod:`htjax.train.holdem_opponents`: ``call_station`` always checks or
+Against each baseline (:mod:`htjax.agents.holdem`: ``call_station`` always checks or
 calls, ``random`` picks a uniformly random legal action) the policy plays at least ``--hands``
-hands of its own rules in :func:`~htjax.train.holdem_opponents.heads_up_match`: the policy sits
+hands of its own rules in :func:`~htjax.agents.holdem.heads_up_match`: the policy sits
 in each seat in half the worlds, paired worlds deal the same cards (duplicate pairs), so it is
 on the button in exactly half the hands. The result is big blinds won per 100 hands with the
 standard error over the independent duplicate pairs.
@@ -30,7 +30,7 @@ import numpy as np
 import htjax.policies
 from htjax.core.rollouts import random_policy
 from htjax.train import networks as nets
-from htjax.train.holdem_opponents import call_station_policy, heads_up_match, maniac_policy
+from htjax.agents.holdem import call_station_policy, heads_up_match, maniac_policy
 from htjax.train.onnx_export import update_model_card
 from htjax.train.onnx_policy import OnnxPolicy
 from htjax.train.parity import load_checked

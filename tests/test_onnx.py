@@ -436,7 +436,7 @@ def test_shipped_holdem_policy__card_numbers_belong_to_this_file():
     import hashlib
 
     from htjax.core.rollouts import random_policy
-    from htjax.train.holdem_opponents import call_station_policy, heads_up_match
+    from htjax.agents.holdem import call_station_policy, heads_up_match
 
     path = htjax.policies.path("holdem")
     card = htjax.policies.model_card("holdem")

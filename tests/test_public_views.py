@@ -150,7 +150,7 @@ def test_public_view__game_values(recorded):
             tab = jax.device_get(state.table)
             assert [s["stack"] for s in view["seats"]] == np.asarray(tab.stack).tolist(), where
             assert [s["committed"] for s in view["seats"]] == np.asarray(tab.committed).tolist(), where
-            assert view["pot"] == int(np.asarray(htjax.envs.holdem_rules.pot(state.table))), where
+            assert view["pot"] == int(np.asarray(htjax.envs.holdem.rules.pot(state.table))), where
             assert sum(p["amount"] for p in view["pots"]) == view["pot"], where
             assert view["button"] == int(tab.button), where
             assert view["to_act"] == (None if over else int(tab.to_act)), where

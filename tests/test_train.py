@@ -327,7 +327,7 @@ def _holdem_decisions(num_envs=64, num_steps=40):
 
 
 def test_holdem_call_station__always_checks_or_calls_and_falls_back_to_a_legal_action():
-    from htjax.train.holdem_opponents import CHECK_CALL, call_station_policy
+    from htjax.agents.holdem import CHECK_CALL, call_station_policy
 
     _, obs, mask = _holdem_decisions()
     act = jax.vmap(call_station_policy, in_axes=(None, 0, 0, None))
@@ -339,7 +339,7 @@ def test_holdem_call_station__always_checks_or_calls_and_falls_back_to_a_legal_a
 
 
 def test_holdem_maniac__shoves_when_raising_is_open_else_checks_or_calls():
-    from htjax.train.holdem_opponents import maniac_policy
+    from htjax.agents.holdem import maniac_policy
 
     _, obs, mask = _holdem_decisions()
     actions = np.asarray(jax.vmap(maniac_policy, in_axes=(None, 0, 0, None))(None, obs, mask, jax.random.PRNGKey(0)))
@@ -367,7 +367,7 @@ def test_opponents_for__holdem_baselines_and_refuses_other_envs():
 
 
 def test_heads_up_match__duplicate_pairs_mirror_and_seats_are_balanced():
-    from htjax.train.holdem_opponents import call_station_policy, heads_up_match
+    from htjax.agents.holdem import call_station_policy, heads_up_match
 
     env = htjax.make("holdem")
     same = heads_up_match(env, call_station_policy, None, call_station_policy, hands=500, num_envs=16, chunk_steps=16)
@@ -388,7 +388,7 @@ def test_heads_up_match__duplicate_pairs_mirror_and_seats_are_balanced():
     ("blackjack", {"hands": 10}, "two-seat"),
 ])
 def test_heads_up_match__rejects_bad_arguments(env_id, kwargs, message):
-    from htjax.train.holdem_opponents import call_station_policy, heads_up_match
+    from htjax.agents.holdem import call_station_policy, heads_up_match
 
     with pytest.raises(ValueError, match=message):
         heads_up_match(htjax.make(env_id), call_station_policy, None, call_station_policy, **kwargs)

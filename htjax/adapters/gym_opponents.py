@@ -51,12 +51,8 @@ _MAX_SKIPPED = 1000  # episodes in a row that end before the learner acts, befor
 def _game_opponents(env: Env) -> dict[str, Callable]:
     """House policies ``policy(params, observation, mask, key)`` of ``env``'s game, by name (lazy imports)."""
     if env.id == "holdem":
-        try:
-            from htjax.agents.holdem import BASELINES
-        except ModuleNotFoundError as err:  # before hold'em's agents moved to htjax.agents
-            if err.name != "htjax.agents.holdem":
-                raise
-            from htjax.train.holdem_opponents import BASELINES
+        from htjax.agents.holdem import BASELINES
+
         return dict(BASELINES)
     if env.id == "prisoners_dilemma":
         from htjax.agents.ipd.strategies import STRATEGIES, strategy_policy

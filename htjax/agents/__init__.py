@@ -1,5 +1,6 @@
 """Agents: scripted and game-specific players built on the envs (strategies, opponents, tournaments).
 
-Each game's agents live in a subpackage (``htjax.agents.ipd``, ...), imported only when used.
+Each game's agents live in a subpackage or module (``htjax.agents.ipd``, ``htjax.agents.holdem``:
+the hold'em baselines and ``heads_up_match``, ...), imported only when used.
 Imports flow one way: ``core <- envs <- agents <- train/adapters/cli``.
 """

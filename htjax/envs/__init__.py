@@ -18,7 +18,7 @@ EnvId = Literal["blackjack", "holdem", "prisoners_dilemma"]
 
 _REGISTRY: dict[str, str] = {
     "blackjack": "htjax.envs.blackjack:Blackjack",
-    "holdem": "htjax.envs.holdem:Holdem",
+    "holdem": "htjax.envs.holdem.env:Holdem",
     "prisoners_dilemma": "htjax.envs.prisoners_dilemma.env:IteratedPrisonersDilemma",
 }
 
