@@ -393,7 +393,7 @@ def test_layout__one_table_gives_the_observation_bounds_and_docs():
     import pathlib
 
     env = htjax.make("prisoners_dilemma")
-    layout = env.layout
+    layout = env.observation_layout
     assert layout.size == env.observation_shape[0] == 28
     assert layout.names == ("history", "progress", "my_score", "opp_score")
     low, high = env.observation_bounds

@@ -90,6 +90,7 @@ import numpy as np
 from htjax.core.branching import rare_cond
 from htjax.core.config import EnvConfig
 from htjax.core.errors import ConfigError, HtjaxError, InvalidActionError, UnknownEnvError
+from htjax.core.layout import ObservationLayout
 
 __all__ = [
     "SIMULTANEOUS",
@@ -455,12 +456,22 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
 
     # ------------------------------------------------------------------ optional hooks
     @property
+    def observation_layout(self) -> ObservationLayout | None:
+        """The observation as a table of named slices (:class:`~htjax.core.layout.ObservationLayout`),
+        from which the observation, its bounds, the docs table and the layout hash of
+        checkpoints and ONNX policies are derived; ``None`` for a game without one."""
+        return None
+
+    @property
     def observation_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """``(low, high)``: arrays of ``observation_shape`` bounding every observation entry.
 
-        Float observations give ``float64`` bounds, others the observation dtype. The default
-        follows the dtype (booleans ``[0, 1]``, integers their range, floats unbounded); games
-        override it with the bounds of their observation layout."""
+        Float observations give ``float64`` bounds, others the observation dtype. The default is
+        the :attr:`observation_layout`'s bounds, or without one follows the dtype (booleans
+        ``[0, 1]``, integers their range, floats unbounded)."""
+        layout = self.observation_layout
+        if layout is not None:
+            return layout.bounds()
         shape, dtype = self._observation_spec()
         if dtype == np.bool_:
             low, high = np.zeros(shape, np.bool_), np.ones(shape, np.bool_)

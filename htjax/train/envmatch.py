@@ -64,14 +64,23 @@ def plain(value: Any) -> Any:
 def observation_layout_hash(env: Env) -> str:
     """Stable hex digest (sha256, 16 chars) of what an observation means for ``env``.
 
-    Hashes the env id, version, observation shape and dtype, seat and action counts, action
-    labels and the rules config (which sets normalisations and sizes), as canonical JSON; the
-    same env always hashes the same on every machine.
+    Derived from the game's observation layout table (``env.observation_layout``: each field's
+    name, size and bounds) with the env id, seat and action counts, action labels and the
+    observation's shape and dtype, as canonical JSON; the same env always hashes the same on
+    every machine. The rules version is not part of it (a rules change that keeps the layout
+    keeps the hash; loaders compare the version on its own). A game without a layout table
+    hashes its whole :func:`~htjax.core.env.describe` instead (config included).
     """
     d = describe(env)
-    canonical = json.dumps(
-        {k: d[k] for k in sorted(d)}, sort_keys=True, separators=(",", ":"), default=json_default
-    )
+    layout = env.observation_layout
+    if layout is not None:
+        keys = ("id", "num_players", "num_actions", "simultaneous", "observation_shape", "observation_dtype",
+                "action_labels")
+        content = {k: d[k] for k in keys}
+        content["observation_layout"] = layout.hash()
+    else:
+        content = {k: v for k, v in d.items() if k != "version"}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=json_default)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

@@ -127,20 +127,20 @@ class IteratedPrisonersDilemma(Env[IPDState, IPDConfig]):
     action_labels = ("cooperate", "defect")
 
     @property
-    def layout(self):
+    def observation_layout(self):
         """The observation's :class:`~htjax.core.layout.ObservationLayout` (``5 * window + 3`` entries)."""
         return observation_layout(self.config.window)
 
     @property
     def observation_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """``float64[5 * window + 3]`` bounds from the layout (they hold under any valid rule parameters)."""
-        return self.layout.bounds()
+        return self.observation_layout.bounds()
 
     def _init(self, key: jax.Array, params: Params) -> IPDState:
         zeros = jnp.zeros(2, jnp.float32)
         return IPDState(
             current_player=jnp.int32(SIMULTANEOUS),
-            observation=jnp.zeros((2, self.layout.size), jnp.float32),
+            observation=jnp.zeros((2, self.observation_layout.size), jnp.float32),
             rewards=zeros,
             terminated=jnp.bool_(False),
             truncated=jnp.bool_(False),
