@@ -142,7 +142,7 @@ def _env_module_attr(env: Env, name: str):
 
 
 def _classic_available(env: Env) -> str | None:
-    if env.id != "blackjack" or _env_module_attr(env, "classic_observation") is None:
+    if env.id != "blackjack":
         return f"observation='classic' is Blackjack-v1's tuple view, only for 'blackjack' (got {env.id!r})"
     if env.num_actions != 2:
         return (
@@ -163,7 +163,7 @@ OBSERVATION_VIEWS: dict[str, ObservationView] = {
     # Gymnasium's Blackjack-v1: (player sum 4..31, dealer card 1..10, usable ace 0/1).
     "classic": ObservationView(
         space=lambda env: spaces.Tuple((spaces.Discrete(32), spaces.Discrete(11), spaces.Discrete(2))),
-        extract=lambda env, state: _env_module_attr(env, "classic_observation")(state),
+        extract=lambda env, state: env.classic_observation(state),
         single=lambda x: tuple(int(v) for v in x),
         batched=lambda x: tuple(np.array(x[:, i], dtype=np.int64) for i in range(x.shape[1])),
         available=_classic_available,
@@ -275,6 +275,8 @@ def _check_options(options: dict | None) -> None:
 
 def _text_renderer(env: Env) -> Callable[[Env, State], str]:
     """The env module's ``render_text(env, state, seat=None)``, else a generic text view."""
+    if type(env).render_text is not Env.render_text:  # the game draws its own table
+        return lambda env, state: env.render_text(state)
     render_text = _env_module_attr(env, "render_text")
     if render_text is not None:
         return render_text

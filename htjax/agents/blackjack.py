@@ -1,10 +1,12 @@
-"""Blackjack basic strategy as a pure-JAX policy: the reference agent for trained policies.
+"""Blackjack agents: basic strategy (the reference for trained policies) and the demo's fixed strategy.
+
+Basic strategy:
 
 The standard multi-deck basic strategy for the rules in use: dealer stands (S17) or hits
 (H17) on soft 17, double after split, late surrender when the table offers it, dealer peeks
 for blackjack. Insurance is always declined and the smallest bet is always taken.
 
-It reads the casino observation of :mod:`htjax.envs.blackjack` (``OBSERVATION_LAYOUT``:
+It reads the casino observation of :mod:`htjax.envs.blackjack` (fields of ``LAYOUT``:
 ``hand_total``, ``soft``, ``pair``, ``dealer_up``, ``phase_*``) and the legal action mask
 (which says whether double, split and surrender are allowed now)::
 
@@ -18,13 +20,16 @@ Table codes: ``H`` hit, ``S`` stand, ``D`` double else hit, ``Ds`` double else s
 from __future__ import annotations
 
 import functools
+from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
+from htjax.core.errors import ConfigError
 from htjax.envs import blackjack as bj
 
-__all__ = ["basic_strategy_policy", "strategy_tables", "UP_CARDS"]
+__all__ = ["basic_strategy_policy", "strategy_tables", "fixed_strategy_policy", "UP_CARDS"]
 
 UP_CARDS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11)  # 11 = ace
 
@@ -94,9 +99,8 @@ def basic_strategy_policy(env: bj.Blackjack):
     """Basic strategy for ``env``'s casino rules: ``policy(params, observation, mask, key) -> int32[]``."""
     cfg = env.config
     if cfg.rules != "casino":
-        raise ValueError("basic_strategy_policy needs rules='casino' (the casino observation layout)")
-    names = [n for n, _ in bj.OBSERVATION_LAYOUT]
-    ix = {n: names.index(n) for n in ("phase_bet", "phase_insurance", "hand_total", "soft", "pair", "dealer_up")}
+        raise ConfigError("basic_strategy_policy needs rules='casino' (the casino observation layout)")
+    ix = {n: bj.LAYOUT.slice(n).start for n in ("phase_bet", "phase_insurance", "hand_total", "soft", "pair", "dealer_up")}
     t = strategy_tables(cfg.dealer_hits_soft_17, cfg.late_surrender)
     hard, soft, pair = (jnp.asarray(t[k]) for k in ("hard", "soft", "pair"))
     has_bets = cfg.betting
@@ -148,3 +152,23 @@ def basic_strategy_policy(env: bj.Blackjack):
         return jnp.where(mask[action], action, jnp.argmax(mask)).astype(jnp.int32)
 
     return policy
+
+
+_FIXED = {n: bj.LAYOUT.slice(n).start for n in ("hand_total", "soft")}
+
+
+def fixed_strategy_policy(
+    params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array
+) -> jax.Array:
+    """A fixed blackjack strategy for casino rules (``htjax demo``'s): bet the smallest bet,
+    decline insurance, hit below 17 (below 18 when soft), otherwise stand; the first legal
+    action if none applies. ``observation: float32[31]``, ``legal_action_mask: bool[A]`` ->
+    ``int32[]``."""
+    num_actions = legal_action_mask.shape[-1]
+    total = jnp.round(observation[_FIXED["hand_total"]] * 21)
+    soft = observation[_FIXED["soft"]] > 0.5
+    want = jnp.where((total < 17) | (soft & (total < 18)), bj.HIT, bj.STAND)
+    candidates = jnp.array([bj.BET_BASE, bj.NO_INSURANCE, want, bj.STAND])
+    ok = (candidates < num_actions) & legal_action_mask[jnp.clip(candidates, 0, num_actions - 1)]
+    fallback = jnp.argmax(legal_action_mask)
+    return jnp.where(jnp.any(ok), candidates[jnp.argmax(ok)], fallback).astype(jnp.int32)
