@@ -29,7 +29,7 @@ import numpy as np
 from htjax.core.errors import ConfigError
 from htjax.envs import blackjack as bj
 
-__all__ = ["basic_strategy_policy", "strategy_tables", "fixed_strategy_policy", "UP_CARDS"]
+__all__ = ["UP_CARDS", "basic_strategy_policy", "fixed_strategy_policy", "strategy_tables"]
 
 UP_CARDS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11)  # 11 = ace
 
@@ -48,7 +48,7 @@ def strategy_tables(dealer_hits_soft_17: bool, late_surrender: bool) -> dict[str
     h17 = dealer_hits_soft_17
     #                 up:  2  3  4  5  6  7  8  9  10 A
     hard = {
-        **{t: _row("H H H H H H H H H H") for t in range(0, 9)},
+        **{t: _row("H H H H H H H H H H") for t in range(9)},
         9: _row("H D D D D H H H H H"),
         10: _row("D D D D D D D D H H"),
         11: _row("D D D D D D D D D " + ("D" if h17 else "H")),
@@ -90,7 +90,7 @@ def strategy_tables(dealer_hits_soft_17: bool, late_surrender: bool) -> dict[str
         for table in (hard, soft, pair):
             for k, row in table.items():
                 table[k] = [fallback.get(c, c) for c in row]
-    to_array = lambda table, lo: np.array([table[t] for t in range(lo, max(table) + 1)], np.int32)  # noqa: E731
+    to_array = lambda table, lo: np.array([table[t] for t in range(lo, max(table) + 1)], np.int32)
     return {"hard": to_array(hard, 0), "soft": to_array(soft, 12), "pair": to_array(pair, 2)}
 
 
@@ -100,7 +100,10 @@ def basic_strategy_policy(env: bj.Blackjack):
     cfg = env.config
     if cfg.rules != "casino":
         raise ConfigError("basic_strategy_policy needs rules='casino' (the casino observation layout)")
-    ix = {n: bj.LAYOUT.slice(n).start for n in ("phase_bet", "phase_insurance", "hand_total", "soft", "pair", "dealer_up")}
+    ix = {
+        n: bj.LAYOUT.slice(n).start
+        for n in ("phase_bet", "phase_insurance", "hand_total", "soft", "pair", "dealer_up")
+    }
     t = strategy_tables(cfg.dealer_hits_soft_17, cfg.late_surrender)
     hard, soft, pair = (jnp.asarray(t[k]) for k in ("hard", "soft", "pair"))
     has_bets = cfg.betting
@@ -115,13 +118,11 @@ def basic_strategy_policy(env: bj.Blackjack):
         is_soft = obs[ix["soft"]] > 0.5
         is_pair = (obs[ix["pair"]] > 0.5) & mask[bj.SPLIT]
         pair_rank = jnp.where(is_soft, 11, total // 2)  # A,A is a soft 12
-        code = jnp.where(
-            is_soft, soft[jnp.clip(total, 12, 21) - 12, up], hard[jnp.clip(total, 0, 21), up]
-        )
+        code = jnp.where(is_soft, soft[jnp.clip(total, 12, 21) - 12, up], hard[jnp.clip(total, 0, 21), up])
         pair_code = pair[jnp.clip(pair_rank, 2, 11) - 2, up]
         code = jnp.where(is_pair & ((pair_code == _P) | (pair_code == _RP)), pair_code, code)
         can_double, can_split, can_surrender = mask[bj.DOUBLE], mask[bj.SPLIT], mask[bj.SURRENDER]
-        hit_or = lambda other: jnp.where(mask[bj.HIT], bj.HIT, other)  # noqa: E731
+        hit_or = lambda other: jnp.where(mask[bj.HIT], bj.HIT, other)
         action = jnp.select(
             [
                 code == _H,

@@ -61,7 +61,7 @@ selects instead of a gather while that set is small.
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import chex
 import jax
@@ -71,36 +71,36 @@ import numpy as np
 from htjax.core.errors import InvalidArgumentError
 
 __all__ = [
-    "NUM_RANKS",
-    "NUM_SUITS",
     "DECK_SIZE",
     "NO_CARD",
+    "NUM_RANKS",
+    "NUM_SUITS",
     "RANK_CHARS",
     "SUIT_CHARS",
-    "rank_of",
-    "suit_of",
-    "make_card",
+    "Cursor",
+    "Deck",
+    "DrawPlan",
+    "burn",
+    "card_counts",
     "card_to_str",
     "cards_to_str",
+    "commit",
+    "deal",
+    "draw",
+    "draw_many",
+    "infinite_deck",
+    "make_card",
+    "new_deck",
     "parse_card",
     "parse_cards",
-    "Deck",
-    "new_deck",
-    "infinite_deck",
-    "stacked_deck",
+    "predraw",
+    "rank_of",
     "remaining",
     "reshuffle",
     "shuffle",
-    "draw",
-    "draw_many",
-    "burn",
-    "deal",
+    "stacked_deck",
+    "suit_of",
     "undealt_cards",
-    "card_counts",
-    "DrawPlan",
-    "Cursor",
-    "predraw",
-    "commit",
 ]
 
 NUM_RANKS = 13
@@ -147,7 +147,9 @@ def parse_card(text: str) -> int:
     if t[:2] == "10":
         t = "T" + t[2:]
     if len(t) != 2 or t[0].upper() not in RANK_CHARS or t[1].lower() not in SUIT_CHARS:
-        raise InvalidArgumentError(f"not a card: {text!r} (expected rank {RANK_CHARS} + suit {SUIT_CHARS}, e.g. 'As')")
+        raise InvalidArgumentError(
+            f"not a card: {text!r} (expected rank {RANK_CHARS} + suit {SUIT_CHARS}, e.g. 'As')"
+        )
     return RANK_CHARS.index(t[0].upper()) * NUM_SUITS + SUIT_CHARS.index(t[1].lower())
 
 
@@ -442,20 +444,20 @@ class Cursor:
         cards = self._padded(max(self.could_be) + n)
         return cards[jnp.clip(self.taken + jnp.arange(n), 0, cards.shape[0] - 1)]
 
-    def take(self, n: int) -> tuple[jax.Array, "Cursor"]:
+    def take(self, n: int) -> tuple[jax.Array, Cursor]:
         """The next ``n`` cards (``int8[n]``), taken."""
         return self.peek(n), self._advance(n, (n,))
 
-    def next(self) -> tuple[jax.Array, "Cursor"]:
+    def next(self) -> tuple[jax.Array, Cursor]:
         """The next card (``int8[]``), taken."""
         cards, cursor = self.take(1)
         return cards[0], cursor
 
-    def skip(self, count: jax.Array | int, most: int) -> "Cursor":
+    def skip(self, count: jax.Array | int, most: int) -> Cursor:
         """Take ``count`` cards (traced, between 0 and the static ``most``) without reading them."""
         return self._advance(count, tuple(range(most + 1)))
 
-    def deal_to(self, mask: jax.Array) -> tuple[jax.Array, "Cursor"]:
+    def deal_to(self, mask: jax.Array) -> tuple[jax.Array, Cursor]:
         """One card to each ``True`` entry of ``mask`` (``bool[m]``), in order: ``int8[m]``
         (entries where ``mask`` is ``False`` hold an arbitrary card, not taken)."""
         m = mask.shape[0]
@@ -469,13 +471,13 @@ class Cursor:
         return commit(deck, self.plan, self.taken)
 
     @staticmethod
-    def choose(pred: jax.Array, if_true: "Cursor", if_false: "Cursor") -> "Cursor":
+    def choose(pred: jax.Array, if_true: Cursor, if_false: Cursor) -> Cursor:
         """``if_true`` where ``pred`` holds, else ``if_false`` (cursors of the same plan)."""
         taken = jnp.where(pred, if_true.taken, if_false.taken).astype(jnp.int32)
         return Cursor(if_true.plan, taken, tuple(sorted(set(if_true.could_be) | set(if_false.could_be))))
 
     # ------------------------------------------------------------------ internals
-    def _advance(self, count, steps: tuple[int, ...]) -> "Cursor":
+    def _advance(self, count, steps: tuple[int, ...]) -> Cursor:
         if isinstance(self.taken, int) and isinstance(count, int):
             return Cursor(self.plan, self.taken + count, (self.taken + count,))
         taken = (jnp.asarray(self.taken, jnp.int32) + count).astype(jnp.int32)

@@ -68,7 +68,9 @@ class Blackjack(BlackjackViews, Env[BlackjackState, BlackjackConfig]):
     version = "v1"
     config_class = BlackjackConfig
 
-    def __init__(self, config: BlackjackConfig | None = None, /, *, preset: str | None = None, **overrides: Any):
+    def __init__(
+        self, config: BlackjackConfig | None = None, /, *, preset: str | None = None, **overrides: Any
+    ):
         super().__init__(config, preset=preset, **overrides)
         cfg = self.config
         self.rules = R.Rules.from_config(cfg)
@@ -119,7 +121,9 @@ class Blackjack(BlackjackViews, Env[BlackjackState, BlackjackConfig]):
         return LAYOUT.bounds()
 
     # ------------------------------------------------------------------ episode start
-    def init_with_deck(self, key: jax.Array, deck: cards.Deck, params: Params | None = None) -> BlackjackState:
+    def init_with_deck(
+        self, key: jax.Array, deck: cards.Deck, params: Params | None = None
+    ) -> BlackjackState:
         """Start an episode on a given shoe, e.g. ``cards.stacked_deck([...], num_decks)``.
 
         The shoe must hold ``52 * num_decks`` cards; its ``position`` may be past 0 (cards
@@ -177,7 +181,9 @@ class Blackjack(BlackjackViews, Env[BlackjackState, BlackjackConfig]):
         return self._set_turn(t, t.current_player)
 
     # ------------------------------------------------------------------ step
-    def _step(self, state: BlackjackState, action: jax.Array, key: jax.Array, params: Params) -> BlackjackState:
+    def _step(
+        self, state: BlackjackState, action: jax.Array, key: jax.Array, params: Params
+    ) -> BlackjackState:
         cfg, rules = self.config, self.rules
         start = cards.Cursor(cards.predraw(state.deck, random_words(key, self._K1)))
         phase0 = state.phase

@@ -17,7 +17,7 @@ observation, the text rendering and the public view share one definition of each
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -25,16 +25,16 @@ import numpy as np
 
 __all__ = [
     "ACE_RANK",
-    "card_value",
-    "is_ace",
-    "hilo",
-    "is_soft",
     "best_total",
-    "hand_total",
-    "is_blackjack",
+    "card_value",
     "dealer_hits",
-    "player_may_hit",
+    "hand_total",
+    "hilo",
+    "is_ace",
+    "is_blackjack",
+    "is_soft",
     "max_cards",
+    "player_may_hit",
 ]
 
 ACE_RANK = 12

@@ -42,7 +42,9 @@ LAYOUT = ObservationLayout(
         _flag("phase_showdown", "1 in a forced showdown turn (round dealt with no decision left)"),
         _flag("phase_over", "1 once the round is settled (final state)"),
         _flag("my_turn", "1 if the observed seat is to act"),
-        Field("hand_total", 1, 0, 1.5, "best total of the seat's hand / 21 (aces 11 where that does not bust)"),
+        Field(
+            "hand_total", 1, 0, 1.5, "best total of the seat's hand / 21 (aces 11 where that does not bust)"
+        ),
         _flag("soft", "1 if the hand is soft (an ace counted as 11)"),
         Field("hand_cards", 1, 0, 2.5, "number of cards in the hand / 10"),
         _flag("pair", "1 if the hand is two cards of equal rank"),
@@ -61,7 +63,10 @@ LAYOUT = ObservationLayout(
         Field("bankroll", 1, 0, _INF, "chips not on the table / starting_bankroll"),
         _flag("insured", "1 if the seat took insurance"),
         Field(
-            "running_count", 1, -16, 16,
+            "running_count",
+            1,
+            -16,
+            16,
             "Hi-Lo running count of cards seen face up since the shuffle / 10 (0 if infinite)",
         ),
         Field("true_count", 1, -32, 32, "running count / decks left (at least 0.5) / 10 (0 if infinite)"),

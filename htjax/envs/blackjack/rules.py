@@ -45,23 +45,23 @@ from htjax.envs.blackjack.state import BlackjackState
 
 __all__ = [
     "Rules",
-    "table_fields",
-    "post_bets",
-    "deal",
-    "open_round",
-    "peek",
-    "to_showdown",
     "apply_bet",
     "apply_insurance",
-    "hand_options",
     "apply_play",
-    "settle",
-    "clear_round",
-    "legal_actions",
     "chips",
-    "worst_loss",
+    "clear_round",
+    "deal",
     "first",
+    "hand_options",
+    "legal_actions",
+    "open_round",
+    "peek",
+    "post_bets",
+    "settle",
+    "table_fields",
+    "to_showdown",
     "where",
+    "worst_loss",
 ]
 
 DEALER_HITS_PREDRAWN = 5
@@ -94,7 +94,7 @@ class Rules:
     shoe_size: int
 
     @classmethod
-    def from_config(cls, cfg: BlackjackConfig) -> "Rules":
+    def from_config(cls, cfg: BlackjackConfig) -> Rules:
         gym, h17 = cfg.rules == "gymnasium", cfg.dealer_hits_soft_17
         decks = 1 if cfg.infinite_deck else cfg.num_decks
         C = hand.max_cards(decks, cfg.infinite_deck, lambda h, a, n: n < 2 or hand.player_may_hit(h, a, gym))
@@ -283,7 +283,9 @@ def deal(rules: Rules, t: BlackjackState, cursor: cards.Cursor, on: jax.Array):
         hand_hard=hard,
         hand_ace=ace,
         hand_status=status.astype(jnp.int32),
-        hand_bet=jnp.where(is_first, jnp.repeat(t.seat_bet, H, total_repeat_length=NH), 0.0).astype(jnp.float32),
+        hand_bet=jnp.where(is_first, jnp.repeat(t.seat_bet, H, total_repeat_length=NH), 0.0).astype(
+            jnp.float32
+        ),
         hand_doubled=jnp.zeros(NH, jnp.bool_),
         hand_split_ace=jnp.zeros(NH, jnp.bool_),
         num_hands=in_round.astype(jnp.int32),
@@ -340,7 +342,8 @@ def to_showdown(rules: Rules, t: BlackjackState, over: jax.Array) -> BlackjackSt
         phase=jnp.where(over, PHASE_SHOWDOWN, t.phase).astype(jnp.int32),
         cursor=jnp.where(over, first_in * rules.H, t.cursor),
         dealer_revealed=t.dealer_revealed | reveal,
-        running_count=t.running_count + jnp.where(reveal & ~t.dealer_revealed, rules.count(t.dealer_cards[1]), 0),
+        running_count=t.running_count
+        + jnp.where(reveal & ~t.dealer_revealed, rules.count(t.dealer_cards[1]), 0),
     )
 
 

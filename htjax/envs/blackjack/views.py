@@ -16,7 +16,15 @@ import numpy as np
 from htjax.core import cards
 from htjax.core.errors import InvalidArgumentError
 from htjax.envs.blackjack import hand
-from htjax.envs.blackjack.config import PHASE_BET, PHASE_INSURANCE, PHASE_NAMES, PHASE_OVER, PHASE_PLAY, PHASE_SHOWDOWN, STATUS_NAMES
+from htjax.envs.blackjack.config import (
+    PHASE_BET,
+    PHASE_INSURANCE,
+    PHASE_NAMES,
+    PHASE_OVER,
+    PHASE_PLAY,
+    PHASE_SHOWDOWN,
+    STATUS_NAMES,
+)
 from htjax.envs.blackjack.state import BlackjackState
 
 __all__ = ["BlackjackViews"]
