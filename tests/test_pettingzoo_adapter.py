@@ -242,7 +242,8 @@ def test_masked_action__follows_illegal_action_rule_and_moves_nothing(case):
                 before = env.htjax_state
                 _, rewards, terms, _, infos = env.step(actions)
                 seat = pz.agent_seat(offender, core.num_players)
-                expected = np.where(seats == seat, core.illegal_action_penalty, 0.0)
+                forfeit = core._forfeit(before, jnp.asarray(seats == seat), core.default_params)
+                expected = np.asarray(forfeit) + np.where(seats == seat, core.illegal_action_penalty, 0.0)
                 np.testing.assert_allclose([rewards[a] for a in env.possible_agents], expected)
                 assert (
                     all(terms.values()) and infos[offender] == {"illegal_action": True} and env.agents == []
@@ -267,7 +268,8 @@ def test_masked_action__follows_illegal_action_rule_and_moves_nothing(case):
             before = env.unwrapped.htjax_state
             env.step(int(np.flatnonzero(~mask)[0]))
             seat = pz.agent_seat(agent, core.num_players)
-            expected = np.where(seats == seat, core.illegal_action_penalty, 0.0)
+            forfeit = core._forfeit(before, jnp.asarray(seats == seat), core.default_params)  # the contract's forfeit
+            expected = np.asarray(forfeit) + np.where(seats == seat, core.illegal_action_penalty, 0.0)
             np.testing.assert_allclose([env.rewards[a] for a in env.possible_agents], expected)
             assert all(env.terminations.values()) and env.infos[agent] == {"illegal_action": True}
             chex.assert_trees_all_equal(_private_fields(before), _private_fields(env.unwrapped.htjax_state))
