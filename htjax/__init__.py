@@ -30,15 +30,17 @@ from htjax.core import (
     rollout_steps,
     step_key,
 )
+from htjax.core.evaluate import EvaluateResult, evaluate
 from htjax.envs import available_envs, make, register
 
-__version__ = "0.1.0"
+from htjax._version import __version__
 
 __all__ = [
     "SIMULTANEOUS",
     "ConfigError",
     "Env",
     "EnvConfig",
+    "EvaluateResult",
     "HtjaxError",
     "InvalidActionError",
     "InvalidArgumentError",
@@ -52,6 +54,7 @@ __all__ = [
     "available_envs",
     "describe",
     "episode_key_for",
+    "evaluate",
     "first_legal_policy",
     "make",
     "random_policy",

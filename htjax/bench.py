@@ -38,6 +38,7 @@ from htjax.core.rollouts import (
 __all__ = [
     "BenchResult",
     "EpisodeReturns",
+    "check_memory",
     "init_step_compile_seconds",
     "measure_throughput",
     "peak_memory",
@@ -137,6 +138,21 @@ def _chunk_fn(env: Env, policy: Policy, chunk: int, autoreset: str, reduce: Call
     return jax.jit(run)
 
 
+def check_memory(env: Env, num_envs: int, num_steps: int, chunks: int = 10) -> None:
+    """Refuse (:class:`~htjax.core.errors.MemoryBudgetError`) a bench that cannot fit in memory:
+    the carry of ``num_envs`` worlds plus one chunk of ``ceil(num_steps / chunks)`` steps without
+    observations (see :func:`htjax.core.memory.rollout_bytes`)."""
+    from htjax.core.memory import check_rollout_fits
+
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (num_envs, num_steps, chunks)):
+        return
+    chunk = -(-num_steps // min(chunks, num_steps))
+    check_rollout_fits(
+        env, num_envs, chunk, record_observations=False,
+        what=f"{env.id} with {num_envs:,} worlds (steps in chunks of {chunk:,})",
+    )
+
+
 def measure_throughput(
     env: Env,
     num_envs: int,
@@ -173,6 +189,10 @@ def measure_throughput(
       max_seconds: stop after the first chunk that brings the timed seconds past this (slow
         envs in sweeps); the result counts only the chunks that ran.
       devices: shard the worlds over devices (``"all"`` or a list; see :func:`htjax.rollout`).
+
+    Raises:
+      MemoryBudgetError: the worlds would not fit in free memory (:func:`check_memory`, before
+        anything is compiled or allocated).
     """
     if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
@@ -182,6 +202,7 @@ def measure_throughput(
         raise ValueError(f"chunks must be a positive int, got {chunks!r}")
     if autoreset not in AUTORESET_MODES:
         raise ValueError(f"autoreset must be one of {AUTORESET_MODES}, got {autoreset!r}")
+    check_memory(env, num_envs, num_steps, chunks)
     chunks = min(chunks, num_steps)
     chunk = -(-num_steps // chunks)
     key = key_data(jax.random.PRNGKey(0) if key is None else key)

@@ -1,36 +1,103 @@
 """The ``htjax`` command line (typer + rich).
 
-Commands: ``envs`` (table of registered games), ``play`` (a person plays in the terminal),
-``bench`` (throughput of one env), ``demo`` (thousands of batched worlds, then a summary),
-``tournament`` (iterated prisoner's dilemma round robin).
+Commands: ``envs``, ``play``, ``bench``, ``train``, ``export``, ``demo``, ``tournament``,
+``record``, ``replay``, ``inspect``, ``fork``, ``merge``, ``whatif`` (``docs/cli.md`` has them
+all, with examples). Global options: ``--version`` and ``--no-compile-cache``.
 
-Adding a command: write one small function below decorated with ``@app.command("name")``;
-put its logic in a module of its own (as :mod:`htjax.play`, :mod:`htjax.bench` and
-:mod:`htjax.demo` do) and keep the command to argument parsing and printing. Use
-:func:`load_env` for ``ENV --rules/--config`` and :func:`fail` for user errors.
+Errors: no traceback reaches the terminal. A user error (a bad option, an unknown env, a
+missing or unwritable path, a size that does not fit in memory) prints one line
+``error: ...`` on stderr and exits with :data:`EXIT_USAGE` (2); a check that ran and failed (a
+replay that does not verify, an export that disagrees with JAX) exits with :data:`EXIT_FAILED`
+(1), and so does an unexpected internal error, reported as one line (``HTJAX_DEBUG=1`` shows the
+traceback). Ctrl-C exits with 130.
+
+The episode-file commands (``record`` ... ``whatif``) live in :mod:`htjax.cli_episodes`, which
+registers them on :data:`app`.
+
+Adding a command: write one small function below decorated with ``@command("name")`` (it
+wraps typer's ``app.command`` with the error handling above); put its logic in a module of its
+own (as :mod:`htjax.play`, :mod:`htjax.bench` and :mod:`htjax.demo` do) and keep the command to
+argument parsing and printing. Use :func:`load_env` for ``ENV --rules/--config``,
+:func:`seed_option` for ``--seed``, :func:`input_file`, :func:`output_file` and
+:func:`output_dir` to check paths before any work, and :func:`fail` for user errors.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import pathlib
 import sys
-from typing import Any, NoReturn, Optional
+from typing import Any, Callable, Optional
 
 import typer
+
+try:  # typer >= 0.20 vendors click as typer._click; older typer uses click itself
+    from typer import _click as click
+except ImportError:  # pragma: no cover - older typer
+    import click
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
+import htjax
+from htjax.console import (  # noqa: F401  (re-exported for commands in other modules)
+    EXIT_FAILED,
+    EXIT_USAGE,
+    SEED_MAX,
+    _escape,
+    _one_line,
+    check_seed,
+    enable_compile_cache,
+    error_console,
+    fail,
+    input_file,
+    output_dir,
+    output_file,
+    progress_bar,
+)
 from htjax.core.config import ConfigError
 from htjax.core.env import Env, HtjaxError
 from htjax.envs import available_envs, env_class, make
 
-__all__ = ["app", "load_env", "fail", "progress_bar"]
+__all__ = [
+    "app", "load_env", "fail", "progress_bar", "seed_option", "check_seed", "input_file", "output_file",
+    "output_dir", "enable_compile_cache", "EXIT_USAGE", "EXIT_FAILED", "SEED_MAX",
+]
+
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
+class _Group(TyperGroup):
+    """Usage errors from click (a bad option value, a missing argument) as one ``error:`` line."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                              standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0  # typer.Exit(code) comes back as its code
+        except _NO_ARGS_IS_HELP as err:
+            err.show()
+            code = 0
+        except click.ClickException as err:
+            where = f" (see '{err.ctx.command_path} --help')" if getattr(err, "ctx", None) else ""
+            Console(stderr=True, soft_wrap=True).print(
+                f"[red]error:[/] {_escape(_one_line(err.format_message()))}{where}", highlight=False
+            )
+            code = err.exit_code
+        except typer.Abort:
+            Console(stderr=True).print("[red]error:[/] aborted", highlight=False)
+            code = EXIT_FAILED
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
 
 app = typer.Typer(
     name="htjax",
+    cls=_Group,
     help="Vectorised card-game RL environments in pure JAX.",
     no_args_is_help=True,
     add_completion=False,
@@ -38,27 +105,82 @@ app = typer.Typer(
 )
 
 
-# --------------------------------------------------------------------------- shared helpers
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``message`` to stderr and exit with ``code`` (user errors, not tracebacks).
+def _guard(fn: Callable) -> Callable:
+    """Turn every exception of a command into one ``error:`` line and an exit status."""
 
-    The message is printed literally: brackets in it (``htjax[jax2onnx]``, ``[0, 7)``) are text,
-    not rich markup."""
-    from rich.markup import escape
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
+        except (HtjaxError, ConfigError, ValueError, OSError, MemoryError) as err:
+            if os.environ.get("HTJAX_DEBUG"):
+                raise
+            fail(str(err) or type(err).__name__)
+        except BaseException as err:  # noqa: BLE001 - pyo3 panics derive from BaseException
+            if isinstance(err, (SystemExit, GeneratorExit)) or os.environ.get("HTJAX_DEBUG"):
+                raise
+            fail(
+                f"internal error ({type(err).__name__}: {err}); rerun with HTJAX_DEBUG=1 for the traceback "
+                "and please report it",
+                code=EXIT_FAILED,
+            )
 
-    Console(stderr=True).print(f"[red]error:[/] {escape(message)}", highlight=False)
-    raise typer.Exit(code)
+    return run
+
+
+def command(name: str) -> Callable[[Callable], Callable]:
+    """``@app.command(name)`` with :func:`_guard`'s error handling."""
+    return lambda fn: app.command(name)(_guard(fn))
+
+
+# --------------------------------------------------------------------------- global options
+def _version(value: bool) -> None:
+    if value:
+        import jax
+
+        typer.echo(f"htjax {htjax.__version__} (jax {jax.__version__}, Python {sys.version.split()[0]})")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print htjax's version and exit."
+    ),
+    no_compile_cache: bool = typer.Option(
+        False, "--no-compile-cache",
+        help="Do not use JAX's persistent compilation cache (~/.cache/htjax/jax; also HTJAX_NO_COMPILE_CACHE=1).",
+    ),
+) -> None:
+    """Vectorised card-game RL environments in pure JAX."""
+    if not no_compile_cache:
+        enable_compile_cache()
+
+
+# --------------------------------------------------------------------------- shared argument checks
+def seed_option(help: str = "Seed (an integer in [0, 2**32)).") -> Any:
+    """The ``--seed`` option every command shares: an int in ``[0, 2**32)``, checked by click."""
+    return typer.Option(0, "--seed", min=0, max=SEED_MAX, help=help)
 
 
 def _config_overrides(config: str | None) -> dict[str, Any]:
     if config is None:
         return {}
-    path = pathlib.Path(config)
-    text = path.read_text() if not config.lstrip().startswith("{") and path.is_file() else config
+    text = config
+    if not config.lstrip().startswith(("{", "[")):
+        path = pathlib.Path(config)
+        if not path.exists():
+            fail(f"--config: no such file {config!r} (give a JSON object such as '{{\"num_decks\": 2}}' or a path to one)")
+        text = input_file(path, "--config").read_text(errors="replace")
     try:
         values = json.loads(text)
     except json.JSONDecodeError as err:
-        fail(f"--config must be a JSON object of config fields or a path to one: {err}")
+        where = "" if text is config else f" in {config!r}"
+        fail(f"--config must be a JSON object of config fields or a path to one; invalid JSON{where}: {err}")
     if not isinstance(values, dict):
         fail(f"--config must be a JSON object of config fields, got {type(values).__name__}")
     return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
@@ -69,7 +191,7 @@ def load_env(env_id: str, rules: str | None = None, config: str | None = None) -
     overrides = _config_overrides(config)
     try:
         env = make(env_id, preset=rules, **overrides)
-    except (HtjaxError, ConfigError, TypeError) as err:
+    except (HtjaxError, ConfigError, TypeError, ValueError) as err:
         fail(str(err))
     label = rules or "default"
     if overrides:
@@ -77,20 +199,8 @@ def load_env(env_id: str, rules: str | None = None, config: str | None = None) -
     return env, label
 
 
-def progress_bar(console: Console, *, transient: bool = False) -> Progress:
-    """The house progress bar (description, bar, count, elapsed)."""
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=transient,
-    )
-
-
 # --------------------------------------------------------------------------- envs
-@app.command("envs")
+@command("envs")
 def envs_command() -> None:
     """List the registered envs: id, version, seats, actions, observation, presets."""
     console = Console()
@@ -122,16 +232,17 @@ def envs_command() -> None:
 
 
 # --------------------------------------------------------------------------- play
-@app.command("play")
+@command("play")
 def play_command(
     env_id: str = typer.Argument("blackjack", help="Env id (see `htjax envs`)."),
-    seed: int = typer.Option(0, help="Seed of the deals: the same seed and actions replay the same game."),
+    seed: int = seed_option("Seed of the deals (an integer in [0, 2**32)): the same seed and actions replay the same game."),
     rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
     config: Optional[str] = typer.Option(None, "--config", help="JSON object (or file) of config fields."),
     games: Optional[int] = typer.Option(None, min=1, help="Stop after this many games (episodes)."),
     seat: int = typer.Option(0, min=0, help="Your seat (other seats play randomly, or --opponent)."),
     opponent: Optional[str] = typer.Option(
-        None, "--opponent", help="An ONNX policy (.onnx) made for ENV that plays every other seat."
+        None, "--opponent",
+        help="Plays every other seat: a shipped policy by name (holdem, ...) or an ONNX file made for ENV.",
     ),
     greedy: bool = typer.Option(
         False, "--greedy/--sample", help="The --opponent policy plays its most probable action, or samples."
@@ -141,22 +252,24 @@ def play_command(
     from htjax.play import onnx_opponent, play_session
 
     env, label = load_env(env_id, rules, config)
+    if seat >= env.num_players:
+        fail(f"--seat must be in [0, {env.num_players}) for {env.id}, got {seat}")
     console = Console(highlight=False)
     policy, policy_name = None, "policy"
     if opponent is not None:
-        try:
-            policy, policy_name = onnx_opponent(opponent, env, seed=seed, greedy=greedy)
+        from htjax.policies import resolve
+
+        try:  # a shipped policy's name or a path to a user's own file
+            opponent_path = resolve(opponent)
         except HtjaxError as err:
-            fail(str(err))
+            fail(f"--opponent: {err}")
+        policy, policy_name = onnx_opponent(opponent_path, env, seed=seed, greedy=greedy)
     against = "" if policy is None else f", against {policy_name}" + (" (greedy)" if greedy else "")
     console.print(f"[bold]{env.id}[/] {env.version} ({label}), seed {seed}{against}")
-    try:
-        summary = play_session(
-            env, seed=seed, read_line=sys.stdin.readline, console=console, games=games, seat=seat,
-            opponent=policy, opponent_name=policy_name,
-        )
-    except HtjaxError as err:
-        fail(str(err))
+    summary = play_session(
+        env, seed=seed, read_line=sys.stdin.readline, console=console, games=games, seat=seat,
+        opponent=policy, opponent_name=policy_name, status=error_console(),
+    )
     console.print(
         f"[bold]{summary.games}[/] game{'s' if summary.games != 1 else ''} finished, "
         f"total reward [bold]{summary.total_reward:+g}[/]"
@@ -165,7 +278,7 @@ def play_command(
 
 
 # --------------------------------------------------------------------------- bench
-@app.command("bench")
+@command("bench")
 def bench_command(
     env_id: str = typer.Argument(..., help="Env id (see `htjax envs`)."),
     num_envs: int = typer.Option(1024, "--num-envs", "-n", min=1, help="Batched worlds."),
@@ -173,32 +286,34 @@ def bench_command(
     rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
     config: Optional[str] = typer.Option(None, "--config", help="JSON object (or file) of config fields."),
     autoreset: str = typer.Option("select", help="Auto-reset form: select or cond."),
-    seed: int = typer.Option(0, help="Rollout seed."),
+    seed: int = seed_option("Rollout seed (an integer in [0, 2**32))."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Steps/s of ENV with a random policy: compile seconds, peak memory and device too."""
-    from htjax.bench import measure_throughput
+    from htjax.bench import check_memory, measure_throughput
 
     import jax
 
+    from htjax.core.rollouts import AUTORESET_MODES
+
+    if autoreset not in AUTORESET_MODES:
+        fail(f"--autoreset must be one of {', '.join(AUTORESET_MODES)}, got {autoreset!r}")
     env, label = load_env(env_id, rules, config)
-    err_console = Console(stderr=True)
+    check_memory(env, num_envs, steps)
+    err_console = error_console()
     total = num_envs * steps
-    try:
-        with progress_bar(err_console, transient=json_output) as bar:
-            task = bar.add_task(f"{env.id} x{num_envs}", total=total)
-            result = measure_throughput(
-                env,
-                num_envs,
-                steps,
-                key=jax.random.PRNGKey(seed),
-                autoreset=autoreset,
-                rules=label,
-                progress=lambda done: bar.update(task, completed=min(done, total)),
-            )
-            bar.update(task, completed=total)
-    except ValueError as err:
-        fail(str(err))
+    with progress_bar(err_console, transient=json_output) as bar:
+        task = bar.add_task(f"{env.id} x{num_envs} (compiling)", total=total)
+        result = measure_throughput(
+            env,
+            num_envs,
+            steps,
+            key=jax.random.PRNGKey(seed),
+            autoreset=autoreset,
+            rules=label,
+            progress=lambda done: bar.update(task, completed=min(done, total), description=f"{env.id} x{num_envs}"),
+        )
+        bar.update(task, completed=total)
     if json_output:
         typer.echo(json.dumps(result.to_dict()))
         return
@@ -220,39 +335,83 @@ def bench_command(
 
 
 # --------------------------------------------------------------------------- train / export
-@app.command("train")
+@command("train")
 def train_command(
-    env_id: str = typer.Argument(..., metavar="ENV", help="Env id (see `htjax envs`)."),
+    env_id: Optional[str] = typer.Argument(
+        None, metavar="ENV", help="Env id (see `htjax envs`); with --resume, taken from the checkpoint."
+    ),
     rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
     config: Optional[str] = typer.Option(None, "--config", help="JSON config overrides (or a file)."),
     num_envs: Optional[int] = typer.Option(None, "--num-envs", min=1, help="Batched worlds (default: recipe)."),
-    steps: int = typer.Option(1_000_000, "--steps", min=1, help="Env steps to train for."),
-    seed: int = typer.Option(0, "--seed", help="Training seed."),
-    out: str = typer.Option("checkpoints/policy.npz", "--out", help="Checkpoint path (.npz)."),
-    opponents: str = typer.Option("self", "--opponents", help="self | pool | random | ipd-classic | holdem-baselines."),
+    steps: Optional[int] = typer.Option(
+        None, "--steps", min=1, help="Env steps of the whole run (default 1,000,000; with --resume: the run's target)."
+    ),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Training seed (default 0)."),
+    out: Optional[str] = typer.Option(
+        None, "--out", help="Checkpoint path (.npz; default checkpoints/policy.npz, with --resume the checkpoint)."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing checkpoint and metrics at --out."),
+    checkpoint_every: Optional[int] = typer.Option(
+        None, "--checkpoint-every", min=0, help="Updates between checkpoints (default 100; 0: only at the end)."
+    ),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue the run saved in this checkpoint."),
+    opponents: Optional[str] = typer.Option(
+        None, "--opponents", help="self (default) | pool | random | ipd-classic | holdem-baselines."
+    ),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: recipe)."),
+    ppo: Optional[str] = typer.Option(None, "--ppo", help="JSON object of PPO settings, e.g. '{\"num_steps\": 8}'."),
 ) -> None:
-    """Train a PPO policy on batched worlds; writes a checkpoint and metrics (CSV and JSON)."""
+    """Train a PPO policy on batched worlds; writes checkpoints and metrics (CSV and JSON).
+
+    The checkpoint is rewritten every --checkpoint-every updates and on Ctrl-C (after the update
+    in progress; exit code 130); `htjax train --resume CHECKPOINT` continues the run bit for bit.
+    """
+    from rich.markup import escape
+
     from htjax.train.commands import run_train
 
-    env, _ = load_env(env_id, rules, config)
+    if env_id is None and resume is None:
+        fail("name the env to train (see `htjax envs`), or continue a run with --resume CHECKPOINT")
+    ppo_values: dict[str, Any] = {}
+    if ppo is not None:
+        try:
+            ppo_values = json.loads(ppo)
+        except json.JSONDecodeError as err:
+            fail(f"--ppo must be a JSON object of PPO settings: {err}")
+        if not isinstance(ppo_values, dict):
+            fail(f"--ppo must be a JSON object of PPO settings, got {type(ppo_values).__name__}")
+    env = load_env(env_id, rules, config)[0] if env_id is not None else None
     console = Console()
+
+    def checkpoint_line(path: pathlib.Path, updates: int) -> None:
+        console.print(f"checkpoint {escape(str(path))} ({updates} updates)", soft_wrap=True, highlight=False)
+
     try:
         result = run_train(
             env, env_steps=steps, seed=seed, out=out, opponents=opponents, console=console,
-            num_envs=num_envs, learning_rate=lr,
+            checkpoint_every=checkpoint_every, overwrite=overwrite, resume=resume, on_checkpoint=checkpoint_line,
+            ppo=ppo_values, num_envs=num_envs, learning_rate=lr,
         )
-    except (HtjaxError, ConfigError, ValueError) as err:
+    except (HtjaxError, ConfigError) as err:
         fail(str(err))
+    if result.interrupted:
+        path = escape(str(result.checkpoint))
+        console.print(
+            f"interrupted after {result.updates} of {result.target_updates} updates; the run is saved in {path}\n"
+            f"resume with: htjax train --resume {path}",
+            soft_wrap=True, highlight=False,
+        )
+        raise typer.Exit(130)
     last = result.metrics[-1]
     console.print(
-        f"trained {result.env_steps:,} env steps in {result.wall_s:.1f} s "
-        f"({result.env_steps / max(result.wall_s - result.compile_s, 1e-9):,.0f} steps/s after compiling); "
-        f"return/episode {last['return_per_episode']:+.4f}; checkpoint {result.checkpoint}"
+        f"trained {result.session_env_steps:,} env steps in {result.wall_s:.1f} s "
+        f"({result.session_env_steps / max(result.wall_s - result.compile_s, 1e-9):,.0f} steps/s after compiling); "
+        f"return/episode {last['return_per_episode']:+.4f}; checkpoint {escape(str(result.checkpoint))}",
+        soft_wrap=True, highlight=False,
     )
 
 
-@app.command("export")
+@command("export")
 def export_command(
     checkpoint: str = typer.Argument(..., metavar="CHECKPOINT", help="Checkpoint (.npz) from `htjax train`."),
     out: str = typer.Option(..., "--out", help="ONNX path, e.g. policies/NAME.onnx."),
@@ -268,9 +427,11 @@ def export_command(
 
     if backend not in BACKENDS:
         fail(f"unknown --backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    input_file(checkpoint, "CHECKPOINT")
+    output_file(out, "--out")
     try:
         report = run_export(checkpoint, out, name=name, backend=backend)
-    except (HtjaxError, ValueError, OSError) as err:
+    except (HtjaxError, ConfigError, OSError) as err:
         fail(str(err))
     console = Console()
     ok = report["max_abs_diff_probabilities"] <= 1e-5 and report["masked_zero_onnx"]
@@ -281,127 +442,93 @@ def export_command(
         f"masked probabilities 0: {report['masked_zero_onnx']}"
     )
     if not ok:
-        fail("onnxruntime disagrees with JAX beyond 1e-5", code=1)
+        fail("onnxruntime disagrees with JAX beyond 1e-5", code=EXIT_FAILED)
 
 
 # --------------------------------------------------------------------------- demo
-@app.command("demo")
+@command("demo")
 def demo_command(
     num_envs: int = typer.Option(4096, "--num-envs", "-n", min=1, help="Batched worlds."),
     steps: int = typer.Option(1000, "--steps", "-t", min=1, help="Steps per world (per policy)."),
-    seed: int = typer.Option(0, help="Rollout seed."),
+    seed: int = seed_option("Rollout seed (an integer in [0, 2**32))."),
     train: bool = typer.Option(True, "--train/--no-train", help="Then a short PPO run, ONNX export and check."),
 ) -> None:
     """Run thousands of batched blackjack worlds (casino rules) and summarise what happened."""
     from htjax.demo import run_demo
 
     console = Console()
-    try:
-        run_demo(console, num_envs=num_envs, steps=steps, seed=seed)
-        if train:
-            from htjax.train.demo import run_training_demo
+    run_demo(console, num_envs=num_envs, steps=steps, seed=seed)
+    if train:
+        from htjax.train.demo import run_training_demo
 
-            run_training_demo(console, seed=seed)
-    except HtjaxError as err:
-        fail(str(err))
+        run_training_demo(console, seed=seed)
 
 
 # --------------------------------------------------------------------------- tournament
-@app.command("tournament")
+def _check_tournament_memory(num_players: int, num_agents: int, repetitions: int, turns: int) -> None:
+    """Refuse a tournament whose estimate (:func:`htjax.agents.ipd.tournament.estimate_tournament_bytes`:
+    one chunk of repetitions plus what the result keeps per repetition) exceeds the free memory."""
+    from htjax.agents.ipd.tournament import estimate_tournament_bytes
+    from htjax.core.memory import check_fits
+
+    est = estimate_tournament_bytes(num_players, repetitions, turns=turns, num_agents=num_agents)
+    per_rep = (estimate_tournament_bytes(num_players, 2 * repetitions, turns=turns, num_agents=num_agents,
+                                         chunk_repetitions=1)["result"] - est["result"]) / repetitions
+    check_fits(est["total"], f"a tournament of {num_players} players x {repetitions:,} repetitions", per_rep,
+               "repetitions", fixed_bytes=est["chunk"])
+
+
+@command("tournament")
 def tournament_command(
     turns: int = typer.Option(100, "--turns", min=1, help="Rounds per match."),
     repetitions: int = typer.Option(100, "--repetitions", "-r", min=1, help="Times the round robin is played."),
-    noise: float = typer.Option(0.0, "--noise", help="Probability that each chosen move is flipped."),
-    seed: int = typer.Option(0, help="Seed of every random draw."),
+    noise: float = typer.Option(0.0, "--noise", min=0.0, max=1.0, help="Probability that each chosen move is flipped."),
+    seed: int = seed_option("Seed of every random draw (an integer in [0, 2**32))."),
     players: Optional[str] = typer.Option(
         None, "--players", help="Comma-separated strategy names (default: the 14 classic strategies)."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the result as one JSON object on stdout."),
     policy: Optional[list[str]] = typer.Option(
-        None, "--policy", help="An ONNX policy (.onnx) that joins as a player, under its file name; repeatable."
+        None, "--policy", help="A shipped policy by name (ipd) or an ONNX file (.onnx) that joins as a player, "
+        "under its file name; repeatable.",
     ),
     greedy: bool = typer.Option(
         True, "--greedy/--sample", help="Policies play their most probable move, or sample from their probabilities."
     ),
 ) -> None:
     """Iterated prisoner's dilemma round robin of the classic strategies (axelrod's rules), plus ONNX policies."""
-    from htjax.envs.ipd_tournament import ranking_table, tournament
+    from htjax.agents.ipd.strategies import CLASSIC_14
+    from htjax.agents.ipd.tournament import ranking_table, tournament
 
     names = None if players is None else [p.strip() for p in players.split(",") if p.strip()]
-    try:
-        if policy:
-            from htjax.train.onnx_policy import policy_tournament
+    if names is not None and not names:
+        fail("--players must name at least one strategy")
+    from htjax.policies import resolve
 
-            result = policy_tournament(
-                policy, names, turns=turns, repetitions=repetitions, noise=noise, seed=seed, greedy=greedy
-            )
-        else:
-            result = tournament(names, turns=turns, repetitions=repetitions, noise=noise, seed=seed)
-    except (HtjaxError, ValueError, TypeError) as err:
-        fail(str(err))
+    try:  # a shipped policy's name or a path to a user's own file
+        policy_paths = [resolve(p) for p in policy or ()]
+    except HtjaxError as err:
+        fail(f"--policy: {err}")
+    _check_tournament_memory(len(names or CLASSIC_14) + len(policy_paths), len(policy_paths), repetitions, turns)
+    run: Callable[..., Any]
+    if policy_paths:
+        from htjax.train.onnx_policy import policy_tournament
+
+        run = functools.partial(policy_tournament, policy_paths, names, greedy=greedy)
+    else:
+        run = functools.partial(tournament, names)
+    kwargs: dict[str, Any] = dict(turns=turns, repetitions=repetitions, noise=noise, seed=seed)
+    with progress_bar(error_console(), transient=True) as bar:
+        task = bar.add_task(f"{repetitions:,} round robins of {turns} turns", total=repetitions)
+        result = run(**kwargs, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        bar.update(task, completed=repetitions)
     if json_output:
         typer.echo(json.dumps(result.to_dict()))
         return
     Console().print(ranking_table(result))
 
 
-# --------------------------------------------------------------------------- record / replay / inspect
-def _worlds_option(worlds: str) -> list[int]:
-    try:
-        return [int(w) for w in worlds.split(",") if w.strip()]
-    except ValueError:
-        fail(f"--worlds must be comma-separated world indices such as 0,5,17, got {worlds!r}")
-
-
-@app.command("record")
-def record_command(
-    env_id: str = typer.Argument(..., help="Env id (see `htjax envs`)."),
-    num_envs: int = typer.Option(64, "--num-envs", "-n", min=1, help="Batched worlds to roll out."),
-    steps: int = typer.Option(200, "--steps", "-t", min=1, help="Steps per world."),
-    worlds: str = typer.Option("0", "--worlds", "-w", help="Worlds to record, comma-separated."),
-    out: pathlib.Path = typer.Option(pathlib.Path("episodes"), "--out", "-o", help="Directory for .automerge files."),
-    seed: int = typer.Option(0, help="Rollout seed."),
-    policy: str = typer.Option("random", help="random or first_legal."),
-    rules: Optional[str] = typer.Option(None, help="Rules preset."),
-    config: Optional[str] = typer.Option(None, help="JSON config overrides (or a path to a JSON file)."),
-    checkpoint_every: int = typer.Option(16, min=1, help="State digest every this many steps."),
-) -> None:
-    """Roll out a batch, record chosen worlds as Automerge episode logs (one file per episode), verify them."""
-    from htjax.sync.commands import record_command as run
-
-    env, _ = load_env(env_id, rules, config)
-    try:
-        run(Console(), env, num_envs=num_envs, num_steps=steps, worlds=_worlds_option(worlds), out_dir=out,
-            seed=seed, policy=policy, checkpoint_every=checkpoint_every)
-    except (HtjaxError, ValueError) as err:
-        fail(str(err))
-
-
-@app.command("replay")
-def replay_command(
-    file: pathlib.Path = typer.Argument(..., help="An .automerge episode file."),
-    svg: Optional[pathlib.Path] = typer.Option(None, help="Also write the replay as an SVG image."),
-    html: Optional[pathlib.Path] = typer.Option(None, help="Also write the replay as an HTML page."),
-    states: bool = typer.Option(False, "--states", help="Show the game's text rendering after each step."),
-) -> None:
-    """Re-execute an episode log with the JAX env, verify every digest, and print the step table."""
-    from htjax.sync.commands import replay_command as run
-
-    try:
-        run(Console(), file, svg=svg, html=html, show_states=states)
-    except HtjaxError as err:
-        fail(str(err), code=1)
-
-
-@app.command("inspect")
-def inspect_command(file: pathlib.Path = typer.Argument(..., help="An .automerge episode file.")) -> None:
-    """Show an episode document: schema, env, actors, checkpoints, outcome and change history."""
-    from htjax.sync.commands import inspect_command as run
-
-    try:
-        run(Console(), file)
-    except HtjaxError as err:
-        fail(str(err), code=1)
+from htjax import cli_episodes  # noqa: E402,F401  (registers record, replay, inspect, fork, merge, whatif)
 
 
 def main() -> None:  # pragma: no cover - console-script entry

@@ -17,8 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from htjax.agents.blackjack import fixed_strategy_policy
-from htjax.bench import EpisodeReturns, measure_throughput
+from htjax.bench import EpisodeReturns, check_memory, measure_throughput
+from htjax.console import progress_bar
 from htjax.core.env import Env
+from htjax.core.errors import InvalidArgumentError
 from htjax.core.rollouts import random_policy
 from htjax.envs import make
 
@@ -59,8 +61,6 @@ DemoStage = Callable[[DemoContext], None]
 
 def _play(ctx: DemoContext, env: Env, policy_index: int) -> float:
     """Run one policy of :data:`_POLICIES`; add its row; return its compile seconds."""
-    from htjax.cli import progress_bar
-
     name = _POLICIES[policy_index]
     returns = EpisodeReturns(ctx.num_envs)
     total = ctx.num_envs * ctx.steps
@@ -153,9 +153,15 @@ def _summary_table(rows: list[dict[str, Any]]) -> Table:
 def run_demo(
     console: Console, *, num_envs: int = 4096, steps: int = 1000, seed: int = 0, stages=None
 ) -> DemoContext:
-    """Run every stage, then print the summary table; returns the context (rows, notes)."""
-    if num_envs < 1 or steps < 1:
-        raise ValueError(f"num_envs and steps must be positive, got {num_envs} and {steps}")
+    """Run every stage, then print the summary table; returns the context (rows, notes).
+
+    Raises:
+      InvalidArgumentError: sizes that are not positive ints.
+      MemoryBudgetError: ``num_envs`` worlds would not fit in free memory (checked first).
+    """
+    if any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in (num_envs, steps)):
+        raise InvalidArgumentError(f"num_envs and steps must be positive, got {num_envs} and {steps}")
+    check_memory(make("blackjack", preset="casino"), num_envs, steps, chunks=max(1, min(20, steps // 50)))
     ctx = DemoContext(console=console, num_envs=num_envs, steps=steps, seed=seed)
     for stage in STAGES if stages is None else stages:
         stage(ctx)

@@ -7,12 +7,13 @@ one action per line from a text stream, so it is scriptable::
 
 Games are episodes: game ``k`` is ``episode_key_for(PRNGKey(seed), k)``, so a seed replays
 the same deals for the same actions (for blackjack's default ``episode="round"`` a game is one
-round). An action is typed as its number or its label (any case,
-or an unambiguous prefix); ``?`` lists the legal actions and ``q`` quits. Actions the mask
+round). An action is typed as its number or its label (any case, or an unambiguous prefix: ``h``
+is ``hit``); a label made of alternatives such as ``check/call`` also answers to each of them
+(``check``, ``call``). ``?`` or ``help`` lists the legal actions and ``q`` quits. Actions the mask
 forbids are refused with a message (the person is asked again), never sent to the env.
 
 Other seats, in multi-seat games, play uniformly random legal actions, or an exported policy
-(``htjax play holdem --opponent policies/holdem.onnx``, see :func:`onnx_opponent`): any
+(``htjax play holdem --opponent holdem``, see :func:`onnx_opponent`): any
 ``opponent(observation, legal_action_mask) -> action`` over the acting seat's own view. In
 simultaneous games (the prisoner's dilemma) every seat moves at once: the person chooses first,
 then the other seats' moves are drawn from their own views, and the round's moves are shown.
@@ -20,6 +21,7 @@ then the other seats' moves are drawn from their own views, and the round's move
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import pathlib
@@ -29,6 +31,8 @@ import jax
 import numpy as np
 from rich.console import Console
 
+from htjax import program_cache
+from htjax.console import compiling
 from htjax.core.env import Env, HtjaxError, State
 from htjax.core.keys import episode_key_for, step_key
 
@@ -39,7 +43,7 @@ SeatPolicy = Callable[[np.ndarray, np.ndarray], int]
 observation (``observation_dtype[*observation_shape]``) and ``bool[num_actions]`` mask."""
 
 QUIT_WORDS = ("q", "quit", "exit")
-HELP_WORDS = ("?", "h", "help")
+HELP_WORDS = ("?", "help")
 
 
 @dataclasses.dataclass
@@ -57,30 +61,38 @@ def _program(env: Env):
     def step(state, action, episode_key):
         return env.step(state, action, step_key(episode_key, state.step_count))
 
-    return jax.jit(env.init), jax.jit(step)
+    tree = jax.tree_util.tree_structure(jax.eval_shape(env.init, jax.ShapeDtypeStruct((2,), np.uint32)))
+    state_tree = lambda args: tree  # noqa: E731
+    return (
+        program_cache.jit(env.init, name="play-init", env=env, out_tree=state_tree),
+        program_cache.jit(step, name="play-step", env=env, out_tree=lambda args: jax.tree_util.tree_structure(args[0])),
+        program_cache.jit(episode_key_for, name="play-key", out_tree=lambda args: jax.tree_util.tree_structure(args[0])),
+    )
 
 
 def render_state(env: Env, state: State, seat: int | None) -> str:
     """``env.render_text(state, seat)``: the game's table as text (see :class:`htjax.core.env.Env`)."""
-    return env.render_text(state, seat)
+    return env.render_text(jax.device_get(state), seat)  # host values: no jax op compiles per call
 
 
 def onnx_opponent(
     path: str | pathlib.Path, env: Env, *, seed: int = 0, greedy: bool = False
 ) -> tuple[SeatPolicy, str]:
-    """A :data:`SeatPolicy` playing the exported policy at ``path``, and its display name.
+    """A :data:`SeatPolicy` playing the exported policy at ``path`` (or a shipped policy name,
+    see :func:`htjax.policies.resolve`), and its display name.
 
     The policy samples from its probabilities with a ``numpy`` generator seeded by ``seed``
     (``greedy``: its most probable legal action), so a session replays for the same seed.
 
     Raises:
-      htjax.train.onnx_policy.OnnxModelError: missing, corrupt or non-htjax file.
+      htjax.policies.UnknownPolicyError: neither a shipped name nor a file (lists the names).
+      htjax.train.onnx_policy.OnnxModelError: corrupt or non-htjax file.
       htjax.train.checkpoint.EnvMismatchError: the policy was made for another env, env version
         or rules (the message names the difference).
     """
-    from htjax.train.onnx_policy import OnnxPolicy
+    from htjax.policies import load as load_policy
 
-    policy = OnnxPolicy.load(path, env)
+    policy = load_policy(path, env)
     rng = np.random.default_rng([seed, 0x0F0])
 
     def opponent(observation: np.ndarray, legal_action_mask: np.ndarray) -> int:
@@ -89,8 +101,15 @@ def onnx_opponent(
     return opponent, policy.name
 
 
+def _names(label: str) -> tuple[str, ...]:
+    """What a label answers to: itself and, for ``"check/call"``, each alternative."""
+    low = label.lower()
+    return (low, *(part for part in low.split("/") if part and "/" in low))
+
+
 def parse_action(text: str, labels: tuple[str, ...], legal: np.ndarray) -> int:
-    """Action id of ``text`` (a number or a label / unique label prefix, any case).
+    """Action id of ``text``: a number, a label, one alternative of a label such as
+    ``check/call`` (``"call"``), or a unique prefix of those (any case).
 
     Raises:
       ValueError: with a message for the person (unknown, ambiguous or not legal now).
@@ -103,8 +122,10 @@ def parse_action(text: str, labels: tuple[str, ...], legal: np.ndarray) -> int:
             raise ValueError(f"no action number {action}; legal now: {legal_names}")
     else:
         lowered = word.lower()
-        exact = [i for i, label in enumerate(labels) if label.lower() == lowered]
-        matches = exact or [i for i, label in enumerate(labels) if label.lower().startswith(lowered)]
+        exact = [i for i, label in enumerate(labels) if lowered in _names(label)]
+        matches = exact or [
+            i for i, label in enumerate(labels) if any(n.startswith(lowered) for n in _names(label))
+        ]
         legal_matches = [i for i in matches if legal[i]]
         if len(legal_matches) == 1:
             matches = legal_matches
@@ -134,6 +155,7 @@ def play_session(
     seat: int = 0,
     opponent: SeatPolicy | None = None,
     opponent_name: str = "policy",
+    status: Console | None = None,
 ) -> PlaySummary:
     """Play games (episodes) until ``games`` are done, the person types ``q`` or input ends.
 
@@ -147,14 +169,22 @@ def play_session(
       opponent: plays every other seat from that seat's observation and legal mask (see
         :data:`SeatPolicy`); ``None``: uniformly random legal actions.
       opponent_name: how the opponent is named in the transcript.
+      status: where a spinner shows while ``init`` and ``step`` compile, before the first game
+        (``None``: no spinner; the CLI passes a stderr console). Compiling first means the first
+        move answers at once.
 
     Raises:
       HtjaxError: ``seat`` out of range, or an opponent that returns an action the mask forbids.
     """
     if not 0 <= seat < env.num_players:
         raise HtjaxError(f"seat must be in [0, {env.num_players}), got {seat}")
-    init, step = _program(env)
-    world_key = jax.random.PRNGKey(seed)
+    init, step, key_of = _program(env)
+    world_key = np.asarray(jax.random.PRNGKey(seed))
+    with compiling(f"{env.id}'s rules", status) if status is not None else contextlib.nullcontext():
+        key0 = key_of(world_key, np.int32(0))
+        first = init(key0)
+        probe = np.argmax(np.asarray(first.legal_action_mask), axis=-1).astype(np.int32)
+        jax.block_until_ready(step(first, probe, key0))
     others = np.random.default_rng(seed)
 
     def other_action(player: int, observation, legal: np.ndarray) -> int:
@@ -195,19 +225,20 @@ def play_session(
 
     summary = PlaySummary()
     while games is None or summary.games < games:
-        episode_key = episode_key_for(world_key, summary.games)
+        episode_key = key_of(world_key, np.int32(summary.games))
         state = init(episode_key)
+        host = jax.device_get(state)  # read on the host: no eager jax op (each would compile)
         game_reward = 0.0
         console.rule(f"game {summary.games + 1}")
-        while not bool(state.terminated | state.truncated):
+        while not bool(host.terminated | host.truncated):
             if env.simultaneous:
-                masks = np.asarray(state.legal_action_mask)
-                console.print(render_state(env, state, seat))
+                masks = np.asarray(host.legal_action_mask)
+                console.print(render_state(env, host, seat))
                 mine = ask(masks[seat])
                 if mine is None:
                     summary.quit = True
                     return summary
-                observations = np.asarray(state.observation)
+                observations = np.asarray(host.observation)
                 actions = [
                     mine if p == seat else other_action(p, observations[p], masks[p]) for p in range(env.num_players)
                 ]
@@ -219,13 +250,13 @@ def play_session(
                 )
                 action = np.asarray(actions, np.int32)
             else:
-                legal = np.asarray(state.legal_action_mask)
-                player = int(state.current_player)
+                legal = np.asarray(host.legal_action_mask)
+                player = int(host.current_player)
                 if player != seat:
-                    action = np.int32(other_action(player, state.observation, legal))
+                    action = np.int32(other_action(player, host.observation, legal))
                     console.print(f"{who(player)} plays {env.action_labels[int(action)]}")
                 else:
-                    console.print(render_state(env, state, seat))
+                    console.print(render_state(env, host, seat))
                     mine = ask(legal)
                     if mine is None:
                         summary.quit = True
@@ -233,13 +264,14 @@ def play_session(
                     console.print(f"you play {env.action_labels[mine]}")
                     action = np.int32(mine)
             state = step(state, action, episode_key)
-            reward = float(state.rewards[seat])
+            host = jax.device_get(state)
+            reward = float(host.rewards[seat])
             game_reward += reward
             summary.total_reward += reward
-            if reward and not bool(state.terminated | state.truncated):
+            if reward and not bool(host.terminated | host.truncated):
                 console.print(f"[bold]reward {reward:+g}[/]   (this game {game_reward:+g})")
         summary.games += 1
-        console.print(render_state(env, state, seat))
+        console.print(render_state(env, host, seat))
         console.print(
             f"[bold]game {summary.games} over[/]: {game_reward:+g}   (total {summary.total_reward:+g} "
             f"after {summary.games} game{'s' if summary.games != 1 else ''})"

@@ -1,16 +1,18 @@
-// Read an htjax episode document (.automerge, schema "htjax.episode" v1) and print it as JSON.
+// Read an htjax episode document (.automerge, schema "htjax.episode" version 4, or 3) and print it as JSON.
 //
 //   node js/read_episode.mjs FILE.automerge
 //
 // Prints {schema, schema_version, env, episode, seats, log, checkpoints, outcome, views, heads}
-// with times as milliseconds since the epoch and byte strings as hex. The merge rule that turns
+// with times as milliseconds since the epoch and byte strings as hex. env.params holds the
+// world's rule parameters (version 4); a version 3 document predates them (its episode played
+// env.config's values), and env.params is printed as null for it. The merge rule that turns
 // the log into accepted actions needs the game's rules; this reader reports the raw log in
 // Automerge list order, which is what every peer sees. See docs/sync.md.
 import { readFileSync } from "node:fs";
 import * as Automerge from "@automerge/automerge";
 
 const SCHEMA = "htjax.episode";
-const SUPPORTED_VERSION = 3;
+const SUPPORTED_VERSIONS = [3, 4]; // htjax/sync/schema.py READABLE_VERSIONS
 
 function fail(message) {
   process.stderr.write(`read_episode: ${message}\n`);
@@ -48,13 +50,17 @@ try {
   fail(`${file} is not a readable Automerge document: ${err.message}`);
 }
 if (plain(doc.schema) !== SCHEMA) fail(`${file} is not an htjax episode document (schema ${JSON.stringify(plain(doc.schema))})`);
-if (doc.schema_version !== SUPPORTED_VERSION) fail(`${file}: schema version ${doc.schema_version} is not supported`);
+if (!SUPPORTED_VERSIONS.includes(doc.schema_version)) {
+  fail(`${file}: schema version ${doc.schema_version} is not supported (this reader reads ${SUPPORTED_VERSIONS.join(", ")})`);
+}
+const env = plain(doc.env);
+if (env !== null && typeof env === "object" && !("params" in env)) env.params = null;
 
 const out = {
   schema: plain(doc.schema),
   schema_version: doc.schema_version,
   producer: plain(doc.producer),
-  env: plain(doc.env),
+  env,
   episode: plain(doc.episode),
   seats: plain(doc.seats),
   log: doc.log.map((e) => ({

@@ -22,7 +22,8 @@ import statistics
 import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from benchlib import ROOT, write_results
+
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each form (median kept)")
     args = parser.parse_args(argv)
 
-    from htjax.bench import machine_info, update_markdown_section
+    from htjax.bench import machine_info
 
     report = {"date": time.strftime("%Y-%m-%d %H:%M"), "quick": args.quick, "machine": machine_info()}
     report["repeats"] = args.repeats
@@ -135,11 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_docs:
         print(json.dumps(report, indent=1))
         return 0
-    path = pathlib.Path(args.json_out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=1) + "\n")
-    update_markdown_section(args.markdown, "bench_autoreset", markdown(report))
-    print(f"wrote {path} and {args.markdown}", file=sys.stderr)
+    written = write_results(
+        "autoreset", report, markdown(report),
+        json_out=pathlib.Path(args.json_out), markdown_path=pathlib.Path(args.markdown),
+    )
+    print(f"wrote {', '.join(map(str, written))}", file=sys.stderr)
     return 0
 
 

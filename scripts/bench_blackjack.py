@@ -4,15 +4,18 @@
 Measured, each in a fresh subprocess (so peak memory and compile time belong to that
 measurement alone), on the same machine in the same run:
 
-* Gymnasium ``Blackjack-v1`` single-env loop (``gymnasium.make``, random actions, the rules of
-  htjax's ``gymnasium`` preset: ``natural=False, sab=False``), and ``SyncVectorEnv`` of it.
+* Gymnasium ``Blackjack-v1`` single-env loop (``gymnasium.make`` with the rules of htjax's
+  ``gymnasium`` preset, which are ``gym.make("Blackjack-v1")``'s defaults; random actions), and
+  ``SyncVectorEnv`` of it.
 * htjax's Gymnasium adapters (``HtjaxGymEnv`` loop, ``HtjaxVectorEnv``) on the ``gymnasium``
   preset, stepped from Python exactly like Blackjack-v1 (what a Gymnasium user gets).
 * htjax ``blackjack`` ``gymnasium`` preset and casino rules (the default config), random legal
   actions via :func:`htjax.bench.measure_throughput` (``rollout_steps`` with auto-reset,
   ``record_observations=False``, ``block_until_ready``; compile timed apart).
 * pgx ``leduc_holdem`` (``pip install pgx``): ``jit(vmap(auto_reset(step, init)))`` in a
-  ``lax.scan`` with random legal actions, timed the same way.
+  ``lax.scan``, timed the same way, with the SAME policy as htjax (the hashed-score argmax over
+  legal actions of :func:`htjax.random_policy`, keys derived like htjax's) and per-world env keys
+  hashed like htjax's step keys: like for like (``scripts/benchlib.py``).
 * Compile seconds of plain ``jit(init)`` + ``jit(step)`` of one world, per system.
 
 Writes ``docs/bench/blackjack.json``, ``docs/bench/blackjack.png`` and the ``bench_blackjack``
@@ -20,6 +23,7 @@ section of ``docs/benchmarks.md``. ``--quick`` runs a small sweep (to check the 
 
     python scripts/bench_blackjack.py            # full sweep, 1 .. 65536 worlds
     python scripts/bench_blackjack.py --quick    # 1, 64, 4096 worlds, short timings
+    python scripts/bench_blackjack.py --sizes 8192 --only htjax --only pgx --no-docs   # a spot check
 """
 
 from __future__ import annotations
@@ -28,18 +32,27 @@ import argparse
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+import benchlib
+from benchlib import ROOT, compile_seconds, hashed_legal_actions, hashed_world_keys, write_results
+
 FULL_SIZES = (1, 8, 64, 512, 4096, 8192, 65536)
 QUICK_SIZES = (1, 64, 4096)
 FULL_SYNC_SIZES = (1, 8, 64, 512)
 QUICK_SYNC_SIZES = (1, 8, 64)
 ADAPTER_SIZES = (1, 64, 4096)  # htjax's Gymnasium adapters stepped from Python
 SHARDED_SIZES = (8192, 65536)  # worlds sharded over one XLA host device per core
-GYMNASIUM_RULES = {"natural": False, "sab": False}  # Blackjack-v1 defaults == htjax preset "gymnasium"
+
+def gymnasium_rules() -> dict:
+    """``natural``/``sab`` of htjax's ``gymnasium`` preset (``gym.make("Blackjack-v1")``'s defaults)."""
+    sys.path.insert(0, str(ROOT))
+    import htjax
+
+    config = htjax.make("blackjack", preset="gymnasium").config
+    return {"natural": config.natural, "sab": config.sab}
+
 
 MAX_SECONDS = 10.0  # timed seconds per measurement at most (slow systems run fewer chunks)
 TARGET_GYM_RATIO = 300.0
@@ -58,7 +71,7 @@ def work_gym_loop(seconds: float) -> dict:
 
     from htjax.bench import peak_memory
 
-    env = gymnasium.make("Blackjack-v1", **GYMNASIUM_RULES)
+    env = gymnasium.make("Blackjack-v1", **gymnasium_rules())
     rng = np.random.default_rng(0)
     env.reset(seed=0)
     steps = episodes = 0
@@ -93,7 +106,7 @@ def work_gym_sync(num_envs: int, seconds: float) -> dict:
 
     from htjax.bench import peak_memory
 
-    envs = gymnasium.make_vec("Blackjack-v1", num_envs=num_envs, vectorization_mode="sync", **GYMNASIUM_RULES)
+    envs = gymnasium.make_vec("Blackjack-v1", num_envs=num_envs, vectorization_mode="sync", **gymnasium_rules())
     rng = np.random.default_rng(0)
     envs.reset(seed=0)
     calls = 0
@@ -224,43 +237,45 @@ def work_pgx(num_envs: int, budget: int, host_devices: int = 1) -> dict:
     v_init = jax.vmap(env.init)
     v_step = jax.vmap(auto_reset(env.step, env.init))
 
-    def run(state, key):
-        def body(c, _):
-            state, key = c
-            key, k_act, k_env = jax.random.split(key, 3)
-            logits = jnp.where(state.legal_action_mask, 0.0, -jnp.inf)
-            action = jax.random.categorical(k_act, logits, axis=-1)
-            state = v_step(state, action, jax.random.split(k_env, num_envs))
-            return (state, key), state.terminated.sum()
+    def run(state, roots, t):
+        # the same policy and key costs as htjax's rollout: hashed policy keys, the hashed-score
+        # argmax over legal actions, hashed per-world env keys (benchlib)
+        policy_root, env_root = roots
 
-        (state, key), done = jax.lax.scan(body, (state, key), None, length=chunk)
-        return state, key, done.sum()
+        def body(c, _):
+            state, t = c
+            action = hashed_legal_actions(state.legal_action_mask, policy_root, t, state.legal_action_mask.shape[0])
+            state = v_step(state, action, hashed_world_keys(env_root, t, state.legal_action_mask.shape[0]))
+            return (state, t + 1), state.terminated.sum()
+
+        (state, t), done = jax.lax.scan(body, (state, t), None, length=chunk)
+        return state, t, done.sum()
 
     key = jax.random.PRNGKey(0)
     keys = jax.random.split(key, num_envs)
+    roots = tuple(jax.random.split(jax.random.PRNGKey(1)))
+    t = jnp.int32(0)
     init_jit, run_jit = jax.jit(v_init), jax.jit(run)
     if host_devices > 1:  # shard the worlds like htjax's devices="all" (every state leaf by world)
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
         mesh = Mesh(jax.devices(), ("worlds",))
         worlds, replicated = NamedSharding(mesh, PartitionSpec("worlds")), NamedSharding(mesh, PartitionSpec())
-        keys, key = jax.device_put(keys, worlds), jax.device_put(key, replicated)
+        keys, roots, t = jax.device_put(keys, worlds), jax.device_put(roots, replicated), jax.device_put(t, replicated)
         init_jit = jax.jit(v_init, in_shardings=worlds, out_shardings=worlds)
-        run_jit = jax.jit(run, in_shardings=(worlds, replicated), out_shardings=(worlds, replicated, replicated))
-    t0 = time.perf_counter()
-    init = init_jit.lower(keys).compile()
-    init_compile = time.perf_counter() - t0
+        run_jit = jax.jit(
+            run, in_shardings=(worlds, replicated, replicated), out_shardings=(worlds, replicated, replicated)
+        )
+    init, init_compile = compile_seconds(init_jit, keys)
     state = init(keys)
-    t0 = time.perf_counter()
-    step = run_jit.lower(state, key).compile()
-    step_compile = time.perf_counter() - t0
-    state, key, _ = step(state, key)
+    step, step_compile = compile_seconds(run_jit, state, roots, t)
+    state, t, _ = step(state, roots, t)
     jax.block_until_ready(state)
     elapsed = 0.0
     episodes = done_chunks = 0
     while done_chunks < chunks and (done_chunks == 0 or elapsed < MAX_SECONDS):
         t0 = time.perf_counter()
-        state, key, n = step(state, key)
+        state, t, n = step(state, roots, t)
         jax.block_until_ready((state, n))
         elapsed += time.perf_counter() - t0
         episodes += int(n)
@@ -302,29 +317,13 @@ def worker(spec: dict) -> dict:
 
 # --------------------------------------------------------------------------- driver
 def run_isolated(spec: dict, timeout: float) -> dict:
-    """Run one measurement in a fresh Python process; returns its JSON result (or an error)."""
-    cmd = [sys.executable, str(pathlib.Path(__file__).resolve()), "--worker", json.dumps(spec)]
-    env = dict(os.environ)
-    if spec.get("host_devices", 1) > 1:  # one XLA host device per core, set before JAX starts
-        env["XLA_FLAGS"] = (
-            env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={spec['host_devices']}"
-        ).strip()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
-    except subprocess.TimeoutExpired:
-        return {**spec, "error": f"timed out after {timeout:.0f} s"}
-    if proc.returncode != 0:
-        return {
-            **spec,
-            "error": proc.stderr.strip().splitlines()[-1]
-            if proc.stderr.strip()
-            else f"exit {proc.returncode}",
-        }
-    return {**spec, **json.loads(proc.stdout.strip().splitlines()[-1])}
+    """One measurement in a fresh process (:func:`benchlib.run_isolated` of this script)."""
+    return benchlib.run_isolated(pathlib.Path(__file__).resolve(), spec, timeout)
 
 
-def plan(quick: bool) -> list[dict]:
-    sizes = QUICK_SIZES if quick else FULL_SIZES
+def plan(quick: bool, sizes: tuple[int, ...] | None = None) -> list[dict]:
+    """The measurements of one run; ``sizes`` replaces the sweep of world counts."""
+    sizes = sizes or (QUICK_SIZES if quick else FULL_SIZES)
     seconds = 1.0 if quick else 5.0
     budget = 200_000 if quick else 4_000_000
     specs = [{"kind": "gym_loop", "seconds": seconds}]
@@ -338,7 +337,7 @@ def plan(quick: bool) -> list[dict]:
     specs += [{"kind": "pgx", "num_envs": n, "budget": budget} for n in sizes]
     cores = os.cpu_count() or 1
     if cores > 1:  # the same worlds sharded over one host device per core, htjax and pgx alike
-        for n in (QUICK_SIZES[-1:] if quick else SHARDED_SIZES):
+        for n in (sizes[-1:] if (quick or sizes != FULL_SIZES) else SHARDED_SIZES):
             specs += [{"kind": "htjax", "rules": r, "num_envs": n, "budget": budget, "host_devices": cores}
                       for r in ("gymnasium", "casino")]
             specs += [{"kind": "pgx", "num_envs": n, "budget": budget, "host_devices": cores}]
@@ -426,7 +425,9 @@ def markdown(report: dict, plot_name: str | None) -> str:
         f"Run {report['date']}{' (--quick)' if report['quick'] else ''} on {m['cpu']}, {m['cores']} cores, "
         f"device {m['device']}, JAX {m['jax']}, Python {m['python']}. Each row is a fresh process. "
         "Env steps/s = worlds x steps / timed seconds; compile seconds (init + step) are measured apart "
-        "and not in the timing. Random legal actions everywhere; htjax and pgx auto-reset finished worlds. "
+        "and not in the timing. Random legal actions everywhere; htjax and pgx act with the same policy "
+        "(the hashed-score argmax over legal actions of `htjax.random_policy`, keys derived alike) and "
+        "both auto-reset finished worlds. "
         "Rows marked \"host devices\" split the CPU into one XLA host device per core "
         "(`--xla_force_host_platform_device_count`) and shard the worlds over them: htjax with "
         "`devices=\"all\"`, pgx with the same world-axis sharding of its jitted loop.",
@@ -530,6 +531,9 @@ def main(argv: list[str] | None = None) -> int:
         help="measure only these",
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per measurement")
+    parser.add_argument(
+        "--sizes", help="comma-separated world counts instead of the sweep (e.g. 8192 for a spot check)"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -538,9 +542,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sys.path.insert(0, str(ROOT))
-    from htjax.bench import machine_info, update_markdown_section
+    from htjax.bench import machine_info
 
-    specs = plan(args.quick)
+    sizes = tuple(int(x) for x in args.sizes.split(",")) if args.sizes else None
+    if sizes and any(n < 1 for n in sizes):
+        parser.error("--sizes must be positive world counts")
+    specs = plan(args.quick, sizes)
     if args.only:
         specs = [s for s in specs if s["kind"].split("_")[0] in args.only]
     results = []
@@ -570,14 +577,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_docs:
         print(json.dumps(report, indent=1))
         return 0
-    json_path = pathlib.Path(args.json_out)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(report, indent=1) + "\n")
     plot_path = pathlib.Path(args.plot_out)
     md_path = pathlib.Path(args.markdown)
     plot_name = os.path.relpath(plot_path, md_path.parent) if plot(report, plot_path) else None
-    update_markdown_section(md_path, "bench_blackjack", markdown(report, plot_name))
-    print(f"wrote {json_path}, {plot_path if plot_name else '(no plot)'}, {md_path}", file=sys.stderr)
+    written = write_results(
+        "blackjack", report, markdown(report, plot_name),
+        json_out=pathlib.Path(args.json_out), markdown_path=md_path,
+    )
+    print(f"wrote {', '.join(map(str, written))}, {plot_path if plot_name else '(no plot)'}", file=sys.stderr)
     return 0
 
 

@@ -38,7 +38,7 @@ TURNS = 100
 
 
 def time_htjax(repetitions: int, noise: float, runs: int) -> dict:
-    from htjax.envs.ipd_tournament import tournament
+    from htjax.agents.ipd.tournament import tournament
 
     start = time.perf_counter()
     first = tournament(turns=TURNS, repetitions=repetitions, noise=noise, seed=0)
@@ -64,7 +64,7 @@ def time_htjax(repetitions: int, noise: float, runs: int) -> dict:
 def time_axelrod(repetitions: int, noise: float, build_results: bool) -> dict:
     import axelrod as axl
 
-    from htjax.envs.ipd_strategies import CLASSIC_14
+    from htjax.agents.ipd.strategies import CLASSIC_14
 
     players = [getattr(axl, s.axelrod_name)() for s in CLASSIC_14]
     tourn = axl.Tournament(players, turns=TURNS, repetitions=repetitions, noise=noise, seed=0)

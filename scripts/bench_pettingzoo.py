@@ -21,6 +21,7 @@ import sys
 import time
 
 import numpy as np
+from benchlib import write_results
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -119,10 +120,8 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row))
     if not args.no_write:
-        out = ROOT / "docs" / "bench" / "pettingzoo.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
         meta = {"machine": platform.machine(), "python": platform.python_version(), "seconds": args.seconds}
-        out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+        (out,) = write_results("pettingzoo", {"meta": meta, "rows": rows}, None)
         print(f"wrote {out.relative_to(ROOT)}")
 
 

@@ -19,12 +19,12 @@ import platform
 import time
 
 import jax
+from benchlib import write_results
 
 import htjax
 from htjax.train.ppo import PPOConfig, make_train
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-START, END = "<!-- bench_ppo:start -->", "<!-- bench_ppo:end -->"
 
 
 def bench_htjax(steps: int, num_envs: int) -> dict:
@@ -87,10 +87,7 @@ def main() -> None:
     to_bar = wall_time_to_quality_bar(theirs["steps_per_s"])
     if to_bar:
         result["wall_time_to_quality_bar"] = to_bar
-    (ROOT / "docs/bench").mkdir(parents=True, exist_ok=True)
-    (ROOT / "docs/bench/ppo.json").write_text(json.dumps(result, indent=1) + "\n")
-    section = f"""{START}
-## Training
+    section = f"""## Training
 
 PPO env steps per second of training on blackjack, same process, same machine ({machine}):
 htjax's jitted update (rollout + GAE + {ours['config']['update_epochs']} epochs x {ours['config']['num_minibatches']} minibatches,
@@ -104,21 +101,14 @@ settings) on Gymnasium's `Blackjack-v1`, one env step per Python call.
 | SB3 PPO | {theirs['env_steps']:,} | {theirs['wall_s']:.1f} | {theirs['steps_per_s']:,.0f} |
 | speed-up | | | **{speedup:.0f}x** |
 
-{_quality_bar_text(to_bar)}Reproduce: `python scripts/bench_ppo.py` (JSON in `docs/bench/ppo.json`).
-{END}"""
-    page = ROOT / "docs/benchmarks.md"
-    text = page.read_text() if page.exists() else "# Benchmarks\n"
-    if START in text:
-        text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    page.write_text(text)
+{_quality_bar_text(to_bar)}Reproduce: `python scripts/bench_ppo.py` (JSON in `docs/bench/ppo.json`)."""
+    write_results("ppo", result, section)
 
 
 def wall_time_to_quality_bar(sb3_steps_per_s: float) -> dict | None:
     """What the shipped casino-rules policy's training cost (from its model card), and what the
     same number of env steps would take at the measured SB3 rate."""
-    card_path = ROOT / "policies/blackjack.json"
+    card_path = ROOT / "htjax/policies/blackjack.json"
     if not card_path.exists():
         return None
     card = json.loads(card_path.read_text())
@@ -127,7 +117,7 @@ def wall_time_to_quality_bar(sb3_steps_per_s: float) -> dict | None:
         return None
     steps = training["env_steps"]
     return {
-        "policy": "policies/blackjack.onnx",
+        "policy": "htjax/policies/blackjack.onnx",
         "command": training["command"],
         "env_steps": steps,
         "wall_s": metrics["wall_s"],

@@ -30,24 +30,17 @@ import numpy as np  # noqa: E402
 
 import htjax  # noqa: E402
 import htjax.sync as sync  # noqa: E402
-from htjax.bench import update_markdown_section  # noqa: E402
+from benchlib import timed, write_results  # noqa: E402
 
 STEPS = 100
 
 
-CPU = {}
+CPU: dict[str, float] = {}
 
 
 def _timed(fn, name=None):
-    """``(result, wall seconds)``; also keeps the process CPU seconds under ``CPU[name]``.
-
-    On a busy shared machine CPU seconds are the better estimate of a quiet machine's wall time.
-    """
-    start, cpu = time.perf_counter(), time.process_time()
-    out = fn()
-    if name:
-        CPU[name] = time.process_time() - cpu
-    return out, time.perf_counter() - start
+    """``(result, wall seconds)``, keeping the CPU seconds under ``CPU[name]`` (:func:`benchlib.timed`)."""
+    return timed(fn, CPU, name)
 
 
 def run(num_episodes: int) -> dict:
@@ -127,9 +120,7 @@ def main() -> None:
     result = run(100 if args.quick else 1000)
     print(json.dumps(result, indent=2))
     if not args.no_write:
-        (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
-        (ROOT / "docs" / "bench" / "sync.json").write_text(json.dumps(result, indent=2) + "\n")
-        update_markdown_section(ROOT / "docs" / "benchmarks.md", "bench_sync", markdown(result))
+        write_results("sync", result, markdown(result))
 
 
 if __name__ == "__main__":

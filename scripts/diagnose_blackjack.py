@@ -1,6 +1,6 @@
 """Where a blackjack policy departs from basic strategy, weighted by how often each decision occurs.
 
-    python scripts/diagnose_blackjack.py policies/blackjack.onnx [--worlds 4096] [--steps 64]
+    python scripts/diagnose_blackjack.py blackjack [--worlds 4096] [--steps 64]
     python scripts/diagnose_blackjack.py runs/blackjack.npz          # a checkpoint works too
 
 The policy plays greedily (most probable action) on its own rules for ``--worlds`` x ``--steps``
@@ -40,11 +40,11 @@ LETTERS = {bj.STAND: "S", bj.HIT: "H", bj.DOUBLE: "D", bj.SPLIT: "P", bj.SURREND
 
 
 def load(path: str):
-    """``(env, params, spec)`` of an ONNX policy or a checkpoint."""
-    if pathlib.Path(path).suffix == ".onnx":
-        from htjax.train.onnx_policy import OnnxPolicy
+    """``(env, params, spec)`` of an ONNX policy (a shipped name or a file) or a checkpoint."""
+    if pathlib.Path(path).suffix != ".npz":
+        import htjax.policies
 
-        policy = OnnxPolicy.load(path)
+        policy = htjax.policies.load(path)
         params, spec = policy.to_params()
         return policy.make_env(), params, spec
     from htjax.train.checkpoint import load_checkpoint
@@ -104,7 +104,7 @@ def label(key: tuple) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("policy", help="policies/NAME.onnx or a checkpoint .npz")
+    ap.add_argument("policy", help="a shipped policy name, an .onnx file or a checkpoint .npz")
     ap.add_argument("--worlds", type=int, default=4096)
     ap.add_argument("--steps", type=int, default=64)
     ap.add_argument("--seed", type=int, default=7)

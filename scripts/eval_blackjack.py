@@ -1,6 +1,6 @@
 """Evaluate the shipped blackjack policy against basic strategy; write the numbers into its model card.
 
-    python scripts/eval_blackjack.py policies/blackjack.onnx [--hands 1000000] [--seed 1]
+    python scripts/eval_blackjack.py blackjack [--hands 1000000] [--seed 1]   # NAME: shipped, or a path to an .onnx
 
 Both agents play at least ``--hands`` rounds (episodes) of the policy's own rules, from the same
 episode keys (the same shuffles). The policy acts greedily (most probable action) with the
@@ -16,7 +16,7 @@ import json
 import math
 import time
 
-
+import htjax.policies
 from htjax.agents.blackjack import basic_strategy_policy
 from htjax.train.evaluate import evaluate_policy
 from htjax.train.onnx_export import update_model_card
@@ -25,14 +25,15 @@ from htjax.train.parity import load_checked
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("onnx")
+    ap.add_argument("onnx", help="a shipped policy name or an .onnx file (its model card is updated)")
     ap.add_argument("--hands", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--num-envs", type=int, default=4096)
     ap.add_argument("--no-card", action="store_true", help="print only; leave the model card alone")
     args = ap.parse_args()
+    path = htjax.policies.resolve(args.onnx)  # a shipped name or a file; its model card is updated
 
-    loaded = load_checked(args.onnx, seed=args.seed, worlds=500, steps=20)
+    loaded = load_checked(path, seed=args.seed, worlds=500, steps=20)
     env, params, greedy, parity = loaded.env, loaded.params, loaded.greedy, loaded.parity
     print("parity on recorded observations:", parity)
 
@@ -60,8 +61,8 @@ def main() -> None:
         "command": f"python scripts/eval_blackjack.py {args.onnx} --hands {args.hands} --seed {args.seed}",
     }
     if not args.no_card:
-        update_model_card(args.onnx, "evaluation", evaluation)
-        update_model_card(args.onnx, "parity", {**parity, "source": "observations recorded from 500 worlds x 20 steps"})
+        update_model_card(path, "evaluation", evaluation)
+        update_model_card(path, "parity", {**parity, "source": "observations recorded from 500 worlds x 20 steps"})
     print(json.dumps(evaluation, indent=1))
 
 

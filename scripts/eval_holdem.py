@@ -1,11 +1,11 @@
 """Play the shipped heads-up hold'em policy against a call-station and a random agent (and, for
 information, a maniac); write the numbers into its model card.
 
-    python scripts/eval_holdem.py policies/holdem.onnx [--hands 1000000] [--seed 2]
+    python scripts/eval_holdem.py holdem [--hands 1000000] [--seed 2]   # NAME: shipped, or a path to an .onnx
 
-Against each baseline (:mod:`htjax.train.holdem_opponents`: ``call_station`` always checks or
+Against each baseline (:mod:`htjax.agents.holdem`: ``call_station`` always checks or
 calls, ``random`` picks a uniformly random legal action) the policy plays at least ``--hands``
-hands of its own rules in :func:`~htjax.train.holdem_opponents.heads_up_match`: the policy sits
+hands of its own rules in :func:`~htjax.agents.holdem.heads_up_match`: the policy sits
 in each seat in half the worlds, paired worlds deal the same cards (duplicate pairs), so it is
 on the button in exactly half the hands. The result is big blinds won per 100 hands with the
 standard error over the independent duplicate pairs.
@@ -27,9 +27,10 @@ import time
 
 import numpy as np
 
+import htjax.policies
 from htjax.core.rollouts import random_policy
 from htjax.train import networks as nets
-from htjax.train.holdem_opponents import call_station_policy, heads_up_match, maniac_policy
+from htjax.agents.holdem import call_station_policy, heads_up_match, maniac_policy
 from htjax.train.onnx_export import update_model_card
 from htjax.train.onnx_policy import OnnxPolicy
 from htjax.train.parity import load_checked
@@ -58,18 +59,19 @@ def onnx_crosscheck(env, policy: OnnxPolicy, params, spec, *, hands: int, seed: 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("onnx")
+    ap.add_argument("onnx", help="a shipped policy name or an .onnx file (its model card is updated)")
     ap.add_argument("--hands", type=int, default=1_000_000, help="hands per baseline (at least)")
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--num-envs", type=int, default=4096)
     ap.add_argument("--crosscheck-hands", type=int, default=10_000, help="hands per baseline played by onnxruntime")
     ap.add_argument("--no-card", action="store_true", help="print only; leave the model card alone")
     args = ap.parse_args()
+    path = htjax.policies.resolve(args.onnx)  # a shipped name or a file; its model card is updated
 
-    env = OnnxPolicy.load(args.onnx).make_env()
+    env = OnnxPolicy.load(path).make_env()
     if env.id != "holdem" or env.num_players != 2:
         raise SystemExit(f"{args.onnx} is a policy for {env.id} with {env.num_players} seats, not heads-up hold'em")
-    loaded = load_checked(args.onnx, seed=args.seed, worlds=100, steps=100, record_greedy=False)
+    loaded = load_checked(path, seed=args.seed, worlds=100, steps=100, record_greedy=False)
     policy, env, params, spec, greedy, parity = (
         loaded.policy, loaded.env, loaded.params, loaded.spec, loaded.greedy, loaded.parity
     )
@@ -104,8 +106,8 @@ def main() -> None:
         "command": f"python scripts/eval_holdem.py {args.onnx} --hands {args.hands} --seed {args.seed}",
     }
     if not args.no_card:
-        update_model_card(args.onnx, "evaluation", evaluation)
-        update_model_card(args.onnx, "parity", {**parity, "source": "observations recorded from 100 worlds x 100 steps"})
+        update_model_card(path, "evaluation", evaluation)
+        update_model_card(path, "parity", {**parity, "source": "observations recorded from 100 worlds x 100 steps"})
     print(json.dumps(evaluation, indent=1))
 
 

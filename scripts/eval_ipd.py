@@ -1,7 +1,7 @@
 """Enter the shipped IPD policy into the 14-strategy round-robin tournament; write the result
 into its model card.
 
-    python scripts/eval_ipd.py policies/ipd.onnx [--repetitions 10000] [--seed 0]
+    python scripts/eval_ipd.py ipd [--repetitions 10000] [--seed 0]   # NAME: shipped, or a path to an .onnx
 
 The tournament (:func:`htjax.train.onnx_policy.policy_tournament`, the same code as
 ``htjax tournament --policy``; axelrod's rules: every pair incl. self-matches, 100 turns,
@@ -16,6 +16,7 @@ import argparse
 import json
 import time
 
+import htjax.policies
 from htjax.train.onnx_export import update_model_card
 from htjax.train.onnx_policy import policy_tournament
 from htjax.train.parity import load_checked
@@ -23,13 +24,14 @@ from htjax.train.parity import load_checked
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("onnx")
+    ap.add_argument("onnx", help="a shipped policy name or an .onnx file (its model card is updated)")
     ap.add_argument("--repetitions", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-card", action="store_true")
     args = ap.parse_args()
+    path = htjax.policies.resolve(args.onnx)  # a shipped name or a file; its model card is updated
 
-    loaded = load_checked(args.onnx, seed=args.seed, worlds=50, steps=100)
+    loaded = load_checked(path, seed=args.seed, worlds=50, steps=100)
     policy, parity = loaded.policy, loaded.parity
     print("parity on recorded observations:", parity)
 
@@ -65,8 +67,8 @@ def main() -> None:
         "command": f"python scripts/eval_ipd.py {args.onnx} --repetitions {args.repetitions} --seed {args.seed}",
     }
     if not args.no_card:
-        update_model_card(args.onnx, "evaluation", evaluation)
-        update_model_card(args.onnx, "parity", {**parity, "source": "observations recorded from 50 worlds x 100 steps"})
+        update_model_card(path, "evaluation", evaluation)
+        update_model_card(path, "parity", {**parity, "source": "observations recorded from 50 worlds x 100 steps"})
     summary = {k: v for k, v in evaluation.items() if k not in ("median_score_per_turn", "mean_score_per_turn")}
     print(json.dumps(summary, indent=1))
 

@@ -44,3 +44,65 @@ def _release_compiled_programs():
     if os.environ.get("HTJAX_TEST_LOG_MAPS"):
         with open(os.environ["HTJAX_TEST_LOG_MAPS"], "a") as log:
             log.write(f"{_mapped_regions()}\n")
+
+
+# --------------------------------------------------------------------------- Node packages
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NODE_INSTALL_HINT = (
+    "the JavaScript interop tests need Node.js >= 18 with npm (Debian/Ubuntu: `apt-get install nodejs npm`; "
+    "elsewhere https://nodejs.org); the test run then installs the Node packages itself (`npm ci`)"
+)
+
+
+def _node_modules_current(root: pathlib.Path) -> bool:
+    """Whether ``node_modules`` holds every package of ``package-lock.json`` at the locked version
+    (npm records what it installed in ``node_modules/.package-lock.json``)."""
+    import json
+
+    installed = root / "node_modules" / ".package-lock.json"
+    if not installed.is_file():
+        return False
+    locked = json.loads((root / "package-lock.json").read_text())["packages"]
+    have = json.loads(installed.read_text()).get("packages", {})
+    return all(
+        have.get(path, {}).get("version") == entry.get("version")
+        for path, entry in locked.items()
+        if path and not entry.get("optional")
+    )
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> pathlib.Path:
+    """The repository's ``node_modules``, installed from ``package-lock.json`` by ``npm ci`` when it is
+    missing or stale, so the README's test command is the whole set-up.
+
+    Every pytest process (pytest-xdist workers, concurrent runs) takes one file lock per checkout:
+    the first installs, the others wait and then find the packages in place.
+    Fails (never skips) naming what to install when Node.js or npm is absent.
+    """
+    import hashlib
+    import shutil
+    import subprocess
+    import tempfile
+
+    from filelock import FileLock
+
+    target = ROOT / "node_modules"
+    if _node_modules_current(ROOT):
+        return target
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.fail(f"{'node' if node is None else 'npm'} is not installed: {NODE_INSTALL_HINT}")
+    if target.is_symlink():
+        pytest.fail(f"{target} links to Node packages that differ from package-lock.json: run `npm ci` there")
+    command = [npm, "ci", "--no-audit", "--no-fund"]
+    checkout = hashlib.sha1(bytes(ROOT)).hexdigest()[:12]
+    with FileLock(str(pathlib.Path(tempfile.gettempdir()) / f"htjax-npm-ci-{checkout}.lock")):
+        if not _node_modules_current(ROOT):
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+            if done.returncode != 0:
+                output = (done.stdout[-2000:] + done.stderr[-4000:]).strip()
+                pytest.fail(f"`npm ci --no-audit --no-fund` in {ROOT} failed (exit {done.returncode}):\n{output}")
+    if not _node_modules_current(ROOT):
+        pytest.fail(f"`npm ci` in {ROOT} left node_modules out of step with package-lock.json")
+    return target

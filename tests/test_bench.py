@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import pathlib
 
 import jax
@@ -25,6 +26,8 @@ ENV = SoloDraw(max_steps=3)
 
 
 def _load_script(name: str):
+    if str(ROOT / "scripts") not in sys.path:  # as when run: the script's folder (benchlib) on the path
+        sys.path.insert(0, str(ROOT / "scripts"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -220,3 +223,21 @@ def test_bench_autoreset_script__markdown_pairs_the_two_forms():
               "results": [row("select", 1000.0), row("cond", 500.0)]}
     md = script.markdown(report)
     assert "| toy | 64 | 0.500 | 5.42e-20 | 1,000 | 500 | 0.50 |" in md
+
+
+def test_benchlib__peers_act_with_exactly_htjaxs_rollout_policy():
+    """Like for like: the actions a peer's loop picks (benchlib.hashed_legal_actions) are the
+    actions htjax's rollout picks with random_policy for the same masks, root key and step."""
+    _load_script("bench_blackjack")  # puts scripts/ on the path
+    import benchlib
+
+    env = SoloDraw()
+    n = 16
+    start = htjax.rollout_start(env, jax.random.PRNGKey(5), n)
+    out = htjax.rollout(env, htjax.random_policy, None, n, 3, carry=start)
+    state, t = start.state, start.t
+    for step in range(3):
+        peer = benchlib.hashed_legal_actions(state.legal_action_mask, start.policy_key, t, n)
+        np.testing.assert_array_equal(np.asarray(peer), np.asarray(out.trajectory.action[step]))
+        nxt = htjax.rollout(env, htjax.random_policy, None, n, step + 1, carry=start)
+        state, t = nxt.carry.state, nxt.carry.t

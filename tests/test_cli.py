@@ -170,7 +170,7 @@ def test_tournament__policy_errors_are_clear(small_policies):
     wrong_env = _run("tournament", "--policy", str(small_policies["holdem"]), "-r", "2")
     assert wrong_env.exit_code == 2 and "only prisoners_dilemma policies" in " ".join(wrong_env.stderr.split())
     missing = _run("tournament", "--policy", "nowhere.onnx")
-    assert missing.exit_code == 2 and "no ONNX file" in missing.stderr
+    assert missing.exit_code == 2 and "--policy: no ONNX file at 'nowhere.onnx'" in missing.stderr
 
 
 def test_play__prisoners_dilemma_against_an_onnx_policy(small_policies):
@@ -199,3 +199,100 @@ def test_play__refuses_a_policy_made_for_another_env_or_rules(small_policies):
     other_rules = _run("play", "prisoners_dilemma", "--opponent", str(small_policies["ipd"]))
     assert other_rules.exit_code == 2 and "rules config differs in ['rounds']" in " ".join(other_rules.stderr.split())
     assert other_rules.stdout == ""
+
+
+# ------------------------------------------------------------------ smaller items: parsing, version, entry points
+def test_parse_action__h_is_hit_and_label_alternatives_answer():
+    from htjax.play import HELP_WORDS
+
+    blackjack = ("stand", "hit", "double")
+    assert parse_action("h", blackjack, np.array([True, True, True])) == 1
+    assert "h" not in HELP_WORDS and {"?", "help"} <= set(HELP_WORDS)
+    holdem = ("fold", "check/call", "raise_min", "all_in")
+    legal = np.array([True, True, True, True])
+    for word in ("call", "CHECK", "check/call", "cal", "1"):
+        assert parse_action(word, holdem, legal) == 1
+    assert parse_action("f", holdem, legal) == 0
+    with pytest.raises(ValueError, match="ambiguous"):
+        parse_action("c", ("check/call", "cancel"), np.array([True, True]))
+
+
+def test_play__h_hits_and_help_lists_the_actions():
+    # Blackjack-v1 rules: no betting; `h` hits, `help` and `?` list the actions, `q` quits.
+    result = _run("play", "blackjack", "--rules", "gymnasium", "--seed", "1", input="help\n?\nh\nq\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("type a number or a label") == 2
+    assert "you play hit" in result.stdout
+
+
+def test_version_option():
+    result = _run("--version")
+    assert result.exit_code == 0 and result.stdout.startswith(f"htjax {htjax.__version__} (jax ")
+
+
+def test_python_dash_m_htjax_runs_the_cli():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "htjax", "--version"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"htjax {htjax.__version__}")
+
+
+def test_compile_cache__on_in_the_user_cache_folder_unless_switched_off(tmp_path):
+    """In fresh processes (the cache folder is fixed once per process): on by default, off by option or env var."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import jax, sys; from htjax.cli import app; from typer.testing import CliRunner;"
+        "r = CliRunner().invoke(app, sys.argv[1:]); print(r.exit_code, jax.config.jax_compilation_cache_dir)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("JAX_COMPILATION_CACHE_DIR", "HTJAX_NO_COMPILE_CACHE")}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+
+    def folder(*args, **extra):
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120,
+                             env={**env, **extra})
+        code_, cache = out.stdout.split()[-2:]
+        assert code_ == "0", out.stderr
+        return cache
+
+    assert folder("envs") == str(tmp_path / "htjax" / "jax")
+    assert folder("--no-compile-cache", "envs") == "None"
+    assert folder("envs", HTJAX_NO_COMPILE_CACHE="1") == "None"
+
+
+# ------------------------------------------------------------------ docs/cli.md is true
+def _doc_command_lines():
+    import pathlib
+    import re
+    import shlex
+
+    page = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    for block in re.findall(r"^```bash\n(.*?)^```", page, re.S | re.M):
+        for line in block.splitlines():
+            for part in line.split(" | "):
+                words = shlex.split(part, comments=True)
+                if words[:3] == ["python", "-m", "htjax"]:
+                    words = ["htjax", *words[3:]]
+                if words and words[0] == "htjax":
+                    yield words[1:]
+
+
+def test_docs__every_command_has_a_section_and_every_example_parses():
+    import typer
+
+    group = typer.main.get_command(app)
+    page_commands = {words[0] for words in _doc_command_lines() if words and not words[0].startswith("-")}
+    assert page_commands == set(group.commands), "docs/cli.md examples must cover every command"
+    examples = list(_doc_command_lines())
+    assert len(examples) > 30
+    for words in examples:
+        if words == ["--version"]:  # eager: prints and exits (tested above)
+            continue
+        ctx = group.make_context("htjax", list(words), resilient_parsing=False)
+        protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", [])
+        args = [*protected, *ctx.args]  # the command and its own arguments
+        if args:  # parse the command's options and values (nothing runs)
+            group.get_command(ctx, args[0]).make_context(args[0], args[1:], parent=ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import chex
 import gymnasium
 import jax
 import numpy as np
@@ -17,11 +18,13 @@ import htjax
 from htjax.adapters.gymnasium import (
     GYM_IDS,
     HtjaxGymEnv,
+    HtjaxOpponentsEnv,
     HtjaxVectorEnv,
     register_gymnasium_envs,
-    world_key_from_seed,
+    seed_key,
 )
 from htjax.core.env import HtjaxError, InvalidActionError, UnknownEnvError
+from htjax.core.errors import InvalidArgumentError
 from htjax.core.keys import episode_key_for
 
 N = 4
@@ -58,19 +61,28 @@ def test_reset__same_seed_same_episode_and_next_reset_continues_the_stream(solo)
     again, _ = solo.reset(seed=7)
     np.testing.assert_array_equal(first, again)
     np.testing.assert_array_equal(key0, solo.episode_key)
-    world = world_key_from_seed(7)
+    world = seed_key(7)
     np.testing.assert_array_equal(key0, np.asarray(episode_key_for(world, 0)))
     np.testing.assert_array_equal(key1, np.asarray(episode_key_for(world, 1)))
     assert not np.array_equal(key0, key1)
 
 
-def test_world_key_from_seed__matches_prng_key_and_rejects_bad_seeds():
+def test_seed_key__matches_prng_key_and_rejects_bad_seeds():
     for seed in (0, 1, 123, 2**32 - 1):
-        np.testing.assert_array_equal(world_key_from_seed(seed), np.asarray(jax.random.PRNGKey(seed)))
-    np.testing.assert_array_equal(world_key_from_seed(2**32 + 5), [1, 5])
+        np.testing.assert_array_equal(seed_key(seed), np.asarray(jax.random.PRNGKey(seed)))
+    np.testing.assert_array_equal(seed_key(2**32 + 5), [1, 5])
     for bad in (-1, 2**64, 1.5, "3", True):
-        with pytest.raises(HtjaxError, match="seed"):
-            world_key_from_seed(bad)
+        with pytest.raises(InvalidArgumentError, match=r"seed must be an int in \[0, 2\*\*64\)"):
+            seed_key(bad)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**64, 1.5, "3", True])
+def test_reset__bad_seed_is_the_same_error_in_every_adapter(solo, seed):
+    from htjax.adapters.pettingzoo import aec_env
+
+    for env in (solo, HtjaxVectorEnv(2, SOLO), aec_env(HighCard())):
+        with pytest.raises(InvalidArgumentError, match=r"seed must be an int in \[0, 2\*\*64\)"):
+            env.reset(seed=seed)
 
 
 def test_step__episode_replays_exactly_from_its_key(solo):
@@ -113,12 +125,12 @@ def test_step__masked_action_follows_the_illegal_action_rule(solo):
 @pytest.mark.parametrize(
     "action, message",
     [
-        (3, "out of range"),
-        (-1, "out of range"),
-        (1.0, "integer"),
-        (True, "integer"),
-        (np.array([0, 1]), "scalar"),
-        ("stop", "integer"),
+        (3, r"out of range \[0, 3\)"),
+        (-1, r"out of range \[0, 3\)"),
+        (1.0, "must be an integer"),
+        (True, "must be an integer"),
+        (np.array([0, 1]), r"must have shape \(\)"),
+        ("stop", "must be an integer"),
     ],
 )
 def test_step__bad_action_raises_before_anything_runs(solo, action, message):
@@ -129,6 +141,22 @@ def test_step__bad_action_raises_before_anything_runs(solo, action, message):
     assert solo._buffers is buffers
 
 
+@pytest.mark.parametrize("action", [3, -1, 1.0, True, "stop"])
+def test_step__the_same_mistake_is_the_same_error_in_both_adapters(solo, action):
+    """One check (Env.validate_action) behind both adapters: same type, same core message."""
+    from htjax.adapters.pettingzoo import aec_env
+
+    solo.reset(seed=3)
+    with pytest.raises(InvalidActionError) as gym_err:
+        solo.step(action)
+    pz = aec_env(SoloDraw(max_steps=4))
+    pz.reset(seed=3)
+    with pytest.raises(InvalidActionError) as pz_err:
+        pz.step(action)
+    core_message = str(gym_err.value).split(": ", 1)[1]
+    assert core_message in str(pz_err.value)
+
+
 def test_step__truncation_is_reported(solo):
     solo.reset(seed=5)
     flags = [solo.step(0)[2:4] for _ in range(4)]
@@ -136,31 +164,43 @@ def test_step__truncation_is_reported(solo):
     assert all(f == (False, False) for f in flags[:-1])
 
 
-def test_render__ansi_text(solo):
+def test_render__ansi_text_is_the_env_render_text(solo):
     solo.reset(seed=0)
     text = solo.render()
-    assert isinstance(text, str) and "toy_solo_draw" in text
+    assert text == SOLO.render_text(jax.device_get(solo.state)) and "toy_solo_draw" in text
+
+
+def test_render__unsupported_mode_warns_as_gymnasium_does():
+    with pytest.warns(UserWarning, match="render_mode='rgb_array' is accepted"):
+        env = HtjaxGymEnv(SOLO, render_mode="rgb_array")
+    env.reset(seed=0)
+    with pytest.warns(UserWarning, match=r"render\(\) called with render_mode='rgb_array'"):
+        assert env.render() is None
 
 
 def test_errors__unknown_env_multi_seat_unknown_view_options():
     with pytest.raises(UnknownEnvError, match="available envs"):
         HtjaxGymEnv("no_such_game")
-    with pytest.raises(HtjaxError, match="single-agent"):
+    with pytest.raises(InvalidArgumentError, match="single-agent.*HtjaxOpponentsEnv"):
         HtjaxGymEnv(HighCard())
-    with pytest.raises(HtjaxError, match="single-agent"):
+    with pytest.raises(InvalidArgumentError, match="HtjaxOpponentsEnv"):
+        HtjaxGymEnv(HighCard(), opponents={1: "random"})
+    with pytest.raises(InvalidArgumentError, match="single-agent"):
         HtjaxVectorEnv(2, HighCard())
-    with pytest.raises(HtjaxError, match="observation view"):
+    with pytest.raises(InvalidArgumentError, match="observation view"):
         HtjaxGymEnv(SOLO, observation="pixels")
-    with pytest.raises(HtjaxError, match="classic"):
+    with pytest.raises(InvalidArgumentError, match="classic"):
         HtjaxGymEnv(SOLO, observation="classic")
-    with pytest.raises(HtjaxError, match="render_mode"):
-        HtjaxGymEnv(SOLO, render_mode="human")
-    with pytest.raises(HtjaxError, match="num_envs"):
+    with pytest.raises(InvalidArgumentError, match="render_mode must be None or a string"):
+        HtjaxGymEnv(SOLO, render_mode=1)
+    with pytest.raises(InvalidArgumentError, match="num_envs"):
         HtjaxVectorEnv(0, SOLO)
-    with pytest.raises(HtjaxError, match="autoreset_mode"):
+    with pytest.raises(InvalidArgumentError, match="autoreset_mode"):
         HtjaxVectorEnv(2, SOLO, autoreset_mode="Disabled")
-    with pytest.raises(HtjaxError, match="reset option"):
+    with pytest.raises(InvalidArgumentError, match="reset option"):
         HtjaxGymEnv(SOLO).reset(seed=0, options={"deal": 1})
+    with pytest.raises(InvalidArgumentError, match="reset options must be a dict"):
+        HtjaxGymEnv(SOLO).reset(seed=0, options=[1])
     with pytest.raises(HtjaxError, match="reset"):
         HtjaxGymEnv(SOLO).step(0)
     with pytest.raises(gymnasium.error.Error):
@@ -169,11 +209,11 @@ def test_errors__unknown_env_multi_seat_unknown_view_options():
 
 def test_compiled_once__instances_share_the_jitted_functions():
     a, b = HtjaxGymEnv(SOLO), HtjaxGymEnv(SoloDraw(max_steps=4))
-    assert a._step_fn is b._step_fn
+    assert a._program is b._program
     for env in (a, b):
         env.reset(seed=1)
         env.step(0)
-    assert a._step_fn._cache_size() == 1
+    assert a._program.step._cache_size() == 1
     va, vb = HtjaxVectorEnv(N, SOLO), HtjaxVectorEnv(N, SOLO)
     assert va._step_fn is vb._step_fn
 
@@ -240,9 +280,7 @@ def test_vector__next_step_autoreset_ignores_the_action_and_starts_next_episode(
     np.testing.assert_array_equal(info["action_mask"], np.ones((N, 3)))
     np.testing.assert_array_equal(obs[:, 1], 0.0)  # step count 0: a fresh episode
     probe_keys = np.asarray(
-        jax.vmap(episode_key_for)(
-            np.stack([world_key_from_seed(3 + i) for i in range(N)]), np.ones(N, np.int32)
-        )
+        jax.vmap(episode_key_for)(np.stack([seed_key(3 + i) for i in range(N)]), np.ones(N, np.int32))
     )
     venv.step(np.zeros(N, np.int64))
     np.testing.assert_array_equal(venv.episode_keys, probe_keys)
@@ -293,15 +331,15 @@ def test_vector__bad_actions_raise_before_anything_runs():
     venv.reset(seed=0)
     state = venv.state
     for bad, message in (
-        (np.zeros(N + 1, np.int64), "shape"),
-        (np.zeros(N, np.float32), "integers"),
-        (np.zeros(N, bool), "integers"),
-        (np.array([0, 1, 3, 0]), r"out of range .* sub-env\(s\) \[2\]"),
-        (np.array([0, -1, 0, 0]), "out of range"),
+        (np.zeros(N + 1, np.int64), r"must have shape \(4,\)"),
+        (np.zeros(N, np.float32), "must be an integer"),
+        (np.zeros(N, bool), "must be an integer"),
+        (np.array([0, 1, 3, 0]), r"actions at world\(s\) \[2\]: .*out of range \[0, 3\)"),
+        (np.array([0, -1, 0, 0]), r"actions at world\(s\) \[1\]: .*out of range"),
     ):
         with pytest.raises(InvalidActionError, match=message):
             venv.step(bad)
-    assert venv.state is state
+    chex.assert_trees_all_equal(venv.state, state)
 
 
 def test_vector__info_masks_are_batched_and_illegal_actions_flagged():
@@ -324,9 +362,9 @@ def test_vector__seeding_determinism_and_seed_lists():
     np.testing.assert_array_equal(a.episode_keys, b.episode_keys)
     oc, _ = b.reset()
     assert not np.array_equal(a.episode_keys, b.episode_keys)
-    with pytest.raises(HtjaxError, match="one per sub-env"):
+    with pytest.raises(InvalidArgumentError, match="one per sub-env"):
         a.reset(seed=[1, 2])
-    with pytest.raises(HtjaxError, match="seed"):
+    with pytest.raises(InvalidArgumentError, match="seed"):
         a.reset(seed=-3)
 
 
@@ -342,23 +380,46 @@ def test_registration__ids_present_and_idempotent():
     register_gymnasium_envs()
     for gym_id, kwargs in GYM_IDS.items():
         spec = gymnasium.spec(gym_id)
-        assert spec.vector_entry_point.endswith("HtjaxVectorEnv")
         assert spec.kwargs == kwargs
+        if "opponents" in kwargs:
+            assert spec.entry_point.endswith("HtjaxOpponentsEnv") and spec.vector_entry_point is None
+        else:
+            assert spec.vector_entry_point.endswith("HtjaxVectorEnv")
+    assert {"htjax/HoldemHeadsUp-v0", "htjax/IPD-TitForTat-v0"} <= set(GYM_IDS)
 
 
-# --------------------------------------------------------------------------- blackjack ids
+# --------------------------------------------------------------------------- every registered id
 @pytest.mark.parametrize("gym_id", sorted(GYM_IDS))
-def test_blackjack_ids__check_env_passes(gym_id):
+def test_registered_ids__check_env_passes_without_warnings(gym_id):
+    """Gymnasium's own checker, every warning an error: bounded spaces, seeding, determinism."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env = gymnasium.make(gym_id)
+        check_env(env.unwrapped)
+        env.close()
+    space = env.unwrapped.observation_space
+    if isinstance(space, gymnasium.spaces.Box):
+        assert np.isfinite(space.low).all() and np.isfinite(space.high).all()
+        low, high = env.unwrapped.htjax_env.observation_bounds
+        np.testing.assert_array_equal(space.low, np.asarray(low, space.dtype))
+
+
+@pytest.mark.parametrize("gym_id", ["htjax/Blackjack-v0", "htjax/HoldemHeadsUp-v0", "htjax/IPD-TitForTat-v0"])
+def test_registered_ids__render_the_game_as_text(gym_id):
     env = gymnasium.make(gym_id, render_mode="ansi")
-    _check_env_quietly(env.unwrapped)
     env.reset(seed=0)
-    assert "Dealer" in env.render()
-    env.close()
+    text = env.render()
+    core = env.unwrapped.htjax_env
+    assert text == core.render_text(
+        jax.device_get(env.unwrapped.state), getattr(env.unwrapped, "learner_seat", None)
+    )
 
 
 def test_blackjack_gymnasium_id__is_a_drop_in_for_blackjack_v1():
     ours = gymnasium.make("htjax/BlackjackGymnasium-v0")
     theirs = gymnasium.make("Blackjack-v1")
+    config = ours.unwrapped.htjax_env.config  # Blackjack-v1's registered defaults
+    assert {k: getattr(config, k) for k in ("sab", "natural")} == gymnasium.spec("Blackjack-v1").kwargs
     assert ours.observation_space == theirs.observation_space
     assert ours.action_space == theirs.action_space
     assert ours.unwrapped.htjax_env.action_labels == ("stick", "hit")
@@ -391,7 +452,7 @@ def test_blackjack_make_vec__vector_entry_point_matches_single_envs():
         flags.append((r, term, trunc))
     assert isinstance(vec[0], tuple) and vec[0][0].shape == (N,)
     for i in range(N):
-        single = HtjaxGymEnv("blackjack", preset="gymnasium", observation="classic")
+        single = HtjaxGymEnv(**GYM_IDS["htjax/BlackjackGymnasium-v0"])
         got = [single.reset(seed=50 + i)[0]]
         needs_reset = False
         for t, a in enumerate(actions[:, i]):
@@ -438,7 +499,7 @@ def test_opponents__turn_based_toy_learner_seat_rewards_match_the_core_env():
         calls.append((observation.copy(), mask.copy()))
         return _first_legal(observation, mask)
 
-    env = HtjaxGymEnv(core, opponents={0: opponent})
+    env = HtjaxOpponentsEnv(core, opponents={0: opponent})
     assert env.learner_seat == 1 and env.observation_space.shape == core.observation_shape
     for seed in range(5):
         obs, info = env.reset(seed=seed)
@@ -450,7 +511,9 @@ def test_opponents__turn_based_toy_learner_seat_rewards_match_the_core_env():
         while not bool(state.terminated | state.truncated):
             if int(state.current_player) == 1:
                 np.testing.assert_allclose(obs, np.asarray(core.observe(state, 1)), rtol=1e-6)
-                np.testing.assert_array_equal(info["action_mask"], np.asarray(state.legal_action_mask, np.int8))
+                np.testing.assert_array_equal(
+                    info["action_mask"], np.asarray(state.legal_action_mask, np.int8)
+                )
                 action = 1
                 obs, reward, terminated, truncated, info = env.step(action)
                 adapter_return += reward
@@ -471,10 +534,10 @@ def holdem_policy(tmp_path_factory):
 
 
 def test_opponents__holdem_against_an_onnx_policy_passes_check_env_and_replays_by_seed(holdem_policy):
-    _check_env_quietly(HtjaxGymEnv("holdem", opponents={1: holdem_policy}))
+    _check_env_quietly(HtjaxOpponentsEnv("holdem", opponents={1: holdem_policy}))
 
     def run(seed):
-        env = HtjaxGymEnv("holdem", opponents={1: str(holdem_policy)})
+        env = HtjaxOpponentsEnv("holdem", opponents={1: str(holdem_policy)})
         rng = np.random.default_rng(0)
         obs, info = env.reset(seed=seed)
         out = [obs]
@@ -494,7 +557,7 @@ def test_opponents__holdem_against_an_onnx_policy_passes_check_env_and_replays_b
 
 def test_opponents__episodes_over_before_the_learner_acts_are_skipped_and_reported():
     # the opponent folds whenever it may: on the button it folds first, the hand ends before seat 1 acts
-    env = HtjaxGymEnv("holdem", opponents={0: _first_legal})
+    env = HtjaxOpponentsEnv("holdem", opponents={0: _first_legal})
     skipped = returns = 0
     for seed in range(12):
         obs, info = env.reset(seed=seed)
@@ -506,7 +569,7 @@ def test_opponents__episodes_over_before_the_learner_acts_are_skipped_and_report
 
 
 def test_opponents__simultaneous_ipd_moves_together():
-    env = HtjaxGymEnv("prisoners_dilemma", rounds=5, opponents={1: _always(1)})  # the opponent defects
+    env = HtjaxOpponentsEnv("prisoners_dilemma", rounds=5, opponents={1: _always(1)})  # the opponent defects
     obs, info = env.reset(seed=0)
     rewards = []
     for t in range(5):
@@ -520,23 +583,73 @@ def test_opponents__simultaneous_ipd_moves_together():
 def test_opponents__bad_mappings_policies_and_actions_raise_clear_errors(holdem_policy):
     from htjax.train.checkpoint import EnvMismatchError
 
-    with pytest.raises(HtjaxError, match="one seat"):
-        HtjaxGymEnv(SOLO, opponents={1: _always(0)})
+    with pytest.raises(InvalidArgumentError, match="one seat"):
+        HtjaxOpponentsEnv(SOLO, opponents={1: _always(0)})
     with pytest.raises(HtjaxError, match="seats without one: \\[0, 1\\]"):
-        HtjaxGymEnv("holdem", num_players=3, opponents={2: _always(1)})
+        HtjaxOpponentsEnv("holdem", num_players=3, opponents={2: _always(1)})
     with pytest.raises(HtjaxError, match="keys must be seats"):
-        HtjaxGymEnv("holdem", opponents={"player_1": _always(1)})
+        HtjaxOpponentsEnv("holdem", opponents={"player_1": _always(1)})
     with pytest.raises(HtjaxError, match="every seat of 'holdem' but one"):
-        HtjaxGymEnv("holdem", opponents={0: _always(1), 1: _always(1)})
+        HtjaxOpponentsEnv("holdem", opponents={0: _always(1), 1: _always(1)})
     with pytest.raises(HtjaxError, match="callable"):
-        HtjaxGymEnv("holdem", opponents={1: 42})
+        HtjaxOpponentsEnv("holdem", opponents={1: 42})
     with pytest.raises(EnvMismatchError, match="env id 'holdem'"):
-        HtjaxGymEnv("prisoners_dilemma", opponents={1: holdem_policy})
+        HtjaxOpponentsEnv("prisoners_dilemma", opponents={1: holdem_policy})
     with pytest.raises(EnvMismatchError, match="observation shape"):
-        HtjaxGymEnv("holdem", num_players=3, opponents={1: holdem_policy, 2: holdem_policy})
-    with pytest.raises(HtjaxError, match="HtjaxGymEnv"):
+        HtjaxOpponentsEnv("holdem", num_players=3, opponents={1: holdem_policy, 2: holdem_policy})
+    with pytest.raises(InvalidArgumentError, match="HtjaxOpponentsEnv"):
         HtjaxVectorEnv(2, "holdem", opponents={1: holdem_policy})
-    env = HtjaxGymEnv("prisoners_dilemma", opponents={1: _always(7)})
+    with pytest.raises(InvalidArgumentError, match=r"built-in opponents for 'holdem' are \[.*'call_station'"):
+        HtjaxOpponentsEnv("holdem", opponents={1: "no_such_policy.onnx"})
+    env = HtjaxOpponentsEnv("prisoners_dilemma", opponents={1: _always(7)})
     env.reset(seed=0)
-    with pytest.raises(HtjaxError, match="opponent at seat 1 returned 7"):
+    with pytest.raises(InvalidActionError, match="opponent at seat 1 returned 7"):
         env.step(0)
+
+
+# --------------------------------------------------------------------------- pickling
+def _drive(env, actions_fn, steps: int):
+    """Outputs of ``steps`` steps (resetting after an episode ends), actions from ``actions_fn(info)``."""
+    out = []
+    info = env._last_info
+    for _ in range(steps):
+        obs, reward, terminated, truncated, info = env.step(actions_fn(info))
+        out.append((np.asarray(obs).tolist(), np.asarray(reward).tolist(), np.asarray(terminated).tolist()))
+        if np.all(np.asarray(terminated) | np.asarray(truncated)) and not isinstance(env, HtjaxVectorEnv):
+            obs, info = env.reset()
+            out.append(np.asarray(obs).tolist())
+    env._last_info = info
+    return out
+
+
+def _first_legal_action(info):
+    mask = info["action_mask"]
+    return np.argmax(mask, axis=-1) if mask.ndim > 1 else int(np.argmax(mask))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: HtjaxGymEnv(SOLO),
+        lambda: gymnasium.make("htjax/BlackjackGymnasium-v0"),
+        lambda: HtjaxVectorEnv(3, "blackjack"),
+        lambda: gymnasium.make("htjax/HoldemHeadsUp-v0"),
+        lambda: HtjaxOpponentsEnv("prisoners_dilemma", opponents={1: "GTFT"}),
+    ],
+    ids=["toy", "blackjack-classic", "vector", "holdem-opponents", "ipd-stochastic-opponent"],
+)
+def test_pickle__round_trip_mid_episode_then_both_copies_play_the_same(make):
+    import pickle
+
+    env = make()
+    _, env.unwrapped._last_info = env.reset(seed=4)
+    env = env.unwrapped
+    _drive(env, _first_legal_action, 3)
+    copy = pickle.loads(pickle.dumps(env))
+    assert copy._last_info is not None
+    chex.assert_trees_all_equal(jax.device_get(copy.state), jax.device_get(env.state))
+    assert _drive(copy, _first_legal_action, 12) == _drive(env, _first_legal_action, 12)
+    fresh = pickle.loads(pickle.dumps(make()))  # never reset: pickles too, and starts like the original
+    np.testing.assert_array_equal(
+        np.asarray(fresh.reset(seed=1)[0], dtype=object), np.asarray(make().reset(seed=1)[0], dtype=object)
+    )

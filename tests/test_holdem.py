@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from holdem_helpers import KEY, action_id, check_chips, compiled, legal_names, make, play, start, table
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,62 +15,7 @@ import htjax
 from htjax.core import cards
 from htjax.core.config import ConfigError
 from htjax.core.env import InvalidActionError
-from htjax.envs import holdem_rules as R
-from htjax.envs.holdem import Holdem, observation_layout, render_text
-
-KEY = jax.random.PRNGKey(7)
-
-
-@functools.cache
-def make(**overrides) -> Holdem:
-    return htjax.make("holdem", **overrides)
-
-
-@functools.cache
-def compiled(env: Holdem):
-    """Jitted ``init_hand(key, deck, stacks, button)`` and ``step`` (one compile per env)."""
-    init = jax.jit(lambda key, deck, stacks, button: env.init_hand(key, deck=deck, stacks=stacks, button=button))
-    return init, jax.jit(env.step)
-
-
-def start(env: Holdem, hole=None, board=(), stacks=None, button=0, key=KEY):
-    init, _ = compiled(env)
-    deck = env.stacked_deck(hole, board) if hole is not None else cards.new_deck()
-    stacks = np.asarray(env.config.seat_stacks if stacks is None else stacks, np.int32)
-    return init(key, deck, stacks, np.int32(button))
-
-
-def action_id(env: Holdem, name: str) -> int:
-    aliases = {"call": "check/call", "check": "check/call", "raise": "bet/raise", "pot": "raise 1 pot"}
-    return env.action_labels.index(aliases.get(name, name))
-
-
-def play(env: Holdem, state, *names, key=KEY):
-    """Apply named actions; each must be legal."""
-    _, step = compiled(env)
-    for name in names:
-        a = action_id(env, name)
-        assert bool(state.legal_action_mask[a]), (name, legal_names(env, state))
-        state = step(state, a, htjax.step_key(key, state.step_count))
-    return state
-
-
-def legal_names(env, state) -> set[str]:
-    return {env.action_labels[i] for i in np.flatnonzero(np.asarray(state.legal_action_mask))}
-
-
-def table(state):
-    return jax.tree_util.tree_map(np.asarray, state.table)
-
-
-def check_chips(state):
-    t = table(state)
-    assert int(t.stack.sum()) + int(R.pot(state.table)) == int(t.start_stack.sum())
-    assert (t.stack >= 0).all() and (t.committed >= 0).all() and (t.bet <= t.committed).all()
-    if int(t.street) == R.HAND_OVER:
-        assert int(t.payout.sum()) == int(t.committed.sum())
-        np.testing.assert_allclose(np.asarray(state.rewards).sum(), 0.0, atol=1e-5)
-
+from htjax.envs.holdem import rules as R
 
 HU = dict()  # default: 2 seats, blinds 1/2, 100 chips, full menu
 HOLE2 = [["Ac", "Kd"], ["7h", "2s"]]
@@ -175,10 +119,9 @@ def test_min_raise_rule_masks_small_raises_and_tracks_last_raise():
     # BB: to call 8, pot 12, min raise to 18. 1/3 pot -> 10 + 20 // 3 = 16 (masked), 1/2 -> 20
     legal = legal_names(env, s)
     assert "raise 1/3 pot" not in legal and "raise 1/2 pot" in legal
-    layout = {name: (a, b) for name, a, b, _ in observation_layout(2)}
-    obs = np.asarray(env.observe(s, 1))
-    assert obs[layout["min_raise_to"][0]] == pytest.approx(18 / 2)
-    assert obs[layout["to_call"][0]] == pytest.approx(8 / 2)
+    parts = env.observation_layout.unpack(np.asarray(env.observe(s, 1)))
+    assert parts["min_raise_to"][0] == pytest.approx(18 / 2)
+    assert parts["to_call"][0] == pytest.approx(8 / 2)
     s = play(env, s, "raise 1/2 pot")
     assert table(s).bet[1] == 20 and int(table(s).last_raise) == 10
 
@@ -351,7 +294,8 @@ def test_illegal_size_follows_illegal_action_rule_and_moves_no_chips():
     assert not bool(s.legal_action_mask[bad])
     out = step(s, bad, htjax.step_key(KEY, 0))
     assert bool(out.terminated)
-    np.testing.assert_array_equal(np.asarray(out.rewards), [-1.0, 0.0])
+    # the offender forfeits its whole 100-chip stack (50 big blinds) to the other seat, plus the penalty
+    np.testing.assert_array_equal(np.asarray(out.rewards), [-51.0, 50.0])
     chex.assert_trees_all_equal(out.table, s.table)
     assert bool(np.asarray(out.legal_action_mask).all())
     again = step(out, 1, htjax.step_key(KEY, 1))  # finished: no-op with zero rewards
@@ -414,19 +358,18 @@ def test_observation_never_shows_other_hole_cards(script):
         k = htjax.step_key(KEY, i)
         a, b, c = step(a, act, k), step(b, act, k), step(c, act, k)
     # own cards are in the observation
-    layout = {name: (lo, hi) for name, lo, hi, _ in observation_layout(2)}
-    lo, hi = layout["hole_cards"]
-    assert set(np.flatnonzero(np.asarray(env.observe(a, 1))[lo:hi])) == set(cards.parse_cards("7h 2s"))
+    hole = env.observation_layout.unpack(np.asarray(env.observe(a, 1)))["hole_cards"]
+    assert set(np.flatnonzero(hole)) == set(cards.parse_cards("7h 2s"))
 
 
 def test_render_text_hides_other_hole_cards_until_showdown():
     env = make(**HU)
     s = start(env, HOLE2, BOARD, button=0)
-    seat0 = render_text(env, s, seat=0)
+    seat0 = env.render_text(s, seat=0)
     assert "Ac Kd" in seat0 and "7h 2s" not in seat0 and "?? ??" in seat0
-    assert "7h 2s" in render_text(env, s)  # spectator sees everything
+    assert "7h 2s" in env.render_text(s)  # spectator sees everything
     s = play(env, s, "all-in", "call")
-    shown = render_text(env, s, seat=0)
+    shown = env.render_text(s, seat=0)
     assert "7h 2s" in shown and "won" in shown and "(high card)" in shown
     assert "legal:" not in shown
 

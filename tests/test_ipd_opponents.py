@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import htjax
-from htjax.envs.ipd_strategies import CLASSIC_14, Strategy, get_strategy
-from htjax.envs.ipd_tournament import Agent, play_matches
+from htjax.agents.ipd.strategies import CLASSIC_14, Strategy, get_strategy
+from htjax.agents.ipd.tournament import Agent, play_matches
 from htjax.train.ipd_opponents import TRAINABLE, classic_opponents, rebuild_private, strategy_opponent
 
 ENV = htjax.make("prisoners_dilemma")  # 100 rounds, no noise
@@ -28,7 +28,7 @@ OTHERS = [s.name for s in CLASSIC_14] + [Agent(f"random{p}", _biased(p)) for p i
 
 
 def _replayed(name: str, other_moves: np.ndarray) -> np.ndarray:
-    """Moves ``int32[M, T]`` of ``strategy_opponent(name)`` in the env while seat 1 replays ``other_moves``."""
+    """Moves ``int32[M, T]`` of ``strategy_opponent(name)`` while seat 1 replays ``other_moves``."""
     opponent = strategy_opponent(ENV, name)
     key = jax.random.PRNGKey(0)
 
@@ -60,7 +60,9 @@ def test_rebuilt_strategy__plays_every_move_of_the_tournaments_own(name):
     if name == "Gradual":
         # exact while a punishment is shorter than the 32-round move register
         exact = _longest_run(real[..., 0]) < 32
-        assert exact.sum() >= len(real) - 4 * 4, "only matches against heavy defectors may exceed the register"
+        assert exact.sum() >= len(real) - 4 * 4, (
+            "only matches against heavy defectors may exceed the register"
+        )
         assert _longest_run(real[..., 0]).max() >= 10, "the matches must include long punishments"
     np.testing.assert_array_equal(rebuilt[exact], real[exact][..., 0])
 

@@ -12,9 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from htjax.agents.ipd.strategies import (
+    CLASSIC_14,
+    STRATEGIES,
+    get_strategy,
+    gtft_probability,
+    strategy_policy,
+)
+from htjax.agents.ipd.tournament import Agent, play_match, play_matches, ranking_table, tournament
 from htjax.core.keys import step_key
-from htjax.envs.ipd_strategies import CLASSIC_14, STRATEGIES, get_strategy, gtft_probability, strategy_policy
-from htjax.envs.ipd_tournament import Agent, play_match, play_matches, ranking_table, tournament
 from htjax.envs.prisoners_dilemma import IPDConfig, IteratedPrisonersDilemma, new_memory, update_memory
 
 warnings.filterwarnings("ignore", module="axelrod")
@@ -279,10 +285,8 @@ def test_agent__out_of_range_action_raises_naming_the_agent():
     ids=["float", "vector"],
 )
 def test_agent__action_of_wrong_dtype_or_shape_raises(policy):
-    from htjax.envs import prisoners_dilemma
-
     with pytest.raises(ValueError, match="'odd'.*one integer action"):
-        prisoners_dilemma.tournament(["Defector"], agents=[Agent("odd", policy)], turns=5, repetitions=2)
+        tournament(["Defector"], agents=[Agent("odd", policy)], turns=5, repetitions=2)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""ONNX export, OnnxPolicy, parity with JAX, and the shipped policies in policies/."""
+"""ONNX export, OnnxPolicy, parity with JAX, and the shipped policies (htjax.policies, package data)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from onnx import TensorProto, helper
 from toy_envs import HighCard, MatchingPennies
 
 import htjax
+import htjax.policies
 from htjax.train import networks as nets
 from htjax.train.checkpoint import Checkpoint, EnvMismatchError, load_checkpoint, save_checkpoint
 from htjax.train.onnx_export import (
@@ -36,7 +37,7 @@ from htjax.train.onnx_policy import OnnxModelError, OnnxPolicy
 from htjax.train.parity import compare, random_masks, recorded_parity
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SHIPPED = sorted((ROOT / "policies").glob("*.onnx"))
+SHIPPED = [htjax.policies.path(name) for name in htjax.policies.names()]
 
 
 def _params(spec, seed):
@@ -130,8 +131,9 @@ def test_onnx_policy__refuses_another_env_naming_the_mismatch(exported):
     env, ckpt, path, policy = exported
     with pytest.raises(EnvMismatchError, match="env id"):
         OnnxPolicy.load(path, MatchingPennies())
-    with pytest.raises(EnvMismatchError, match="observation layout hash"):
+    with pytest.raises(EnvMismatchError, match="max_draws=4, but the env has max_draws=9") as err:
         OnnxPolicy.load(path, HighCard(max_draws=9))
+    assert err.value.differences["max_draws"] == (4, 9)
 
 
 def test_onnx_policy__corrupt_truncated_or_foreign_files_raise_onnx_model_error(exported, tmp_path):
@@ -181,7 +183,7 @@ def test_export_and_train_commands_from_the_cli(tmp_path):
     assert "masked probabilities 0: True" in " ".join(res.output.split())
     (tmp_path / "bad.npz").write_bytes(b"junk")
     res = runner.invoke(app, ["export", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "x.onnx")])
-    assert res.exit_code == 2 and "not a readable" in res.output
+    assert res.exit_code == 2 and "not an htjax checkpoint" in " ".join(res.output.split())
 
 
 # ------------------------------------------------------------------ jax2onnx backend
@@ -285,7 +287,7 @@ def test_jax2onnx_model__converts_an_architecture_the_builder_does_not_cover(tmp
     policy = OnnxPolicy.load(path, env)  # a custom architecture is a full htjax policy
     with pytest.raises(OnnxModelError, match="cannot be read back"):
         policy.to_params()
-    with pytest.raises(EnvMismatchError, match="observation layout hash"):
+    with pytest.raises(EnvMismatchError, match="num_decks=6, but the env has num_decks=2"):
         OnnxPolicy.load(path, htjax.make("blackjack", num_decks=2))
     rng = np.random.default_rng(4)
     obs = rng.standard_normal((300, *obs_shape)).astype(np.float32)
@@ -356,13 +358,15 @@ def test_shipped_policy__parity_on_10000_recorded_observations(path):
     assert report["max_abs_diff_probabilities"] <= 1e-5
     assert report["max_abs_diff_value"] <= 1e-4
     assert report["masked_zero_onnx"] and report["masked_zero_jax"]
-    card = json.loads(path.with_suffix(".json").read_text())
+    card = htjax.policies.model_card(path.stem)
+    assert card == json.loads(path.with_suffix(".json").read_text()) and card["file"] == path.name
     assert card["training"]["command"] and card["evaluation"]["passed"] in (True, False)
 
 
-def test_policies_folder_is_checked():
-    # the parity test above is parametrised over this folder; fail loudly if it moved
-    assert (ROOT / "policies").is_dir()
+def test_shipped_policies_are_found():
+    # the parity test above is parametrised over the shipped files; fail loudly if they moved
+    assert {"blackjack", "holdem", "ipd"} <= set(htjax.policies.names())
+    assert [p.name for p in SHIPPED] == [f"{name}.onnx" for name in htjax.policies.names()]
 
 
 # ------------------------------------------------------------------ ONNX policies as IPD tournament players
@@ -376,7 +380,7 @@ def ipd_policies(tmp_path_factory):
 
 
 def test_tournament_agent__jax_weights_and_onnxruntime_play_the_same_moves(ipd_policies):
-    from htjax.envs.ipd_tournament import Agent, play_matches
+    from htjax.agents.ipd.tournament import Agent, play_matches
 
     env, path, _ = ipd_policies
     policy = OnnxPolicy.load(path, env)
@@ -420,10 +424,9 @@ def test_policy_tournament__refuses_other_lengths_envs_and_mixed_rules(ipd_polic
 def test_shipped_ipd_policy__ranks_in_the_top_3_of_the_fourteen_strategy_tournament():
     from htjax.train.onnx_policy import policy_tournament
 
-    path = ROOT / "policies" / "ipd.onnx"
-    result = policy_tournament([path], repetitions=200, seed=11)
+    result = policy_tournament([htjax.policies.path("ipd")], repetitions=200, seed=11)
     assert result.ranked_names.index("ipd.onnx") < 3
-    card = json.loads(path.with_suffix(".json").read_text())
+    card = htjax.policies.model_card("ipd")
     assert card["evaluation"]["passed"] and card["evaluation"]["matches_played"] >= 1_000_000
     assert {"Gradual", "Prober"} <= set(card["training"]["opponents"])
 
@@ -433,10 +436,10 @@ def test_shipped_holdem_policy__card_numbers_belong_to_this_file():
     import hashlib
 
     from htjax.core.rollouts import random_policy
-    from htjax.train.holdem_opponents import call_station_policy, heads_up_match
+    from htjax.agents.holdem import call_station_policy, heads_up_match
 
-    path = ROOT / "policies" / "holdem.onnx"
-    card = json.loads(path.with_suffix(".json").read_text())
+    path = htjax.policies.path("holdem")
+    card = htjax.policies.model_card("holdem")
     assert card["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     ev = card["evaluation"]
     assert ev["passed"] and ev["judged_opponents"] == ["call_station", "random"]
@@ -457,7 +460,7 @@ def test_shipped_holdem_policy__card_numbers_belong_to_this_file():
 def test_load_checked__weights_env_and_parity_of_a_shipped_policy():
     from htjax.train.parity import load_checked
 
-    loaded = load_checked(ROOT / "policies" / "ipd.onnx", seed=0, worlds=4, steps=10)
+    loaded = load_checked(htjax.policies.path("ipd"), seed=0, worlds=4, steps=10)
     assert loaded.env.id == "prisoners_dilemma" and loaded.parity["samples"] == 4 * 10 * loaded.env.num_players
     assert loaded.parity["max_abs_diff_probabilities"] <= 1e-5 and loaded.parity["masked_zero_jax"]
     obs = jnp.zeros(loaded.env.observation_shape, jnp.float32)

@@ -37,6 +37,7 @@ from htjax.adapters.pettingzoo import (
 )
 from htjax.core.config import ConfigError
 from htjax.core.env import HtjaxError, InvalidActionError, State
+from htjax.core.errors import InvalidArgumentError
 from htjax.core.keys import episode_key_for
 
 TOY_ENVS = {"toy_high_card": HighCard, "toy_matching_pennies": MatchingPennies}
@@ -136,7 +137,7 @@ def test_parallel_api_and_seed_tests__pass_or_refuse_turn_based(case):
         _run_quietly(parallel_api_test, parallel_env(env_id, **cfg), num_cycles=100)
         _run_quietly(parallel_seed_test, lambda: parallel_env(env_id, **cfg), num_cycles=100)
     else:
-        with pytest.raises(ValueError, match=r"turn-based: use aec_env"):
+        with pytest.raises(InvalidArgumentError, match=r"turn-based: use aec_env"):
             parallel_env(env_id, **cfg)
 
 
@@ -219,13 +220,19 @@ def _private_fields(state):
     return {f.name: getattr(state, f.name) for f in dataclasses.fields(state) if f.name not in PUBLIC_FIELDS}
 
 
+def _core_rewards(core, state, action, episode_key) -> np.ndarray:
+    """Rewards the core env gives for ``action`` in ``state`` (the forfeit rule and penalty included)."""
+    key = htjax.step_key(jnp.asarray(episode_key), state.step_count)
+    return np.asarray(core.step(state, jnp.asarray(action, jnp.int32), key).rewards)
+
+
 def test_masked_action__follows_illegal_action_rule_and_moves_nothing(case):
-    """Penalty mode: the game ends, the offender gets the penalty, no game-private field moves
+    """Penalty mode: the game ends, the offender forfeits its stake and gets the penalty exactly
+    as in the core env (never better than the penalty alone), no game-private field moves
     (no chips, cards or tokens). Envs whose masks never forbid anything in ten random episodes
     are checked to have had all-legal masks throughout (there is no masked action to send).
     """
     env_id, cfg, core = case
-    seats = np.arange(core.num_players)
     if core.simultaneous:
         env = parallel_env(env_id, **cfg)
         rng = np.random.default_rng(11)
@@ -242,9 +249,10 @@ def test_masked_action__follows_illegal_action_rule_and_moves_nothing(case):
                 before = env.htjax_state
                 _, rewards, terms, _, infos = env.step(actions)
                 seat = pz.agent_seat(offender, core.num_players)
-                forfeit = core._forfeit(before, jnp.asarray(seats == seat), core.default_params)
-                expected = np.asarray(forfeit) + np.where(seats == seat, core.illegal_action_penalty, 0.0)
+                joint = [actions[a] for a in env.possible_agents]
+                expected = _core_rewards(core, before, joint, env.episode_key)
                 np.testing.assert_allclose([rewards[a] for a in env.possible_agents], expected)
+                assert expected[seat] <= core.illegal_action_penalty
                 assert (
                     all(terms.values()) and infos[offender] == {"illegal_action": True} and env.agents == []
                 )
@@ -268,9 +276,9 @@ def test_masked_action__follows_illegal_action_rule_and_moves_nothing(case):
             before = env.unwrapped.htjax_state
             env.step(int(np.flatnonzero(~mask)[0]))
             seat = pz.agent_seat(agent, core.num_players)
-            forfeit = core._forfeit(before, jnp.asarray(seats == seat), core.default_params)  # the contract's forfeit
-            expected = np.asarray(forfeit) + np.where(seats == seat, core.illegal_action_penalty, 0.0)
+            expected = _core_rewards(core, before, env.unwrapped.actions[-1], env.unwrapped.episode_key)
             np.testing.assert_allclose([env.rewards[a] for a in env.possible_agents], expected)
+            assert expected[seat] <= core.illegal_action_penalty
             assert all(env.terminations.values()) and env.infos[agent] == {"illegal_action": True}
             chex.assert_trees_all_equal(_private_fields(before), _private_fields(env.unwrapped.htjax_state))
             return
@@ -292,10 +300,9 @@ class MaskedHighCard(HighCard):
         nxt = super()._step(state.replace(legal_action_mask=state.legal_action_mask[:2]), action, key, params)
         return nxt.replace(legal_action_mask=jnp.concatenate([nxt.legal_action_mask, jnp.array([False])]))
 
-
-def render_text(env, state, seat=None):
-    """Picked up by the adapter for envs defined in this module (MaskedHighCard)."""
-    return f"masked high card, step {int(state.step_count)}, seat={seat}"
+    def render_text(self, state, seat=None):
+        """The game's own text view (the adapters call ``env.render_text``)."""
+        return f"masked high card, step {int(state.step_count)}, seat={seat}"
 
 
 @pytest.fixture(scope="module")
@@ -311,7 +318,9 @@ def test_masked_action__penalty_mode_ends_episode_and_keeps_cards(masked):
     env.step(2)
     after = env.unwrapped.htjax_state
     assert all(env.terminations.values()) and not any(env.truncations.values())
-    assert env.rewards == {agent: -1.0, ("player_1" if agent == "player_0" else "player_0"): 0.0}
+    expected = _core_rewards(masked, before, 2, env.unwrapped.episode_key)
+    assert [env.rewards[a] for a in env.possible_agents] == expected.tolist()
+    assert env.rewards[agent] <= -1.0 and sum(env.rewards.values()) == pytest.approx(expected.sum())
     assert env.infos[agent] == {"illegal_action": True}
     chex.assert_trees_all_equal(_private_fields(before), _private_fields(after))
     assert env.unwrapped.actions == [2]
@@ -326,7 +335,8 @@ def test_masked_action__raise_mode_raises_and_changes_nothing(masked):
         match=rf"{agent} played 2 \('forbidden'\).*legal actions are \{{0: 'draw', 1: 'stand'\}}",
     ):
         env.step(2)
-    assert env.unwrapped.htjax_state is state and env.agent_selection == agent and env.unwrapped.actions == []
+    chex.assert_trees_all_equal(env.unwrapped.htjax_state, state)
+    assert env.agent_selection == agent and env.unwrapped.actions == []
     env.step(1)  # the game goes on normally
     assert env.unwrapped.actions == [1]
 
@@ -334,12 +344,12 @@ def test_masked_action__raise_mode_raises_and_changes_nothing(masked):
 @pytest.mark.parametrize(
     "action, message",
     [
-        (3, r"player_\d action 3 is out of range \[0, 3\); legal actions are \{0: 'draw', 1: 'stand'\}"),
-        (-1, r"action -1 is out of range"),
-        (1.0, r"must act with an integer action id, got 1\.0 \(float\)"),
-        ("1", r"integer action id, got '1' \(str\)"),
-        (True, r"integer action id, got True"),
-        (np.array([1]), r"integer action id"),
+        (3, r"player_\d: .*action out of range \[0, 3\): 3.*; legal actions are \{0: 'draw', 1: 'stand'\}"),
+        (-1, r"action out of range \[0, 3\): -1"),
+        (1.0, r"player_\d: .*action must be an integer, got dtype float64"),
+        ("1", r"action must be an integer, got dtype <U1"),
+        (True, r"action must be an integer, got dtype bool"),
+        (np.array([1]), r"player_\d must have shape \(\), got shape \(1,\)"),
         (None, r"is to act; None is only for finished agents"),
     ],
 )
@@ -349,7 +359,8 @@ def test_bad_action__raises_naming_agent_and_legal_actions(masked, action, messa
     state = env.unwrapped.htjax_state
     with pytest.raises(InvalidActionError, match=message):
         env.step(action)
-    assert env.unwrapped.htjax_state is state and env.unwrapped.actions == []
+    chex.assert_trees_all_equal(env.unwrapped.htjax_state, state)
+    assert env.unwrapped.actions == []
 
 
 def test_numpy_and_jax_integer_actions__are_accepted(masked):
@@ -384,7 +395,7 @@ def test_step_as__refuses_out_of_turn(masked):
         OutOfTurnError, match=rf"{other} tried to act out of turn.*it is {env.agent_selection}'s turn"
     ):
         env.step_as(other, 0)
-    with pytest.raises(ValueError, match=r"unknown agent 'player_9'"):
+    with pytest.raises(InvalidArgumentError, match=r"unknown agent 'player_9'"):
         env.step_as("player_9", 0)
     assert env.unwrapped.actions == []
     env.step_as(env.agent_selection, 1)
@@ -402,26 +413,34 @@ def test_before_reset__clear_errors(masked):
 
 
 def test_constructor__rejects_bad_arguments(masked):
-    with pytest.raises(ValueError, match=r"illegal_action must be one of \['penalty', 'raise'\]"):
+    with pytest.raises(InvalidArgumentError, match=r"illegal_action must be one of \['penalty', 'raise'\]"):
         aec_env(masked, illegal_action="ignore")
-    with pytest.raises(ValueError, match=r"render_mode must be None or one of \['ansi', 'human'\]"):
-        aec_env(masked, render_mode="rgb_array")
+    with pytest.raises(InvalidArgumentError, match=r"render_mode must be None or a string"):
+        aec_env(masked, render_mode=3)
     with pytest.raises(htjax.UnknownEnvError, match="unknown env id 'nope'"):
         aec_env("nope")
     with pytest.raises(ConfigError, match="max_draws"):
         aec_env("toy_high_card", max_draws=0)
-    with pytest.raises(TypeError, match="either an Env instance"):
+    with pytest.raises(InvalidArgumentError, match="either an Env instance"):
         aec_env(masked, max_draws=3)
-    with pytest.raises(ValueError, match="unknown agent 'player_2'"):
+    with pytest.raises(InvalidArgumentError, match="unknown agent 'player_2'"):
         aec_env(masked).observation_space("player_2")
-    with pytest.raises(ValueError, match="simultaneous-move game"):
+    with pytest.raises(InvalidArgumentError, match="simultaneous-move game"):
         HtjaxAECEnv(MatchingPennies())
+
+
+def test_unsupported_render_mode__warns_like_gymnasium_and_renders_nothing(masked):
+    with pytest.warns(UserWarning, match="render_mode='rgb_array' is accepted"):
+        env = aec_env(masked, render_mode="rgb_array")
+    env.reset(seed=0)
+    with pytest.warns(UserWarning, match="render\\(\\) called with render_mode='rgb_array'"):
+        assert env.render() is None
 
 
 @pytest.mark.parametrize("seed", [-1, 2**64, 1.5, True, "3"])
 def test_bad_seed__raises(masked, seed):
     env = aec_env(masked)
-    with pytest.raises(ValueError, match="seed must be"):
+    with pytest.raises(InvalidArgumentError, match=r"seed must be an int in \[0, 2\*\*64\)"):
         env.reset(seed=seed)
 
 
@@ -498,20 +517,22 @@ def test_episode_key_option__replays_a_recorded_game(masked):
     for action in actions:
         other.step(action)
     chex.assert_trees_all_equal(other.unwrapped.htjax_state, final)
-    with pytest.raises(ValueError, match=r"options\['episode_key'\] must be uint32\[2\]"):
+    with pytest.raises(InvalidArgumentError, match=r"options\['episode_key'\] must be uint32\[2\]"):
         other.reset(options={"episode_key": [1, 2, 3]})
     other.reset(seed=0, options={"options": 1})  # unknown options are ignored (api_test passes one)
 
 
 def test_compiled_functions__shared_and_traced_once(masked):
+    from htjax.adapters.programs import seats_program
+
     first, second = aec_env(masked), aec_env(MaskedHighCard())
-    assert pz._compiled(first.unwrapped.htjax_env) is pz._compiled(second.unwrapped.htjax_env)
+    assert seats_program(first.unwrapped.htjax_env) is seats_program(second.unwrapped.htjax_env)
     rng = np.random.default_rng(1)
     for env in (first, second, first):
         env.reset()
         _play_aec(env, rng)
-    reset_fn, step_fn = pz._compiled(masked)
-    assert reset_fn._cache_size() == 1 and step_fn._cache_size() == 1
+    program = seats_program(masked)
+    assert program.init._cache_size() == 1 and program.step._cache_size() == 1
 
 
 # ---------------------------------------------------------------------------- parallel env
@@ -533,7 +554,7 @@ def test_parallel__missing_or_extra_agents_raise(pennies):
         pennies.step([0, 1])
     with pytest.raises(
         InvalidActionError,
-        match=r"player_1 action 5 is out of range \[0, 3\); legal actions are \{0: 'heads', 1: 'tails'\}",
+        match=r"player_1: .*action out of range \[0, 3\).*; legal actions are \{0: 'heads', 1: 'tails'\}",
     ):
         pennies.step({"player_0": 0, "player_1": 5})
     assert pennies.actions == []
@@ -542,7 +563,8 @@ def test_parallel__missing_or_extra_agents_raise(pennies):
 def test_parallel__illegal_action_penalises_only_the_offender(pennies):
     state = pennies.htjax_state
     obs, rewards, terms, _, infos = pennies.step({"player_0": 0, "player_1": 2})
-    assert rewards == {"player_0": 0.0, "player_1": -1.0}
+    expected = _core_rewards(pennies.htjax_env, state, [0, 2], pennies.episode_key)
+    assert [rewards["player_0"], rewards["player_1"]] == expected.tolist() and expected[1] <= -1.0
     assert terms == {"player_0": True, "player_1": True} and infos["player_1"] == {"illegal_action": True}
     assert infos["player_0"] == {} and pennies.agents == []
     chex.assert_trees_all_equal(_private_fields(state), _private_fields(pennies.htjax_state))
@@ -568,13 +590,13 @@ def test_simultaneous_aec__checks_each_action_when_given():
     env = aec_env("toy_matching_pennies", illegal_action="raise")
     env.reset(seed=0)
     assert env.unwrapped.__class__ is HtjaxParallelEnv
-    with pytest.raises(InvalidActionError, match=r"player_0 action 9 is out of range"):
+    with pytest.raises(InvalidActionError, match=r"player_0: .*action out of range \[0, 3\)"):
         env.step(9)
     with pytest.raises(IllegalActionError, match=r"player_0 played 2"):
         env.step(2)
     env.step(1)
     assert env.agent_selection == "player_1"
-    with pytest.raises(InvalidActionError, match=r"player_1 must act with an integer"):
+    with pytest.raises(InvalidActionError, match=r"player_1: .*action must be an integer, got dtype float64"):
         env.step(0.5)
     env.step(1)
     assert env.unwrapped.actions[0].tolist() == [1, 1]
@@ -582,7 +604,9 @@ def test_simultaneous_aec__checks_each_action_when_given():
 
 
 def test_turn_based__no_parallel_form():
-    with pytest.raises(ValueError, match=r"toy_high_card is turn-based: use aec_env\('toy_high_card'\)"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"toy_high_card is turn-based: use aec_env\('toy_high_card'\)"
+    ):
         parallel_env("toy_high_card")
     with pytest.raises(AssertionError, match="is_parallelizable"):
         aec_to_parallel(aec_env("toy_high_card"))
@@ -595,12 +619,13 @@ def test_render__game_render_text_generic_text_and_human(masked, capsys):
     assert env.render() == "masked high card, step 0, seat=None"
     plain = aec_env("toy_high_card", render_mode="ansi")
     plain.reset(seed=0)
-    text = plain.render()
-    assert text.startswith("toy_high_card v0 | step 0 | to act: player_0; legal: draw, stand")
+    text = plain.render()  # the core's default Env.render_text
+    assert text == plain.unwrapped.htjax_env.render_text(plain.unwrapped.htjax_state)
+    assert text.startswith("toy_high_card step 0")
     human = aec_env("toy_matching_pennies", render_mode="human")
     human.reset(seed=0)
     assert human.render() is None
-    assert "every agent acts; legal player_0: heads, tails; player_1: heads, tails" in capsys.readouterr().out
+    assert capsys.readouterr().out.startswith("toy_matching_pennies step 0")
     quiet = aec_env(masked)
     quiet.reset(seed=0)
     with pytest.warns(UserWarning, match="without a render_mode"):
@@ -633,7 +658,8 @@ def test_any_input_sequence__bad_inputs_change_nothing_and_rewards_match_core(ma
         else:
             with pytest.raises((InvalidActionError, IllegalActionError)):
                 env.step(value)
-            assert env.unwrapped.htjax_state is state and len(env.unwrapped.actions) == n_actions
+            chex.assert_trees_all_equal(env.unwrapped.htjax_state, state)
+            assert len(env.unwrapped.actions) == n_actions
             assert env.agent_selection == agent
     _, expected = _core_totals(masked, env.unwrapped.episode_key, env.unwrapped.actions)
     np.testing.assert_allclose([totals[a] for a in env.possible_agents], expected, atol=1e-6)
@@ -671,14 +697,11 @@ def test_onnx_policy__drives_one_agent_of_aec_holdem(tmp_path):
 
 @pytest.mark.parametrize("opponent", ["Cooperator", "TitForTat"])
 def test_onnx_policy__parallel_ipd_moves_equal_the_tournaments(opponent):
-    import pathlib
-
-    from htjax.envs.ipd_tournament import play_match
-    from htjax.train.onnx_policy import OnnxPolicy
+    import htjax.policies
+    from htjax.agents.ipd.tournament import play_match
 
     env = parallel_env("prisoners_dilemma")
-    path = pathlib.Path(__file__).resolve().parent.parent / "policies" / "ipd.onnx"
-    policy = OnnxPolicy.load(path, env.htjax_env)
+    policy = htjax.policies.load("ipd", env.htjax_env)  # the shipped policy, by name
 
     def scripted(observation):  # player_0: cooperates, or copies player_1's last move
         if opponent == "Cooperator" or observation[0] == 0:
@@ -690,9 +713,52 @@ def test_onnx_policy__parallel_ipd_moves_equal_the_tournaments(opponent):
     while env.agents:
         actions = {
             "player_0": scripted(observations["player_0"]["observation"]),
-            "player_1": policy.act(observations["player_1"]["observation"], observations["player_1"]["action_mask"]),
+            "player_1": policy.act(
+                observations["player_1"]["observation"], observations["player_1"]["action_mask"]
+            ),
         }
         moves.append([actions["player_0"], int(actions["player_1"])])
         observations, rewards, terminations, truncations, infos = env.step(actions)
     expected = play_match(opponent, policy.tournament_agent(), turns=100)[0]
     np.testing.assert_array_equal(np.asarray(moves), expected)
+
+
+# ---------------------------------------------------------------------------- pickling
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: aec_env("holdem"),
+        lambda: parallel_env("prisoners_dilemma", noise=0.1),
+        lambda: aec_env("prisoners_dilemma"),
+    ],
+    ids=["aec-holdem", "parallel-ipd", "aec-of-parallel-ipd"],
+)
+def test_pickle__mid_episode_round_trip_then_both_copies_play_the_same(make):
+    import pickle
+
+    def play(env, steps):
+        rng = np.random.default_rng(5)
+        out = []
+        for _ in range(steps):
+            if not env.agents:
+                env.reset()
+                continue
+            if isinstance(env, HtjaxParallelEnv):
+                acts = {a: int(rng.choice(np.flatnonzero(env.observe(a)["action_mask"]))) for a in env.agents}
+                out.append(sorted(env.step(acts)[1].items()))
+                continue
+            agent = env.agent_selection
+            obs, reward, term, trunc, _ = env.last()
+            out.append((agent, reward, term, trunc))
+            env.step(None if term or trunc else int(rng.choice(np.flatnonzero(obs["action_mask"]))))
+        return out
+
+    env = make()
+    env.reset(seed=8)
+    play(env, 5)
+    copy = pickle.loads(pickle.dumps(env))
+    chex.assert_trees_all_equal(copy.unwrapped.htjax_state, env.unwrapped.htjax_state)
+    assert [np.asarray(a).tolist() for a in copy.unwrapped.actions] == [
+        np.asarray(a).tolist() for a in env.unwrapped.actions
+    ]
+    assert play(copy, 30) == play(env, 30)

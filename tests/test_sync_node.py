@@ -1,6 +1,7 @@
 """JavaScript interop: the Node reader (js/read_episode.mjs, @automerge/automerge) reads what Python wrote.
 
-CI runs ``npm ci`` first (.ci/run); without node_modules this test fails with instructions.
+The session fixture ``node_modules`` (conftest.py) runs ``npm ci`` from package-lock.json when the
+packages are missing; without Node.js the tests fail, naming what to install.
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ import pathlib
 import shutil
 import subprocess
 
+import automerge.core as am
 import jax
 import pytest
+from automerge.core import ScalarType as S
 
 import htjax
 import htjax.sync as sync
 from sync_helpers import TOY_ENVS
+
+pytestmark = pytest.mark.usefixtures("node_modules")
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 READER = ROOT / "js" / "read_episode.mjs"
@@ -50,6 +55,7 @@ def test_node_reader__reads_the_same_actions_and_outcome_as_python(env_cls, tmp_
         assert js["schema"] == sync.SCHEMA and js["schema_version"] == sync.SCHEMA_VERSION
         assert js["env"]["id"] == h.env_id and js["env"]["version"] == h.env_version
         assert js["env"]["config"] == dict(h.config)
+        assert js["env"]["params"] == dict(h.params)
         assert js["env"]["action_labels"] == list(h.action_labels)
         assert js["episode"]["key"] == list(h.episode_key)
         assert js["seats"] == [{"actor": s.actor, "kind": s.kind, "policy": s.policy} for s in h.seats]
@@ -77,3 +83,27 @@ def test_node_reader__refuses_a_document_of_another_schema(tmp_path):
     path.write_bytes(b"not automerge")
     done = subprocess.run(_node_reader() + [str(path)], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 2 and "not a readable Automerge document" in done.stderr
+
+
+def test_node_reader__reads_rule_parameters_and_a_schema_3_document(tmp_path):
+
+    env = TOY_ENVS[0]()
+    rec = sync.Recorder.start(env, jax.random.PRNGKey(1), env_params=env.params(stake=2.5))
+    rec.append(1)
+    path = tmp_path / "params.automerge"
+    sync.save(rec.doc, path)
+    js = _read_in_node(path)
+    assert js["schema_version"] == 4 and js["env"]["params"] == {"stake": 2.5}
+    raw = am.Document.load(rec.doc.to_bytes())
+    with raw.transaction() as tx:  # a version 3 document predates env.params
+        tx.put(am.ROOT, "schema_version", S.Int, 3)
+        tx.delete(raw.get(am.ROOT, "env")[1], "params")
+    path.write_bytes(raw.save())
+    js = _read_in_node(path)
+    assert js["schema_version"] == 3 and js["env"]["params"] is None
+    assert sync.load(path).header.params is None
+    with raw.transaction() as tx:
+        tx.put(am.ROOT, "schema_version", S.Int, 5)
+    path.write_bytes(raw.save())
+    done = subprocess.run(_node_reader() + [str(path)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 2 and "schema version 5 is not supported" in done.stderr

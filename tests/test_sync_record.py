@@ -127,16 +127,12 @@ def test_record__a_trajectory_of_another_env_does_not_replay(high_card_rollout):
 
 # ---------------------------------------------------------------------------- public view hook
 class ViewedHighCard(toy_envs.HighCard):
-    id = "toy_high_card"
+    def public_view(self, state):
+        """Spectator view: whose turn and who stood (hands stay hidden)."""
+        return {"to_move": int(state.current_player), "stood": [bool(x) for x in state.stood], "done": bool(state.terminated)}
 
-
-def public_view(env, state):
-    """Spectator view: whose turn and who stood (hands stay hidden)."""
-    return {"to_move": int(state.current_player), "stood": [bool(x) for x in state.stood], "done": bool(state.terminated)}
-
-
-def render_text(env, state, seat=None):
-    return f"to move: {int(state.current_player)}"
+    def render_text(self, state, seat=None):
+        return f"to move: {int(state.current_player)}"
 
 
 def test_record__public_view_hook_is_recorded_per_step(high_card_rollout):
@@ -148,5 +144,7 @@ def test_record__public_view_hook_is_recorded_per_step(high_card_rollout):
     assert len(views) == r.length + 1
     for t, v in enumerate(views):
         assert v == {"to_move": int(r.states.current_player[t]), "stood": np.asarray(r.states.stood[t]).tolist(), "done": bool(r.states.terminated[t])}
-    with pytest.raises(sync.RecordError, match="no public_view"):
-        sync.record(toy_envs.HighCard(), out.trajectory, [2], public_view=True)
+    # a game without its own view records the Env default: the public State fields
+    plain = sync.record(toy_envs.HighCard(), out.trajectory, [2], public_view=True)[0].views()
+    assert [v["current_player"] for v in plain] == np.asarray(r.states.current_player).tolist()
+    assert set(plain[0]) == {"current_player", "step_count", "rewards", "terminated", "truncated"}

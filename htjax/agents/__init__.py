@@ -1,6 +1,7 @@
-"""Game-specific agents: scripted and reference policies, one module per game.
+"""Agents: scripted and game-specific players built on the envs (strategies, opponents, tournaments).
 
-Every policy has the htjax shape ``policy(params, observation, legal_action_mask, key) -> action``.
-Modules are imported on use (``from htjax.agents.blackjack import basic_strategy_policy``); this
-package imports none of them.
+Each game's agents live in a subpackage or module (``htjax.agents.ipd``, ``htjax.agents.holdem``:
+the hold'em baselines and ``heads_up_match``, ``htjax.agents.blackjack``: basic strategy and the
+demo's fixed strategy, ...), imported only when used.
+Imports flow one way: ``core <- envs <- agents <- train/adapters/cli``.
 """

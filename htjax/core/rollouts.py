@@ -473,9 +473,16 @@ def rollout(
 
     Returns:
       :class:`Rollout` with the ``carry`` to continue from and the ``[T, N]`` ``trajectory``.
+
+    Raises:
+      htjax.core.errors.MemoryBudgetError: the batch would not fit in free memory (checked
+        before anything is allocated; see :mod:`htjax.core.memory`).
     """
     if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
         raise InvalidArgumentError(f"num_steps must be a positive int, got {num_steps!r}")
+    from htjax.core.memory import check_rollout_fits  # refuse a size that cannot fit, before allocating
+
+    check_rollout_fits(env, num_envs, num_steps, record_observations=record_observations)
     if carry is None:
         carry = rollout_start(env, key, num_envs, devices=devices, env_params=env_params)
     elif carry.episode_index.shape[0] != num_envs:

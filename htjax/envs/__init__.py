@@ -18,8 +18,8 @@ EnvId = Literal["blackjack", "holdem", "prisoners_dilemma"]
 
 _REGISTRY: dict[str, str] = {
     "blackjack": "htjax.envs.blackjack.env:Blackjack",
-    "holdem": "htjax.envs.holdem:Holdem",
-    "prisoners_dilemma": "htjax.envs.prisoners_dilemma:IteratedPrisonersDilemma",
+    "holdem": "htjax.envs.holdem.env:Holdem",
+    "prisoners_dilemma": "htjax.envs.prisoners_dilemma.env:IteratedPrisonersDilemma",
 }
 
 

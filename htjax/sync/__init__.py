@@ -14,7 +14,9 @@ from htjax.sync.document import FILE_SUFFIX, ChangeInfo, EpisodeDoc, load, save
 from htjax.sync.errors import (
     CorruptDocumentError,
     DocumentEnvError,
+    EpisodeMismatchError,
     LogAppendError,
+    MergeError,
     RecordError,
     ReplayMismatchError,
     SchemaVersionError,
@@ -24,12 +26,13 @@ from htjax.sync.fork import fork
 from htjax.sync.record import DEFAULT_CHECKPOINT_EVERY, default_seats, record
 from htjax.sync.recorder import Recorder
 from htjax.sync.replay import Replay, derive, derive_many, replay, replay_many
-from htjax.sync.schema import SCHEMA, SCHEMA_VERSION, Checkpoint, LogEntry, Outcome, Seat
+from htjax.sync.schema import READABLE_VERSIONS, SCHEMA, SCHEMA_VERSION, Checkpoint, LogEntry, Outcome, Seat
 from htjax.sync.whatif import WhatIfRow, what_if
 
 __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
+    "READABLE_VERSIONS",
     "FILE_SUFFIX",
     "DEFAULT_CHECKPOINT_EVERY",
     "EpisodeDoc",
@@ -60,4 +63,6 @@ __all__ = [
     "ReplayMismatchError",
     "RecordError",
     "LogAppendError",
+    "MergeError",
+    "EpisodeMismatchError",
 ]

@@ -181,7 +181,11 @@ def _first_failure(
 
 
 def derive_entries(env: Env, headers: Sequence[Header], logs: Sequence[Sequence[LogEntry]]) -> list[Derivation]:
-    """Apply the merge rule to several logs of the same env at once (one ``vmap`` per round)."""
+    """Apply the merge rule to several logs of the same env at once (one ``vmap`` per round).
+
+    Each header's ``params`` (validated by :meth:`EpisodeDoc.env`; None: the config's values)
+    are the rule parameters its episode replays under.
+    """
     n = len(logs)
     cols = [_columns(log) for log in logs]
     bad: list[dict[int, str]] = [{} for _ in range(n)]
@@ -192,7 +196,7 @@ def derive_entries(env: Env, headers: Sequence[Header], logs: Sequence[Sequence[
         selections = [_select(logs[i], cols[i], headers[i], bad[i], finished[i]) for i in todo]
         actions = [_actions(cols[i], sel[0], headers[i]) for i, sel in zip(todo, selections)]
         keys = np.array([headers[i].episode_key for i in todo], np.uint32).reshape(-1, 2)
-        batch = replay_batch(env, keys, actions)
+        batch = replay_batch(env, keys, actions, [headers[i].params for i in todo])
         arrays = (
             batch.field("current_player"),
             batch.field("legal_action_mask"),

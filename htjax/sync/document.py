@@ -16,10 +16,18 @@ import automerge.core as am
 from automerge.core import ROOT
 
 from htjax.core.config import ConfigError
-from htjax.core.env import Env, UnknownEnvError
+from htjax.core.env import Env, Params, UnknownEnvError
 from htjax.envs import env_class
 from htjax.sync import schema
-from htjax.sync.errors import CorruptDocumentError, DocumentEnvError, SyncError, binding_guard
+from htjax.sync.errors import (
+    CorruptDocumentError,
+    DocumentEnvError,
+    EpisodeMismatchError,
+    MergeError,
+    SyncError,
+    binding_guard,
+)
+from htjax.sync.params import from_plain
 
 __all__ = ["EpisodeDoc", "ChangeInfo", "save", "load", "FILE_SUFFIX"]
 
@@ -106,7 +114,7 @@ class EpisodeDoc:
             return schema.read_plain(self._doc, got[1])
 
     def env(self) -> Env:
-        """Build the env the document was recorded with (checks id, version, config, layout)."""
+        """Build the env the document was recorded with (checks id, version, config, sizes, rule parameters)."""
         h = self.header
         try:
             cls = env_class(h.env_id)
@@ -127,7 +135,24 @@ class EpisodeDoc:
                 f"episode document: (players, actions, simultaneous) = "
                 f"{(h.num_players, h.num_actions, h.simultaneous)} but {h.env_id} {h.env_version} has {sizes}"
             )
+        self._params_of(env)
         return env
+
+    def params(self) -> Params:
+        """The rule parameters the episode was played with (:meth:`Env.params` of ``env.params``).
+
+        A schema version 3 document predates rule parameters: its episode played the config's
+        values, which is what this returns for it (``env.default_params``).
+        """
+        return self._params_of(self.env())
+
+    def _params_of(self, env: Env) -> Params:
+        if self.header.params is None:
+            return env.default_params
+        try:
+            return from_plain(env, self.header.params)
+        except ConfigError as exc:
+            raise DocumentEnvError(f"episode document: field 'env.params': {exc}") from exc
 
     # ------------------------------------------------------------------ history, copies, merges
     def heads(self) -> list[str]:
@@ -159,14 +184,96 @@ class EpisodeDoc:
         return EpisodeDoc(doc)
 
     def merge(self, other: "EpisodeDoc") -> None:
-        """Merge ``other``'s changes into this document (Automerge merge; both converge)."""
+        """Merge ``other``'s changes into this document (Automerge merge; both converge).
+
+        Only copies of one episode merge: documents that share their history (made by
+        :meth:`copy`, the Automerge sync protocol, or :func:`htjax.sync.fork` at the same step of
+        the same document). Concurrent appends then resolve by the merge rule
+        (:mod:`htjax.sync.derive`), which keeps every entry. Anything else is refused and this
+        document is left unchanged.
+
+        Raises:
+          EpisodeMismatchError: ``other`` is another episode: its env id or version, config,
+            rule parameters, episode key, schema version or branch (``fork``) differ;
+            ``.differences`` names each.
+          MergeError: the documents were recorded separately (no common history: Automerge
+            would keep one log and hide the other), or merging would delete log entries of
+            this document.
+        """
+        if not isinstance(other, EpisodeDoc):
+            raise SyncError(f"EpisodeDoc.merge expects an EpisodeDoc, got {type(other).__name__}")
+        if other._doc is self._doc:
+            return  # a document merged with itself is unchanged (the binding cannot borrow it twice)
+        differences = _differences(self, other)
+        if differences:
+            shown = "; ".join(f"{name}: {mine} here, {theirs} there" for name, mine, theirs in differences[:6])
+            more = f"; and {len(differences) - 6} more" if len(differences) > 6 else ""
+            raise EpisodeMismatchError(
+                f"cannot merge episode documents of different episodes ({shown}{more}); only copies of "
+                "one episode merge (EpisodeDoc.copy, the sync protocol, or forks at the same step)",
+                differences=tuple(name for name, _, _ in differences),
+            )
         with binding_guard("merging documents"):
+            if _log_id(self._doc) != _log_id(other._doc):
+                raise MergeError(
+                    f"cannot merge: both documents hold {self!r} but were recorded separately (no common "
+                    "history), so Automerge would keep one log and hide the other; share one document "
+                    "between peers with EpisodeDoc.copy() or the Automerge sync protocol"
+                )
+            trial = self._doc.fork()
+            trial.merge(other._doc)
+            kept = set(_entry_ids(trial))
+            lost = [i for i, oid in enumerate(_entry_ids(self._doc)) if oid not in kept]
+            if lost:
+                raise MergeError(
+                    f"cannot merge: it would delete {len(lost)} log entries of this document (log index "
+                    f"{lost[0]} on); the other document removed them (a fork or an edit)"
+                )
             self._doc.merge(other._doc)
         self.header = schema.read_header(self._doc)
 
     def __repr__(self) -> str:
         h = self.header
         return f"EpisodeDoc({h.env_id} {h.env_version}, key={list(h.episode_key)}, world={h.world}, index={h.episode_index})"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _differences(a: EpisodeDoc, b: EpisodeDoc) -> list[tuple[str, str, str]]:
+    """``(name, value here, value there)`` of everything that makes ``b`` another episode than ``a``."""
+    ha, hb = a.header, b.header
+    out = []
+    pairs = [
+        ("schema_version", ha.schema_version, hb.schema_version),
+        ("env.id", ha.env_id, hb.env_id),
+        ("env.version", ha.env_version, hb.env_version),
+    ]
+    for name in sorted(set(ha.config) | set(hb.config)):
+        pairs.append((f"env.config.{name}", ha.config.get(name, "<absent>"), hb.config.get(name, "<absent>")))
+    if ha.params is None or hb.params is None:
+        pairs.append(("env.params", ha.params, hb.params))
+    else:
+        for name in sorted(set(ha.params) | set(hb.params)):
+            pairs.append((f"env.params.{name}", ha.params.get(name, "<absent>"), hb.params.get(name, "<absent>")))
+    pairs.append(("episode.key", list(ha.episode_key), list(hb.episode_key)))
+    pairs.append(("fork", a.fork_info(), b.fork_info()))
+    for name, x, y in pairs:
+        if type(x) is not type(y) or repr(x) != repr(y):  # repr: a NaN equals itself
+            out.append((name, _short(x), _short(y)))
+    return out
+
+
+def _log_id(doc: am.Document) -> bytes | None:
+    got = doc.get(ROOT, "log")
+    return None if got is None else got[1]
+
+
+def _entry_ids(doc: am.Document) -> list[bytes]:
+    log = _log_id(doc)
+    return [] if log is None else [oid for _, oid in doc.values(log)]
 
 
 def save(doc: EpisodeDoc, path: str | os.PathLike) -> None:

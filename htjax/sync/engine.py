@@ -3,11 +3,16 @@
 Shapes are padded to buckets (episodes to a power of two, steps to a multiple of
 :data:`STEP_BUCKET`) so that replaying batches of different sizes reuses a few compiled
 executables instead of compiling for every size.
+
+Rule parameters: episodes played with the env's config replay with ``env_params=None`` (the
+config's values are compile-time constants, as in a rollout without ``env_params``); the others
+replay in a second program with their parameters traced, and the two batches are joined.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -16,15 +21,24 @@ import numpy as np
 
 from htjax.core.env import Env, State
 from htjax.core.rollouts import replay_episode
+from htjax.sync.params import default_plain, stack_params
 
-__all__ = ["STEP_BUCKET", "replay_batch", "ReplayBatch"]
+__all__ = ["STEP_BUCKET", "ReplayBatch", "replay_batch"]
 
 STEP_BUCKET = 32
 
 
 @functools.lru_cache(maxsize=32)
 def _replay_fn(env: Env):
-    return jax.jit(jax.vmap(functools.partial(replay_episode, env)))
+    from htjax import program_cache  # traced once per machine when the CLI turns it on
+
+    return program_cache.jit(jax.vmap(functools.partial(replay_episode, env)), name="replay", env=env,
+                             out_tree=lambda args: jax.tree_util.tree_structure(initial_state_shape(env)))
+
+
+@functools.lru_cache(maxsize=32)
+def _replay_params_fn(env: Env):
+    return jax.jit(jax.vmap(lambda k, a, n, p: replay_episode(env, k, a, n, env_params=p)))
 
 
 def _bucket_episodes(n: int) -> int:
@@ -65,17 +79,42 @@ class ReplayBatch:
         return jax.tree_util.tree_unflatten(treedef, [leaf[i, : length + 1] for leaf in self.leaves])
 
 
-def replay_batch(env: Env, keys: np.ndarray, actions: list[np.ndarray]) -> ReplayBatch:
+def replay_batch(
+    env: Env, keys: np.ndarray, actions: list[np.ndarray], params: Sequence[Mapping[str, Any] | None] | None = None
+) -> ReplayBatch:
     """Replay episodes of one env from their keys and actions.
 
     Args:
       env: the env.
       keys: ``uint32[E, 2]`` episode keys.
       actions: ``E`` arrays ``int32[L_e]`` (``int32[L_e, P]`` when simultaneous).
+      params: ``E`` validated plain rule parameters (:mod:`htjax.sync.params`) or None (the
+        env's config), or None for all.
 
     Returns:
       a :class:`ReplayBatch`; episode ``e``'s state after ``t`` actions is at ``[e, t]``.
     """
+    defaults = default_plain(env)
+    rows = [None if p is None or dict(p) == defaults else dict(p) for p in (params or [None] * len(actions))]
+    custom = [i for i, p in enumerate(rows) if p is not None]
+    if not custom:
+        return _replay(env, keys, actions, None)
+    if len(custom) == len(rows):
+        return _replay(env, keys, actions, rows)
+    plain = [i for i, p in enumerate(rows) if p is None]
+    a = _replay(env, keys[plain], [actions[i] for i in plain], None)
+    b = _replay(env, keys[custom], [actions[i] for i in custom], [rows[i] for i in custom])
+    where = np.empty(len(rows), np.int64)
+    where[plain] = np.arange(len(plain))
+    where[custom] = a.states.step_count.shape[0] + np.arange(len(custom))
+    # leaves padded to the same step bucket before joining: [E_a + E_b, L_pad + 1, ...]
+    steps = max(a.states.step_count.shape[1], b.states.step_count.shape[1])
+    pad = lambda x: jnp.pad(x, [(0, 0), (0, steps - x.shape[1])] + [(0, 0)] * (x.ndim - 2), mode="edge")
+    joined = jax.tree_util.tree_map(lambda x, y: jnp.concatenate([pad(x), pad(y)])[jnp.asarray(where)], a.states, b.states)
+    return ReplayBatch(joined, len(rows))
+
+
+def _replay(env: Env, keys: np.ndarray, actions: list[np.ndarray], rows: list[dict] | None) -> ReplayBatch:
     n = len(actions)
     longest = max((len(a) for a in actions), default=0)
     e_pad, l_pad = _bucket_episodes(max(n, 1)), _bucket_steps(longest)
@@ -87,7 +126,11 @@ def replay_batch(env: Env, keys: np.ndarray, actions: list[np.ndarray]) -> Repla
     for i, a in enumerate(actions):
         acts[i, : len(a)] = a
         lengths[i] = len(a)
-    states = _replay_fn(env)(jnp.asarray(padded_keys), jnp.asarray(acts), jnp.asarray(lengths))
+    args = (jnp.asarray(padded_keys), jnp.asarray(acts), jnp.asarray(lengths))
+    if rows is None:
+        states = _replay_fn(env)(*args)
+    else:  # padding rows replay under the first episode's (valid) parameters
+        states = _replay_params_fn(env)(*args, stack_params(env, rows + [rows[0]] * (e_pad - n)))
     return ReplayBatch(states, n)
 
 

@@ -21,6 +21,8 @@ __all__ = [
     "ReplayMismatchError",
     "RecordError",
     "LogAppendError",
+    "MergeError",
+    "EpisodeMismatchError",
     "binding_guard",
 ]
 
@@ -62,6 +64,27 @@ class RecordError(SyncError):
 
 class LogAppendError(SyncError):
     """A live append was refused: wrong seat, illegal action, or the episode is over."""
+
+
+class MergeError(SyncError):
+    """A merge was refused because it would lose or hide an episode's entries.
+
+    Raised for documents with no common history (recorded separately: Automerge would keep one
+    of the two logs and hide the other) and for a merge that would delete log entries of the
+    receiving document. Nothing is changed when it is raised.
+    """
+
+
+class EpisodeMismatchError(MergeError):
+    """A merge was refused because the other document is of another episode.
+
+    Attributes:
+      differences: what differs, e.g. ``("env.id", "env.config.max_draws", "episode.key")``.
+    """
+
+    def __init__(self, message: str, *, differences: tuple[str, ...]):
+        super().__init__(message)
+        self.differences = differences
 
 
 def _is_binding_failure(exc: BaseException) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import Sequence
+from typing import Any, Sequence
 
 import automerge.core as am
 import numpy as np
@@ -23,6 +23,7 @@ from htjax.sync.digest import digest_states, field_paths
 from htjax.sync.document import EpisodeDoc, utc_now
 from htjax.sync.engine import initial_state_shape, replay_batch
 from htjax.sync.errors import RecordError
+from htjax.sync.params import plain_params, world_rows
 from htjax.sync.replay import episode_returns
 from htjax.sync.views import public_view_of
 
@@ -50,8 +51,10 @@ def new_header(
     world: int | None = None,
     episode_index: int | None = None,
     created: datetime.datetime | None = None,
+    params: Any = None,
 ) -> schema.Header:
-    """The header of a new document for ``env`` (validates seats and the checkpoint stride)."""
+    """The header of a new document for ``env`` (validates seats, the checkpoint stride and one
+    world's rule ``params``: :meth:`Env.params`, None for the config's values)."""
     if len(seats) != env.num_players or not all(isinstance(s, schema.Seat) for s in seats):
         raise RecordError(f"{env.id}: seats must be {env.num_players} Seat objects, got {seats!r}")
     if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
@@ -75,6 +78,7 @@ def new_header(
         episode_index=episode_index,
         producer=f"htjax {htjax.__version__}",
         created=created or utc_now(),
+        params=plain_params(env, params, f"{env.id}: rule parameters", RecordError),
     )
 
 
@@ -132,7 +136,10 @@ def _check_faithful(env: Env, ep: _Episode, traj, current, rewards, done, mask) 
             f"{where}: the policy played an illegal action {ep.actions[t].tolist()}; "
             "episode logs hold legal actions only (the merge rule rejects illegal ones)"
         )
-    raise RecordError(f"{where}: replaying the actions does not reproduce the rollout's rewards/ends")
+    raise RecordError(
+        f"{where}: replaying the actions does not reproduce the rollout's rewards/ends "
+        "(if the rollout had env_params, pass the same env_params to record)"
+    )
 
 
 def record(
@@ -146,6 +153,8 @@ def record(
     public_view: bool = False,
     skip_incomplete: bool = False,
     time: datetime.datetime | None = None,
+    env_params: Any = None,
+    world_ids: Sequence[int] | None = None,
 ) -> list[EpisodeDoc]:
     """Turn every episode of the chosen worlds of a rollout into an episode document.
 
@@ -159,6 +168,11 @@ def record(
       public_view: also store the game's ``public_view`` after every step (see :mod:`~htjax.sync.views`).
       skip_incomplete: leave out an episode that began before the trajectory (otherwise an error).
       time: wall-clock time stamped on every log entry (default: now).
+      env_params: the rollout's rule parameters (the ``env_params`` it was given, or its
+        ``carry.env_params``); None when it played the env's config. Stored per document.
+      world_ids: the world index each of ``trajectory``'s columns had in the whole batch, when the
+        trajectory holds only some worlds (a chunk, see :func:`htjax.sync.commands.rollout_worlds`);
+        headers then name these indices. Default: the column index.
 
     Returns:
       documents ordered by world, then episode; an episode still running at the end of the
@@ -169,6 +183,12 @@ def record(
     bad = [w for w in worlds if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 0 <= w < num_worlds]
     if bad or not worlds:
         raise RecordError(f"worlds must be a non-empty list of ints in [0, {num_worlds}), got {worlds!r}")
+    if len(set(worlds)) != len(worlds):
+        dup = sorted({w for w in worlds if worlds.count(w) > 1})
+        raise RecordError(f"worlds must be distinct (each world is recorded once), got {dup} more than once")
+    if world_ids is not None and len(world_ids) != num_worlds:
+        raise RecordError(f"world_ids must name all {num_worlds} columns of the trajectory, got {len(world_ids)}")
+    ids = list(range(num_worlds)) if world_ids is None else [int(w) for w in world_ids]
     seats = tuple(seats) if seats is not None else default_seats(env, policy)
     time = time or utc_now()
     base = new_header(env, (0, 0), seats, checkpoint_every=checkpoint_every, created=time)
@@ -177,10 +197,12 @@ def record(
         for name in ("action", "current_player", "rewards", "episode_key", "episode_index", "step_index", "terminated", "truncated")
     }
     traj["done"] = traj["terminated"] | traj["truncated"]
-    episodes = [ep for col in range(len(worlds)) for ep in _split_episodes(traj, col, worlds[col], skip_incomplete)]
+    rows = world_rows(env, env_params, num_worlds, worlds, RecordError)
+    episodes = [ep for col in range(len(worlds)) for ep in _split_episodes(traj, col, ids[worlds[col]], skip_incomplete)]
     if not episodes:
         raise RecordError(f"worlds {worlds}: no complete episode start in this trajectory")
-    batch = replay_batch(env, np.array([ep.key for ep in episodes], np.uint32), [ep.actions for ep in episodes])
+    params = [rows[ep.world] for ep in episodes]
+    batch = replay_batch(env, np.array([ep.key for ep in episodes], np.uint32), [ep.actions for ep in episodes], params)
     current, rewards, mask = batch.field("current_player"), batch.field("rewards"), batch.field("legal_action_mask")
     term, trunc = batch.field("terminated"), batch.field("truncated")
     for row, ep in enumerate(episodes):
@@ -191,7 +213,7 @@ def record(
     docs, k = [], 0
     for row, ep in enumerate(episodes):
         n = len(ep.actions)
-        header = dataclasses.replace(base, episode_key=ep.key, world=ep.world_id, episode_index=ep.index)
+        header = dataclasses.replace(base, episode_key=ep.key, world=ep.world_id, episode_index=ep.index, params=params[row])
         checkpoints = [schema.Checkpoint(t, d.whole, d.fields) for t, d in zip(marks[row], digests[k : k + len(marks[row])])]
         k += len(marks[row])
         outcome = schema.Outcome(

@@ -22,6 +22,7 @@ from htjax.sync import schema
 from htjax.sync.digest import digest_states, leaf_arrays
 from htjax.sync.document import EpisodeDoc, utc_now
 from htjax.sync.errors import LogAppendError
+from htjax.sync.params import default_plain
 from htjax.sync.record import DEFAULT_CHECKPOINT_EVERY, default_seats, new_header
 from htjax.sync.replay import derive, episode_returns
 from htjax.sync.views import public_view_of
@@ -31,7 +32,7 @@ __all__ = ["Recorder"]
 
 @functools.lru_cache(maxsize=32)
 def _advance(env: Env):
-    return jax.jit(lambda state, action, ekey: env.step(state, action, step_key(ekey, state.step_count)))
+    return jax.jit(lambda state, action, ekey, params: env.step(state, action, step_key(ekey, state.step_count), params))
 
 
 class Recorder:
@@ -44,11 +45,16 @@ class Recorder:
       doc: the :class:`EpisodeDoc` being written.
       env: its env.
       state: the derived state (one world, device arrays).
+      env_params: the rule parameters the episode is played with (from the document).
     """
 
     def __init__(self, doc: EpisodeDoc):
         self.doc = doc
         self.env = doc.env()
+        self.env_params = doc.params()
+        # the config's values stay compile-time constants, as in replay (htjax.sync.engine)
+        custom = doc.header.params is not None and dict(doc.header.params) != default_plain(self.env)
+        self._step_params = self.env_params if custom else None
         self._key = as_key(np.asarray(doc.header.episode_key, np.uint32))
         self.refresh()
 
@@ -62,11 +68,12 @@ class Recorder:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         public_view: bool = False,
         actor_id: bytes | None = None,
+        env_params: Any = None,
     ) -> "Recorder":
-        """A new document for one episode of ``env`` from ``episode_key`` (``uint32[2]`` key data)."""
-        header = new_header(
-            env, np.asarray(key_data(episode_key if isinstance(episode_key, jax.Array) else jax.numpy.asarray(episode_key))), seats or default_seats(env), checkpoint_every=checkpoint_every
-        )
+        """A new document for one episode of ``env`` from ``episode_key`` (``uint32[2]`` key data),
+        played under rule parameters ``env_params`` (:meth:`Env.params`; None: the config's values)."""
+        key = np.asarray(key_data(episode_key if isinstance(episode_key, jax.Array) else jax.numpy.asarray(episode_key)))
+        header = new_header(env, key, seats or default_seats(env), checkpoint_every=checkpoint_every, params=env_params)
         doc = EpisodeDoc.create(header, actor_id=actor_id)
         rec = cls(doc)
         with doc.automerge.transaction() as tx:
@@ -134,9 +141,9 @@ class Recorder:
             pending = {**self._pending, seat: int(action)}
             if len(pending) == self.env.num_players:
                 joint = np.array([pending[s] for s in range(self.env.num_players)], np.int32)
-                new_state = _advance(self.env)(self.state, joint, self._key)
+                new_state = _advance(self.env)(self.state, joint, self._key, self._step_params)
         else:
-            new_state = _advance(self.env)(self.state, np.int32(action), self._key)
+            new_state = _advance(self.env)(self.state, np.int32(action), self._key, self._step_params)
         doc = self.doc.automerge
         with doc.transaction() as tx:
             log = schema.list_id(tx, "log")

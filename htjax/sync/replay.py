@@ -55,6 +55,17 @@ class Replay:
     def length(self) -> int:
         return self.derivation.length
 
+    @property
+    def env_params(self):
+        """The rule parameters the episode replayed under (``doc.params()``: one world's Params)."""
+        return self.doc.params()
+
+
+def _under(doc: EpisodeDoc) -> str:
+    """Names the document's rule parameters in a mismatch message (they may be what was changed)."""
+    params = doc.header.params
+    return f" (replayed under the document's rule parameters {dict(params)})" if params else ""
+
 
 def _check_layout(env: Env, doc: EpisodeDoc, paths: tuple[str, ...]) -> None:
     if doc.header.digest_fields != paths:
@@ -121,7 +132,7 @@ def _verify(env: Env, doc: EpisodeDoc, d: Derivation, paths: tuple[str, ...]) ->
             raise ReplayMismatchError(
                 f"replay differs from the recording at step {c.step}: field {field!r} "
                 f"(digest {got.whole[:12]} != recorded {c.digest[:12]}; last matching checkpoint: "
-                f"{'none' if last is None else f'step {last}'})",
+                f"{'none' if last is None else f'step {last}'}){_under(doc)}",
                 step=c.step,
                 field=field,
             )
@@ -139,7 +150,7 @@ def _verify(env: Env, doc: EpisodeDoc, d: Derivation, paths: tuple[str, ...]) ->
             if getattr(recorded, name) != getattr(outcome, name):
                 raise ReplayMismatchError(
                     f"replay outcome differs at step {length}: {name} is {getattr(outcome, name)!r}, "
-                    f"recorded {getattr(recorded, name)!r}",
+                    f"recorded {getattr(recorded, name)!r}{_under(doc)}",
                     step=length,
                     field=f"outcome.{name}",
                 )

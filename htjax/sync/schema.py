@@ -4,12 +4,14 @@ One Automerge document per episode. Version :data:`SCHEMA_VERSION` of schema
 :data:`SCHEMA` has these root keys (``docs/sync.md`` has the same table)::
 
     schema          Str        "htjax.episode"
-    schema_version  Int        3
+    schema_version  Int        4
     producer        Str        "htjax <version>"
     created         Timestamp  when the document was made
     env             Map        id: Str, version: Str, config: Map (plain values),
                                num_players: Int, num_actions: Int, simultaneous: Boolean,
-                               action_labels: List[Str]
+                               action_labels: List[Str],
+                               params: Map (the world's rule parameters, one per
+                               ``config_class.PARAM_FIELDS`` name: F64 | Int | Boolean)
     episode         Map        key: List[Int, Int] (uint32 key data), world: Int | Null,
                                index: Int | Null (episode index in the world's auto-reset stream),
                                checkpoint_every: Int
@@ -22,11 +24,13 @@ One Automerge document per episode. Version :data:`SCHEMA_VERSION` of schema
     views           List[Map] | Null   public view after each step (index = step), optional
     fork            Map | Null from_heads: List[Str] (hex change hashes), at_step: Int
 
-Version 3 replays under key schedule 3 (:data:`htjax.core.keys.KEY_SCHEDULE`: hashed step and
-episode keys, and games' per-step random words hashed from the step key). Version 1 documents
-were recorded under the ``fold_in`` schedule and version 2 under schedule 2 (words drawn with
-threefry), so their keys and actions would replay different episodes: they are refused, naming
-the key schedule, rather than mis-replayed.
+Versions 3 and 4 replay under key schedule 3 (:data:`htjax.core.keys.KEY_SCHEDULE`: hashed
+step and episode keys, and games' per-step random words hashed from the step key). Version 4
+added ``env.params``; version 3 documents predate rule parameters, so every world played its
+config's values, and they are read with ``params`` None, meaning exactly that. Version 1
+documents were recorded under the ``fold_in`` schedule and version 2 under schedule 2 (words
+drawn with threefry), so their keys and actions would replay different episodes: they are
+refused, naming the key schedule, rather than mis-replayed.
 
 Simultaneous games log one entry per seat and step. Every integer is an Automerge ``Int``
 (JavaScript reads numbers, not BigInts).
@@ -48,6 +52,7 @@ from htjax.sync.errors import CorruptDocumentError, SchemaVersionError, binding_
 __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
+    "READABLE_VERSIONS",
     "SEAT_KINDS",
     "Seat",
     "LogEntry",
@@ -68,7 +73,9 @@ __all__ = [
 ]
 
 SCHEMA = "htjax.episode"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+# older versions read exactly: version 3 lacks env.params (every world played its config's values)
+READABLE_VERSIONS = (3, SCHEMA_VERSION)
 SEAT_KINDS = ("human", "policy", "peer")
 # schema versions 1 and 2 are tied to the key schedule of the same number
 _OLD_KEY_SCHEDULES = {1: "fold_in keys", 2: "hashed keys, threefry words"}
@@ -147,6 +154,9 @@ class Header:
     episode_index: int | None = None
     producer: str = ""
     created: datetime.datetime | None = None
+    # rule parameters {name: bool | int | float}; None in a version 3 document (the config's values)
+    params: Mapping[str, bool | int | float] | None = None
+    schema_version: int = SCHEMA_VERSION
 
 
 # ---------------------------------------------------------------------------- plain values
@@ -263,6 +273,8 @@ class _Reader:
             return bytes(v)
         if kind == S.Timestamp:
             return _utc(v)
+        if kind == S.Uint and v > _INT64_MAX:
+            raise CorruptDocumentError(f"episode document: field {where!r} is out of range ({v})")
         return v
 
     def obj(self, obj: bytes, prop: str | int, where: str, kind: ObjType, *, optional: bool = False):
@@ -284,6 +296,19 @@ class _Reader:
 
 _INT = (S.Int, S.Uint)
 _STR = (S.Str,)
+_INT64_MAX = 2**63 - 1
+_PARAM_KINDS = (S.F64, S.Int, S.Uint, S.Boolean)
+MAX_PARAMS = 256  # more rule parameters than any env has: a hostile document is refused early
+
+
+def _read_params(r: _Reader, env: bytes) -> dict[str, bool | int | float]:
+    """``env.params``: a Map of scalars (validated against the env later, by the document)."""
+    pid = r.obj(env, "params", "env.params", ObjType.Map)
+    with binding_guard("reading env.params"):
+        names = list(r.doc.keys(pid))
+    if len(names) > MAX_PARAMS:
+        raise CorruptDocumentError(f"episode document: field 'env.params' holds {len(names)} entries (at most {MAX_PARAMS})")
+    return {name: r.scalar(pid, name, f"env.params.{name}", _PARAM_KINDS) for name in names}
 
 
 def read_header(doc: am.Document) -> Header:
@@ -301,9 +326,10 @@ def read_header(doc: am.Document) -> Header:
             f"({_OLD_KEY_SCHEDULES[version]}); this htjax reads version {SCHEMA_VERSION} (key schedule "
             f"{KEY_SCHEDULE}), where its keys and actions would replay a different episode: re-record it"
         )
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise SchemaVersionError(
-            f"episode document schema version {version} is not supported (this htjax reads version {SCHEMA_VERSION})"
+            f"episode document schema version {version} is not supported "
+            f"(this htjax reads versions {', '.join(map(str, READABLE_VERSIONS))})"
         )
     env = r.obj(ROOT, "env", "env", ObjType.Map)
     labels_id = r.obj(env, "action_labels", "env.action_labels", ObjType.List)
@@ -350,6 +376,8 @@ def read_header(doc: am.Document) -> Header:
         episode_index=r.scalar(episode, "index", "episode.index", _INT, optional=True),
         producer=r.scalar(ROOT, "producer", "producer", _STR),
         created=r.scalar(ROOT, "created", "created", (S.Timestamp,)),
+        params=_read_params(r, env) if version >= 4 else None,
+        schema_version=version,
     )
     if len(header.seats) != header.num_players:
         raise CorruptDocumentError(
@@ -378,6 +406,7 @@ def write_header(tx: am.Transaction, header: Header) -> None:
             "num_actions": header.num_actions,
             "simultaneous": header.simultaneous,
             "action_labels": list(header.action_labels),
+            "params": dict(header.params or {}),
         },
     )
     put_plain(
@@ -437,6 +466,8 @@ def _entry_slow(doc: am.Document, i: int, oid: bytes, times: dict) -> LogEntry:
         if isinstance(v, ObjType) or v[0] not in _ENTRY_KINDS[k]:
             got = _name(v if isinstance(v, ObjType) else v[0])
             raise CorruptDocumentError(f"episode document: log[{i}].{k} has the wrong type ({got})")
+        if v[0] == S.Uint and v[1] > _INT64_MAX:
+            raise CorruptDocumentError(f"episode document: log[{i}].{k} is out of range ({v[1]})")
         fields[k] = v[1]
     t = fields["time"]
     return LogEntry(fields["step"], fields["seat"], fields["action"], fields["actor"], times.get(t) or times.setdefault(t, _utc(t)))

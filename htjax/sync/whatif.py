@@ -21,6 +21,7 @@ from htjax.core.env import Env, State
 from htjax.core.keys import key_data, step_key
 from htjax.core.rollouts import Policy, random_policy
 from htjax.sync.errors import SyncError
+from htjax.sync.params import plain_params
 
 __all__ = ["WhatIfRow", "what_if"]
 
@@ -49,14 +50,14 @@ def _joint_action(env: Env, policy: Policy, params, state: State, key: jax.Array
 
 @functools.lru_cache(maxsize=32)
 def _what_if_fn(env: Env, policy: Policy, num_rollouts: int, horizon: int, seat: int):
-    def one(state, action, rollout, key, params):
+    def one(state, action, rollout, key, params, env_params):
         ekey = jax.random.fold_in(key, rollout)
         pkey = jax.random.fold_in(jax.random.fold_in(key, 0x77F1), rollout)
         if env.simultaneous:
             first = _joint_action(env, policy, params, state, jax.random.fold_in(pkey, 0)).at[seat].set(action)
         else:
             first = action
-        s = env.step(state, first, step_key(ekey, state.step_count))
+        s = env.step(state, first, step_key(ekey, state.step_count), env_params)
 
         def cond(c):
             s, _, i = c
@@ -65,17 +66,17 @@ def _what_if_fn(env: Env, policy: Policy, num_rollouts: int, horizon: int, seat:
         def body(c):
             s, ret, i = c
             a = _joint_action(env, policy, params, s, jax.random.fold_in(pkey, i + 1))
-            nxt = env.step(s, a, step_key(ekey, s.step_count))
+            nxt = env.step(s, a, step_key(ekey, s.step_count), env_params)
             return nxt, ret + nxt.rewards, i + 1
 
         s, ret, _ = jax.lax.while_loop(cond, body, (s, s.rewards, jnp.int32(1)))
         return ret, s.terminated | s.truncated
 
-    over_rollouts = jax.vmap(one, in_axes=(None, None, 0, None, None))
-    over_actions = jax.vmap(over_rollouts, in_axes=(None, 0, None, None, None))
+    over_rollouts = jax.vmap(one, in_axes=(None, None, 0, None, None, None))
+    over_actions = jax.vmap(over_rollouts, in_axes=(None, 0, None, None, None, None))
     actions = jnp.arange(env.num_actions, dtype=jnp.int32)
     rollouts = jnp.arange(num_rollouts, dtype=jnp.uint32)
-    return jax.jit(lambda state, key, params: over_actions(state, actions, rollouts, key, params))
+    return jax.jit(lambda state, key, params, env_params: over_actions(state, actions, rollouts, key, params, env_params))
 
 
 def what_if(
@@ -88,6 +89,7 @@ def what_if(
     params: Any = None,
     horizon: int = 1000,
     seat: int | None = None,
+    env_params: Any = None,
 ) -> list[WhatIfRow]:
     """Evaluate every legal action of the seat to move in ``state`` (one world, unbatched).
 
@@ -101,6 +103,8 @@ def what_if(
       horizon: at most this many steps per continuation (counting the branch step).
       seat: whose actions to compare in a simultaneous game (default 0); turn-based games use
         the seat to move.
+      env_params: the rule parameters ``state`` was played with (:meth:`Env.params`, one
+        world's; None: the env's config). For a document: ``doc.params()``.
 
     Returns:
       one :class:`WhatIfRow` per legal action, in action order.
@@ -111,6 +115,9 @@ def what_if(
         raise SyncError(f"horizon must be a positive int, got {horizon!r}")
     if np.ndim(state.step_count) != 0:
         raise SyncError("what_if takes one world's state (no batch axis)")
+    if env_params is not None:
+        plain = plain_params(env, env_params, "what_if env_params", SyncError)
+        env_params = {k: np.asarray(v, env.default_params[k].dtype) for k, v in plain.items()}
     if bool(state.terminated | state.truncated):
         raise SyncError("what_if: the episode is over; there is nothing to choose")
     if env.simultaneous:
@@ -124,7 +131,7 @@ def what_if(
         seat = int(state.current_player)
         mask = np.asarray(state.legal_action_mask)
     fn = _what_if_fn(env, policy, num_rollouts, horizon, seat)
-    returns, finished = fn(state, key_data(key if isinstance(key, jax.Array) else jnp.asarray(key)), params)
+    returns, finished = fn(state, key_data(key if isinstance(key, jax.Array) else jnp.asarray(key)), params, env_params)
     returns, finished = np.asarray(returns, np.float64), np.asarray(finished)
     return [
         WhatIfRow(

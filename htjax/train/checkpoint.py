@@ -1,25 +1,30 @@
 """Checkpoints: network parameters in a ``.npz`` plus a JSON header saying what they are for.
 
-File layout (``numpy.savez``):
+File layout (``numpy.savez``, written atomically: a temporary file renamed over the target):
 
-* ``header.json``: ``uint8[n]`` UTF-8 JSON, the :func:`checkpoint_header` (below);
+* ``header.json``: ``uint8[n]`` UTF-8 JSON, the header (below);
 * ``params/actor/0/w``, ``params/actor/0/b``, ..., ``params/critic/k/b``: ``float32`` arrays
-  of the network (see :mod:`htjax.train.networks`).
+  of the network (see :mod:`htjax.train.networks`);
+* in checkpoints written by :func:`htjax.train.run.train`, also ``state/00000``, ...: the whole
+  run state a run resumes from (see :mod:`htjax.train.resume`).
 
 Header fields: ``format`` (``"htjax-checkpoint-1"``), ``env`` (:func:`htjax.core.env.describe`
 of the env: id, version, sizes, observation shape and dtype, action labels, config),
 ``observation_layout_hash``, ``network`` (a :class:`~htjax.train.networks.NetworkSpec`),
 ``ppo`` (the :class:`~htjax.train.ppo.PPOConfig`), ``training`` (``command``, ``env_steps``,
-``updates``, ``seed``, opponents) and optional ``metrics``.
+``updates``, ``seed``, opponents), optional ``metrics`` and, for resumable checkpoints,
+``resume``.
 
-:func:`load_checkpoint` refuses a file made for another env, env version, observation shape,
-dtype or layout, naming the mismatch, and raises :class:`CheckpointError` for a file that is
-not an htjax checkpoint.
+:func:`load_checkpoint` refuses a file made for another env, naming the cause (env id, env
+version, or the rules config fields that differ: :func:`htjax.train.envmatch.check_env_matches`),
+and raises :class:`CheckpointError` for a file that is not an htjax checkpoint, saying what it
+is when it can tell (:func:`read_checkpoint_file`); it never loads pickles.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import pathlib
 import zipfile
@@ -28,8 +33,17 @@ from typing import Any
 import jax
 import numpy as np
 
-from htjax.core.env import Env, HtjaxError, describe
+from htjax.core.env import Env
+from htjax.train.envmatch import (
+    check_env_matches,
+    env_from_summary,
+    env_summary,
+    json_default,
+    observation_layout_hash,
+)
+from htjax.train.errors import CheckpointError, EnvMismatchError, OutputPathError
 from htjax.train.networks import NetworkSpec
+from htjax.train.paths import atomic_write
 
 __all__ = [
     "FORMAT",
@@ -41,89 +55,13 @@ __all__ = [
     "check_env_matches",
     "save_checkpoint",
     "load_checkpoint",
+    "read_checkpoint_file",
     "env_from_summary",
     "file_sha256",
 ]
 
 FORMAT = "htjax-checkpoint-1"
-
-
-class CheckpointError(HtjaxError, ValueError):
-    """A checkpoint file is missing, corrupt or not an htjax checkpoint."""
-
-
-class EnvMismatchError(HtjaxError, ValueError):
-    """A checkpoint or ONNX policy was made for another env or observation layout."""
-
-
-def env_summary(env: Env) -> dict[str, Any]:
-    """:func:`~htjax.core.env.describe` of ``env`` plus its layout hash (plain JSON values)."""
-    summary = describe(env)
-    summary["observation_layout_hash"] = observation_layout_hash(env)
-    return summary
-
-
-def observation_layout_hash(env: Env) -> str:
-    """Stable hex digest (sha256, 16 chars) of what an observation means for ``env``.
-
-    Hashes the env id, version, observation shape and dtype, seat and action counts, action
-    labels and the rules config (which sets normalisations and sizes), as canonical JSON; the
-    same env always hashes the same on every machine.
-    """
-    d = describe(env)
-    canonical = json.dumps(
-        {k: d[k] for k in sorted(d)}, sort_keys=True, separators=(",", ":"), default=_json_default
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def _json_default(value: Any):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON-serialisable: {value!r}")
-
-
-def check_env_matches(summary: dict[str, Any], env: Env, what: str) -> None:
-    """Raise :class:`EnvMismatchError` naming the first difference between ``summary`` and ``env``."""
-    mine = env_summary(env)
-    for field, label in (
-        ("id", "env id"),
-        ("version", "env version"),
-        ("observation_shape", "observation shape"),
-        ("observation_dtype", "observation dtype"),
-        ("num_actions", "number of actions"),
-        ("action_labels", "action labels"),
-        ("num_players", "number of seats"),
-        ("observation_layout_hash", "observation layout hash"),
-    ):
-        theirs, ours = summary.get(field), mine[field]
-        if theirs != ours:
-            extra = ""
-            if field == "observation_layout_hash":
-                diff = sorted(
-                    k
-                    for k in set(summary.get("config", {})) | set(mine["config"])
-                    if summary.get("config", {}).get(k) != mine["config"].get(k)
-                )
-                extra = f"; rules config differs in {diff}" if diff else ""
-            raise EnvMismatchError(
-                f"{what} was made for {label} {theirs!r}, but the env has {ours!r} "
-                f"(env {mine['id']} {mine['version']}){extra}"
-            )
-
-
-def env_from_summary(summary: dict[str, Any]) -> Env:
-    """Rebuild the env a checkpoint or ONNX policy was made for (from the registry)."""
-    from htjax.envs import make
-
-    env = make(summary["id"], **{k: tuple(v) if isinstance(v, list) else v for k, v in summary["config"].items()})
-    check_env_matches(summary, env, "the file")
-    return env
-
+_json_default = json_default  # the old private name, kept for callers
 
 class Checkpoint:
     """A loaded checkpoint: ``params`` (pytree of ``jax.Array``), ``spec`` and the ``header`` dict."""
@@ -182,11 +120,22 @@ def save_checkpoint(
     seed: int | None = None,
     opponents: list[str] | None = None,
     metrics: dict[str, Any] | None = None,
+    extra_header: dict[str, Any] | None = None,
+    extra_arrays: dict[str, np.ndarray] | None = None,
 ) -> pathlib.Path:
-    """Write ``params`` and a header to ``path`` (a ``.npz``); returns the path."""
+    """Write ``params`` and a header to ``path`` (a ``.npz``) atomically; returns the path.
+
+    ``extra_header`` adds top-level header sections and ``extra_arrays`` more entries (the
+    training state a run resumes from, see :mod:`htjax.train.resume`). The file is written to a
+    temporary name in the same folder and renamed over ``path``, so it is never half-written;
+    missing parent folders are created.
+
+    Raises:
+      OutputPathError: ``path`` does not end in ``.npz`` or cannot be written.
+    """
     path = pathlib.Path(path)
     if path.suffix != ".npz":
-        raise ValueError(f"checkpoint path must end in .npz, got {str(path)!r}")
+        raise OutputPathError(f"checkpoint path must end in .npz, got {str(path)!r}")
     header = {
         "format": FORMAT,
         "env": env_summary(env),
@@ -201,37 +150,111 @@ def save_checkpoint(
             "opponents": opponents or [],
         },
         "metrics": metrics or {},
+        **(extra_header or {}),
     }
-    arrays = _flatten_params(params)
-    blob = json.dumps(header, sort_keys=True, default=_json_default).encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **{"header.json": np.frombuffer(blob, np.uint8)}, **arrays)
+    arrays = {**_flatten_params(params), **(extra_arrays or {})}
+    blob = json.dumps(header, sort_keys=True, default=json_default).encode()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda f: np.savez(f, **{"header.json": np.frombuffer(blob, np.uint8)}, **arrays))
+    except OSError as err:
+        raise OutputPathError(f"cannot write the checkpoint {str(path)!r}: {err.strerror or err}") from err
     return path
+
+
+def _what_it_is(data: bytes, path: pathlib.Path) -> str:
+    """A short description of a file that is not a zip archive."""
+    head = data[:16]
+    if not data:
+        return "the file is empty"
+    if head.startswith(b"\x93NUMPY"):
+        return "it is a single NumPy array (.npy), not an .npz archive"
+    if head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5:
+        return "it is a Python pickle; htjax never loads pickles"
+    if path.suffix == ".onnx" or b"htjax-onnx-policy" in data:
+        return "it looks like an ONNX model (what `htjax export` writes), not a checkpoint"
+    stripped = data.lstrip()[:1]
+    if stripped in (b"{", b"["):
+        return "it is a JSON or text file, not an .npz archive"
+    try:
+        data[:256].decode("utf-8")
+        return "it is a text file, not an .npz archive"
+    except UnicodeDecodeError:
+        return f"it is not a zip/.npz archive (it starts with the bytes {head[:8].hex(' ')})"
+
+
+def read_checkpoint_file(path: str | pathlib.Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The header and the arrays of an htjax checkpoint file (no checks on the network).
+
+    Raises:
+      CheckpointError: the file is missing, not an ``.npz`` archive, an archive without an htjax
+        header, a damaged archive, or a checkpoint of an unknown format version; the message says
+        which.
+    """
+    path = pathlib.Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{str(path)!r} is a directory, not a checkpoint file")
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint file at {str(path)!r}")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"cannot read {str(path)!r}: {err.strerror or err}") from err
+    if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise CheckpointError(f"{path} is not an htjax checkpoint: {_what_it_is(data, path)}")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            names = list(npz.files)
+            for name in names:
+                try:
+                    arrays[name] = np.asarray(npz[name])
+                except ValueError as err:  # an object array: numpy would need pickles
+                    raise CheckpointError(
+                        f"{path} is not an htjax checkpoint: its entry {name!r} holds Python objects"
+                    ) from err
+    except CheckpointError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as err:
+        raise CheckpointError(f"{path} is a damaged zip/.npz archive (truncated or corrupt?): {err}") from err
+    if "header.json" not in arrays:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise CheckpointError(
+            f"{path} is not an htjax checkpoint: an .npz archive without the htjax header "
+            f"(header.json); it holds {len(names)} entries ({shown or 'none'})"
+        )
+    try:
+        header = json.loads(arrays.pop("header.json").tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path}: its header.json is damaged (not valid JSON: {err})") from err
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: its header.json is not a JSON object; not an htjax checkpoint")
+    fmt = header.get("format")
+    if fmt != FORMAT:
+        if isinstance(fmt, str) and fmt.startswith("htjax-checkpoint-"):
+            raise CheckpointError(
+                f"{path} is an htjax checkpoint of format {fmt!r}, which this htjax cannot read (it reads {FORMAT!r}); "
+                f"use the htjax release that wrote it"
+            )
+        raise CheckpointError(f"{path} is not an htjax checkpoint: header format {fmt!r}, expected {FORMAT!r}")
+    missing = [k for k in ("env", "network") if not isinstance(header.get(k), dict)]
+    if missing:
+        raise CheckpointError(f"{path}: its header lacks the field(s) {missing}; the checkpoint is damaged")
+    return header, arrays
 
 
 def load_checkpoint(path: str | pathlib.Path, env: Env | None = None) -> Checkpoint:
     """Read a checkpoint; with ``env``, refuse one made for another env or observation layout.
 
     Raises:
-      CheckpointError: the file is missing, unreadable or not an htjax checkpoint.
-      EnvMismatchError: ``env`` differs from the checkpoint's env (the message names the field).
+      CheckpointError: the file is missing, unreadable or not an htjax checkpoint (the message
+        says what the file is when it can tell: empty, a pickle, an ``.npy``, an ONNX model, a
+        zip without the htjax header, another format version).
+      EnvMismatchError: ``env`` differs from the checkpoint's env (the message names the cause:
+        the env id, version or the rules config fields that differ).
     """
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint file at {str(path)!r}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: np.asarray(data[k]) for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise CheckpointError(f"{path}: not a readable .npz checkpoint ({err})") from err
-    if "header.json" not in arrays:
-        raise CheckpointError(f"{path}: no header.json entry; not an htjax checkpoint")
-    try:
-        header = json.loads(arrays.pop("header.json").tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path}: header.json is not valid JSON ({err})") from err
-    if header.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: unknown checkpoint format {header.get('format')!r} (expected {FORMAT!r})")
+    header, arrays = read_checkpoint_file(path)
     try:
         spec = NetworkSpec.from_dict(header["network"])
         params = _unflatten_params({k: v for k, v in arrays.items() if k.startswith("params/")})
@@ -249,10 +272,10 @@ def _check_shapes(params, spec: NetworkSpec) -> None:
         dims = sizes + [out]
         layers = params.get(name)
         if layers is None or len(layers) != len(dims) - 1:
-            raise ValueError(f"{name} has {0 if layers is None else len(layers)} layers, expected {len(dims) - 1}")
+            raise CheckpointError(f"{name} has {0 if layers is None else len(layers)} layers, expected {len(dims) - 1}")
         for i, layer in enumerate(layers):
             if layer["w"].shape != (dims[i], dims[i + 1]) or layer["b"].shape != (dims[i + 1],):
-                raise ValueError(
+                raise CheckpointError(
                     f"{name} layer {i} has shapes {layer['w'].shape}/{layer['b'].shape}, "
                     f"expected {(dims[i], dims[i + 1])}/{(dims[i + 1],)}"
                 )

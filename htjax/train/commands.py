@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from htjax.core.env import Env
+from htjax.core.errors import ConfigError, HtjaxError
 from htjax.train.ppo import PPOConfig
 from htjax.train.selfplay import Opponents
 
@@ -53,24 +54,33 @@ def ppo_config_for(env: Env, **overrides: Any) -> PPOConfig:
 
 
 def opponents_for(env: Env, name: str) -> tuple[Opponents | None, dict[str, Any]]:
-    """Opponents called ``name`` (one of :data:`OPPONENT_CHOICES`) and PPO overrides they need."""
+    """Opponents called ``name`` (one of :data:`OPPONENT_CHOICES`) and PPO overrides they need.
+
+    Raises:
+      ConfigError: an unknown name, or opponents that do not play ``env``.
+    """
     if name == "self":
         return None, {}
     if name == "pool":
         return None, {"snapshot_pool": 8}
-    if name == "random":
-        from htjax.core.rollouts import random_policy
+    try:
+        if name == "random":
+            from htjax.core.rollouts import random_policy
 
-        return Opponents.from_policies(env, [random_policy], ["random"]), {}
-    if name == "ipd-classic":
-        from htjax.train.ipd_opponents import classic_opponents
+            return Opponents.from_policies(env, [random_policy], ["random"]), {}
+        if name == "ipd-classic":
+            from htjax.train.ipd_opponents import classic_opponents
 
-        return classic_opponents(env), {}
-    if name == "holdem-baselines":
-        from htjax.train.holdem_opponents import holdem_opponents
+            return classic_opponents(env), {}
+        if name == "holdem-baselines":
+            from htjax.train.holdem_opponents import holdem_opponents
 
-        return holdem_opponents(env), {}
-    raise ValueError(f"unknown opponents {name!r}; choose from {list(OPPONENT_CHOICES)}")
+            return holdem_opponents(env), {}
+    except ValueError as err:  # the game helpers' own checks (e.g. "IPD strategies play prisoners_dilemma")
+        if isinstance(err, HtjaxError):
+            raise
+        raise ConfigError(f"opponents {name!r}: {err}") from err
+    raise ConfigError(f"unknown opponents {name!r}; choose from {list(OPPONENT_CHOICES)}")
 
 
 def _command_line() -> str:
@@ -80,22 +90,65 @@ def _command_line() -> str:
 
 
 def run_train(
-    env: Env,
+    env: Env | None,
     *,
-    env_steps: int,
-    seed: int,
-    out: str,
-    opponents: str = "self",
+    env_steps: int | None,
+    seed: int | None,
+    out: str | None,
+    opponents: str | None = None,
     console=None,
     command: str | None = None,
+    checkpoint_every: int | None = None,
+    overwrite: bool = False,
+    resume: str | None = None,
+    on_checkpoint=None,
+    ppo: dict[str, Any] | None = None,
     **ppo_overrides: Any,
 ):
-    """Train ``env`` for ``env_steps`` steps and save ``out`` (.npz); returns the :class:`TrainResult`."""
-    from htjax.train.run import train, updates_for_steps
+    """Train ``env`` for ``env_steps`` steps and save ``out`` (.npz); returns the :class:`TrainResult`.
 
+    A fresh run (``resume=None``) uses :data:`RECIPES` with ``ppo`` (a dict of
+    :class:`PPOConfig` fields) and ``ppo_overrides`` on top; ``None`` means the default (seed 0,
+    1,000,000 steps, ``checkpoints/policy.npz``, opponents ``self``).
+
+    With ``resume`` (a checkpoint written by ``htjax train``) everything left ``None`` comes from
+    the checkpoint: the env (``env=None``), the PPO config, opponents, seed, the run's target
+    (``env_steps``) and ``out`` (the checkpoint itself, rewritten in place). Anything given must
+    equal the checkpoint's, except ``env_steps`` (train further), ``out`` and
+    ``checkpoint_every``; otherwise :class:`~htjax.train.errors.ResumeMismatchError` names the
+    difference.
+    """
+    from htjax.train.run import DEFAULT_CHECKPOINT_EVERY, train, updates_for_steps
+
+    overrides = {**(ppo or {}), **{k: v for k, v in ppo_overrides.items() if v is not None}}
+    if resume is not None:
+        from htjax.train.envmatch import env_from_summary
+        from htjax.train.resume import read_resume_header
+
+        header = read_resume_header(resume)
+        if env is None:
+            env = env_from_summary(header["env"])
+        base = PPOConfig.from_dict(header["ppo"])
+        config_values = {**base.to_dict(), **overrides}
+        saved = header["resume"]
+        opponents = opponents if opponents is not None else (saved.get("opponents") or "self")
+        seed = seed if seed is not None else header["training"].get("seed", 0)
+        out = out if out is not None else str(resume)
+    else:
+        if env is None:
+            raise ConfigError("name the env to train (or --resume a checkpoint)")
+        config_values = {**RECIPES.get(env.id, {}), **overrides}
+        opponents = opponents or "self"
+        seed = 0 if seed is None else seed
+        out = out if out is not None else "checkpoints/policy.npz"
     opp, extra = opponents_for(env, opponents)
-    config = ppo_config_for(env, **{**extra, **ppo_overrides})
-    updates = updates_for_steps(config, env_steps)
+    config = PPOConfig.from_dict({**config_values, **extra})
+    if env_steps is not None:
+        updates = updates_for_steps(config, env_steps)
+    elif resume is not None:
+        updates = int(header["resume"]["target_updates"])
+    else:
+        updates = updates_for_steps(config, 1_000_000)
     return train(
         env,
         config,
@@ -105,6 +158,11 @@ def run_train(
         out=out,
         command=command or _command_line(),
         console=console,
+        checkpoint_every=DEFAULT_CHECKPOINT_EVERY if checkpoint_every is None else checkpoint_every,
+        on_checkpoint=on_checkpoint,
+        overwrite=overwrite,
+        resume=resume,
+        opponents_choice=opponents,
     )
 
 
@@ -121,7 +179,11 @@ def run_export(
     from htjax.train.checkpoint import load_checkpoint
     from htjax.train.onnx_export import export_checkpoint
     from htjax.train.parity import random_parity
+    from htjax.train.paths import prepare_output_path
 
+    # an existing policy is replaced (its card keeps its evaluation sections): the scripts re-export in place
+    card = pathlib.Path(out).with_suffix(".json")
+    prepare_output_path(out, suffix=".onnx", what="ONNX policy", overwrite=True, companions=[card])
     ckpt = load_checkpoint(checkpoint, env)
     path = export_checkpoint(ckpt, out, name=name, backend=backend)
     report = random_parity(ckpt, path, samples=1000, seed=0)

@@ -16,6 +16,7 @@ import numpy as np
 
 from htjax.core.env import Env
 from htjax.core.rollouts import Policy, rollout
+from htjax.train.errors import InvalidArgumentError
 
 __all__ = ["EvalResult", "evaluate_policy"]
 
@@ -52,7 +53,7 @@ def evaluate_policy(
     (``float64[episodes_finished]``, world-major within each chunk).
     """
     if episodes < 1:
-        raise ValueError(f"episodes must be positive, got {episodes}")
+        raise InvalidArgumentError(f"episodes must be positive, got {episodes}")
     key = jax.random.PRNGKey(seed)
     carry = None
     acc = np.zeros(num_envs, np.float64)

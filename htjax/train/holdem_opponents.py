@@ -1,84 +1,16 @@
-"""Baseline hold'em agents: training opponents and the yardsticks of ``scripts/eval_holdem.py``.
+"""Hold'em baselines as training opponents (``htjax train --opponents holdem-baselines``).
 
-Each agent is an ordinary rollout policy ``policy(params, observation, mask, key) -> int32[]``
-(``params`` unused) for any :class:`~htjax.envs.holdem.Holdem` menu (full, small or limit):
-action ``0`` is fold and ``1`` is check/call in all of them.
-
-* :func:`call_station_policy`: always checks or calls (never folds, never raises).
-* :func:`htjax.core.rollouts.random_policy`: a uniformly random legal action.
-* :func:`maniac_policy`: the highest-numbered legal action above check/call, otherwise check/call.
-  In the full and small menus that is all-in whenever raising is open (bet/raise in the limit
-  menu): a maniac, so that a policy trained against it also learns when to call a shove instead
-  of only exploiting passive opponents.
-
-:func:`holdem_opponents` bundles them as :class:`~htjax.train.selfplay.Opponents` (the
-``--opponents holdem-baselines`` choice of ``htjax train``). :func:`heads_up_match` plays a
-policy against one of them (or any policy) over many batched hands, with seats and button
-balanced exactly, and reports big blinds per 100 hands with a standard error.
+The agents themselves live in :mod:`htjax.agents.holdem`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from typing import Any
-
-import jax
-import jax.numpy as jnp
-import numpy as np
-
+from htjax.agents.holdem import BASELINES
 from htjax.core.env import Env
-from htjax.core.keys import policy_key
-from htjax.core.rollouts import Policy, RolloutCarry, random_policy, rollout_start, step_worlds
+from htjax.core.errors import InvalidArgumentError
 from htjax.train.selfplay import Opponents
 
-__all__ = [
-    "BASELINES",
-    "CHECK_CALL",
-    "FOLD",
-    "TRAINING_MIX",
-    "MatchResult",
-    "call_station_policy",
-    "heads_up_match",
-    "holdem_opponents",
-    "maniac_policy",
-]
-
-FOLD = 0
-CHECK_CALL = 1
-
-
-def _first_legal(legal_action_mask: jax.Array) -> jax.Array:
-    return jnp.argmax(legal_action_mask).astype(jnp.int32)
-
-
-def call_station_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
-    """Check/call (action 1) whenever it is legal, else the first legal action: ``int32[]``.
-
-    ``legal_action_mask`` is ``bool[A]`` (``A`` >= 2); ``observation`` and ``key`` are unused.
-    In hold'em check/call is legal at every decision, so this never folds and never raises.
-    """
-    mask = jnp.asarray(legal_action_mask, jnp.bool_)
-    return jnp.where(mask[CHECK_CALL], jnp.int32(CHECK_CALL), _first_legal(mask)).astype(jnp.int32)
-
-
-def maniac_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
-    """The highest-numbered legal action above check/call, else check/call: ``int32[]``.
-
-    In the full and small menus the actions after check/call are raises of growing size ending
-    with all-in, so this shoves whenever raising is open; in the limit menu it bets/raises
-    whenever allowed. ``legal_action_mask`` is ``bool[A]``; the other arguments are unused.
-    """
-    mask = jnp.asarray(legal_action_mask, jnp.bool_)
-    ids = jnp.arange(mask.shape[-1])
-    raises = mask & (ids > CHECK_CALL)
-    biggest = jnp.max(jnp.where(raises, ids, -1))
-    return jnp.where(biggest >= 0, biggest, call_station_policy(params, observation, mask, key)).astype(jnp.int32)
-
-
-BASELINES = {"call_station": call_station_policy, "random": random_policy, "maniac": maniac_policy}
-"""The baseline agents by name."""
-
+__all__ = ["TRAINING_MIX", "holdem_opponents"]
 
 TRAINING_MIX = ("call_station", "call_station", "random", "maniac")
 """The ``holdem-baselines`` opponents: the call-station in half the worlds (its lesson, value
@@ -90,129 +22,8 @@ def holdem_opponents(env: Env, names: tuple[str, ...] = TRAINING_MIX) -> Opponen
     """:class:`Opponents` playing the baselines ``names`` (keys of :data:`BASELINES`; a name may
     repeat, which gives that baseline more of the worlds) in ``env``."""
     if env.id != "holdem":
-        raise ValueError(f"hold'em baselines play holdem, not {env.id!r}")
+        raise InvalidArgumentError(f"hold'em baselines play holdem, not {env.id!r}")
     unknown = [n for n in names if n not in BASELINES]
     if unknown or not names:
-        raise ValueError(f"unknown hold'em baseline(s) {unknown}; choose from {list(BASELINES)}")
+        raise InvalidArgumentError(f"unknown hold'em baseline(s) {unknown}; choose from {list(BASELINES)}")
     return Opponents.from_policies(env, [BASELINES[n] for n in names], list(names))
-
-
-@dataclasses.dataclass(frozen=True)
-class MatchResult:
-    """Outcome of :func:`heads_up_match`, from the policy's side.
-
-    Attributes:
-      bb_per_100: mean result per hand in big blinds, times 100.
-      stderr_bb_per_100: its standard error (over independent duplicate pairs of hands).
-      hands: hands counted (``num_envs * hands_per_world``; half with the policy on the button).
-      env_steps: env steps played, unfinished hands included.
-      results: ``float64[num_envs, hands_per_world]`` the policy's result of each hand in big
-        blinds; world ``w`` seats the policy at seat ``w % 2``, worlds ``2k`` and ``2k + 1`` deal
-        the same hands (see :func:`heads_up_match`).
-    """
-
-    bb_per_100: float
-    stderr_bb_per_100: float
-    hands: int
-    env_steps: int
-    results: np.ndarray = dataclasses.field(repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "bb_per_100": self.bb_per_100,
-            "stderr_bb_per_100": self.stderr_bb_per_100,
-            "hands": self.hands,
-            "env_steps": self.env_steps,
-        }
-
-
-@functools.lru_cache(maxsize=16)
-def _match_chunk(env: Env, policy: Policy, opponent: Policy, chunk_steps: int):
-    """Jitted ``(carry, params, opponent_params) -> (carry, reward float32[T, N], done bool[T, N])``."""
-
-    def act(params, opp_params, state, seat, key):
-        k_pol, k_opp = jax.random.split(key)
-        mine = policy(params, state.observation, state.legal_action_mask, k_pol)
-        theirs = opponent(opp_params, state.observation, state.legal_action_mask, k_opp)
-        return jnp.where(state.current_player == seat, mine, theirs).astype(jnp.int32)
-
-    def chunk(carry: RolloutCarry, params, opp_params):
-        n = carry.episode_index.shape[0]
-        seats = jnp.arange(n, dtype=jnp.int32) % 2
-
-        def one_step(c: RolloutCarry, _):
-            keys = jax.random.split(policy_key(c.policy_key, c.t), n)
-            action = jax.vmap(act, in_axes=(None, None, 0, 0, 0))(params, opp_params, c.state, seats, keys)
-            nxt, c = step_worlds(env, c, action)
-            reward = jnp.take_along_axis(nxt.rewards, seats[:, None], axis=1)[:, 0]
-            return c, (reward, nxt.terminated | nxt.truncated)
-
-        return jax.lax.scan(one_step, carry, None, length=chunk_steps)
-
-    return jax.jit(chunk)
-
-
-def heads_up_match(
-    env: Env,
-    policy: Policy,
-    params: Any = None,
-    opponent: Policy = call_station_policy,
-    opponent_params: Any = None,
-    *,
-    hands: int,
-    num_envs: int = 4096,
-    chunk_steps: int = 64,
-    seed: int = 0,
-) -> MatchResult:
-    """Play ``policy`` against ``opponent`` in a two-seat hold'em ``env`` for at least ``hands`` hands.
-
-    Both are rollout policies ``policy(params, observation, mask, key) -> int32[]``. World ``w``
-    seats the policy at seat ``w % 2``; worlds ``2k`` and ``2k + 1`` share their world key, so
-    their ``e``-th hands deal the same hole cards to the same seats with the same button (a
-    duplicate pair: the policy holds each seat's cards once and sits on the button in exactly
-    half of the counted hands; board cards coincide while both hands took the same number of
-    steps). Every world counts exactly its first ``ceil(hands / num_envs)`` hands, so long hands
-    are not under-counted at the cut. The standard error is taken over the duplicate pairs,
-    which are independent.
-
-    Raises ``ValueError`` for an env that is not two-seat and turn-based, an odd ``num_envs``
-    or a non-positive ``hands``.
-    """
-    if env.num_players != 2 or env.simultaneous:
-        raise ValueError(f"heads_up_match needs a two-seat turn-based env, got {env.id} with {env.num_players} seats")
-    if isinstance(hands, bool) or not isinstance(hands, int) or hands < 1:
-        raise ValueError(f"hands must be a positive int, got {hands!r}")
-    if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 2 or num_envs % 2:
-        raise ValueError(f"num_envs must be an even int >= 2 (duplicate pairs), got {num_envs!r}")
-    per_world = -(-hands // num_envs)
-    start = rollout_start(env, jax.random.PRNGKey(seed), num_envs // 2)
-    pair = lambda x: jnp.repeat(x, 2, axis=0)
-    carry = start.replace(
-        state=jax.tree_util.tree_map(pair, start.state),
-        world_key=pair(start.world_key),
-        episode_index=pair(start.episode_index),
-        episode_key=pair(start.episode_key),
-    )
-    step = _match_chunk(env, policy, opponent, chunk_steps)
-    results = np.zeros((num_envs, per_world), np.float64)
-    count = np.zeros(num_envs, np.int64)
-    rows = np.arange(num_envs)[:, None]
-    steps = 0
-    while count.min() < per_world:
-        carry, (reward, done) = step(carry, params, opponent_params)
-        reward = np.asarray(reward, np.float64).T  # [N, T]
-        done = np.asarray(done).T
-        index = count[:, None] + np.cumsum(done, axis=1) - 1
-        keep = done & (index < per_world)
-        results[np.broadcast_to(rows, keep.shape)[keep], index[keep]] = reward[keep]
-        count += done.sum(axis=1)
-        steps += chunk_steps * num_envs
-    pairs = results.reshape(num_envs // 2, 2, per_world).mean(axis=1).ravel()
-    stderr = float(pairs.std(ddof=1) / np.sqrt(pairs.size)) if pairs.size > 1 else float("nan")
-    return MatchResult(
-        bb_per_100=float(100.0 * results.mean()),
-        stderr_bb_per_100=100.0 * stderr,
-        hands=int(results.size),
-        env_steps=steps,
-        results=results,
-    )

@@ -24,7 +24,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from htjax.core.config import ConfigError, check_choice, check_int
+from htjax.core.config import check_choice, check_int
+from htjax.core.errors import ConfigError
+from htjax.train.errors import InvalidArgumentError
 
 __all__ = [
     "MASKED_LOGIT",
@@ -126,7 +128,7 @@ def _flat(spec: NetworkSpec, observation: jax.Array) -> jax.Array:
     x = jnp.asarray(observation).astype(jnp.float32)
     nd = len(spec.obs_shape)
     if tuple(x.shape[x.ndim - nd :]) != spec.obs_shape:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"observation of shape {tuple(x.shape)} does not end in the network's obs_shape {spec.obs_shape}"
         )
     return x.reshape(x.shape[: x.ndim - nd] + (spec.obs_size,))

@@ -43,9 +43,22 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from htjax.core.env import Env, HtjaxError
+from htjax._version import __version__
+from htjax.core.env import Env
+from htjax.core.errors import HtjaxError
 from htjax.train.checkpoint import Checkpoint, file_sha256
+from htjax.train.envmatch import env_summary, plain
+from htjax.train.errors import ExportError, OnnxModelError, OutputPathError
 from htjax.train.networks import MASKED_LOGIT, NetworkSpec
+from htjax.train.onnx_format import (
+    INPUT_MASK,
+    INPUT_OBSERVATION,
+    IR_VERSION,
+    ONNX_FORMAT,
+    OPSET,
+    OUTPUT_PROBABILITIES,
+    OUTPUT_VALUE,
+)
 
 __all__ = [
     "OPSET",
@@ -68,16 +81,9 @@ __all__ = [
     "update_model_card",
 ]
 
-OPSET = 17
-ONNX_FORMAT = "htjax-onnx-policy-1"
-INPUT_OBSERVATION = "observation"
-INPUT_MASK = "action_mask"
-OUTPUT_PROBABILITIES = "probabilities"
-OUTPUT_VALUE = "value"
 BACKENDS = ("builder", "jax2onnx")
 """Export backends: the ``onnx.helper`` builder (default) and the optional ``jax2onnx`` converter."""
 JAX2ONNX_INSTALL = 'pip install "htjax[jax2onnx]"'
-IR_VERSION = 8  # opset 17's IR; readable by every onnxruntime since 1.11 and onnxruntime-web
 
 
 class ExporterUnavailableError(HtjaxError, ImportError):
@@ -176,7 +182,7 @@ def _import_jax2onnx():
 
 
 def _check_policy_signature(fn, obs_shape: tuple[int, ...], num_actions: int) -> None:
-    """Raise ``ValueError`` unless ``fn`` maps ``([B, *obs_shape], bool[B, A])`` to ``(f32[B, A], f32[B])``."""
+    """Raise :class:`~htjax.train.errors.ExportError` unless ``fn`` maps ``([B, *obs_shape], bool[B, A])`` to ``(f32[B, A], f32[B])``."""
     batch = 3
     try:
         out = jax.eval_shape(
@@ -185,7 +191,7 @@ def _check_policy_signature(fn, obs_shape: tuple[int, ...], num_actions: int) ->
             jax.ShapeDtypeStruct((batch, num_actions), jnp.bool_),
         )
     except Exception as err:  # the user's function fails to trace: say so with the shapes it got
-        raise ValueError(
+        raise ExportError(
             f"the policy function cannot be traced on observation float32[{batch}, "
             f"{', '.join(map(str, obs_shape))}] and action_mask bool[{batch}, {num_actions}]: {err}"
         ) from err
@@ -197,7 +203,7 @@ def _check_policy_signature(fn, obs_shape: tuple[int, ...], num_actions: int) ->
         or any(o.dtype != jnp.float32 for o in out)
     ):
         got = jax.tree_util.tree_map(lambda o: f"{o.dtype}{list(o.shape)}", out)
-        raise ValueError(
+        raise ExportError(
             f"the policy function must return (probabilities float32[B, {num_actions}], value float32[B]); "
             f"for B={batch} it returned {got}"
         )
@@ -228,7 +234,7 @@ def jax2onnx_model(
 
     Raises:
       ExporterUnavailableError: jax2onnx is not installed.
-      ValueError: ``fn`` does not trace or returns other shapes or dtypes.
+      ExportError: ``fn`` does not trace or returns other shapes or dtypes.
     """
     jax2onnx = _import_jax2onnx()
     obs_shape = tuple(int(d) for d in obs_shape)
@@ -251,7 +257,7 @@ def jax2onnx_model(
     finally:
         serde_log.setLevel(level)
     if [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] != [OPSET]:
-        raise ValueError(f"jax2onnx produced opset imports {list(model.opset_import)}, expected opset {OPSET}")
+        raise ExportError(f"jax2onnx produced opset imports {list(model.opset_import)}, expected opset {OPSET}")
     if all(o.domain in ("", "ai.onnx") for o in model.opset_import) and not model.functions:
         # jax2onnx stamps its newest IR version; a plain opset-17 graph is valid at IR 8, which
         # older onnxruntimes and onnxruntime-web read (the checker below verifies it)
@@ -283,8 +289,6 @@ def _package_version(name: str) -> str:
 
 
 def _htjax_version() -> str:
-    from htjax import __version__
-
     return __version__
 
 
@@ -292,10 +296,7 @@ def env_metadata(env: Env) -> dict[str, str]:
     """The env part of an htjax policy's metadata (``htjax.env``, ``htjax.env_id``, the layout
     hash, ...), for :func:`jax2onnx_model` when exporting a network that has no checkpoint;
     :meth:`htjax.train.onnx_policy.OnnxPolicy.load` needs it and checks it against the env."""
-    from htjax.train.checkpoint import _json_default, env_summary
-
-    summary = json.loads(json.dumps(env_summary(env), sort_keys=True, default=_json_default))
-    return _env_metadata(summary)
+    return _env_metadata(plain(env_summary(env)))
 
 
 def _env_metadata(env: dict[str, Any]) -> dict[str, str]:
@@ -341,9 +342,9 @@ def export_checkpoint(
     """
     out = pathlib.Path(out)
     if backend not in BACKENDS:
-        raise ValueError(f"unknown ONNX export backend {backend!r}; choose from {list(BACKENDS)}")
+        raise ExportError(f"unknown ONNX export backend {backend!r}; choose from {list(BACKENDS)}")
     if out.suffix != ".onnx":
-        raise ValueError(f"ONNX output path must end in .onnx, got {str(out)!r}")
+        raise OutputPathError(f"ONNX output path must end in .onnx, got {str(out)!r}")
     env = ckpt.env_summary
     doc = (
         f"htjax policy for {env['id']} {env['version']}: observation float32[batch, "
@@ -405,7 +406,7 @@ def update_model_card(onnx_path: str | pathlib.Path, section: str, values: dict[
     """Set ``card[section] = values`` in the model card of ``onnx_path`` (evaluation scripts)."""
     path = model_card_path(onnx_path)
     if not path.is_file():
-        raise FileNotFoundError(f"no model card at {path}; export the policy first")
+        raise OnnxModelError(f"no model card at {path}; export the policy first")
     card = json.loads(path.read_text())
     card[section] = values
     path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")

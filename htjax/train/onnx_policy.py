@@ -1,20 +1,24 @@
 """Run an exported ONNX policy anywhere: numpy batches, ``htjax.rollout``, adapters, opponents.
 
-:class:`OnnxPolicy` needs only ``onnxruntime`` and ``numpy`` to evaluate (no training code)::
+This module is the inference-only part of :mod:`htjax.train`: importing it and loading,
+evaluating and sampling a policy (:meth:`OnnxPolicy.load`, :meth:`~OnnxPolicy.evaluate`,
+:meth:`~OnnxPolicy.act`) need only ``onnxruntime`` and ``numpy`` (no ``onnx`` package, no
+training or checkpoint code; ``tests/test_onnx_inference_imports.py`` checks ``sys.modules``)::
 
-    policy = OnnxPolicy.load("policies/blackjack.onnx", env)      # refuses another env/layout
+    policy = OnnxPolicy.load("my_blackjack.onnx", env)            # refuses another env/rules
     probs, value = policy.evaluate(observations, masks)          # float32[B, A], float32[B]
     actions = policy.act(observations, masks, np.random.default_rng(0))
 
 Inside JAX (``htjax.rollout``, opponents in training), use :meth:`OnnxPolicy.jax_policy`: a
 rollout policy ``policy(params, observation, mask, key)`` whose probabilities come from
 onnxruntime through ``jax.pure_callback`` (batched under ``vmap``) and whose sampling uses the
-JAX key, so rollouts stay reproducible.
+JAX key, so rollouts stay reproducible. :meth:`OnnxPolicy.to_params` reads the weights back into
+the JAX network (it needs the ``onnx`` package to read initializers).
 
 Elsewhere a policy file plays as is: :meth:`OnnxPolicy.tournament_agent` and
 :func:`policy_tournament` seat it in the IPD round robin (``htjax tournament --policy``),
 :func:`htjax.play.onnx_opponent` in ``htjax play --opponent``, and
-``HtjaxGymEnv(env, opponents={seat: policy})`` in the Gymnasium adapter; in PettingZoo loops
+``HtjaxOpponentsEnv(env, opponents={seat: policy})`` in the Gymnasium adapter; in PettingZoo loops
 ``act(observation["observation"], observation["action_mask"], rng)`` drives one agent.
 """
 
@@ -22,21 +26,25 @@ from __future__ import annotations
 
 import json
 import pathlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from htjax.core.env import Env, HtjaxError
-from htjax.train.checkpoint import check_env_matches, env_from_summary
-from htjax.train.onnx_export import INPUT_MASK, INPUT_OBSERVATION, ONNX_FORMAT, OUTPUT_PROBABILITIES, OUTPUT_VALUE
+from htjax.core.env import Env
+from htjax.train.envmatch import check_env_matches, env_from_summary
+from htjax.train.errors import EnvMismatchError, InvalidArgumentError, OnnxModelError
+from htjax.train.onnx_format import (
+    INPUT_MASK,
+    INPUT_OBSERVATION,
+    ONNX_FORMAT,
+    OUTPUT_PROBABILITIES,
+    OUTPUT_VALUE,
+)
+
+if TYPE_CHECKING:  # annotations only: JAX is imported by the JAX methods when called
+    import jax
 
 __all__ = ["OnnxModelError", "OnnxPolicy", "policy_tournament"]
-
-
-class OnnxModelError(HtjaxError, ValueError):
-    """An ``.onnx`` file is missing, corrupt, or not an htjax policy."""
 
 
 class OnnxPolicy:
@@ -49,56 +57,61 @@ class OnnxPolicy:
       observation_shape, num_actions, action_labels: its interface.
     """
 
-    def __init__(self, session, metadata: dict[str, str], path: pathlib.Path | None = None, model=None):
+    def __init__(self, session, metadata: dict[str, str], path: pathlib.Path | None = None, data: bytes | None = None):
         self._session = session
-        self._model = model
+        self._data = data
         self.metadata = metadata
         self.path = path
-        self.env_summary: dict[str, Any] = json.loads(metadata["htjax.env"])
-        self.observation_shape = tuple(self.env_summary["observation_shape"])
-        self.num_actions = int(self.env_summary["num_actions"])
-        self.action_labels = tuple(self.env_summary["action_labels"])
+        try:
+            self.env_summary: dict[str, Any] = json.loads(metadata["htjax.env"])
+            self.observation_shape = tuple(int(d) for d in self.env_summary["observation_shape"])
+            self.num_actions = int(self.env_summary["num_actions"])
+            self.action_labels = tuple(self.env_summary["action_labels"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise OnnxModelError(f"{path}: its htjax.env metadata is missing or damaged ({err!r})") from err
         self._jax_policies: dict[bool, Any] = {}
 
     # --------------------------------------------------------------- loading
     @classmethod
     def load(cls, path: str | pathlib.Path, env: Env | None = None) -> "OnnxPolicy":
-        """Load ``path``; with ``env``, refuse a policy made for another env or observation layout.
+        """Load ``path``; with ``env``, refuse a policy made for another env, rules or layout.
 
         Raises:
           OnnxModelError: missing or corrupt file, or an ONNX model that is not an htjax policy.
-          htjax.train.checkpoint.EnvMismatchError: ``env`` differs (the message names the field).
+          htjax.train.errors.EnvMismatchError: ``env`` differs; the message names the cause (env
+            id, env version, or the rules config fields that differ, such as ``betting`` or
+            ``num_players``, with the sizes that differ because of them).
         """
-        import onnx
         import onnxruntime as ort
 
         path = pathlib.Path(path)
+        if path.is_dir():
+            raise OnnxModelError(f"{str(path)!r} is a directory, not an ONNX file")
         if not path.is_file():
             raise OnnxModelError(f"no ONNX file at {str(path)!r}")
         data = path.read_bytes()
+        if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            raise OnnxModelError(f"{path} is a zip/.npz archive (an htjax checkpoint?), not an ONNX model; "
+                                 f"turn a checkpoint into a policy with htjax export")
         try:
-            model = onnx.load_model_from_string(data)
-            onnx.checker.check_model(model)
-        except Exception as err:  # onnx raises DecodeError, ValidationError, ... for damaged files
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = 1
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 4  # the error is raised below; no C++ log lines on stderr
+            session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types for damaged files
             raise OnnxModelError(f"{path}: not a valid ONNX model (corrupt or truncated?): {err}") from err
-        metadata = {p.key: p.value for p in model.metadata_props}
+        metadata = dict(session.get_modelmeta().custom_metadata_map)
         if metadata.get("htjax.format") != ONNX_FORMAT:
             raise OnnxModelError(
                 f"{path}: not an htjax policy (metadata htjax.format is {metadata.get('htjax.format')!r}, "
                 f"expected {ONNX_FORMAT!r})"
             )
-        names_in = [i.name for i in model.graph.input]
-        names_out = [o.name for o in model.graph.output]
+        names_in = [i.name for i in session.get_inputs()]
+        names_out = [o.name for o in session.get_outputs()]
         if names_in != [INPUT_OBSERVATION, INPUT_MASK] or names_out != [OUTPUT_PROBABILITIES, OUTPUT_VALUE]:
             raise OnnxModelError(f"{path}: unexpected inputs {names_in} / outputs {names_out}")
-        try:
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = 1
-            options.inter_op_num_threads = 1
-            session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-        except Exception as err:
-            raise OnnxModelError(f"{path}: onnxruntime cannot load the model: {err}") from err
-        policy = cls(session, metadata, path, model)
+        policy = cls(session, metadata, path, data)
         if env is not None:
             check_env_matches(policy.env_summary, env, f"ONNX policy {path.name}")
         return policy
@@ -106,11 +119,15 @@ class OnnxPolicy:
     def to_params(self):
         """The network's parameters and :class:`~htjax.train.networks.NetworkSpec`, read back from the
         file's initializers, so JAX can evaluate exactly the shipped weights at full speed."""
+        import jax.numpy as jnp
+        import onnx
         from onnx import numpy_helper
 
         from htjax.train.networks import NetworkSpec
 
-        weights = {t.name: numpy_helper.to_array(t) for t in self._model.graph.initializer}
+        data = self._data if self._data is not None else self.path.read_bytes()
+        model = onnx.load_model_from_string(data)
+        weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
         if "actor.0.w" not in weights or "htjax.network" not in self.metadata:
             raise OnnxModelError(
                 f"{self.path}: the weights cannot be read back from a file exported by "
@@ -143,11 +160,11 @@ class OnnxPolicy:
         nd = len(self.observation_shape)
         lead = obs.shape[: obs.ndim - nd]
         if tuple(obs.shape[obs.ndim - nd :]) != self.observation_shape:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"observation shape {obs.shape} does not end in the policy's {self.observation_shape}"
             )
         if mask.shape != lead + (self.num_actions,):
-            raise ValueError(f"action_mask shape {mask.shape}, expected {lead + (self.num_actions,)}")
+            raise InvalidArgumentError(f"action_mask shape {mask.shape}, expected {lead + (self.num_actions,)}")
         flat_obs = obs.reshape((-1,) + self.observation_shape)
         flat_mask = mask.reshape(-1, self.num_actions)
         if flat_obs.shape[0] == 0:
@@ -177,6 +194,9 @@ class OnnxPolicy:
 
     def jax_probabilities(self, observation: jax.Array, action_mask: jax.Array) -> jax.Array:
         """``float32[..., A]`` probabilities usable under ``jit`` and ``vmap`` (host callback)."""
+        import jax
+        import jax.numpy as jnp
+
         shape = jax.ShapeDtypeStruct(action_mask.shape, jnp.float32)
         return jax.pure_callback(
             self._host_probabilities, shape, observation, action_mask, vmap_method="broadcast_all"
@@ -185,6 +205,8 @@ class OnnxPolicy:
     def jax_policy(self, *, greedy: bool = False):
         """A rollout policy ``policy(params, observation, mask, key) -> int32[]`` (``params`` unused)."""
         if greedy not in self._jax_policies:
+            import jax
+            import jax.numpy as jnp
 
             def policy(params, observation, legal_action_mask, key):
                 probs = self.jax_probabilities(observation, legal_action_mask)
@@ -203,7 +225,7 @@ class OnnxPolicy:
         return self.path.name if self.path is not None else f"{self.metadata.get('htjax.env_id', 'policy')}.onnx"
 
     def tournament_agent(self, name: str | None = None, *, greedy: bool = True):
-        """This policy as an :class:`htjax.envs.ipd_tournament.Agent` (prisoners_dilemma policies only).
+        """This policy as an :class:`htjax.agents.ipd.tournament.Agent` (prisoners_dilemma policies only).
 
         The agent plays with the file's own weights: read back into the JAX network
         (:meth:`to_params`; equal to onnxruntime to float32 rounding) so the tournament runs at
@@ -212,10 +234,9 @@ class OnnxPolicy:
         probable move (the shipped policy's evaluation); otherwise moves are sampled.
 
         Raises:
-          htjax.train.checkpoint.EnvMismatchError: the policy is not for ``prisoners_dilemma``.
+          htjax.train.errors.EnvMismatchError: the policy is not for ``prisoners_dilemma``.
         """
-        from htjax.envs.ipd_tournament import Agent
-        from htjax.train.checkpoint import EnvMismatchError
+        from htjax.agents.ipd.tournament import Agent
         from htjax.train.networks import network_policy
 
         if self.env_summary.get("id") != "prisoners_dilemma":
@@ -245,6 +266,8 @@ def policy_tournament(
     noise: float = 0.0,
     seed: int = 0,
     greedy: bool = True,
+    chunk_repetitions: int | None = None,
+    progress=None,
 ):
     """Round-robin IPD tournament of ``players`` (default: the 14 classic strategies) plus ONNX policies.
 
@@ -252,26 +275,27 @@ def policy_tournament(
       policies: :class:`OnnxPolicy` objects or paths to ``.onnx`` files (``prisoners_dilemma``
         policies, all made for the same rules); each plays as :meth:`OnnxPolicy.tournament_agent`
         under its file name.
-      players, repetitions, noise, seed: as for :func:`htjax.envs.ipd_tournament.tournament`.
+      players, repetitions, noise, seed: as for :func:`htjax.agents.ipd.tournament.tournament`.
       turns: rounds per match; must equal the rules' ``rounds`` the policies were trained with
         (their observation scales by it), which is also the default.
       greedy: policies take their most probable move (``False``: sample).
+      chunk_repetitions, progress: as for :func:`htjax.agents.ipd.tournament.tournament`.
 
     The payoffs and observation window come from the policies' rules config. Returns the
-    :class:`~htjax.envs.ipd_tournament.TournamentResult`.
+    :class:`~htjax.agents.ipd.tournament.TournamentResult`.
 
     Raises:
       OnnxModelError / EnvMismatchError: an unreadable file, or a policy for another env or rules.
-      ValueError: ``turns`` differs from the policies' ``rounds``, or bad tournament arguments.
+      InvalidArgumentError: no policies, or ``turns`` differs from the policies' ``rounds``; the
+        tournament's own errors for other bad arguments.
     """
     import dataclasses
 
-    from htjax.envs.ipd_tournament import tournament
-    from htjax.train.checkpoint import EnvMismatchError
+    from htjax.agents.ipd.tournament import tournament
 
     loaded = [p if isinstance(p, OnnxPolicy) else OnnxPolicy.load(p) for p in policies]
     if not loaded:
-        raise ValueError("policy_tournament needs at least one ONNX policy")
+        raise InvalidArgumentError("policy_tournament needs at least one ONNX policy")
     agents = [p.tournament_agent(greedy=greedy) for p in loaded]
     config = loaded[0].make_env().config
     for p in loaded[1:]:
@@ -285,7 +309,7 @@ def policy_tournament(
         )
     turns = config.rounds if turns is None else turns
     if turns != config.rounds:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"ONNX policy {loaded[0].name} was trained for {config.rounds}-round matches and its observation "
             f"scales by that length; play the tournament with turns={config.rounds}, not {turns}"
         )
@@ -297,4 +321,6 @@ def policy_tournament(
         seed=seed,
         agents=agents,
         game=dataclasses.replace(config, noise=0.0),
+        chunk_repetitions=chunk_repetitions,
+        progress=progress,
     )

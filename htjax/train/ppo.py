@@ -41,8 +41,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from htjax.core.config import ConfigError, check_bool, check_choice, check_float, check_int
+from htjax.core.config import check_bool, check_choice, check_float, check_int
 from htjax.core.env import Env
+from htjax.core.errors import ConfigError
 from htjax.core.keys import policy_key
 from htjax.core.rollouts import RolloutCarry, rollout_start, step_worlds
 from htjax.train import networks as nets
@@ -134,6 +135,8 @@ class PPOConfig:
             raise ConfigError(f"unknown PPOConfig field(s) {unknown}; valid fields: {sorted(names)}")
         v = dict(values)
         if "hidden" in v:
+            if not isinstance(v["hidden"], (list, tuple)):
+                raise ConfigError(f"config field 'hidden' must be a list of ints, got {v['hidden']!r}")
             v["hidden"] = tuple(v["hidden"])
         return cls(**v)
 

@@ -34,6 +34,7 @@ import jax.numpy as jnp
 
 from htjax.core.env import Env, State
 from htjax.core.rollouts import Policy
+from htjax.train.errors import InvalidArgumentError
 
 __all__ = ["OpponentFn", "Opponents", "seat_view", "policy_opponent", "learner_seats"]
 
@@ -70,13 +71,13 @@ class Opponents:
 
     def __post_init__(self) -> None:
         if not self.fns:
-            raise ValueError("Opponents needs at least one opponent function")
+            raise InvalidArgumentError("Opponents needs at least one opponent function")
         if len(self.names) != len(self.fns):
-            raise ValueError(f"Opponents: {len(self.fns)} functions but {len(self.names)} names")
+            raise InvalidArgumentError(f"Opponents: {len(self.fns)} functions but {len(self.names)} names")
         if not self.params:
             object.__setattr__(self, "params", tuple(None for _ in self.fns))
         if len(self.params) != len(self.fns):
-            raise ValueError(f"Opponents: {len(self.fns)} functions but {len(self.params)} params")
+            raise InvalidArgumentError(f"Opponents: {len(self.fns)} functions but {len(self.params)} params")
 
     @classmethod
     def from_policies(

@@ -12,12 +12,17 @@ Conventions (see ``docs/envs/holdem.md`` for the full rules text):
 * Blinds: heads-up the button posts the small blind and acts first before the flop, the big
   blind acts first after it; with 3+ seats the small and big blinds sit left of the button and
   the seat left of the big blind acts first before the flop, the first live seat left of the
-  button after it. A seat short of a blind posts what it has (all-in).
-* Betting is closed to a seat that already acted unless a *full* raise came after it: an
-  all-in for less than a full raise must be called (or folded to) but does not reopen raising.
-* Pots: one pot per distinct contribution level (main pot and side pots); each goes to the best
-  eligible hands in equal integer shares, the odd chips one each to the winners nearest the
-  button's left.
+  button after it. A seat short of a blind posts what it has (all-in). A button on a seat that
+  sits out stays there (a dead button) when 3+ seats play; heads-up it moves to the first seat
+  with chips on its left, which posts the small blind (heads-up the button is always the small
+  blind, as the TDA rule "Button in Heads-up" sets it), so the big blind still acts first after the flop.
+* Betting is closed to a seat that already acted unless, when the action comes back to it, it
+  faces at least a full raise: one full raise, or several all-ins for less that add up to one
+  (TDA rule 47). An all-in for less than a full raise must be called (or folded to) but does
+  not by itself reopen raising. Nobody may raise when no other live seat could call a chip more.
+* Pots: one pot per distinct contribution level (main pot and side pots), adjacent levels with
+  the same eligible seats merged into one pot; each pot goes to the best eligible hands in equal
+  integer shares, the pot's odd chips all to the first winner left of the button (TDA "Odd Chips").
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ __all__ = [
     "act",
     "board_size",
     "chips_in_play",
+    "forfeit",
     "legal_actions",
     "next_seat",
     "pot",
@@ -68,15 +74,15 @@ _AGGRESSIVE, _CALLED, _CHECKED = range(3)
 
 @dataclasses.dataclass(frozen=True)
 class Rules:
-    """Static rules (hashable): seats, blinds, betting structure and the action menu.
+    """Static rules (hashable): seats, betting structure and the action menu. The stakes
+    (blinds, stacks) are numbers of each hand (:func:`start_hand`), so one compiled program
+    plays hands at different stakes.
 
     ``menu`` lists ``(kind, numerator, denominator)`` per action id; a ``RAISE`` of
     ``n/d`` pot raises to ``max_bet + floor(n/d * (pot + to_call))``.
     """
 
     num_players: int
-    small_blind: int
-    big_blind: int
     fixed_limit: bool
     raise_cap: int
     menu: tuple[tuple[int, int, int], ...]
@@ -102,6 +108,8 @@ class Table:
       folded: ``bool[P]`` out of the hand (folded or sitting out).
       acted: ``bool[P]`` acted since the last full raise on this street.
       button: ``int32[]`` dealer seat.
+      small_blind, big_blind: ``int32[]`` the hand's blinds (the big blind is the minimum bet and
+        the fixed-limit small bet).
       street: ``int32[]`` ``PREFLOP`` .. ``RIVER``, or ``HAND_OVER``.
       to_act: ``int32[]`` seat to act (the last seat that acted once the hand is over).
       last_raise: ``int32[]`` size of the last full raise this street (min-raise increment).
@@ -123,6 +131,8 @@ class Table:
     folded: jax.Array
     acted: jax.Array
     button: jax.Array
+    small_blind: jax.Array
+    big_blind: jax.Array
     street: jax.Array
     to_act: jax.Array
     last_raise: jax.Array
@@ -155,9 +165,14 @@ def next_seat(mask: jax.Array, after: jax.Array) -> jax.Array:
     return jnp.where(jnp.any(mask), seat, -1)
 
 
-def _bet_size(rules: Rules, street: jax.Array) -> jax.Array:
+def _bet_size(table: Table) -> jax.Array:
     """Fixed-limit bet: the big blind before the flop and on the flop, twice it on turn and river."""
-    return jnp.where(street >= TURN, 2 * rules.big_blind, rules.big_blind)
+    return jnp.where(table.street >= TURN, 2 * table.big_blind, table.big_blind)
+
+
+def _full_raise_size(rules: Rules, table: Table) -> jax.Array:
+    """Increment a bet or raise needs to count as full (and reopen the betting): ``int32[]``."""
+    return _bet_size(table) if rules.fixed_limit else table.last_raise
 
 
 def start_hand(
@@ -166,6 +181,8 @@ def start_hand(
     stacks: jax.Array,
     button: jax.Array,
     bits: jax.Array,
+    small_blind: jax.Array,
+    big_blind: jax.Array,
     *,
     settle: bool = True,
 ) -> Table:
@@ -175,6 +192,7 @@ def start_hand(
       deck: deck to deal from (hole cards go round the table from seat 0, two rounds).
       stacks: ``int32[P]`` chips of each seat; seats with 0 sit out.
       button: ``int32[]`` dealer seat.
+      small_blind, big_blind: ``int32[]`` blinds (``1 <= small_blind <= big_blind``).
       bits: ``uint32[2 * P + 5]`` random bits (hole cards, then a possible run-out);
         ``uint32[2 * P]`` is enough with ``settle=False``.
 
@@ -195,7 +213,11 @@ def start_hand(
     heads_up = jnp.sum(active) == 2
     sb_seat = jnp.where(heads_up & active[button], button, next_seat(active, button))
     bb_seat = next_seat(active, sb_seat)
-    blind = jnp.where(seats == sb_seat, rules.small_blind, 0) + jnp.where(seats == bb_seat, rules.big_blind, 0)
+    # heads-up the button is the small blind: a button on an empty seat moves to it
+    button = jnp.where(heads_up, sb_seat, button).astype(jnp.int32)
+    small_blind = jnp.asarray(small_blind, jnp.int32)
+    big_blind = jnp.asarray(big_blind, jnp.int32)
+    blind = jnp.where(seats == sb_seat, small_blind, 0) + jnp.where(seats == bb_seat, big_blind, 0)
     posted = jnp.minimum(blind, stacks)
     zeros = jnp.zeros(n, jnp.int32)
     table = Table(
@@ -210,9 +232,11 @@ def start_hand(
         folded=~active,
         acted=jnp.zeros(n, jnp.bool_),
         button=button,
+        small_blind=small_blind,
+        big_blind=big_blind,
         street=jnp.int32(PREFLOP),
         to_act=bb_seat,
-        last_raise=jnp.int32(rules.big_blind),
+        last_raise=big_blind,
         num_bets=jnp.int32(1),
         street_chips=jnp.zeros((4, n), jnp.int32).at[PREFLOP].set(posted),
         street_actions=jnp.zeros((4, n, 3), jnp.int32),
@@ -237,9 +261,12 @@ def _bet_amounts(rules: Rules, table: Table) -> tuple[jax.Array, jax.Array]:
     max_bet = jnp.max(table.bet)
     to_call = max_bet - my_bet
     total_pot = jnp.sum(table.committed)
-    can_act = ~table.folded & (table.stack > 0)
-    others_can_act = jnp.any(can_act & ~me)
-    raise_open = ~acted & others_can_act
+    # someone else could put in a chip more than the largest bet (else a raise is pointless)
+    others_can_call_more = jnp.any(~table.folded & ~me & (table.stack + table.bet > max_bet))
+    # betting is open to a seat that has not acted since the last full raise, or that faces at
+    # least a full raise now (several short all-ins that add up to one reopen it: TDA rule 47)
+    reopened = to_call >= _full_raise_size(rules, table)
+    raise_open = (~acted | reopened) & others_can_call_more
     if rules.fixed_limit:
         raise_open = raise_open & (table.num_bets < rules.raise_cap)
     min_raise_to = max_bet + table.last_raise
@@ -261,7 +288,7 @@ def _bet_amounts(rules: Rules, table: Table) -> tuple[jax.Array, jax.Array]:
             chips.append(stack)
             legal.append(raise_open | (stack <= to_call))
         elif kind == LIMIT_RAISE:
-            put = jnp.minimum(max_bet + _bet_size(rules, table.street) - my_bet, stack)
+            put = jnp.minimum(max_bet + _bet_size(table) - my_bet, stack)
             chips.append(put)
             legal.append(raise_open & (stack > to_call))
         else:  # pragma: no cover - menus are built by the config
@@ -290,8 +317,7 @@ def act(rules: Rules, table: Table, action: jax.Array, bits: jax.Array) -> Table
     max_bet = jnp.max(table.bet)
     new_bet = jnp.sum(jnp.where(me, table.bet, 0)) + put
     increment = new_bet - max_bet
-    full_raise_size = _bet_size(rules, table.street) if rules.fixed_limit else table.last_raise
-    full_raise = increment >= full_raise_size
+    full_raise = increment >= _full_raise_size(rules, table)
     kind = jnp.where(increment > 0, _AGGRESSIVE, jnp.where(put > 0, _CALLED, _CHECKED))
     history_add = (
         (jnp.arange(4) == table.street)[:, None, None]
@@ -348,7 +374,7 @@ def _settle(rules: Rules, table: Table, bits: jax.Array) -> Table:
         payout=payout,
         bet=jnp.where(new_street, 0, table.bet),
         acted=table.acted & ~new_street,
-        last_raise=jnp.where(new_street, rules.big_blind, table.last_raise),
+        last_raise=jnp.where(new_street, table.big_blind, table.last_raise),
         num_bets=jnp.where(new_street, 0, table.num_bets),
         street=street.astype(jnp.int32),
         to_act=to_act.astype(jnp.int32),
@@ -357,30 +383,66 @@ def _settle(rules: Rules, table: Table, bits: jax.Array) -> Table:
 
 
 def _pay_pots(committed: jax.Array, folded: jax.Array, values: jax.Array, button: jax.Array) -> jax.Array:
-    """Split the main pot and every side pot among the best eligible hands: ``int32[P]``.
+    """Pay the main pot and every side pot to the best eligible hands: ``int32[P]``.
 
-    Pot ``k`` holds what each seat committed between the ``k-1``-th and ``k``-th smallest
-    contribution; live seats that committed at least the ``k``-th contribution are eligible.
+    Level ``k`` holds what each seat committed between the ``k-1``-th and ``k``-th smallest
+    contribution; the live seats that committed at least the ``k``-th contribution are eligible
+    for it. Adjacent levels with the same eligible seats form one pot, which is split in equal
+    integer shares among its best hands; the pot's odd chips all go to the first of those winners
+    left of the button.
     """
     n = committed.shape[0]
     seats = jnp.arange(n)
     levels = jnp.sort(committed)
-    order = (seats - button - 1) % n  # odd chips go to winners nearest the button's left
-    earlier = order[None, :] < order[:, None]  # [i, j]: seat j comes before seat i
+    order = (seats - button - 1) % n  # 0 = first seat left of the button
     live = ~folded
+
+    def eligible_at(level):
+        eligible = live & (committed >= level)
+        # chips above every live seat's contribution go to the live seats
+        return jnp.where(jnp.any(eligible), eligible, live)
+
     pay = jnp.zeros(n, jnp.int32)
     prev = jnp.int32(0)
+    pot_chips = jnp.int32(0)
     for k in range(n):
         level = levels[k]
-        amount = jnp.sum(jnp.clip(committed, prev, level) - prev)
-        eligible = live & (committed >= level)
-        eligible = jnp.where(jnp.any(eligible), eligible, live)
+        pot_chips = pot_chips + jnp.sum(jnp.clip(committed, prev, level) - prev)
+        eligible = eligible_at(level)
+        closes = True if k == n - 1 else jnp.any(eligible != eligible_at(levels[k + 1]))
         best = jnp.max(jnp.where(eligible, values, -1))
         winners = eligible & (values == best)
         count = jnp.maximum(jnp.sum(winners), 1)
-        share = amount // count
-        odd = amount - share * count
-        rank = jnp.sum(earlier & winners[None, :], axis=1)
-        pay = pay + jnp.where(winners, share + (rank < odd), 0)
+        share = pot_chips // count
+        odd = pot_chips - share * count
+        first = jnp.argmin(jnp.where(winners, order, n))
+        won = jnp.where(winners, share, 0) + jnp.where(seats == first, odd, 0)
+        pay = pay + jnp.where(closes, won, 0)
+        pot_chips = jnp.where(closes, 0, pot_chips)
         prev = level
     return pay.astype(jnp.int32)
+
+
+def forfeit(table: Table, seats: jax.Array) -> jax.Array:
+    """Chip result of each seat when ``seats`` (``bool[P]``) abandon the hand: ``int32[P]``.
+
+    A seat that forfeits loses its whole stack at the start of the hand (``start_stack``: the
+    most that any way of playing the hand on could cost it, going all-in and losing). It is paid,
+    together with the chips of the seats that already folded, to the other seats still in the
+    hand in equal integer shares, as their winnings from a fold; the odd chips all go to the
+    first of them left of the button. Folded seats lose what they committed; seats sitting out
+    and the receivers' own committed chips are untouched. Sums to zero.
+    """
+    n = table.committed.shape[0]
+    seats_idx = jnp.arange(n)
+    out = seats & ~table.folded
+    receivers = ~table.folded & ~out
+    count = jnp.maximum(jnp.sum(receivers), 1)
+    folded_chips = jnp.where(table.folded & ~out, table.committed, 0)
+    pool = jnp.sum(jnp.where(out, table.start_stack, 0)) + jnp.sum(folded_chips)
+    share = pool // count
+    odd = pool - share * count
+    order = (seats_idx - table.button - 1) % n
+    first = jnp.argmin(jnp.where(receivers, order, n))
+    won = jnp.where(receivers, share, 0) + jnp.where(seats_idx == first, odd, 0)
+    return (won - jnp.where(out, table.start_stack, 0) - folded_chips).astype(jnp.int32)

@@ -2,22 +2,23 @@
 
 Each strategy matches the axelrod library's (4.14) definition of the same name move for move
 (the tests play every pair against axelrod). A :class:`Strategy` decides from a seat's
-:class:`~htjax.envs.prisoners_dilemma.MatchMemory` (its view of the match), a small private
+:class:`~htjax.envs.prisoners_dilemma.rules.MatchMemory` (its view of the match), a small private
 ``int32`` memory of its own (only Gradual and Prober need one) and one uniform draw::
 
     action, private = strategy.act(memory, private, u, payoffs)
 
 ``memory`` fields, ``private`` (``int32[*B, private_size]``) and ``u`` (``float32[*B]``) may have
 any batch shape ``B`` (``memory.t`` may be a scalar shared by the batch); the result is
-``int32[*B]`` (0 = cooperate, 1 = defect). ``payoffs = (T, R, P, S)`` are static floats. The
+``int32[*B]`` (0 = cooperate, 1 = defect). ``payoffs = (T, R, P, S)`` are floats or traced
+scalars. The
 private memory is updated inside ``act`` because axelrod's Gradual changes its counters while
 choosing. The memory a strategy sees holds the moves actually played (after noise), as in
 axelrod.
 
 Why not the house ``policy(params, observation, mask, key)`` shape? Grudger, the majority
 rules, Adaptive, Prober and Gradual depend on the whole match, not on the observation window.
-They are played by :func:`htjax.envs.ipd_tournament.tournament` and
-:func:`~htjax.envs.ipd_tournament.play_match`, which carry each seat's memory. Strategies whose
+They are played by :func:`htjax.agents.ipd.tournament.tournament` and
+:func:`~htjax.agents.ipd.tournament.play_match`, which carry each seat's memory. Strategies whose
 axelrod ``memory_depth`` fits in the observation window (Cooperator, Defector, Random,
 TitForTat, TitForTwoTats, GTFT, WinStayLoseShift, SuspiciousTitForTat) are also available as
 house policies through :func:`strategy_policy`, for rollouts of the env.
@@ -27,24 +28,20 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
-from htjax.envs.prisoners_dilemma import (
-    COOPERATE,
-    DEFECT,
-    IPDConfig,
-    MatchMemory,
-    new_memory,
-    uniform_from_bits,
-)
+from htjax.core.errors import InvalidArgumentError
+from htjax.core.keys import key_word
+from htjax.envs.prisoners_dilemma.config import COOPERATE, DEFECT, IPDConfig
+from htjax.envs.prisoners_dilemma.rules import MatchMemory, new_memory, uniform_from_bits
 
 __all__ = [
-    "Strategy",
-    "STRATEGIES",
     "CLASSIC_14",
+    "STRATEGIES",
+    "Strategy",
     "get_strategy",
     "gtft_probability",
     "strategy_policy",
@@ -106,16 +103,19 @@ def _tit_for_two_tats(memory, private, u, payoffs):
     return jnp.where(both, DEFECT, COOPERATE).astype(jnp.int32), private
 
 
-def gtft_probability(payoffs) -> float:
-    """axelrod's GTFT forgiveness ``p = min(1 - (T - R) / (R - S), (R - P) / (T - P))``."""
+def gtft_probability(payoffs):
+    """axelrod's GTFT forgiveness ``p = min(1 - (T - R) / (R - S), (R - P) / (T - P))``
+    (a float for float payoffs, an array for traced ones)."""
     t, r, p, s = payoffs
-    return min(1 - (t - r) / (r - s), (r - p) / (t - p))
+    if all(isinstance(x, (int, float)) for x in payoffs):
+        return min(1 - (t - r) / (r - s), (r - p) / (t - p))
+    return jnp.minimum(1 - (t - r) / (r - s), (r - p) / (t - p))
 
 
 def _gtft(memory, private, u, payoffs):
     # Memory-one four-vector (1, p, 1, p): always answer C with C, answer D with C w.p. p.
-    p = gtft_probability(payoffs)
-    forgive = u < p if 0 < p < 1 else jnp.full(jnp.shape(u), p >= 1)
+    # u is in [0, 1), so u < p is always true for p >= 1 and never for p <= 0.
+    forgive = u < gtft_probability(payoffs)
     move = jnp.where((memory.t == 0) | (memory.opp_move_ago(1) == COOPERATE) | forgive, COOPERATE, DEFECT)
     return move.astype(jnp.int32), private
 
@@ -267,7 +267,7 @@ def get_strategy(name: str | Strategy) -> Strategy:
     if isinstance(name, Strategy):
         return name
     if name not in STRATEGIES:
-        raise ValueError(f"unknown IPD strategy {name!r}; available: {list(STRATEGIES)}")
+        raise InvalidArgumentError(f"unknown IPD strategy {name!r}; available: {list(STRATEGIES)}")
     return STRATEGIES[name]
 
 
@@ -299,25 +299,26 @@ def strategy_policy(strategy: str | Strategy, config: IPDConfig | None = None):
 
     Only for strategies that decide from the last ``config.window`` rounds
     (``memory_depth <= window``); the others need the memory that
-    :func:`~htjax.envs.ipd_tournament.play_match` carries, and raise ``ValueError`` here.
+    :func:`~htjax.agents.ipd.tournament.play_match` carries, and raise
+    :class:`~htjax.core.errors.InvalidArgumentError` here.
     The same ``(strategy, config)`` always gives the same function object, so rollouts built
     from it compile once.
     """
     return _strategy_policy(get_strategy(strategy), IPDConfig() if config is None else config)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _strategy_policy(strategy: Strategy, config: IPDConfig):
     if strategy.memory_depth is None or strategy.memory_depth > config.window or strategy.private_size:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"strategy {strategy.name!r} depends on the whole match, not on the last {config.window} rounds "
-            "in the observation; play it with htjax.envs.ipd_tournament.play_match or tournament"
+            "in the observation; play it with htjax.agents.ipd.tournament.play_match or tournament"
         )
     payoffs = config.payoffs
 
     def policy(params, observation, legal_action_mask, key):
         memory = memory_from_observation(observation, config)
-        u = uniform_from_bits(jax.random.bits(key, (), jnp.uint32))
+        u = uniform_from_bits(key_word(key))
         action, _ = strategy.act(memory, strategy.initial_private(), u, payoffs)
         return action
 
