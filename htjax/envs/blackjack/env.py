@@ -118,7 +118,11 @@ class Blackjack(BlackjackViews, Env[BlackjackState, BlackjackConfig]):
 
     @property
     def observation_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        return LAYOUT.bounds()
+        """``LAYOUT.bounds()``, with the bankroll's open upper bound closed at this config's
+        most chips (:func:`~htjax.envs.blackjack.rules.most_chips`)."""
+        low, high = LAYOUT.bounds()
+        high[LAYOUT.slice("bankroll")] = R.most_chips(self.rules) / self.config.starting_bankroll
+        return low, high
 
     # ------------------------------------------------------------------ episode start
     def init_with_deck(

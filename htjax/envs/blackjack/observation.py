@@ -4,7 +4,8 @@
 Bounds hold for every config: ``hand_total`` reaches 31/21 (Blackjack-v1 lets a 21 hit),
 ``hand_cards`` 2.2 (22 cards), ``hand_bet`` 2 (a doubled largest bet), the running count
 +-16 (eight decks of +-1 tags) and the true count +-32 (that count over half a deck); the
-bankroll is unbounded above (winnings accumulate over a session).
+bankroll has no bound common to every config (winnings accumulate over a session), so the
+layout leaves it open and ``Blackjack.observation_bounds`` closes it per config.
 """
 
 from __future__ import annotations
@@ -60,7 +61,10 @@ LAYOUT = ObservationLayout(
         Field("num_hands", 1, 0, 1, "the seat's hands this round / max_hands"),
         Field("hand_bet", 1, 0, 2, "stake on the hand / largest bet in bet_menu"),
         Field("seat_bet", 1, 0, 1, "the seat's initial wager this round / largest bet"),
-        Field("bankroll", 1, 0, _INF, "chips not on the table / starting_bankroll"),
+        Field(
+            "bankroll", 1, 0, _INF,
+            "chips not on the table / starting_bankroll (`env.observation_bounds` caps it at the config's most chips)",
+        ),
         _flag("insured", "1 if the seat took insurance"),
         Field(
             "running_count",

@@ -62,6 +62,7 @@ __all__ = [
     "to_showdown",
     "where",
     "worst_loss",
+    "most_chips",
 ]
 
 DEALER_HITS_PREDRAWN = 5
@@ -225,6 +226,16 @@ def worst_loss(rules: Rules, t: BlackjackState) -> jax.Array:
         later = jnp.maximum(cfg.max_rounds - t.round_index - 1, 0).astype(jnp.float32)
         bound = bound + later * (per_bet * top)
     return jnp.minimum(bound, chips(t)).astype(jnp.float32)
+
+
+def most_chips(rules: Rules) -> float:
+    """A seat's most chips ever under these rules (for observation bounds): the starting
+    bankroll plus, per round, the largest bet won on every hand split off and doubled, on a
+    natural at the highest payout a rule parameter may set (10), and on insurance."""
+    cfg = rules.config
+    rounds = 1 if cfg.episode == "round" else cfg.max_rounds
+    per_round = (2 * rules.H + 10 + 1) * float(rules.bets[-1])
+    return float(cfg.starting_bankroll + rounds * per_round)
 
 
 # ---------------------------------------------------------------------------- bets and the deal
