@@ -16,33 +16,15 @@ import jax.numpy as jnp
 from rich.console import Console
 from rich.table import Table
 
+from htjax.agents.blackjack import fixed_strategy_policy
 from htjax.bench import EpisodeReturns, check_memory, measure_throughput
 from htjax.console import progress_bar
 from htjax.core.env import Env
 from htjax.core.errors import InvalidArgumentError
 from htjax.core.rollouts import random_policy
 from htjax.envs import make
-from htjax.envs.blackjack import BET_BASE, HIT, NO_INSURANCE, OBSERVATION_LAYOUT, STAND
 
 __all__ = ["DemoContext", "DemoStage", "STAGES", "run_demo", "fixed_strategy_policy"]
-
-_OBS = {name: i for i, (name, _) in enumerate(OBSERVATION_LAYOUT)}
-
-
-def fixed_strategy_policy(
-    params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array
-) -> jax.Array:
-    """A fixed blackjack strategy for casino rules: bet the smallest bet, decline insurance,
-    hit below 17 (below 18 when soft), otherwise stand; the first legal action if none applies."""
-    num_actions = legal_action_mask.shape[-1]
-    total = jnp.round(observation[_OBS["hand_total"]] * 21)
-    soft = observation[_OBS["soft"]] > 0.5
-    want = jnp.where((total < 17) | (soft & (total < 18)), HIT, STAND)
-    candidates = jnp.array([BET_BASE, NO_INSURANCE, want, STAND])
-    ok = (candidates < num_actions) & legal_action_mask[jnp.clip(candidates, 0, num_actions - 1)]
-    fallback = jnp.argmax(legal_action_mask)
-    return jnp.where(jnp.any(ok), candidates[jnp.argmax(ok)], fallback).astype(jnp.int32)
-
 
 _POLICIES = ("random", "fixed strategy")
 

@@ -34,7 +34,7 @@ import numpy as np
 import htjax
 from htjax.envs import blackjack as bj
 from htjax.train import networks as nets
-from htjax.train.basic_strategy import UP_CARDS, basic_strategy_policy
+from htjax.agents.blackjack import UP_CARDS, basic_strategy_policy
 
 LETTERS = {bj.STAND: "S", bj.HIT: "H", bj.DOUBLE: "D", bj.SPLIT: "P", bj.SURRENDER: "R", bj.INSURANCE: "I", bj.NO_INSURANCE: "N"}
 

@@ -17,7 +17,7 @@ import math
 import time
 
 import htjax.policies
-from htjax.train.basic_strategy import basic_strategy_policy
+from htjax.agents.blackjack import basic_strategy_policy
 from htjax.train.evaluate import evaluate_policy
 from htjax.train.onnx_export import update_model_card
 from htjax.train.parity import load_checked

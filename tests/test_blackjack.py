@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import collections
-import functools
+import dataclasses
 import re
 
 import chex
@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import htjax
+import htjax.testing
 from htjax.core import cards
 from htjax.core.config import ConfigError
 from htjax.core.keys import step_key
@@ -135,7 +136,7 @@ def test_gymnasium_preset_overrides_and_unknown_fields():
 
 def test_action_menus_and_registry():
     casino = htjax.make("blackjack")
-    assert casino.id == "blackjack" and casino.version == "v0"
+    assert casino.id == "blackjack" and casino.version == "v1"
     assert casino.action_labels[:7] == (
         "stand",
         "hit",
@@ -149,7 +150,9 @@ def test_action_menus_and_registry():
     gym = htjax.make("blackjack", preset="gymnasium")
     assert gym.action_labels == ("stick", "hit") and (bj.STICK, bj.HIT) == (0, 1)
     assert Blackjack(betting=False).num_actions == 7
-    assert casino.observation_shape == (bj.OBS_SIZE,) == (len(bj.OBSERVATION_LAYOUT),)
+    assert casino.observation_shape == (bj.OBS_SIZE,) == (bj.LAYOUT.size,) == (len(bj.OBSERVATION_LAYOUT),)
+    low, high = casino.observation_bounds
+    assert low.shape == high.shape == (bj.OBS_SIZE,) and np.all(low <= high)
 
 
 # ----------------------------------------------------------------------------- naturals, pushes, dealer rules
@@ -197,7 +200,8 @@ class _EveryHitPredrawn(Blackjack):
 
     def __init__(self, **config):
         super().__init__(**config)
-        self._M_fast, self._K1 = self._M, self._K_all
+        self.rules = dataclasses.replace(self.rules, M_fast=self.rules.M)
+        self._K1 = self._K_all
 
 
 @pytest.mark.parametrize("hits", [5, 6, 7])
@@ -377,7 +381,7 @@ def test_shoe_episode_ends_at_the_cut_card_with_a_running_count():
     for t in range(200):
         # the count is Hi-Lo over every card seen face up since the shuffle: all dealt cards
         # but the hole card while it is face down (1 seat: the 4th card of the round)
-        tags = np.asarray(bj._hilo(s.deck.cards[: int(s.deck.position)]))
+        tags = np.asarray(bj.hilo(s.deck.cards[: int(s.deck.position)]))
         hidden = 0 if bool(s.dealer_revealed) else int(tags[int(s.round_start) + 3])
         assert int(s.running_count) == int(tags.sum()) - hidden
         if bool(s.terminated | s.truncated):
@@ -404,7 +408,7 @@ def test_session_reshuffles_at_the_cut_card_and_continues():
             assert int(s.round_start) == 0
             assert int(s.deck.position) == 4
             face_up = s.deck.cards[: 4 if bool(s.dealer_revealed) else 3]
-            assert int(s.running_count) == int(np.asarray(bj._hilo(face_up)).sum())
+            assert int(s.running_count) == int(np.asarray(bj.hilo(face_up)).sum())
     assert reshuffled and bool(s.truncated) and int(s.round_index) == 30
 
 
@@ -469,47 +473,6 @@ def test_no_card_is_created_or_lost(seed, kind):
         a = int(rng.choice(np.flatnonzero(np.asarray(s.legal_action_mask))))
         s = table.step(s, jnp.int32(a), step_key(jax.random.PRNGKey(seed), t))
         check_conservation(table.env, s)
-
-
-@functools.lru_cache(maxsize=None)
-def _batched_and_sequential_draws():
-    env = htjax.make("blackjack", num_decks=1)
-
-    def batched(deck, bits, used):  # 12 cards at once: more than any step pre-draws
-        drawn, plan = env._draw(deck, bits)
-        return drawn, jax.vmap(lambda u: env._commit(deck.cards, plan, u))(used)
-
-    def sequential(deck, bits, used):
-        every = cards.draw_many(deck, bits)[1]
-        return every, jax.vmap(lambda u: cards.draw_many(deck, bits, u)[0].cards)(used)
-
-    return jax.jit(batched), jax.jit(sequential)
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    seed=st.integers(0, 2**31 - 1),
-    position=st.integers(0, 52),
-    stacked=st.integers(0, 52),
-    collide=st.booleans(),
-)
-def test_batched_draw_equals_card_by_card_fisher_yates(seed, position, stacked, collide):
-    """The step's pre-draw (all swaps resolved at once) deals the same cards and leaves the
-    same shoe as drawing card by card, including colliding swap targets and the shoe's end."""
-    batched, sequential = _batched_and_sequential_draws()
-    rng = np.random.default_rng(seed)
-    deck = cards.Deck(
-        cards=jnp.asarray(rng.permutation(52), jnp.int8),
-        position=jnp.int32(position),
-        stacked=jnp.int32(stacked if seed % 3 == 0 else 0),
-    )
-    high = 4 if collide else 2**32  # small offsets make draws aim at the same slots
-    bits = jnp.asarray(rng.integers(0, high, 12, dtype=np.uint64).astype(np.uint32))
-    used = jnp.arange(13, dtype=jnp.int32)  # the shoe after committing 0, 1, ..., 12 draws
-    drawn, shoe = batched(deck, bits, used)
-    want_drawn, want_shoe = sequential(deck, bits, used)
-    np.testing.assert_array_equal(drawn, want_drawn)
-    np.testing.assert_array_equal(shoe, want_shoe)
 
 
 # ----------------------------------------------------------------------------- transformations, replay
@@ -585,7 +548,8 @@ def test_contract_finished_worlds_illegal_actions_and_terminal_mask(s17):
     s = s17.deal(["Ts", "7c", "5d", "Th", "Kc"])
     assert not bool(np.asarray(s.legal_action_mask)[SPLIT])
     bad = s17.step(s, jnp.int32(SPLIT), KEY)  # masked: the illegal-action rule
-    assert bool(bad.terminated) and float(bad.rewards[0]) == env.illegal_action_penalty
+    # forfeit: 4 hands x (1 + a double) x 1 unit + insurance 0.5 (under the 100 chips), then -1
+    assert bool(bad.terminated) and float(bad.rewards[0]) == -8.5 + env.illegal_action_penalty
     for name in ("hand_cards", "hand_status", "bankroll", "dealer_cards", "running_count", "phase"):
         np.testing.assert_array_equal(np.asarray(getattr(bad, name)), np.asarray(getattr(s, name)))
     chex.assert_trees_all_equal(bad.deck, s.deck)
@@ -616,27 +580,153 @@ def test_observation_hides_the_hole_card_until_revealed(s17):
 
 def test_classic_observation_matches_gymnasium_form(s17):
     s = s17.deal(["As", "9c", "5d", "2h"])
-    assert np.asarray(bj.classic_observation(s)).tolist() == [16, 9, 1]
+    assert np.asarray(s17.env.classic_observation(s)).tolist() == [16, 9, 1]
     s = s17.deal(["Ks", "Ac", "5d", "2h"])
-    assert np.asarray(bj.classic_observation(s)).tolist() == [15, 1, 0]
+    assert np.asarray(s17.env.classic_observation(s)).tolist() == [15, 1, 0]
 
 
 def test_render_text_shows_the_table(s17):
     s = s17.deal(["Ts", "9c", "7d", "Th"])
-    text = bj.render_text(s17.env, s, seat=0)
+    text = s17.env.render_text(s, seat=0)
     assert "Dealer: 9c ??" in text and "Ts 7d" in text and "to act" in text and ">Seat 0" in text
     assert "Th" not in text
     s = s17.play(s, STAND)
-    text = bj.render_text(s17.env, s)
+    text = s17.env.render_text(s)
     assert "9c Th  = 19" in text and "Episode over" in text and "seat 0: -1" in text
 
 
-def test_docs_observation_table_matches_the_layout():
+def test_docs_observation_table_is_the_layout():
     import pathlib
 
     doc = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "envs" / "blackjack.md").read_text()
     section = doc.split("## Observation", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| (\d+) \| `(\w+)` \| (.+?) \|$", section, flags=re.M)
-    assert [(int(i), n, d) for i, n, d in rows] == [
-        (i, n, d) for i, (n, d) in enumerate(bj.OBSERVATION_LAYOUT)
+    assert bj.LAYOUT.markdown_table() in section
+    assert [n for n, _ in bj.OBSERVATION_LAYOUT] == list(bj.LAYOUT.names)
+
+
+# ----------------------------------------------------------------------------- the conformance kit
+CHECK_CONFIGS = {
+    "preset-casino": dict(preset="casino"),
+    "preset-gymnasium": dict(preset="gymnasium"),
+    "betting-splits-insurance-surrender-2-seats": dict(num_seats=2, late_surrender=True, resplit_aces=True),
+    "shoe": dict(episode="shoe", num_decks=1, penetration=0.5, max_rounds=6, late_surrender=True),
+    "session-no-betting": dict(episode="session", num_seats=2, num_decks=1, max_rounds=4, betting=False),
+    "session-short-bankroll": dict(
+        episode="session", max_rounds=3, starting_bankroll=30, bet_menu=(5, 10, 25), double_on="10-11"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECK_CONFIGS))
+def test_check_env__presets_and_rule_variants(name):
+    env = htjax.make("blackjack", **CHECK_CONFIGS[name])
+    report = htjax.testing.check_env(env, eager=False, num_states=4, continuations=2)
+    assert "illegal_never_pays" in report.passed and "bounds" in report.passed
+
+
+# ----------------------------------------------------------------------------- illegal actions never pay
+def test_forfeit__the_most_the_seat_can_still_lose(s17, betting):
+    env = s17.env
+    # play phase, 1 unit wagered: 4 hands x (bet + double) + insurance = 8.5, under the 100 chips
+    s = s17.deal(["Ts", "7c", "5d", "Th"])
+    np.testing.assert_allclose(np.asarray(env._forfeit(s, jnp.array([True]), env.default_params)), [-8.5])
+    np.testing.assert_allclose(np.asarray(env._forfeit(s, jnp.array([False]), env.default_params)), [0.0])
+    # betting phase: the largest bet on the menu, 25 x 8.5 = 212.5, but 12 chips bound the loss
+    s = betting.init(KEY)
+    np.testing.assert_allclose(np.asarray(betting.env._forfeit(s, jnp.array([True]), betting.env.default_params)), [-12.0])
+    # Blackjack-v1: one hand, no double or insurance: the wager
+    gym = Blackjack(preset="gymnasium")
+    s = gym.init(KEY)
+    np.testing.assert_allclose(np.asarray(gym._forfeit(s, jnp.array([True]), gym.default_params)), [-1.0])
+    # a session: every round still to come, bounded by the chips (bankroll + this round's stake)
+    session = Blackjack(episode="session", max_rounds=3, betting=False)
+    s = session.init(KEY)
+    np.testing.assert_allclose(np.asarray(session._forfeit(s, jnp.array([True]), session.default_params)), [-25.5])
+    session = Blackjack(episode="session", max_rounds=50, betting=False)
+    s = session.init(KEY)
+    np.testing.assert_allclose(np.asarray(session._forfeit(s, jnp.array([True]), session.default_params)), [-100.0])
+
+
+def _policy(illegal_on_bad_hands: bool):
+    """Bet the largest bet, decline insurance, hit below 17; on a bad hand (hard 12-16 against
+    a dealer 7 to ace) play INSURANCE, which is illegal in the play phase (unmasked), or hit."""
+    ix = {n: bj.LAYOUT.slice(n).start for n in ("phase_bet", "phase_insurance", "phase_play", "hand_total", "dealer_up")}
+
+    def policy(params, obs, mask, key):
+        total = jnp.round(obs[ix["hand_total"]] * 21)
+        up = jnp.round(obs[ix["dealer_up"]] * 10)
+        bad = (obs[ix["phase_play"]] > 0.5) & (total >= 12) & (total <= 16) & ((up >= 7) | (up == 1))
+        bets = jnp.where(mask[BET_BASE:], jnp.arange(mask.shape[0] - BET_BASE), -1)
+        play = jnp.where(total < 17, HIT, STAND)
+        action = jnp.where(
+            obs[ix["phase_bet"]] > 0.5,
+            BET_BASE + jnp.max(bets),
+            jnp.where(obs[ix["phase_insurance"]] > 0.5, NO_INSURANCE, play),
+        )
+        if illegal_on_bad_hands:
+            action = jnp.where(bad, INSURANCE, action)
+        return jnp.where(mask[action] | (bad & illegal_on_bad_hands), action, jnp.argmax(mask)).astype(jnp.int32)
+
+    return policy
+
+
+def test_illegal_exit_from_a_bad_hand_does_worse_than_playing_it():
+    env = htjax.make("blackjack")  # casino rules with betting: the policy bets 25 of its 100
+    key = jax.random.PRNGKey(21)
+    totals = {}
+    for illegal in (False, True):
+        traj = htjax.rollout(env, _policy(illegal), key, num_envs=1024, num_steps=12).trajectory
+        rewards = np.asarray(traj.rewards[..., 0])
+        done = np.asarray(traj.done)
+        totals[illegal] = (rewards.sum() / done.sum(), int((rewards <= -100).sum()), int(done.sum()))
+    legal_mean, _, rounds = totals[False]
+    illegal_mean, exits, _ = totals[True]
+    assert rounds > 3000 and exits > 300  # the bad hands are common, and were escaped illegally
+    # played out, a bad hand at 25 loses at most 212.5 and about 25 * 0.4 on average; the
+    # illegal exit forfeits the seat's 100 chips plus the penalty
+    assert legal_mean > -10.0 and illegal_mean < legal_mean - 10.0, totals
+
+
+# ----------------------------------------------------------------------------- rule parameters per world
+def test_params__a_batch_mixing_payouts_and_penetrations_equals_separate_envs_traced_once():
+    rules = dict(betting=False, episode="shoe", num_decks=1, max_rounds=30)
+    base = htjax.make("blackjack", **rules)
+    settings = [
+        dict(blackjack_payout=1.5, penetration=0.75),
+        dict(blackjack_payout=1.2, penetration=0.5),
+        dict(blackjack_payout=2.0, penetration=0.6),
+        dict(blackjack_payout=0.0, penetration=0.9),
     ]
+    n = 8
+    env_params = base.batch_params([settings[i % 4] for i in range(n)])
+    chex.clear_trace_counter()
+    policy = chex.assert_max_traces(htjax.random_policy, n=1)
+    key = jax.random.PRNGKey(5)
+    mixed = htjax.rollout(base, policy, key, num_envs=n, num_steps=60, env_params=env_params)
+    other = base.batch_params([settings[(i + 1) % 4] for i in range(n)])
+    htjax.rollout(base, policy, jax.random.PRNGKey(6), num_envs=n, num_steps=60, env_params=other)  # no retrace
+    defaults = htjax.rollout(base, htjax.random_policy, key, n, 60).trajectory  # settings[0]
+    differs = False
+    for k, setting in enumerate(settings):
+        alone = htjax.rollout(htjax.make("blackjack", **rules, **setting), htjax.random_policy, key, n, 60)
+        worlds = [i for i in range(n) if i % 4 == k]
+        for name in ("rewards", "action", "done", "observation"):
+            np.testing.assert_array_equal(
+                np.asarray(getattr(mixed.trajectory, name))[:, worlds],
+                np.asarray(getattr(alone.trajectory, name))[:, worlds],
+                err_msg=f"{setting} {name}",
+            )
+        differs |= not np.array_equal(np.asarray(alone.trajectory.rewards), np.asarray(defaults.rewards))
+    assert differs  # the parameters change the game (cut card, payouts), not just the labels
+
+
+def test_params__validated_through_the_config():
+    env = htjax.make("blackjack", episode="shoe", num_decks=1, num_seats=7, penetration=0.5)
+    assert set(env.default_params) == {"blackjack_payout", "penetration"}
+    assert float(env.params(penetration=0.6)["penetration"]) == np.float32(0.6)
+    with pytest.raises(ConfigError, match="penetration"):
+        env.params(penetration=0.75)  # leaves fewer cards behind the cut card than one deal
+    with pytest.raises(ConfigError, match="blackjack_payout"):
+        env.params(blackjack_payout=-1.0)
+    with pytest.raises(ConfigError, match="num_decks"):
+        env.params(num_decks=2)  # structural

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from htjax.core import cards
-from htjax.envs.blackjack import HIT, STICK, Blackjack, classic_observation
+from htjax.envs.blackjack import HIT, STICK, Blackjack
 
 NUM_EPISODES = 300
 SEQUENCE = 40  # cards per episode: 4 dealt + up to 36 hits, more than any episode can use
@@ -58,7 +58,19 @@ def play_gymnasium(values, actions_rng, natural, sab, monkeypatch):
     return observations, actions, rewards, dones
 
 
-@pytest.mark.parametrize("natural, sab", [(False, False), (True, False), (False, True)])
+def test_preset_is_blackjack_v1_as_gymnasium_registers_it():
+    """``gym.make("Blackjack-v1")`` passes its registered kwargs (``sab=True``, ``natural=False``):
+    the preset plays exactly that game."""
+    registered = gym.spec("Blackjack-v1").kwargs
+    config = Blackjack(preset="gymnasium").config
+    assert {"natural": config.natural, "sab": config.sab} == {
+        "natural": registered.get("natural", False),
+        "sab": registered.get("sab", False),
+    }
+    assert config.sab and not config.natural
+
+
+@pytest.mark.parametrize("natural, sab", [(False, False), (True, False), (False, True), (True, True)])
 def test_same_card_sequences_give_the_same_episodes(natural, sab, monkeypatch):
     # same rules as the preset, but a finite 8-deck shoe so the sequence can be stacked
     env = Blackjack(preset="gymnasium", natural=natural, sab=sab, infinite_deck=False, num_decks=8)
@@ -82,7 +94,7 @@ def test_same_card_sequences_give_the_same_episodes(natural, sab, monkeypatch):
         actions[i, : len(e[1])] = e[1]
 
     def check(t, state):
-        obs = np.asarray(classic_observation(state))
+        obs = np.asarray(env.classic_observation(state))
         for i, (observations, acts, rewards, dones) in enumerate(episodes):
             if t <= len(acts):
                 assert tuple(obs[i]) == tuple(observations[t]), (i, t, values[i], acts)
@@ -129,7 +141,7 @@ def htjax_returns(n: int, seed: int) -> np.ndarray:
 
         def body(t, carry):
             state, ret = carry
-            obs = classic_observation(state)
+            obs = env.classic_observation(state)
             soft = obs[:, 2] == 1
             action = jnp.where(obs[:, 0] >= jnp.where(soft, 18, 17), STICK, HIT).astype(jnp.int32)
             step_keys = jax.vmap(lambda k: jax.random.fold_in(k, t))(keys)

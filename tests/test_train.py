@@ -294,7 +294,7 @@ def _bj_obs(env, *, total, soft=False, pair=False, up=10, phase="play"):
     ],
 )
 def test_basic_strategy__textbook_decisions(hand, up, legal, expected):
-    from htjax.train.basic_strategy import basic_strategy_policy
+    from htjax.agents.blackjack import basic_strategy_policy
 
     env = htjax.make("blackjack", betting=False)
     labels = list(env.action_labels)
@@ -304,7 +304,7 @@ def test_basic_strategy__textbook_decisions(hand, up, legal, expected):
 
 
 def test_basic_strategy__surrender_and_h17_tables():
-    from htjax.train.basic_strategy import strategy_tables
+    from htjax.agents.blackjack import strategy_tables
 
     s17 = strategy_tables(False, True)
     h17 = strategy_tables(True, True)

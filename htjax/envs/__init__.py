@@ -17,7 +17,7 @@ __all__ = ["EnvId", "make", "available_envs", "register", "env_class"]
 EnvId = Literal["blackjack", "holdem", "prisoners_dilemma"]
 
 _REGISTRY: dict[str, str] = {
-    "blackjack": "htjax.envs.blackjack:Blackjack",
+    "blackjack": "htjax.envs.blackjack.env:Blackjack",
     "holdem": "htjax.envs.holdem.env:Holdem",
     "prisoners_dilemma": "htjax.envs.prisoners_dilemma.env:IteratedPrisonersDilemma",
 }

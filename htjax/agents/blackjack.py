@@ -1,10 +1,12 @@
-"""Blackjack basic strategy as a pure-JAX policy: the reference agent for trained policies.
+"""Blackjack agents: basic strategy (the reference for trained policies) and the demo's fixed strategy.
+
+Basic strategy:
 
 The standard multi-deck basic strategy for the rules in use: dealer stands (S17) or hits
 (H17) on soft 17, double after split, late surrender when the table offers it, dealer peeks
 for blackjack. Insurance is always declined and the smallest bet is always taken.
 
-It reads the casino observation of :mod:`htjax.envs.blackjack` (``OBSERVATION_LAYOUT``:
+It reads the casino observation of :mod:`htjax.envs.blackjack` (fields of ``LAYOUT``:
 ``hand_total``, ``soft``, ``pair``, ``dealer_up``, ``phase_*``) and the legal action mask
 (which says whether double, split and surrender are allowed now)::
 
@@ -18,13 +20,16 @@ Table codes: ``H`` hit, ``S`` stand, ``D`` double else hit, ``Ds`` double else s
 from __future__ import annotations
 
 import functools
+from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
+from htjax.core.errors import ConfigError
 from htjax.envs import blackjack as bj
 
-__all__ = ["basic_strategy_policy", "strategy_tables", "UP_CARDS"]
+__all__ = ["UP_CARDS", "basic_strategy_policy", "fixed_strategy_policy", "strategy_tables"]
 
 UP_CARDS = (2, 3, 4, 5, 6, 7, 8, 9, 10, 11)  # 11 = ace
 
@@ -43,7 +48,7 @@ def strategy_tables(dealer_hits_soft_17: bool, late_surrender: bool) -> dict[str
     h17 = dealer_hits_soft_17
     #                 up:  2  3  4  5  6  7  8  9  10 A
     hard = {
-        **{t: _row("H H H H H H H H H H") for t in range(0, 9)},
+        **{t: _row("H H H H H H H H H H") for t in range(9)},
         9: _row("H D D D D H H H H H"),
         10: _row("D D D D D D D D H H"),
         11: _row("D D D D D D D D D " + ("D" if h17 else "H")),
@@ -85,7 +90,7 @@ def strategy_tables(dealer_hits_soft_17: bool, late_surrender: bool) -> dict[str
         for table in (hard, soft, pair):
             for k, row in table.items():
                 table[k] = [fallback.get(c, c) for c in row]
-    to_array = lambda table, lo: np.array([table[t] for t in range(lo, max(table) + 1)], np.int32)  # noqa: E731
+    to_array = lambda table, lo: np.array([table[t] for t in range(lo, max(table) + 1)], np.int32)
     return {"hard": to_array(hard, 0), "soft": to_array(soft, 12), "pair": to_array(pair, 2)}
 
 
@@ -94,9 +99,11 @@ def basic_strategy_policy(env: bj.Blackjack):
     """Basic strategy for ``env``'s casino rules: ``policy(params, observation, mask, key) -> int32[]``."""
     cfg = env.config
     if cfg.rules != "casino":
-        raise ValueError("basic_strategy_policy needs rules='casino' (the casino observation layout)")
-    names = [n for n, _ in bj.OBSERVATION_LAYOUT]
-    ix = {n: names.index(n) for n in ("phase_bet", "phase_insurance", "hand_total", "soft", "pair", "dealer_up")}
+        raise ConfigError("basic_strategy_policy needs rules='casino' (the casino observation layout)")
+    ix = {
+        n: bj.LAYOUT.slice(n).start
+        for n in ("phase_bet", "phase_insurance", "hand_total", "soft", "pair", "dealer_up")
+    }
     t = strategy_tables(cfg.dealer_hits_soft_17, cfg.late_surrender)
     hard, soft, pair = (jnp.asarray(t[k]) for k in ("hard", "soft", "pair"))
     has_bets = cfg.betting
@@ -111,13 +118,11 @@ def basic_strategy_policy(env: bj.Blackjack):
         is_soft = obs[ix["soft"]] > 0.5
         is_pair = (obs[ix["pair"]] > 0.5) & mask[bj.SPLIT]
         pair_rank = jnp.where(is_soft, 11, total // 2)  # A,A is a soft 12
-        code = jnp.where(
-            is_soft, soft[jnp.clip(total, 12, 21) - 12, up], hard[jnp.clip(total, 0, 21), up]
-        )
+        code = jnp.where(is_soft, soft[jnp.clip(total, 12, 21) - 12, up], hard[jnp.clip(total, 0, 21), up])
         pair_code = pair[jnp.clip(pair_rank, 2, 11) - 2, up]
         code = jnp.where(is_pair & ((pair_code == _P) | (pair_code == _RP)), pair_code, code)
         can_double, can_split, can_surrender = mask[bj.DOUBLE], mask[bj.SPLIT], mask[bj.SURRENDER]
-        hit_or = lambda other: jnp.where(mask[bj.HIT], bj.HIT, other)  # noqa: E731
+        hit_or = lambda other: jnp.where(mask[bj.HIT], bj.HIT, other)
         action = jnp.select(
             [
                 code == _H,
@@ -148,3 +153,23 @@ def basic_strategy_policy(env: bj.Blackjack):
         return jnp.where(mask[action], action, jnp.argmax(mask)).astype(jnp.int32)
 
     return policy
+
+
+_FIXED = {n: bj.LAYOUT.slice(n).start for n in ("hand_total", "soft")}
+
+
+def fixed_strategy_policy(
+    params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array
+) -> jax.Array:
+    """A fixed blackjack strategy for casino rules (``htjax demo``'s): bet the smallest bet,
+    decline insurance, hit below 17 (below 18 when soft), otherwise stand; the first legal
+    action if none applies. ``observation: float32[31]``, ``legal_action_mask: bool[A]`` ->
+    ``int32[]``."""
+    num_actions = legal_action_mask.shape[-1]
+    total = jnp.round(observation[_FIXED["hand_total"]] * 21)
+    soft = observation[_FIXED["soft"]] > 0.5
+    want = jnp.where((total < 17) | (soft & (total < 18)), bj.HIT, bj.STAND)
+    candidates = jnp.array([bj.BET_BASE, bj.NO_INSURANCE, want, bj.STAND])
+    ok = (candidates < num_actions) & legal_action_mask[jnp.clip(candidates, 0, num_actions - 1)]
+    fallback = jnp.argmax(legal_action_mask)
+    return jnp.where(jnp.any(ok), candidates[jnp.argmax(ok)], fallback).astype(jnp.int32)
