@@ -76,7 +76,9 @@ def restamp(policy: pathlib.Path) -> int:
     card["env"] = json.loads(new["htjax.env"])
     card["sha256"] = file_sha256(policy)
     same_version = meta["htjax.env_version"] == new["htjax.env_version"]
-    card.setdefault("restamped", []).append(
+    history = card.get("restamped", [])
+    card["restamped"] = history = [history] if isinstance(history, dict) else list(history)
+    history.append(
         {
             "from": meta["htjax.env_version"],
             "to": new["htjax.env_version"],

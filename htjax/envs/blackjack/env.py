@@ -117,6 +117,11 @@ class Blackjack(BlackjackViews, Env[BlackjackState, BlackjackConfig]):
         return 0 if self.config.infinite_deck else cut_position(self.rules.shoe_size, self.config.penetration)
 
     @property
+    def observation_layout(self):
+        """The observation's table of named slices (:data:`~htjax.envs.blackjack.LAYOUT`)."""
+        return LAYOUT
+
+    @property
     def observation_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """``LAYOUT.bounds()``, with the bankroll's open upper bound closed at this config's
         most chips (:func:`~htjax.envs.blackjack.rules.most_chips`)."""
