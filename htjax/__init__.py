@@ -5,6 +5,7 @@
 >>> state = env.init(jax.random.PRNGKey(0))
 """
 
+from htjax._version import __version__
 from htjax.core import (
     SIMULTANEOUS,
     ConfigError,
@@ -32,8 +33,6 @@ from htjax.core import (
 )
 from htjax.core.evaluate import EvaluateResult, evaluate
 from htjax.envs import available_envs, make, register
-
-from htjax._version import __version__
 
 __all__ = [
     "SIMULTANEOUS",

@@ -144,11 +144,16 @@ def check_memory(env: Env, num_envs: int, num_steps: int, chunks: int = 10) -> N
     observations (see :func:`htjax.core.memory.rollout_bytes`)."""
     from htjax.core.memory import check_rollout_fits
 
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (num_envs, num_steps, chunks)):
+    if not all(
+        isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (num_envs, num_steps, chunks)
+    ):
         return
     chunk = -(-num_steps // min(chunks, num_steps))
     check_rollout_fits(
-        env, num_envs, chunk, record_observations=False,
+        env,
+        num_envs,
+        chunk,
+        record_observations=False,
         what=f"{env.id} with {num_envs:,} worlds (steps in chunks of {chunk:,})",
     )
 

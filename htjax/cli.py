@@ -11,7 +11,8 @@ replay that does not verify, an export that disagrees with JAX) exits with :data
 (1), and so does an unexpected internal error, reported as one line (``HTJAX_DEBUG=1`` shows the
 traceback). Ctrl-C exits with 130.
 
-The episode-file commands (``record`` ... ``whatif``) live in :mod:`htjax.cli_episodes`, which
+The episode-file commands (``record`` ... ``whatif``) live in :mod:`htjax.cli_episodes` and the
+training commands (``train``, ``export``) in :mod:`htjax.cli_train`, which
 registers them on :data:`app`.
 
 Adding a command: write one small function below decorated with ``@command("name")`` (it
@@ -63,8 +64,19 @@ from htjax.core.env import Env, HtjaxError
 from htjax.envs import available_envs, env_class, make
 
 __all__ = [
-    "app", "load_env", "fail", "progress_bar", "seed_option", "check_seed", "input_file", "output_file",
-    "output_dir", "enable_compile_cache", "EXIT_USAGE", "EXIT_FAILED", "SEED_MAX",
+    "app",
+    "load_env",
+    "fail",
+    "progress_bar",
+    "seed_option",
+    "check_seed",
+    "input_file",
+    "output_file",
+    "output_dir",
+    "enable_compile_cache",
+    "EXIT_USAGE",
+    "EXIT_FAILED",
+    "SEED_MAX",
 ]
 
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
@@ -75,8 +87,9 @@ class _Group(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
-                              standalone_mode=False, **extra)
+            rv = super().main(
+                args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+            )
             code = rv if isinstance(rv, int) else 0  # typer.Exit(code) comes back as its code
         except _NO_ARGS_IS_HELP as err:
             err.show()
@@ -152,7 +165,8 @@ def _main(
         False, "--version", callback=_version, is_eager=True, help="Print htjax's version and exit."
     ),
     no_compile_cache: bool = typer.Option(
-        False, "--no-compile-cache",
+        False,
+        "--no-compile-cache",
         help="Do not use JAX's persistent compilation cache (~/.cache/htjax/jax; also HTJAX_NO_COMPILE_CACHE=1).",
     ),
 ) -> None:
@@ -174,7 +188,9 @@ def _config_overrides(config: str | None) -> dict[str, Any]:
     if not config.lstrip().startswith(("{", "[")):
         path = pathlib.Path(config)
         if not path.exists():
-            fail(f"--config: no such file {config!r} (give a JSON object such as '{{\"num_decks\": 2}}' or a path to one)")
+            fail(
+                f"--config: no such file {config!r} (give a JSON object such as '{{\"num_decks\": 2}}' or a path to one)"
+            )
         text = input_file(path, "--config").read_text(errors="replace")
     try:
         values = json.loads(text)
@@ -207,8 +223,13 @@ def envs_command() -> None:
     table = Table(title="htjax envs", box=box.SIMPLE_HEAD)
     table.add_column("id", no_wrap=True)
     narrow = console.width < 100  # abbreviate headers so the presets keep room
-    for column, short in (("version", "ver"), ("players", "players"), ("actions", "actions"),
-                          ("obs shape", "obs"), ("simultaneous", "simult.")):
+    for column, short in (
+        ("version", "ver"),
+        ("players", "players"),
+        ("actions", "actions"),
+        ("obs shape", "obs"),
+        ("simultaneous", "simult."),
+    ):
         justify = "right" if column in ("players", "actions") else "left"
         table.add_column(short if narrow else column, justify=justify, no_wrap=True)
     table.add_column("presets", overflow="fold")
@@ -235,13 +256,16 @@ def envs_command() -> None:
 @command("play")
 def play_command(
     env_id: str = typer.Argument("blackjack", help="Env id (see `htjax envs`)."),
-    seed: int = seed_option("Seed of the deals (an integer in [0, 2**32)): the same seed and actions replay the same game."),
+    seed: int = seed_option(
+        "Seed of the deals (an integer in [0, 2**32)): the same seed and actions replay the same game."
+    ),
     rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
     config: Optional[str] = typer.Option(None, "--config", help="JSON object (or file) of config fields."),
     games: Optional[int] = typer.Option(None, min=1, help="Stop after this many games (episodes)."),
     seat: int = typer.Option(0, min=0, help="Your seat (other seats play randomly, or --opponent)."),
     opponent: Optional[str] = typer.Option(
-        None, "--opponent",
+        None,
+        "--opponent",
         help="Plays every other seat: a shipped policy by name (holdem, ...) or an ONNX file made for ENV.",
     ),
     greedy: bool = typer.Option(
@@ -267,8 +291,15 @@ def play_command(
     against = "" if policy is None else f", against {policy_name}" + (" (greedy)" if greedy else "")
     console.print(f"[bold]{env.id}[/] {env.version} ({label}), seed {seed}{against}")
     summary = play_session(
-        env, seed=seed, read_line=sys.stdin.readline, console=console, games=games, seat=seat,
-        opponent=policy, opponent_name=policy_name, status=error_console(),
+        env,
+        seed=seed,
+        read_line=sys.stdin.readline,
+        console=console,
+        games=games,
+        seat=seat,
+        opponent=policy,
+        opponent_name=policy_name,
+        status=error_console(),
     )
     console.print(
         f"[bold]{summary.games}[/] game{'s' if summary.games != 1 else ''} finished, "
@@ -290,10 +321,9 @@ def bench_command(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Steps/s of ENV with a random policy: compile seconds, peak memory and device too."""
-    from htjax.bench import check_memory, measure_throughput
-
     import jax
 
+    from htjax.bench import check_memory, measure_throughput
     from htjax.core.rollouts import AUTORESET_MODES
 
     if autoreset not in AUTORESET_MODES:
@@ -311,7 +341,9 @@ def bench_command(
             key=jax.random.PRNGKey(seed),
             autoreset=autoreset,
             rules=label,
-            progress=lambda done: bar.update(task, completed=min(done, total), description=f"{env.id} x{num_envs}"),
+            progress=lambda done: bar.update(
+                task, completed=min(done, total), description=f"{env.id} x{num_envs}"
+            ),
         )
         bar.update(task, completed=total)
     if json_output:
@@ -334,124 +366,15 @@ def bench_command(
     Console().print(table)
 
 
-# --------------------------------------------------------------------------- train / export
-@command("train")
-def train_command(
-    env_id: Optional[str] = typer.Argument(
-        None, metavar="ENV", help="Env id (see `htjax envs`); with --resume, taken from the checkpoint."
-    ),
-    rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
-    config: Optional[str] = typer.Option(None, "--config", help="JSON config overrides (or a file)."),
-    num_envs: Optional[int] = typer.Option(None, "--num-envs", min=1, help="Batched worlds (default: recipe)."),
-    steps: Optional[int] = typer.Option(
-        None, "--steps", min=1, help="Env steps of the whole run (default 1,000,000; with --resume: the run's target)."
-    ),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Training seed (default 0)."),
-    out: Optional[str] = typer.Option(
-        None, "--out", help="Checkpoint path (.npz; default checkpoints/policy.npz, with --resume the checkpoint)."
-    ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing checkpoint and metrics at --out."),
-    checkpoint_every: Optional[int] = typer.Option(
-        None, "--checkpoint-every", min=0, help="Updates between checkpoints (default 100; 0: only at the end)."
-    ),
-    resume: Optional[str] = typer.Option(None, "--resume", help="Continue the run saved in this checkpoint."),
-    opponents: Optional[str] = typer.Option(
-        None, "--opponents", help="self (default) | pool | random | ipd-classic | holdem-baselines."
-    ),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: recipe)."),
-    ppo: Optional[str] = typer.Option(None, "--ppo", help="JSON object of PPO settings, e.g. '{\"num_steps\": 8}'."),
-) -> None:
-    """Train a PPO policy on batched worlds; writes checkpoints and metrics (CSV and JSON).
-
-    The checkpoint is rewritten every --checkpoint-every updates and on Ctrl-C (after the update
-    in progress; exit code 130); `htjax train --resume CHECKPOINT` continues the run bit for bit.
-    """
-    from rich.markup import escape
-
-    from htjax.train.commands import run_train
-
-    if env_id is None and resume is None:
-        fail("name the env to train (see `htjax envs`), or continue a run with --resume CHECKPOINT")
-    ppo_values: dict[str, Any] = {}
-    if ppo is not None:
-        try:
-            ppo_values = json.loads(ppo)
-        except json.JSONDecodeError as err:
-            fail(f"--ppo must be a JSON object of PPO settings: {err}")
-        if not isinstance(ppo_values, dict):
-            fail(f"--ppo must be a JSON object of PPO settings, got {type(ppo_values).__name__}")
-    env = load_env(env_id, rules, config)[0] if env_id is not None else None
-    console = Console()
-
-    def checkpoint_line(path: pathlib.Path, updates: int) -> None:
-        console.print(f"checkpoint {escape(str(path))} ({updates} updates)", soft_wrap=True, highlight=False)
-
-    try:
-        result = run_train(
-            env, env_steps=steps, seed=seed, out=out, opponents=opponents, console=console,
-            checkpoint_every=checkpoint_every, overwrite=overwrite, resume=resume, on_checkpoint=checkpoint_line,
-            ppo=ppo_values, num_envs=num_envs, learning_rate=lr,
-        )
-    except (HtjaxError, ConfigError) as err:
-        fail(str(err))
-    if result.interrupted:
-        path = escape(str(result.checkpoint))
-        console.print(
-            f"interrupted after {result.updates} of {result.target_updates} updates; the run is saved in {path}\n"
-            f"resume with: htjax train --resume {path}",
-            soft_wrap=True, highlight=False,
-        )
-        raise typer.Exit(130)
-    last = result.metrics[-1]
-    console.print(
-        f"trained {result.session_env_steps:,} env steps in {result.wall_s:.1f} s "
-        f"({result.session_env_steps / max(result.wall_s - result.compile_s, 1e-9):,.0f} steps/s after compiling); "
-        f"return/episode {last['return_per_episode']:+.4f}; checkpoint {escape(str(result.checkpoint))}",
-        soft_wrap=True, highlight=False,
-    )
-
-
-@command("export")
-def export_command(
-    checkpoint: str = typer.Argument(..., metavar="CHECKPOINT", help="Checkpoint (.npz) from `htjax train`."),
-    out: str = typer.Option(..., "--out", help="ONNX path, e.g. policies/NAME.onnx."),
-    name: Optional[str] = typer.Option(None, "--name", help="Model card name (default: file stem)."),
-    backend: str = typer.Option(
-        "builder", "--backend",
-        help="builder (onnx.helper, default) | jax2onnx (optional extra: pip install \"htjax\\[jax2onnx]\").",
-    ),
-) -> None:
-    """Export a checkpoint to ONNX (opset 17) with a model card, and check it in onnxruntime."""
-    from htjax.train.commands import run_export
-    from htjax.train.onnx_export import BACKENDS
-
-    if backend not in BACKENDS:
-        fail(f"unknown --backend {backend!r}; choose from {', '.join(BACKENDS)}")
-    input_file(checkpoint, "CHECKPOINT")
-    output_file(out, "--out")
-    try:
-        report = run_export(checkpoint, out, name=name, backend=backend)
-    except (HtjaxError, ConfigError, OSError) as err:
-        fail(str(err))
-    console = Console()
-    ok = report["max_abs_diff_probabilities"] <= 1e-5 and report["masked_zero_onnx"]
-    console.print(
-        f"wrote {report['onnx']} and {report['card']} ({report['backend']}); "
-        f"onnxruntime vs JAX on {report['samples']} random inputs: "
-        f"max |dp| {report['max_abs_diff_probabilities']:.2e}, max |dv| {report['max_abs_diff_value']:.2e}, "
-        f"masked probabilities 0: {report['masked_zero_onnx']}"
-    )
-    if not ok:
-        fail("onnxruntime disagrees with JAX beyond 1e-5", code=EXIT_FAILED)
-
-
 # --------------------------------------------------------------------------- demo
 @command("demo")
 def demo_command(
     num_envs: int = typer.Option(4096, "--num-envs", "-n", min=1, help="Batched worlds."),
     steps: int = typer.Option(1000, "--steps", "-t", min=1, help="Steps per world (per policy)."),
     seed: int = seed_option("Rollout seed (an integer in [0, 2**32))."),
-    train: bool = typer.Option(True, "--train/--no-train", help="Then a short PPO run, ONNX export and check."),
+    train: bool = typer.Option(
+        True, "--train/--no-train", help="Then a short PPO run, ONNX export and check."
+    ),
 ) -> None:
     """Run thousands of batched blackjack worlds (casino rules) and summarise what happened."""
     from htjax.demo import run_demo
@@ -472,28 +395,45 @@ def _check_tournament_memory(num_players: int, num_agents: int, repetitions: int
     from htjax.core.memory import check_fits
 
     est = estimate_tournament_bytes(num_players, repetitions, turns=turns, num_agents=num_agents)
-    per_rep = (estimate_tournament_bytes(num_players, 2 * repetitions, turns=turns, num_agents=num_agents,
-                                         chunk_repetitions=1)["result"] - est["result"]) / repetitions
-    check_fits(est["total"], f"a tournament of {num_players} players x {repetitions:,} repetitions", per_rep,
-               "repetitions", fixed_bytes=est["chunk"])
+    per_rep = (
+        estimate_tournament_bytes(
+            num_players, 2 * repetitions, turns=turns, num_agents=num_agents, chunk_repetitions=1
+        )["result"]
+        - est["result"]
+    ) / repetitions
+    check_fits(
+        est["total"],
+        f"a tournament of {num_players} players x {repetitions:,} repetitions",
+        per_rep,
+        "repetitions",
+        fixed_bytes=est["chunk"],
+    )
 
 
 @command("tournament")
 def tournament_command(
     turns: int = typer.Option(100, "--turns", min=1, help="Rounds per match."),
-    repetitions: int = typer.Option(100, "--repetitions", "-r", min=1, help="Times the round robin is played."),
-    noise: float = typer.Option(0.0, "--noise", min=0.0, max=1.0, help="Probability that each chosen move is flipped."),
+    repetitions: int = typer.Option(
+        100, "--repetitions", "-r", min=1, help="Times the round robin is played."
+    ),
+    noise: float = typer.Option(
+        0.0, "--noise", min=0.0, max=1.0, help="Probability that each chosen move is flipped."
+    ),
     seed: int = seed_option("Seed of every random draw (an integer in [0, 2**32))."),
     players: Optional[str] = typer.Option(
         None, "--players", help="Comma-separated strategy names (default: the 14 classic strategies)."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the result as one JSON object on stdout."),
     policy: Optional[list[str]] = typer.Option(
-        None, "--policy", help="A shipped policy by name (ipd) or an ONNX file (.onnx) that joins as a player, "
+        None,
+        "--policy",
+        help="A shipped policy by name (ipd) or an ONNX file (.onnx) that joins as a player, "
         "under its file name; repeatable.",
     ),
     greedy: bool = typer.Option(
-        True, "--greedy/--sample", help="Policies play their most probable move, or sample from their probabilities."
+        True,
+        "--greedy/--sample",
+        help="Policies play their most probable move, or sample from their probabilities.",
     ),
 ) -> None:
     """Iterated prisoner's dilemma round robin of the classic strategies (axelrod's rules), plus ONNX policies."""
@@ -509,7 +449,9 @@ def tournament_command(
         policy_paths = [resolve(p) for p in policy or ()]
     except HtjaxError as err:
         fail(f"--policy: {err}")
-    _check_tournament_memory(len(names or CLASSIC_14) + len(policy_paths), len(policy_paths), repetitions, turns)
+    _check_tournament_memory(
+        len(names or CLASSIC_14) + len(policy_paths), len(policy_paths), repetitions, turns
+    )
     run: Callable[..., Any]
     if policy_paths:
         from htjax.train.onnx_policy import policy_tournament
@@ -528,7 +470,8 @@ def tournament_command(
     Console().print(ranking_table(result))
 
 
-from htjax import cli_episodes  # noqa: E402,F401  (registers record, replay, inspect, fork, merge, whatif)
+# the other commands register themselves on `app` (they import it, so they come last)
+from htjax import cli_episodes, cli_train  # noqa: E402,F401,I001
 
 
 def main() -> None:  # pragma: no cover - console-script entry

@@ -13,9 +13,26 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from htjax.cli import EXIT_FAILED, command, error_console, fail, input_file, load_env, output_dir, output_file, seed_option
+from htjax.cli import (
+    EXIT_FAILED,
+    command,
+    error_console,
+    fail,
+    input_file,
+    load_env,
+    output_dir,
+    output_file,
+    seed_option,
+)
 
-__all__ = ["record_command", "replay_command", "inspect_command", "fork_command", "merge_command", "whatif_command"]
+__all__ = [
+    "record_command",
+    "replay_command",
+    "inspect_command",
+    "fork_command",
+    "merge_command",
+    "whatif_command",
+]
 
 
 # --------------------------------------------------------------------------- record / replay / inspect
@@ -29,12 +46,16 @@ def _worlds_option(worlds: str, num_envs: int) -> list[range]:
                 lo, sep, hi = part.partition("-")
                 spans.append(range(int(lo), int(hi) + 1) if sep and lo else range(int(part), int(part) + 1))
     except ValueError:
-        fail(f"--worlds must be comma-separated world indices or ranges such as 0,5,17 or 0-99, got {worlds!r}")
+        fail(
+            f"--worlds must be comma-separated world indices or ranges such as 0,5,17 or 0-99, got {worlds!r}"
+        )
     if not spans or any(len(s) == 0 for s in spans):
         fail(f"--worlds must name at least one world in each part, got {worlds!r}")
     for s in spans:
         if not (0 <= s.start and s.stop <= num_envs):
-            fail(f"--worlds must be in [0, {num_envs}) (--num-envs {num_envs}), got {s.start if s.start < 0 else s.stop - 1}")
+            fail(
+                f"--worlds must be in [0, {num_envs}) (--num-envs {num_envs}), got {s.start if s.start < 0 else s.stop - 1}"
+            )
     ordered = sorted(spans, key=lambda s: s.start)
     for a, b in zip(ordered, ordered[1:]):
         if b.start < a.stop:
@@ -45,10 +66,16 @@ def _worlds_option(worlds: str, num_envs: int) -> list[range]:
 @command("record")
 def record_command(
     env_id: str = typer.Argument(..., help="Env id (see `htjax envs`)."),
-    num_envs: int = typer.Option(64, "--num-envs", "-n", min=1, help="Batched worlds the recorded ones belong to."),
+    num_envs: int = typer.Option(
+        64, "--num-envs", "-n", min=1, help="Batched worlds the recorded ones belong to."
+    ),
     steps: int = typer.Option(200, "--steps", "-t", min=1, help="Steps per world."),
-    worlds: str = typer.Option("0", "--worlds", "-w", help="Worlds to record: indices and ranges, e.g. 0,5,17 or 0-99."),
-    out: pathlib.Path = typer.Option(pathlib.Path("episodes"), "--out", "-o", help="Folder for the .automerge files."),
+    worlds: str = typer.Option(
+        "0", "--worlds", "-w", help="Worlds to record: indices and ranges, e.g. 0,5,17 or 0-99."
+    ),
+    out: pathlib.Path = typer.Option(
+        pathlib.Path("episodes"), "--out", "-o", help="Folder for the .automerge files."
+    ),
     seed: int = seed_option("Rollout seed (an integer in [0, 2**32))."),
     policy: str = typer.Option("random", help="random or first_legal."),
     rules: Optional[str] = typer.Option(None, help="Rules preset."),
@@ -69,10 +96,22 @@ def record_command(
     chosen = [w for s in spans for w in s]
     clash = existing_episode_files(out, env, chosen)
     if clash and not force:
-        fail(f"--out: {len(clash)} episode file(s) of these worlds exist already in {str(out)!r}, e.g. "
-             f"{clash[0].name} (pass --force to overwrite them)")
-    run(Console(), env, num_envs=num_envs, num_steps=steps, worlds=chosen, out_dir=out,
-        seed=seed, policy=policy, checkpoint_every=checkpoint_every, progress=error_console())
+        fail(
+            f"--out: {len(clash)} episode file(s) of these worlds exist already in {str(out)!r}, e.g. "
+            f"{clash[0].name} (pass --force to overwrite them)"
+        )
+    run(
+        Console(),
+        env,
+        num_envs=num_envs,
+        num_steps=steps,
+        worlds=chosen,
+        out_dir=out,
+        seed=seed,
+        policy=policy,
+        checkpoint_every=checkpoint_every,
+        progress=error_console(),
+    )
 
 
 def _render_path(path: Optional[pathlib.Path], option: str) -> Optional[pathlib.Path]:
@@ -111,7 +150,9 @@ def inspect_command(file: pathlib.Path = typer.Argument(..., help="An .automerge
 @command("fork")
 def fork_command(
     file: pathlib.Path = typer.Argument(..., help="An .automerge episode file."),
-    step: int = typer.Option(..., "--step", min=0, help="Keep the first STEP steps (0 .. the episode's length)."),
+    step: int = typer.Option(
+        ..., "--step", min=0, help="Keep the first STEP steps (0 .. the episode's length)."
+    ),
     out: pathlib.Path = typer.Option(..., "--out", "-o", help="The new episode file (.automerge)."),
     force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
 ) -> None:
@@ -147,14 +188,25 @@ def whatif_command(
     rollouts: int = typer.Option(64, "--rollouts", "-n", min=1, help="Continuations per action."),
     horizon: int = typer.Option(1000, "--horizon", min=1, help="At most this many steps per continuation."),
     seed: int = seed_option("Seed of the continuations' chance (an integer in [0, 2**32))."),
-    seat: Optional[int] = typer.Option(None, "--seat", min=0, help="Whose actions to compare (simultaneous games)."),
+    seat: Optional[int] = typer.Option(
+        None, "--seat", min=0, help="Whose actions to compare (simultaneous games)."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the rows as one JSON object on stdout."),
 ) -> None:
     """Evaluate every legal action at a step of an episode with batched random continuations."""
     from htjax.sync.commands import whatif_command as run
 
     input_file(file, "FILE")
-    rows = run(Console(), file, step=step, num_rollouts=rollouts, horizon=horizon, seed=seed, seat=seat,
-               print_table=not json_output, status=error_console())
+    rows = run(
+        Console(),
+        file,
+        step=step,
+        num_rollouts=rollouts,
+        horizon=horizon,
+        seed=seed,
+        seat=seat,
+        print_table=not json_output,
+        status=error_console(),
+    )
     if json_output:
         typer.echo(json.dumps({"file": str(file), "step": step, "rows": rows}))

@@ -15,13 +15,22 @@ import tempfile
 from typing import Iterator, NoReturn
 
 import typer
-
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 __all__ = [
-    "progress_bar", "compiling", "error_console", "fail", "check_seed", "input_file", "output_file", "output_dir",
-    "enable_compile_cache", "EXIT_USAGE", "EXIT_FAILED", "SEED_MAX",
+    "progress_bar",
+    "compiling",
+    "error_console",
+    "fail",
+    "check_seed",
+    "input_file",
+    "output_file",
+    "output_dir",
+    "enable_compile_cache",
+    "EXIT_USAGE",
+    "EXIT_FAILED",
+    "SEED_MAX",
 ]
 
 EXIT_USAGE = 2
@@ -31,7 +40,6 @@ EXIT_FAILED = 1
 SEED_MAX = 2**32 - 1
 """Seeds are integers in ``[0, 2**32)``: ``jax.random.PRNGKey(seed)`` and numpy's generators
 take them as they are."""
-
 
 
 def progress_bar(console: Console, *, transient: bool = False) -> Progress:
@@ -73,7 +81,9 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     markup) and never wrapped, whatever the terminal's width."""
     from rich.markup import escape
 
-    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {escape(_one_line(message))}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(
+        f"[red]error:[/] {escape(_one_line(message))}", highlight=False
+    )
     raise typer.Exit(code)
 
 
@@ -145,7 +155,6 @@ def output_dir(path: str | os.PathLike, option: str) -> pathlib.Path:
     return p
 
 
-
 def enable_compile_cache() -> pathlib.Path | None:
     """Turn on JAX's persistent compilation cache in ``$XDG_CACHE_HOME/htjax/jax`` (default
     ``~/.cache/htjax/jax``) and :mod:`htjax.program_cache` beside it (``.../htjax/programs``), unless ``HTJAX_NO_COMPILE_CACHE`` is set (to anything but ``0``) or a
@@ -171,5 +180,3 @@ def enable_compile_cache() -> pathlib.Path | None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # small eager ops add up
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return folder
-
-

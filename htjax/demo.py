@@ -121,8 +121,13 @@ def stage_record_replay(ctx: DemoContext, steps: int = 200) -> None:
     env = make("blackjack", preset="casino")
     worlds = sorted({0, ctx.num_envs // 2, ctx.num_envs - 1})
     out = rollout(
-        env, _demo_policy, jax.random.PRNGKey(ctx.seed), ctx.num_envs, min(steps, ctx.steps),
-        params=jnp.int32(0), record_observations=False,
+        env,
+        _demo_policy,
+        jax.random.PRNGKey(ctx.seed),
+        ctx.num_envs,
+        min(steps, ctx.steps),
+        params=jnp.int32(0),
+        record_observations=False,
     )
     record_and_verify(ctx.console, env, out.trajectory, worlds, policy=_POLICIES[0])
 

@@ -65,8 +65,12 @@ def _program(env: Env):
     state_tree = lambda args: tree  # noqa: E731
     return (
         program_cache.jit(env.init, name="play-init", env=env, out_tree=state_tree),
-        program_cache.jit(step, name="play-step", env=env, out_tree=lambda args: jax.tree_util.tree_structure(args[0])),
-        program_cache.jit(episode_key_for, name="play-key", out_tree=lambda args: jax.tree_util.tree_structure(args[0])),
+        program_cache.jit(
+            step, name="play-step", env=env, out_tree=lambda args: jax.tree_util.tree_structure(args[0])
+        ),
+        program_cache.jit(
+            episode_key_for, name="play-key", out_tree=lambda args: jax.tree_util.tree_structure(args[0])
+        ),
     )
 
 
@@ -240,7 +244,8 @@ def play_session(
                     return summary
                 observations = np.asarray(host.observation)
                 actions = [
-                    mine if p == seat else other_action(p, observations[p], masks[p]) for p in range(env.num_players)
+                    mine if p == seat else other_action(p, observations[p], masks[p])
+                    for p in range(env.num_players)
                 ]
                 console.print(
                     f"you play {env.action_labels[mine]}; "

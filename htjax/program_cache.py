@@ -76,8 +76,12 @@ def _env_key(env: Any) -> dict:
         source = inspect.getsourcefile(type(env))
     except TypeError:
         source = None
-    return {"env": env.id, "version": env.version, "config": json.dumps(env.config.to_dict(), sort_keys=True, default=str),
-            "source": _source_digest(source)}
+    return {
+        "env": env.id,
+        "version": env.version,
+        "config": json.dumps(env.config.to_dict(), sort_keys=True, default=str),
+        "source": _source_digest(source),
+    }
 
 
 def jit(fn: Callable, *, name: str, env: Any = None, out_tree: Callable[[Any], Any]) -> Callable:
@@ -121,9 +125,17 @@ def _machine() -> str:
 
 
 def _program(fn, name, env, in_tree, leaves) -> Callable:
-    key = json.dumps({"name": name, **_env_key(env), "in_tree": str(in_tree), "jax": jax.__version__,
-                      "machine": _machine(),
-                      "avals": [(np.shape(x), str(jax.numpy.result_type(x))) for x in leaves]}, default=str)
+    key = json.dumps(
+        {
+            "name": name,
+            **_env_key(env),
+            "in_tree": str(in_tree),
+            "jax": jax.__version__,
+            "machine": _machine(),
+            "avals": [(np.shape(x), str(jax.numpy.result_type(x))) for x in leaves],
+        },
+        default=str,
+    )
     path = _FOLDER / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.jaxexport"
     exported = None
     if path.is_file():
@@ -132,6 +144,7 @@ def _program(fn, name, env, in_tree, leaves) -> Callable:
         except Exception:  # noqa: BLE001 - a damaged or foreign file: trace again
             exported = None
     if exported is None:
+
         def flat(*xs):
             return jax.tree_util.tree_leaves(fn(*jax.tree_util.tree_unflatten(in_tree, list(xs))))
 

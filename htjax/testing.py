@@ -172,11 +172,17 @@ def check_env(
     episodes = [_episode(p, seed + i, max_steps) for i in range(4)]
     checks: list[tuple[str, Callable[[], str]]] = [
         ("fields", lambda: _check_fields(p)),
-        ("jit_equals_eager", lambda: _check_jit_equals_eager(p, episodes[0]) if eager else "skipped (eager=False)"),
+        (
+            "jit_equals_eager",
+            lambda: _check_jit_equals_eager(p, episodes[0]) if eager else "skipped (eager=False)",
+        ),
         ("vmap_equals_loop", lambda: _check_vmap(p, episodes, seed)),
         ("finished_no_op", lambda: _check_finished(p, episodes)),
         ("illegal_action_rule", lambda: _check_illegal_rule(p, episodes)),
-        ("illegal_never_pays", lambda: _check_illegal_never_pays(p, episodes, num_states, continuations, max_steps, seed)),
+        (
+            "illegal_never_pays",
+            lambda: _check_illegal_never_pays(p, episodes, num_states, continuations, max_steps, seed),
+        ),
         ("masks", lambda: _check_masks(episodes)),
         ("determinism", lambda: _check_determinism(p, episodes[1])),
         ("observe", lambda: _check_observe(p, episodes[0])),
@@ -207,10 +213,17 @@ def _check_fields(p: _Programs) -> str:
     env = p.env
     s = p.init(jax.random.PRNGKey(0))
     n, a = env.num_players, env.num_actions
-    _require(s.current_player.dtype == jnp.int32 and s.current_player.shape == (), "current_player must be int32[]")
+    _require(
+        s.current_player.dtype == jnp.int32 and s.current_player.shape == (), "current_player must be int32[]"
+    )
     _require(s.rewards.dtype == jnp.float32 and s.rewards.shape == (n,), f"rewards must be float32[{n}]")
-    _require(s.terminated.dtype == jnp.bool_ and s.truncated.dtype == jnp.bool_, "terminated/truncated must be bool[]")
-    _require(s.step_count.dtype == jnp.int32 and int(s.step_count) == 0, "step_count must be int32[] and 0 at init")
+    _require(
+        s.terminated.dtype == jnp.bool_ and s.truncated.dtype == jnp.bool_,
+        "terminated/truncated must be bool[]",
+    )
+    _require(
+        s.step_count.dtype == jnp.int32 and int(s.step_count) == 0, "step_count must be int32[] and 0 at init"
+    )
     mask_shape = (n, a) if env.simultaneous else (a,)
     _require(
         s.legal_action_mask.dtype == jnp.bool_ and s.legal_action_mask.shape == mask_shape,
@@ -222,10 +235,14 @@ def _check_fields(p: _Programs) -> str:
         f"observation must be {env.observation_dtype}{list(obs_shape)}, got {s.observation.dtype}{list(s.observation.shape)}",
     )
     _require(bool(np.all(np.asarray(s.rewards) == 0)), "rewards must be zero at init")
-    _require(bool(np.asarray(s.legal_action_mask).any(axis=-1).all()), "some seat has no legal action at init")
+    _require(
+        bool(np.asarray(s.legal_action_mask).any(axis=-1).all()), "some seat has no legal action at init"
+    )
     _require(len(env.action_labels) == a, f"{len(env.action_labels)} action labels for {a} actions")
     if env.simultaneous:
-        _require(int(s.current_player) == SIMULTANEOUS, "a simultaneous game's current_player must be SIMULTANEOUS")
+        _require(
+            int(s.current_player) == SIMULTANEOUS, "a simultaneous game's current_player must be SIMULTANEOUS"
+        )
     else:
         _require(0 <= int(s.current_player) < n, f"current_player {int(s.current_player)} is not a seat")
     return f"{n} seats, {a} actions, observation {env.observation_dtype}{list(env.observation_shape)}"
@@ -237,7 +254,10 @@ def _check_jit_equals_eager(p: _Programs, episode) -> str:
     _require(_tree_equal(eager, states[0]), f"init differs at {_first_difference(eager, states[0])}")
     for t, a in enumerate(actions[:40]):
         eager = p.env.step(eager, a, step_key(key, t), p.params)
-        _require(_tree_equal(eager, states[t + 1]), f"step {t} differs at {_first_difference(eager, states[t + 1])}")
+        _require(
+            _tree_equal(eager, states[t + 1]),
+            f"step {t} differs at {_first_difference(eager, states[t + 1])}",
+        )
     return f"{min(len(actions), 40)} steps"
 
 
@@ -254,7 +274,10 @@ def _check_vmap(p: _Programs, episodes, seed: int) -> str:
         batch = p.v_step(batch, jnp.asarray(actions), skeys)
         for i, w in enumerate(worlds):
             single = p.step(w, actions[i], skeys[i])
-            _require(_tree_equal(single, _world(batch, i)), f"world {i} at step {t} differs at {_first_difference(single, _world(batch, i))}")
+            _require(
+                _tree_equal(single, _world(batch, i)),
+                f"world {i} at step {t} differs at {_first_difference(single, _world(batch, i))}",
+            )
     # a batch mixing a finished world, an out-of-range action and ordinary steps
     finished = [e[1][-1] for e in episodes if bool(e[1][-1].done)][:1]
     fresh = [p.init(jax.random.PRNGKey(seed + 200 + i)) for i in range(n - len(finished))]
@@ -266,12 +289,18 @@ def _check_vmap(p: _Programs, episodes, seed: int) -> str:
     out = p.v_step(mixed, jnp.asarray(np.stack(actions)), keys)
     for i, w in enumerate(worlds):
         single = p.step(w, actions[i], keys[i])
-        _require(_tree_equal(single, _world(out, i)), f"mixed batch world {i} differs at {_first_difference(single, _world(out, i))}")
+        _require(
+            _tree_equal(single, _world(out, i)),
+            f"mixed batch world {i} differs at {_first_difference(single, _world(out, i))}",
+        )
     return f"{n} worlds x 10 steps, and a batch with finished and out-of-range worlds"
 
 
 def _check_traces_once(p: _Programs) -> str:
-    _require(p.traces == {"init": 1, "step": 1}, f"jitted init/step traced {p.traces} times over the checks (expected once)")
+    _require(
+        p.traces == {"init": 1, "step": 1},
+        f"jitted init/step traced {p.traces} times over the checks (expected once)",
+    )
     return "jitted init and step traced once over every check"
 
 
@@ -321,26 +350,43 @@ def _check_illegal_rule(p: _Programs, episodes) -> str:
             for action in _illegal_actions(env, s):
                 out = p.step(s, action, jax.random.PRNGKey(0))
                 _require(bool(out.terminated), "an illegal action must terminate the episode")
-                _require(_tree_equal(_game_fields(out), _game_fields(s)), "an illegal action moved game state")
-                _require(bool(np.all(np.asarray(out.legal_action_mask))), "mask after an illegal action must be all-True")
+                _require(
+                    _tree_equal(_game_fields(out), _game_fields(s)), "an illegal action moved game state"
+                )
+                _require(
+                    bool(np.all(np.asarray(out.legal_action_mask))),
+                    "mask after an illegal action must be all-True",
+                )
                 offenders = _offenders(env, s, action)
                 forfeit = np.asarray(p.forfeit(s, jnp.asarray(offenders)))
                 expected = forfeit + np.where(offenders, env.illegal_action_penalty, 0.0)
-                np.testing.assert_allclose(np.asarray(out.rewards), expected.astype(np.float32), rtol=0, atol=1e-5)
-                _require(bool(np.all(forfeit[offenders] <= 0)), f"an offender gained from its forfeit: {forfeit}")
+                np.testing.assert_allclose(
+                    np.asarray(out.rewards), expected.astype(np.float32), rtol=0, atol=1e-5
+                )
+                _require(
+                    bool(np.all(forfeit[offenders] <= 0)), f"an offender gained from its forfeit: {forfeit}"
+                )
                 if getattr(env, "zero_sum", False):
-                    _require(abs(float(forfeit.sum())) < 1e-4, f"forfeits of a zero-sum game sum to {forfeit.sum()}")
+                    _require(
+                        abs(float(forfeit.sum())) < 1e-4,
+                        f"forfeits of a zero-sum game sum to {forfeit.sum()}",
+                    )
                 seen += 1
     _require(seen > 0, "no unfinished state to test")
     return f"{seen} illegal actions (masked and out of range)"
 
 
-def _check_illegal_never_pays(p: _Programs, episodes, num_states: int, continuations: int, max_steps: int, seed: int) -> str:
+def _check_illegal_never_pays(
+    p: _Programs, episodes, num_states: int, continuations: int, max_steps: int, seed: int
+) -> str:
     env = p.env
     rng = np.random.default_rng(seed + 7)
     candidates = [(k, s) for (_, states, _) in episodes for k, s in enumerate(states) if not bool(s.done)]
     _require(bool(candidates), "no unfinished state to test")
-    picks = [candidates[i] for i in rng.choice(len(candidates), size=min(num_states, len(candidates)), replace=False)]
+    picks = [
+        candidates[i]
+        for i in rng.choice(len(candidates), size=min(num_states, len(candidates)), replace=False)
+    ]
     compared = 0
     for n, (_, state) in enumerate(picks):
         bad = _illegal_actions(env, state)[-1]  # out of range: illegal in every game
@@ -355,7 +401,9 @@ def _check_illegal_never_pays(p: _Programs, episodes, num_states: int, continuat
         )
         for a0 in first_moves:
             for c in range(continuations):
-                ret = _continuation_return(p, state, a0, jax.random.PRNGKey(seed * 1000 + n * 100 + c), rng, max_steps)
+                ret = _continuation_return(
+                    p, state, a0, jax.random.PRNGKey(seed * 1000 + n * 100 + c), rng, max_steps
+                )
                 if ret is None:
                     continue
                 for seat in actors:
@@ -396,7 +444,10 @@ def _check_determinism(p: _Programs, episode) -> str:
     s = p.init(key)
     for t, a in enumerate(actions):
         s = p.step(s, a, step_key(key, t))
-    _require(_tree_equal(s, states[-1]), f"replaying the same key and actions differs at {_first_difference(s, states[-1])}")
+    _require(
+        _tree_equal(s, states[-1]),
+        f"replaying the same key and actions differs at {_first_difference(s, states[-1])}",
+    )
     return f"{len(actions)} steps"
 
 
@@ -410,7 +461,9 @@ def _check_observe(p: _Programs, episode) -> str:
         _require(bool(np.all((obs >= low) & (obs <= high))), f"observe({seat}) is outside observation_bounds")
     if not env.simultaneous:
         _require(
-            np.array_equal(np.asarray(env.observe(s, int(s.current_player), p.params)), np.asarray(s.observation)),
+            np.array_equal(
+                np.asarray(env.observe(s, int(s.current_player), p.params)), np.asarray(s.observation)
+            ),
             "observe(current_player) differs from state.observation",
         )
     for bad in (env.num_players, -1):
@@ -430,7 +483,9 @@ def _check_observe(p: _Programs, episode) -> str:
 def _check_bounds(env: Env, episodes) -> str:
     low, high = env.observation_bounds
     shape = tuple(env.observation_shape)
-    _require(np.shape(low) == shape and np.shape(high) == shape, f"observation_bounds must have shape {shape}")
+    _require(
+        np.shape(low) == shape and np.shape(high) == shape, f"observation_bounds must have shape {shape}"
+    )
     count = 0
     for _, states, _ in episodes:
         for t, s in enumerate(states):
@@ -438,7 +493,9 @@ def _check_bounds(env: Env, episodes) -> str:
             ok = (obs >= low) & (obs <= high)
             if not ok.all():
                 idx = np.argwhere(~ok)[0]
-                raise AssertionError(f"observation entry {idx.tolist()} = {obs[tuple(idx)]} at step {t} is outside the bounds")
+                raise AssertionError(
+                    f"observation entry {idx.tolist()} = {obs[tuple(idx)]} at step {t} is outside the bounds"
+                )
             count += 1
     return f"{count} observations"
 
@@ -469,7 +526,10 @@ def _check_replay(p: _Programs, episode) -> str:
     acts = jnp.asarray(np.stack(actions), jnp.int32)
     replayed = replay_episode(p.env, key, acts, env_params=p.params)
     for t, s in enumerate(states):
-        _require(_tree_equal(_world(replayed, t), s), f"replayed state {t} differs at {_first_difference(_world(replayed, t), s)}")
+        _require(
+            _tree_equal(_world(replayed, t), s),
+            f"replayed state {t} differs at {_first_difference(_world(replayed, t), s)}",
+        )
     return f"{len(actions)} steps"
 
 
@@ -487,5 +547,7 @@ def _check_params(env: Env, params: Params | None, seed: int) -> str:
     c = jax.jit(jax.vmap(env.init))(keys, batch)
     for i in range(3):
         single = jax.jit(lambda k: env.init(k, params))(keys[i])
-        _require(_tree_equal(_world(c, i), single), "batched parameters differ from the same parameters alone")
+        _require(
+            _tree_equal(_world(c, i), single), "batched parameters differ from the same parameters alone"
+        )
     return f"{len(fields)} rule parameters: {list(fields)}"

@@ -137,8 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=1))
         return 0
     written = write_results(
-        "autoreset", report, markdown(report),
-        json_out=pathlib.Path(args.json_out), markdown_path=pathlib.Path(args.markdown),
+        "autoreset",
+        report,
+        markdown(report),
+        json_out=pathlib.Path(args.json_out),
+        markdown_path=pathlib.Path(args.markdown),
     )
     print(f"wrote {', '.join(map(str, written))}", file=sys.stderr)
     return 0

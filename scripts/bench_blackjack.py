@@ -45,6 +45,7 @@ QUICK_SYNC_SIZES = (1, 8, 64)
 ADAPTER_SIZES = (1, 64, 4096)  # htjax's Gymnasium adapters stepped from Python
 SHARDED_SIZES = (8192, 65536)  # worlds sharded over one XLA host device per core
 
+
 def gymnasium_rules() -> dict:
     """``natural``/``sab`` of htjax's ``gymnasium`` preset (``gym.make("Blackjack-v1")``'s defaults)."""
     sys.path.insert(0, str(ROOT))
@@ -106,7 +107,9 @@ def work_gym_sync(num_envs: int, seconds: float) -> dict:
 
     from htjax.bench import peak_memory
 
-    envs = gymnasium.make_vec("Blackjack-v1", num_envs=num_envs, vectorization_mode="sync", **gymnasium_rules())
+    envs = gymnasium.make_vec(
+        "Blackjack-v1", num_envs=num_envs, vectorization_mode="sync", **gymnasium_rules()
+    )
     rng = np.random.default_rng(0)
     envs.reset(seed=0)
     calls = 0
@@ -177,9 +180,17 @@ def work_adapter(num_envs: int, seconds: float) -> dict:
         steps = calls * num_envs
         system = "htjax HtjaxVectorEnv (gymnasium)"
     peak, source = peak_memory()
-    return dict(system=system, num_envs=num_envs, env_steps=steps, seconds=elapsed,
-                steps_per_second=steps / elapsed, compile_seconds=compile_seconds, episodes=None,
-                peak_memory_bytes=peak, peak_memory_source=source)
+    return dict(
+        system=system,
+        num_envs=num_envs,
+        env_steps=steps,
+        seconds=elapsed,
+        steps_per_second=steps / elapsed,
+        compile_seconds=compile_seconds,
+        episodes=None,
+        peak_memory_bytes=peak,
+        peak_memory_source=source,
+    )
 
 
 def _sharded_label(host_devices: int) -> str:
@@ -192,7 +203,11 @@ def work_htjax(rules: str, num_envs: int, budget: int, host_devices: int = 1) ->
 
     env = htjax.make("blackjack", preset=None if rules == "casino" else rules)
     r = measure_throughput(
-        env, num_envs, _steps_for(num_envs, budget), rules=rules, max_seconds=MAX_SECONDS,
+        env,
+        num_envs,
+        _steps_for(num_envs, budget),
+        rules=rules,
+        max_seconds=MAX_SECONDS,
         devices="all" if host_devices > 1 else None,
     )
     out = r.to_dict()
@@ -244,7 +259,9 @@ def work_pgx(num_envs: int, budget: int, host_devices: int = 1) -> dict:
 
         def body(c, _):
             state, t = c
-            action = hashed_legal_actions(state.legal_action_mask, policy_root, t, state.legal_action_mask.shape[0])
+            action = hashed_legal_actions(
+                state.legal_action_mask, policy_root, t, state.legal_action_mask.shape[0]
+            )
             state = v_step(state, action, hashed_world_keys(env_root, t, state.legal_action_mask.shape[0]))
             return (state, t + 1), state.terminated.sum()
 
@@ -260,8 +277,15 @@ def work_pgx(num_envs: int, budget: int, host_devices: int = 1) -> dict:
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
         mesh = Mesh(jax.devices(), ("worlds",))
-        worlds, replicated = NamedSharding(mesh, PartitionSpec("worlds")), NamedSharding(mesh, PartitionSpec())
-        keys, roots, t = jax.device_put(keys, worlds), jax.device_put(roots, replicated), jax.device_put(t, replicated)
+        worlds, replicated = (
+            NamedSharding(mesh, PartitionSpec("worlds")),
+            NamedSharding(mesh, PartitionSpec()),
+        )
+        keys, roots, t = (
+            jax.device_put(keys, worlds),
+            jax.device_put(roots, replicated),
+            jax.device_put(t, replicated),
+        )
         init_jit = jax.jit(v_init, in_shardings=worlds, out_shardings=worlds)
         run_jit = jax.jit(
             run, in_shardings=(worlds, replicated, replicated), out_shardings=(worlds, replicated, replicated)
@@ -337,9 +361,11 @@ def plan(quick: bool, sizes: tuple[int, ...] | None = None) -> list[dict]:
     specs += [{"kind": "pgx", "num_envs": n, "budget": budget} for n in sizes]
     cores = os.cpu_count() or 1
     if cores > 1:  # the same worlds sharded over one host device per core, htjax and pgx alike
-        for n in (sizes[-1:] if (quick or sizes != FULL_SIZES) else SHARDED_SIZES):
-            specs += [{"kind": "htjax", "rules": r, "num_envs": n, "budget": budget, "host_devices": cores}
-                      for r in ("gymnasium", "casino")]
+        for n in sizes[-1:] if (quick or sizes != FULL_SIZES) else SHARDED_SIZES:
+            specs += [
+                {"kind": "htjax", "rules": r, "num_envs": n, "budget": budget, "host_devices": cores}
+                for r in ("gymnasium", "casino")
+            ]
             specs += [{"kind": "pgx", "num_envs": n, "budget": budget, "host_devices": cores}]
     specs += [{"kind": "compile", "system": system} for system in ("gymnasium", "casino", "pgx")]
     return specs
@@ -398,10 +424,14 @@ def summarise(results: list[dict]) -> dict:
         gv = None if not (g and loop) else g["steps_per_second"] / loop
         cv = None if not (c and p) else c["steps_per_second"] / p["steps_per_second"]
         targets[f"gymnasium_preset_vs_gym_loop ({n} host devices)"] = {
-            "target": f">= {TARGET_GYM_RATIO:.0f}x", "value": gv, "met": gv is not None and gv >= TARGET_GYM_RATIO,
+            "target": f">= {TARGET_GYM_RATIO:.0f}x",
+            "value": gv,
+            "met": gv is not None and gv >= TARGET_GYM_RATIO,
         }
         targets[f"casino_vs_pgx_leduc (both on {n} host devices)"] = {
-            "target": ">= 1x (best of each sweep)", "value": cv, "met": cv is not None and cv >= 1.0,
+            "target": ">= 1x (best of each sweep)",
+            "value": cv,
+            "met": cv is not None and cv >= 1.0,
         }
     targets["gymnasium_preset_vs_gym_loop"]["met"] = (
         targets["gymnasium_preset_vs_gym_loop"]["value"] is not None
@@ -428,9 +458,9 @@ def markdown(report: dict, plot_name: str | None) -> str:
         "and not in the timing. Random legal actions everywhere; htjax and pgx act with the same policy "
         "(the hashed-score argmax over legal actions of `htjax.random_policy`, keys derived alike) and "
         "both auto-reset finished worlds. "
-        "Rows marked \"host devices\" split the CPU into one XLA host device per core "
+        'Rows marked "host devices" split the CPU into one XLA host device per core '
         "(`--xla_force_host_platform_device_count`) and shard the worlds over them: htjax with "
-        "`devices=\"all\"`, pgx with the same world-axis sharding of its jitted loop.",
+        '`devices="all"`, pgx with the same world-axis sharding of its jitted loop.',
         "",
         "| system | worlds | env steps/s | x Gymnasium loop | compile s | peak memory MiB |",
         "|---|---:|---:|---:|---:|---:|",
@@ -581,8 +611,11 @@ def main(argv: list[str] | None = None) -> int:
     md_path = pathlib.Path(args.markdown)
     plot_name = os.path.relpath(plot_path, md_path.parent) if plot(report, plot_path) else None
     written = write_results(
-        "blackjack", report, markdown(report, plot_name),
-        json_out=pathlib.Path(args.json_out), markdown_path=md_path,
+        "blackjack",
+        report,
+        markdown(report, plot_name),
+        json_out=pathlib.Path(args.json_out),
+        markdown_path=md_path,
     )
     print(f"wrote {', '.join(map(str, written))}, {plot_path if plot_name else '(no plot)'}", file=sys.stderr)
     return 0

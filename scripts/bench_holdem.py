@@ -304,7 +304,7 @@ def markdown(result: dict) -> tuple[str, str]:
         "default heads-up no-limit env with the script's `uniform_legal_policy` (one `uint32` per decision); "
         "the references run their own Python loops (one `random.choice` per decision) in the same process. "
         "On CPU one XLA device runs mostly on one core; the sharded rows split the CPU into one host device "
-        "per core (`--xla_force_host_platform_device_count`) and pass `devices=\"all\"` to the rollout.",
+        'per core (`--xla_force_host_platform_device_count`) and pass `devices="all"` to the rollout.',
         "",
         "| implementation | worlds | steps/s |",
         "|---|---:|---:|",
@@ -314,7 +314,9 @@ def markdown(result: dict) -> tuple[str, str]:
             lines.append(f"| htjax `holdem`, one XLA device | {n} | {v:,.0f} |")
     for n, v in h.get("htjax_sharded", {}).items():
         if not n.endswith("_mean"):
-            lines.append(f"| htjax `holdem`, {h['host_devices']} host devices (`devices=\"all\"`) | {n} | {v:,.0f} |")
+            lines.append(
+                f'| htjax `holdem`, {h["host_devices"]} host devices (`devices="all"`) | {n} | {v:,.0f} |'
+            )
     for name, label in [
         ("pettingzoo", "PettingZoo `texas_holdem_no_limit_v6` (AEC loop)"),
         ("rlcard", "RLCard `no-limit-holdem`"),
@@ -382,7 +384,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT)
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     parser.add_argument(
-        "--host-devices", type=int, default=os.cpu_count() or 1,
+        "--host-devices",
+        type=int,
+        default=os.cpu_count() or 1,
         help="XLA CPU devices for the sharded runs (default: CPU cores; 1 skips them)",
     )
     args = parser.parse_args(argv)
@@ -412,7 +416,11 @@ def main(argv=None) -> int:
     if num_devices > 1:
         sharded = [n for n in sizes if n >= 1024 and n % num_devices == 0]
         holdem["htjax_sharded"] = bench_htjax(env, sharded, seconds, num_steps, devices="all")
-    for name, fn in [("pettingzoo", bench_pettingzoo), ("rlcard", bench_rlcard), ("openspiel", bench_openspiel)]:
+    for name, fn in [
+        ("pettingzoo", bench_pettingzoo),
+        ("rlcard", bench_rlcard),
+        ("openspiel", bench_openspiel),
+    ]:
         holdem[name] = fn(seconds)
         holdem[f"{name}_mean"] = mean_rate() if holdem[name] else None
     best = holdem["htjax"][str(sizes[-1])]

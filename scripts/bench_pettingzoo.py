@@ -84,7 +84,9 @@ def parallel_rate(env, seconds: float, rng) -> float:
         obs, _ = env.reset(seed=episode)
         episode += 1
         while env.agents:
-            obs, *_ = env.step({a: int(rng.choice(np.flatnonzero(obs[a]["action_mask"]))) for a in env.agents})
+            obs, *_ = env.step(
+                {a: int(rng.choice(np.flatnonzero(obs[a]["action_mask"]))) for a in env.agents}
+            )
             steps += 1
     return steps / (time.perf_counter() - start)
 

@@ -43,8 +43,14 @@ def bench_htjax(steps: int, num_envs: int) -> dict:
     jax.block_until_ready(rs.params)
     wall = time.perf_counter() - t0
     done = updates * trainer.steps_per_update
-    return {"env_steps": done, "wall_s": wall, "steps_per_s": done / wall, "compile_s": compile_s,
-            "config": cfg.to_dict(), "final_return_per_episode": float(m["return_per_episode"])}
+    return {
+        "env_steps": done,
+        "wall_s": wall,
+        "steps_per_s": done / wall,
+        "compile_s": compile_s,
+        "config": cfg.to_dict(),
+        "final_return_per_episode": float(m["return_per_episode"]),
+    }
 
 
 def bench_sb3(steps: int) -> dict:
@@ -56,15 +62,29 @@ def bench_sb3(steps: int) -> dict:
     # SB3 takes no Tuple observations: one-hot flatten (45 inputs), as an SB3 user must
     env = gymnasium.wrappers.FlattenObservation(gymnasium.make("Blackjack-v1"))
     # HyperToken's train_and_export.py settings (n_steps 1024, batch 64, 10 epochs), SB3's 2x64 MLP
-    model = PPO("MlpPolicy", env, n_steps=1024, batch_size=64, n_epochs=10, learning_rate=3e-4, seed=0,
-                device="cpu", verbose=0)
+    model = PPO(
+        "MlpPolicy",
+        env,
+        n_steps=1024,
+        batch_size=64,
+        n_epochs=10,
+        learning_rate=3e-4,
+        seed=0,
+        device="cpu",
+        verbose=0,
+    )
     t0 = time.perf_counter()
     model.learn(total_timesteps=steps)
     wall = time.perf_counter() - t0
     import stable_baselines3
 
-    return {"env_steps": int(model.num_timesteps), "wall_s": wall, "steps_per_s": model.num_timesteps / wall,
-            "version": stable_baselines3.__version__, "torch": torch.__version__}
+    return {
+        "env_steps": int(model.num_timesteps),
+        "wall_s": wall,
+        "steps_per_s": model.num_timesteps / wall,
+        "version": stable_baselines3.__version__,
+        "torch": torch.__version__,
+    }
 
 
 def main() -> None:
@@ -90,15 +110,15 @@ def main() -> None:
     section = f"""## Training
 
 PPO env steps per second of training on blackjack, same process, same machine ({machine}):
-htjax's jitted update (rollout + GAE + {ours['config']['update_epochs']} epochs x {ours['config']['num_minibatches']} minibatches,
-{ours['config']['num_envs']} worlds x {ours['config']['num_steps']} steps per update, 2x64 tanh MLP) on the `gymnasium` preset,
-against Stable-Baselines3 {theirs['version']} PPO (`MlpPolicy` 2x64, n_steps 1024, batch 64, 10 epochs: HyperToken's
+htjax's jitted update (rollout + GAE + {ours["config"]["update_epochs"]} epochs x {ours["config"]["num_minibatches"]} minibatches,
+{ours["config"]["num_envs"]} worlds x {ours["config"]["num_steps"]} steps per update, 2x64 tanh MLP) on the `gymnasium` preset,
+against Stable-Baselines3 {theirs["version"]} PPO (`MlpPolicy` 2x64, n_steps 1024, batch 64, 10 epochs: HyperToken's
 settings) on Gymnasium's `Blackjack-v1`, one env step per Python call.
 
 | | env steps | wall s | env steps/s |
 |---|---|---|---|
-| htjax PPO | {ours['env_steps']:,} | {ours['wall_s']:.1f} (+ {ours['compile_s']:.1f} compile) | {ours['steps_per_s']:,.0f} |
-| SB3 PPO | {theirs['env_steps']:,} | {theirs['wall_s']:.1f} | {theirs['steps_per_s']:,.0f} |
+| htjax PPO | {ours["env_steps"]:,} | {ours["wall_s"]:.1f} (+ {ours["compile_s"]:.1f} compile) | {ours["steps_per_s"]:,.0f} |
+| SB3 PPO | {theirs["env_steps"]:,} | {theirs["wall_s"]:.1f} | {theirs["steps_per_s"]:,.0f} |
 | speed-up | | | **{speedup:.0f}x** |
 
 {_quality_bar_text(to_bar)}Reproduce: `python scripts/bench_ppo.py` (JSON in `docs/bench/ppo.json`)."""
@@ -112,7 +132,11 @@ def wall_time_to_quality_bar(sb3_steps_per_s: float) -> dict | None:
     if not card_path.exists():
         return None
     card = json.loads(card_path.read_text())
-    metrics, training, evaluation = card.get("training_metrics", {}), card.get("training", {}), card.get("evaluation", {})
+    metrics, training, evaluation = (
+        card.get("training_metrics", {}),
+        card.get("training", {}),
+        card.get("evaluation", {}),
+    )
     if "wall_s" not in metrics:
         return None
     steps = training["env_steps"]

@@ -20,17 +20,15 @@ import json
 import pathlib
 import platform
 import sys
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import jax  # noqa: E402
-import numpy as np  # noqa: E402
+from benchlib import timed, write_results  # noqa: E402
 
 import htjax  # noqa: E402
 import htjax.sync as sync  # noqa: E402
-from benchlib import timed, write_results  # noqa: E402
 
 STEPS = 100
 
@@ -45,7 +43,9 @@ def _timed(fn, name=None):
 
 def run(num_episodes: int) -> dict:
     env = htjax.make("prisoners_dilemma", rounds=STEPS)
-    out = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(0), num_episodes, STEPS, record_observations=False)
+    out = htjax.rollout(
+        env, htjax.random_policy, jax.random.PRNGKey(0), num_episodes, STEPS, record_observations=False
+    )
     jax.block_until_ready(out.trajectory.action)
     worlds = list(range(num_episodes))
     _, record_first = _timed(lambda: sync.record(env, out.trajectory, worlds))  # compiles the replay
@@ -92,28 +92,30 @@ def markdown(r: dict) -> str:
     m, c = r["machine"], r["cpu_s"]
     return f"""## Sync
 
-Episode logs as Automerge documents (`htjax.sync`, see `docs/sync.md`): {r['episodes']:,} episodes of {r['steps_per_episode']} steps
-of `{r['env']}` (random policy; {r['log_entries']:,} log entries, one per seat and step), one document per
-episode, default checkpoints (a state digest every 16 steps and at the end). Machine: {m['cpu']}, {m['cores']} cores,
-JAX {m['jax']} on {m['device']}, automerge {m['automerge']}, 1-minute load average {r['load_avg_1min']:.1f} during the run.
+Episode logs as Automerge documents (`htjax.sync`, see `docs/sync.md`): {r["episodes"]:,} episodes of {r["steps_per_episode"]} steps
+of `{r["env"]}` (random policy; {r["log_entries"]:,} log entries, one per seat and step), one document per
+episode, default checkpoints (a state digest every 16 steps and at the end). Machine: {m["cpu"]}, {m["cores"]} cores,
+JAX {m["jax"]} on {m["device"]}, automerge {m["automerge"]}, 1-minute load average {r["load_avg_1min"]:.1f} during the run.
 Wall seconds after a warm-up call; CPU seconds of the process (the better estimate on a busy machine).
 
 | what | value |
 |---|---|
-| record {r['episodes']:,} episodes (batched replay for digests + one Automerge transaction per document) | **{r['record_s']:.2f} s** wall, {c['record']:.2f} s CPU (first call, with compile: {r['record_first_call_s']:.2f} s) |
-| save (bytes of every document) | {r['save_s']:.2f} s wall, {c['save']:.2f} s CPU |
-| load ({r['episodes']:,} documents from bytes) | {r['load_s']:.2f} s wall, {c['load']:.2f} s CPU |
-| batched replay + verify all digests, after compile | **{r['replay_s']:.2f} s** wall, {c['replay']:.2f} s CPU (first call: {r['replay_first_call_s']:.2f} s) |
-| bytes per episode | {r['bytes_per_episode']:,.0f} |
-| bytes per step / per log entry | {r['bytes_per_step']:.1f} / {r['bytes_per_log_entry']:.1f} |
-| of which the header (env, config, seats, field list) | {r['bytes_header_only']:,} bytes per document |
-| bytes per log entry beyond the header (entries, checkpoints, outcome) | {r['bytes_per_log_entry_without_header']:.1f} |
+| record {r["episodes"]:,} episodes (batched replay for digests + one Automerge transaction per document) | **{r["record_s"]:.2f} s** wall, {c["record"]:.2f} s CPU (first call, with compile: {r["record_first_call_s"]:.2f} s) |
+| save (bytes of every document) | {r["save_s"]:.2f} s wall, {c["save"]:.2f} s CPU |
+| load ({r["episodes"]:,} documents from bytes) | {r["load_s"]:.2f} s wall, {c["load"]:.2f} s CPU |
+| batched replay + verify all digests, after compile | **{r["replay_s"]:.2f} s** wall, {c["replay"]:.2f} s CPU (first call: {r["replay_first_call_s"]:.2f} s) |
+| bytes per episode | {r["bytes_per_episode"]:,.0f} |
+| bytes per step / per log entry | {r["bytes_per_step"]:.1f} / {r["bytes_per_log_entry"]:.1f} |
+| of which the header (env, config, seats, field list) | {r["bytes_header_only"]:,} bytes per document |
+| bytes per log entry beyond the header (entries, checkpoints, outcome) | {r["bytes_per_log_entry_without_header"]:.1f} |
 
 Reproduce: `python scripts/bench_sync.py` (JSON in `docs/bench/sync.json`)."""
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="100 episodes instead of 1,000")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ as it is")
     args = parser.parse_args()

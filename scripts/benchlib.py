@@ -48,7 +48,9 @@ def timed(fn: Callable[[], Any], cpu: dict | None = None, name: str | None = Non
     return out, time.perf_counter() - start
 
 
-def best_seconds(fn: Callable[[], Any], repeats: int, *, max_seconds: float = float("inf")) -> tuple[float, int]:
+def best_seconds(
+    fn: Callable[[], Any], repeats: int, *, max_seconds: float = float("inf")
+) -> tuple[float, int]:
     """Best wall seconds of ``repeats`` calls of ``fn`` (which must block until its work is done),
     stopping early once ``max_seconds`` have been spent; returns ``(best, calls made)``."""
     best, spent, calls = float("inf"), 0.0, 0

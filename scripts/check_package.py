@@ -34,8 +34,15 @@ import zipfile
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 POLICIES = sorted(p.name for p in (ROOT / "htjax" / "policies").iterdir() if p.suffix in (".onnx", ".json"))
 # what a build, the tests and the JavaScript reader need from the sdist (besides the htjax package)
-SDIST_NEEDS = ("pyproject.toml", "README.md", "package.json", "package-lock.json", "js/read_episode.mjs",
-               "tests/conftest.py", "docs/installing.md")
+SDIST_NEEDS = (
+    "pyproject.toml",
+    "README.md",
+    "package.json",
+    "package-lock.json",
+    "js/read_episode.mjs",
+    "tests/conftest.py",
+    "docs/installing.md",
+)
 
 # the installed package, used from the empty folder: where htjax is, and its policies and adapter
 IMPORT_CHECK = """
@@ -60,17 +67,26 @@ def step(title: str):
     return time.perf_counter()
 
 
-def run(cmd: list[str], *, cwd: pathlib.Path, env: dict | None = None, stdin: str | None = None,
-        timeout: int = 900) -> str:
+def run(
+    cmd: list[str],
+    *,
+    cwd: pathlib.Path,
+    env: dict | None = None,
+    stdin: str | None = None,
+    timeout: int = 900,
+) -> str:
     """Run ``cmd``; its stdout, or CheckFailed with the command and the tail of its output."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    done = subprocess.run(
+        cmd, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+    )
     shown = " ".join(a if "\n" not in a else "'...'" for a in cmd)
     print(f"$ {shown}   ({time.perf_counter() - start:.1f} s, exit {done.returncode})", flush=True)
     if done.returncode != 0:
-        raise CheckFailed(f"{shown} exited {done.returncode} in {cwd}\n--- stdout\n{done.stdout[-4000:]}"
-                          f"\n--- stderr\n{done.stderr[-4000:]}")
+        raise CheckFailed(
+            f"{shown} exited {done.returncode} in {cwd}\n--- stdout\n{done.stdout[-4000:]}"
+            f"\n--- stderr\n{done.stderr[-4000:]}"
+        )
     return done.stdout
 
 
@@ -92,10 +108,14 @@ def build(tmp: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
     top = sdist.name[: -len(".tar.gz")]
     with tarfile.open(sdist) as archive:
         in_sdist = set(archive.getnames())
-    missing = [p for p in (*SDIST_NEEDS, *(f"htjax/policies/{p}" for p in POLICIES)) if f"{top}/{p}" not in in_sdist]
+    missing = [
+        p for p in (*SDIST_NEEDS, *(f"htjax/policies/{p}" for p in POLICIES)) if f"{top}/{p}" not in in_sdist
+    ]
     expect(not missing, f"{sdist.name} lacks {missing}")
-    print(f"{wheel.name}: {wheel.stat().st_size:,} bytes, {len(in_wheel)} files incl. {len(POLICIES)} policy files; "
-          f"{sdist.name}: {sdist.stat().st_size:,} bytes ({time.perf_counter() - t:.1f} s)")
+    print(
+        f"{wheel.name}: {wheel.stat().st_size:,} bytes, {len(in_wheel)} files incl. {len(POLICIES)} policy files; "
+        f"{sdist.name}: {sdist.stat().st_size:,} bytes ({time.perf_counter() - t:.1f} s)"
+    )
     return wheel, sdist
 
 
@@ -104,11 +124,16 @@ def install(tmp: pathlib.Path, wheel: pathlib.Path, python: str) -> pathlib.Path
     venv = tmp / "venv"
     run([python, "-m", "venv", str(venv)], cwd=tmp)
     venv_python = str(venv / "bin" / "python")
-    run([venv_python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", str(wheel)], cwd=tmp,
-        env=clean_env(venv))
+    run(
+        [venv_python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", str(wheel)],
+        cwd=tmp,
+        env=clean_env(venv),
+    )
     versions = run([venv_python, "-m", "pip", "list", "--format", "json"], cwd=tmp, env=clean_env(venv))
     pins = {p["name"].lower(): p["version"] for p in json.loads(versions)}
-    shown = ", ".join(f"{n} {pins[n]}" for n in ("jax", "jaxlib", "numpy", "automerge", "onnxruntime") if n in pins)
+    shown = ", ".join(
+        f"{n} {pins[n]}" for n in ("jax", "jaxlib", "numpy", "automerge", "onnxruntime") if n in pins
+    )
     print(f"installed ({time.perf_counter() - t:.1f} s): {shown}")
     return venv
 
@@ -129,11 +154,18 @@ def smoke(tmp: pathlib.Path, venv: pathlib.Path) -> None:
     htjax = str(venv / "bin" / "htjax")
 
     t = step("the installed package, from an empty folder")
-    info = json.loads(run([str(venv / "bin" / "python"), "-c", IMPORT_CHECK], cwd=work, env=env).splitlines()[-1])
+    info = json.loads(
+        run([str(venv / "bin" / "python"), "-c", IMPORT_CHECK], cwd=work, env=env).splitlines()[-1]
+    )
     site = pathlib.Path(info["prefix"]).resolve()
-    expect(pathlib.Path(info["file"]).resolve().is_relative_to(site),
-           f"htjax was imported from {info['file']}, not from the virtual environment {site}")
-    expect(pathlib.Path(info["policy"]).resolve().is_relative_to(site), f"policy file {info['policy']} not installed")
+    expect(
+        pathlib.Path(info["file"]).resolve().is_relative_to(site),
+        f"htjax was imported from {info['file']}, not from the virtual environment {site}",
+    )
+    expect(
+        pathlib.Path(info["policy"]).resolve().is_relative_to(site),
+        f"policy file {info['policy']} not installed",
+    )
     shipped = sorted({p.rsplit(".", 1)[0] for p in POLICIES if p.endswith(".onnx")})
     expect(info["names"] == shipped, f"installed policies {info['names']}, shipped {shipped}")
     print(f"htjax at {info['file']}; policies {info['names']} ({time.perf_counter() - t:.1f} s)")
@@ -146,17 +178,28 @@ def smoke(tmp: pathlib.Path, venv: pathlib.Path) -> None:
     run([htjax, "demo", "--num-envs", "256", "--steps", "50", "--no-train"], cwd=work, env=env)
 
     step("htjax play against a shipped policy by name (scripted stdin)")
-    out = run([htjax, "play", "holdem", "--opponent", "holdem", "--games", "1", "--seed", "3"], cwd=work, env=env,
-              stdin="check/call\n" * 40)
+    out = run(
+        [htjax, "play", "holdem", "--opponent", "holdem", "--games", "1", "--seed", "3"],
+        cwd=work,
+        env=env,
+        stdin="check/call\n" * 40,
+    )
     expect("holdem.onnx" in out and "1 game finished" in out, f"htjax play printed:\n{out}")
 
     step("htjax tournament with a shipped policy by name")
-    out = run([htjax, "tournament", "--policy", "ipd", "--players", "TitForTat,Defector", "-r", "2", "--json"],
-              cwd=work, env=env)
+    out = run(
+        [htjax, "tournament", "--policy", "ipd", "--players", "TitForTat,Defector", "-r", "2", "--json"],
+        cwd=work,
+        env=env,
+    )
     expect("ipd.onnx" in json.loads(out)["names"], f"htjax tournament printed:\n{out}")
 
     step("htjax record + htjax replay")
-    run([htjax, "record", "blackjack", "-n", "4", "-t", "20", "-w", "0", "--out", "episodes"], cwd=work, env=env)
+    run(
+        [htjax, "record", "blackjack", "-n", "4", "-t", "20", "-w", "0", "--out", "episodes"],
+        cwd=work,
+        env=env,
+    )
     files = sorted((work / "episodes").glob("*.automerge"))
     expect(len(files) >= 1, f"htjax record wrote {files}")
     out = run([htjax, "replay", str(files[0].relative_to(work))], cwd=work, env=env)

@@ -32,11 +32,19 @@ import jax.numpy as jnp
 import numpy as np
 
 import htjax
+from htjax.agents.blackjack import UP_CARDS, basic_strategy_policy
 from htjax.envs import blackjack as bj
 from htjax.train import networks as nets
-from htjax.agents.blackjack import UP_CARDS, basic_strategy_policy
 
-LETTERS = {bj.STAND: "S", bj.HIT: "H", bj.DOUBLE: "D", bj.SPLIT: "P", bj.SURRENDER: "R", bj.INSURANCE: "I", bj.NO_INSURANCE: "N"}
+LETTERS = {
+    bj.STAND: "S",
+    bj.HIT: "H",
+    bj.DOUBLE: "D",
+    bj.SPLIT: "P",
+    bj.SURRENDER: "R",
+    bj.INSURANCE: "I",
+    bj.NO_INSURANCE: "N",
+}
 
 
 def load(path: str):
@@ -98,7 +106,11 @@ def label(key: tuple) -> str:
     up_s = "A" if up == 11 else str(up)
     if kind == "insurance":
         return "insurance offered (dealer A)"
-    what = {"pair": f"pair {'A' if row == 11 else row},{'A' if row == 11 else row}", "soft": f"soft {row}", "hard": f"hard {row}"}[kind]
+    what = {
+        "pair": f"pair {'A' if row == 11 else row},{'A' if row == 11 else row}",
+        "soft": f"soft {row}",
+        "hard": f"hard {row}",
+    }[kind]
     return f"{what} vs {up_s}{'' if first else ' (after a hit)'}"
 
 
@@ -122,7 +134,9 @@ def main() -> None:
     for kind in ("insurance", "hard", "soft", "pair"):
         sel = np.array([k == kind for k in kinds])
         if sel.any():
-            print(f"  {kind:9s} {sel.sum():9,} decisions ({sel.mean():6.2%}), differ on {differ[sel].mean():6.2%}")
+            print(
+                f"  {kind:9s} {sel.sum():9,} decisions ({sel.mean():6.2%}), differ on {differ[sel].mean():6.2%}"
+            )
 
     count = collections.Counter(keys)
     wrong = collections.Counter(k for k, d in zip(keys, differ) if d)
@@ -133,7 +147,9 @@ def main() -> None:
             moves[k][(LETTERS[int(a)], LETTERS[int(r)])] += 1
             conf[k].append(p)
     print(f"\nmost frequent disagreements (share of all {n:,} decisions):")
-    print(f"  {'state':36s} {'seen':>8s} {'differ':>8s} {'% all':>7s}  policy->basic (count)  p(policy action)")
+    print(
+        f"  {'state':36s} {'seen':>8s} {'differ':>8s} {'% all':>7s}  policy->basic (count)  p(policy action)"
+    )
     for k, c in wrong.most_common(args.top):
         pairs = ", ".join(f"{a}->{r} ({m})" for (a, r), m in moves[k].most_common(2))
         print(f"  {label(k):36s} {count[k]:8,} {c:8,} {c / n:7.2%}  {pairs:22s} {np.mean(conf[k]):.2f}")

@@ -62,7 +62,9 @@ def main() -> None:
     }
     if not args.no_card:
         update_model_card(path, "evaluation", evaluation)
-        update_model_card(path, "parity", {**parity, "source": "observations recorded from 500 worlds x 20 steps"})
+        update_model_card(
+            path, "parity", {**parity, "source": "observations recorded from 500 worlds x 20 steps"}
+        )
     print(json.dumps(evaluation, indent=1))
 
 

@@ -28,9 +28,9 @@ import time
 import numpy as np
 
 import htjax.policies
+from htjax.agents.holdem import call_station_policy, heads_up_match, maniac_policy
 from htjax.core.rollouts import random_policy
 from htjax.train import networks as nets
-from htjax.agents.holdem import call_station_policy, heads_up_match, maniac_policy
 from htjax.train.onnx_export import update_model_card
 from htjax.train.onnx_policy import OnnxPolicy
 from htjax.train.parity import load_checked
@@ -63,20 +63,33 @@ def main() -> None:
     ap.add_argument("--hands", type=int, default=1_000_000, help="hands per baseline (at least)")
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--num-envs", type=int, default=4096)
-    ap.add_argument("--crosscheck-hands", type=int, default=10_000, help="hands per baseline played by onnxruntime")
+    ap.add_argument(
+        "--crosscheck-hands", type=int, default=10_000, help="hands per baseline played by onnxruntime"
+    )
     ap.add_argument("--no-card", action="store_true", help="print only; leave the model card alone")
     args = ap.parse_args()
     path = htjax.policies.resolve(args.onnx)  # a shipped name or a file; its model card is updated
 
     env = OnnxPolicy.load(path).make_env()
     if env.id != "holdem" or env.num_players != 2:
-        raise SystemExit(f"{args.onnx} is a policy for {env.id} with {env.num_players} seats, not heads-up hold'em")
+        raise SystemExit(
+            f"{args.onnx} is a policy for {env.id} with {env.num_players} seats, not heads-up hold'em"
+        )
     loaded = load_checked(path, seed=args.seed, worlds=100, steps=100, record_greedy=False)
     policy, env, params, spec, greedy, parity = (
-        loaded.policy, loaded.env, loaded.params, loaded.spec, loaded.greedy, loaded.parity
+        loaded.policy,
+        loaded.env,
+        loaded.params,
+        loaded.spec,
+        loaded.greedy,
+        loaded.parity,
     )
     print("parity on recorded observations:", parity)
-    if not (parity["max_abs_diff_probabilities"] <= 1e-5 and parity["masked_zero_onnx"] and parity["masked_zero_jax"]):
+    if not (
+        parity["max_abs_diff_probabilities"] <= 1e-5
+        and parity["masked_zero_onnx"]
+        and parity["masked_zero_jax"]
+    ):
         raise SystemExit("JAX and onnxruntime disagree on the recorded observations; not evaluating")
     crosscheck = onnx_crosscheck(env, policy, params, spec, hands=args.crosscheck_hands, seed=args.seed)
     print("onnxruntime cross-check:", crosscheck)
@@ -86,7 +99,9 @@ def main() -> None:
     results = {}
     for name, opponent in BASELINES.items():
         t0 = time.perf_counter()
-        r = heads_up_match(env, greedy, params, opponent, hands=args.hands, num_envs=args.num_envs, seed=args.seed)
+        r = heads_up_match(
+            env, greedy, params, opponent, hands=args.hands, num_envs=args.num_envs, seed=args.seed
+        )
         results[name] = {**r.to_dict(), "wall_s": round(time.perf_counter() - t0, 1)}
         print(f"vs {name}: {r.bb_per_100:+.2f} +- {r.stderr_bb_per_100:.2f} bb/100 over {r.hands:,} hands")
     passed = all(results[k]["bb_per_100"] >= THRESHOLD_BB_PER_100 for k in JUDGED)
@@ -107,7 +122,9 @@ def main() -> None:
     }
     if not args.no_card:
         update_model_card(path, "evaluation", evaluation)
-        update_model_card(path, "parity", {**parity, "source": "observations recorded from 100 worlds x 100 steps"})
+        update_model_card(
+            path, "parity", {**parity, "source": "observations recorded from 100 worlds x 100 steps"}
+        )
     print(json.dumps(evaluation, indent=1))
 
 

@@ -68,8 +68,12 @@ def main() -> None:
     }
     if not args.no_card:
         update_model_card(path, "evaluation", evaluation)
-        update_model_card(path, "parity", {**parity, "source": "observations recorded from 50 worlds x 100 steps"})
-    summary = {k: v for k, v in evaluation.items() if k not in ("median_score_per_turn", "mean_score_per_turn")}
+        update_model_card(
+            path, "parity", {**parity, "source": "observations recorded from 50 worlds x 100 steps"}
+        )
+    summary = {
+        k: v for k, v in evaluation.items() if k not in ("median_score_per_turn", "mean_score_per_turn")
+    }
     print(json.dumps(summary, indent=1))
 
 

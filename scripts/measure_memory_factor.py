@@ -14,7 +14,7 @@ import jax
 
 import htjax
 from htjax.core import memory
-from htjax.core.rollouts import _compiled_steps, rollout_start, random_policy
+from htjax.core.rollouts import _compiled_steps, random_policy, rollout_start
 from htjax.envs import env_class
 
 
@@ -29,7 +29,12 @@ def main(n: int = 1024, t: int = 8) -> None:
             for rec in (False, True):
                 fn = _compiled_steps(env, random_policy, t, "select", rec, None)
                 ma = fn.lower(carry, None).compile().memory_analysis()
-                peak = ma.argument_size_in_bytes + ma.output_size_in_bytes + ma.temp_size_in_bytes - ma.alias_size_in_bytes
+                peak = (
+                    ma.argument_size_in_bytes
+                    + ma.output_size_in_bytes
+                    + ma.temp_size_in_bytes
+                    - ma.alias_size_in_bytes
+                )
                 traj = t * memory.trajectory_step_bytes(env, rec)
                 c = memory.state_bytes(env) + memory.CARRY_EXTRA_BYTES
                 copies = (peak / n - traj) / c

@@ -51,7 +51,8 @@ def restamp(policy: pathlib.Path) -> int:
     meta = {p.key: p.value for p in model.metadata_props}
     old_env = json.loads(meta["htjax.env"])
     env = htjax.make(
-        meta["htjax.env_id"], **{k: tuple(v) if isinstance(v, list) else v for k, v in old_env["config"].items()}
+        meta["htjax.env_id"],
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in old_env["config"].items()},
     )
     new = env_metadata(env)
     changed = [k for k in UNCHANGEABLE if meta[k] != new[k]]

@@ -55,15 +55,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     print("all five-card hands ...", flush=True)
-    five = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(52), 5)), np.int8).reshape(-1, 5)
+    five = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(52), 5)), np.int8).reshape(
+        -1, 5
+    )
     ours5 = np.asarray(jax.jit(poker_eval.evaluate5)(five))
     ev5 = _pheval.evaluate_5cards
     ref5 = np.fromiter((ev5(*h) for h in five.tolist()), np.int32, len(five))
     pairs = np.unique(np.stack([ours5, ref5], axis=1), axis=0)
     by_value = pairs[np.argsort(pairs[:, 0])]
-    five_ok = (
-        len(pairs) == len(np.unique(ours5)) == len(np.unique(ref5)) == 7462
-        and bool(np.all(np.diff(by_value[:, 1]) < 0))
+    five_ok = len(pairs) == len(np.unique(ours5)) == len(np.unique(ref5)) == 7462 and bool(
+        np.all(np.diff(by_value[:, 1]) < 0)
     )
     print(f"  {len(five):,} hands, {len(np.unique(ours5))} classes, bijective and order-reversing: {five_ok}")
     table_values, table_ranks = by_value[:, 0], by_value[:, 1]

@@ -13,7 +13,9 @@ import sys
 import jax
 import pytest
 
-_CACHE = pathlib.Path(os.environ.get("HTJAX_TEST_JAX_CACHE", pathlib.Path(__file__).resolve().parent.parent / ".jax_cache"))
+_CACHE = pathlib.Path(
+    os.environ.get("HTJAX_TEST_JAX_CACHE", pathlib.Path(__file__).resolve().parent.parent / ".jax_cache")
+)
 jax.config.update("jax_compilation_cache_dir", str(_CACHE))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
@@ -27,7 +29,6 @@ def _mapped_regions() -> int:
             return sum(1 for _ in maps)
     except OSError:  # not Linux
         return -1
-
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -102,7 +103,9 @@ def node_modules() -> pathlib.Path:
             done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
             if done.returncode != 0:
                 output = (done.stdout[-2000:] + done.stderr[-4000:]).strip()
-                pytest.fail(f"`npm ci --no-audit --no-fund` in {ROOT} failed (exit {done.returncode}):\n{output}")
+                pytest.fail(
+                    f"`npm ci --no-audit --no-fund` in {ROOT} failed (exit {done.returncode}):\n{output}"
+                )
     if not _node_modules_current(ROOT):
         pytest.fail(f"`npm ci` in {ROOT} left node_modules out of step with package-lock.json")
     return target

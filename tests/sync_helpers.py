@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import htjax
 import toy_envs
+
+import htjax
 
 TOY_ENVS = (toy_envs.HighCard, toy_envs.MatchingPennies)
 for _cls in TOY_ENVS:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 import pathlib
+import sys
 
 import jax
 import numpy as np
@@ -191,19 +191,34 @@ def test_bench_blackjack_script__driver_writes_json_plot_and_markdown(tmp_path, 
 
     def fake(spec, timeout):
         if spec["kind"] == "compile":
-            return {**spec, "system": f"htjax blackjack ({spec['system']})", "init_seconds": 0.5,
-                    "step_seconds": 1.0, "compile_seconds": 1.5}
+            return {
+                **spec,
+                "system": f"htjax blackjack ({spec['system']})",
+                "init_seconds": 0.5,
+                "step_seconds": 1.0,
+                "compile_seconds": 1.5,
+            }
         if spec["kind"] == "pgx" and spec["num_envs"] == 64:
             return {**spec, "error": "exit 1"}
-        name = {"gym_loop": "gymnasium Blackjack-v1 loop", "gym_sync": "gymnasium SyncVectorEnv",
-                "pgx": "pgx leduc_holdem"}.get(spec["kind"]) or f"htjax blackjack ({spec.get('rules')})"
+        name = {
+            "gym_loop": "gymnasium Blackjack-v1 loop",
+            "gym_sync": "gymnasium SyncVectorEnv",
+            "pgx": "pgx leduc_holdem",
+        }.get(spec["kind"]) or f"htjax blackjack ({spec.get('rules')})"
         name += script._sharded_label(spec.get("host_devices", 1))
         return {**spec, **_row(name, spec.get("num_envs", 1), 1000.0 * spec.get("num_envs", 1))}
 
     monkeypatch.setattr(script, "run_isolated", fake)
     md = tmp_path / "benchmarks.md"
-    args = ["--quick", "--json-out", str(tmp_path / "b.json"), "--plot-out", str(tmp_path / "b.png"),
-            "--markdown", str(md)]
+    args = [
+        "--quick",
+        "--json-out",
+        str(tmp_path / "b.json"),
+        "--plot-out",
+        str(tmp_path / "b.png"),
+        "--markdown",
+        str(md),
+    ]
     assert script.main(args) == 0
     report = __import__("json").loads((tmp_path / "b.json").read_text())
     assert len(report["results"]) == len(script.plan(quick=True))
@@ -216,11 +231,21 @@ def test_bench_autoreset_script__markdown_pairs_the_two_forms():
     script = _load_script("bench_autoreset")
 
     def row(mode, sps):
-        return {"env": "toy", "num_envs": 64, "autoreset": mode, "episodes": 32, "env_steps": 64,
-                "steps_per_second": sps}
+        return {
+            "env": "toy",
+            "num_envs": 64,
+            "autoreset": mode,
+            "episodes": 32,
+            "env_steps": 64,
+            "steps_per_second": sps,
+        }
 
-    report = {"date": "today", "quick": True, "machine": machine_info(),
-              "results": [row("select", 1000.0), row("cond", 500.0)]}
+    report = {
+        "date": "today",
+        "quick": True,
+        "machine": machine_info(),
+        "results": [row("select", 1000.0), row("cond", 500.0)],
+    }
     md = script.markdown(report)
     assert "| toy | 64 | 0.500 | 5.42e-20 | 1,000 | 500 | 0.50 |" in md
 

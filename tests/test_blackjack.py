@@ -633,7 +633,9 @@ def test_forfeit__the_most_the_seat_can_still_lose(s17, betting):
     np.testing.assert_allclose(np.asarray(env._forfeit(s, jnp.array([False]), env.default_params)), [0.0])
     # betting phase: the largest bet on the menu, 25 x 8.5 = 212.5, but 12 chips bound the loss
     s = betting.init(KEY)
-    np.testing.assert_allclose(np.asarray(betting.env._forfeit(s, jnp.array([True]), betting.env.default_params)), [-12.0])
+    np.testing.assert_allclose(
+        np.asarray(betting.env._forfeit(s, jnp.array([True]), betting.env.default_params)), [-12.0]
+    )
     # Blackjack-v1: one hand, no double or insurance: the wager
     gym = Blackjack(preset="gymnasium")
     s = gym.init(KEY)
@@ -641,16 +643,23 @@ def test_forfeit__the_most_the_seat_can_still_lose(s17, betting):
     # a session: every round still to come, bounded by the chips (bankroll + this round's stake)
     session = Blackjack(episode="session", max_rounds=3, betting=False)
     s = session.init(KEY)
-    np.testing.assert_allclose(np.asarray(session._forfeit(s, jnp.array([True]), session.default_params)), [-25.5])
+    np.testing.assert_allclose(
+        np.asarray(session._forfeit(s, jnp.array([True]), session.default_params)), [-25.5]
+    )
     session = Blackjack(episode="session", max_rounds=50, betting=False)
     s = session.init(KEY)
-    np.testing.assert_allclose(np.asarray(session._forfeit(s, jnp.array([True]), session.default_params)), [-100.0])
+    np.testing.assert_allclose(
+        np.asarray(session._forfeit(s, jnp.array([True]), session.default_params)), [-100.0]
+    )
 
 
 def _policy(illegal_on_bad_hands: bool):
     """Bet the largest bet, decline insurance, hit below 17; on a bad hand (hard 12-16 against
     a dealer 7 to ace) play INSURANCE, which is illegal in the play phase (unmasked), or hit."""
-    ix = {n: bj.LAYOUT.slice(n).start for n in ("phase_bet", "phase_insurance", "phase_play", "hand_total", "dealer_up")}
+    ix = {
+        n: bj.LAYOUT.slice(n).start
+        for n in ("phase_bet", "phase_insurance", "phase_play", "hand_total", "dealer_up")
+    }
 
     def policy(params, obs, mask, key):
         total = jnp.round(obs[ix["hand_total"]] * 21)
@@ -665,7 +674,9 @@ def _policy(illegal_on_bad_hands: bool):
         )
         if illegal_on_bad_hands:
             action = jnp.where(bad, INSURANCE, action)
-        return jnp.where(mask[action] | (bad & illegal_on_bad_hands), action, jnp.argmax(mask)).astype(jnp.int32)
+        return jnp.where(mask[action] | (bad & illegal_on_bad_hands), action, jnp.argmax(mask)).astype(
+            jnp.int32
+        )
 
     return policy
 
@@ -704,7 +715,9 @@ def test_params__a_batch_mixing_payouts_and_penetrations_equals_separate_envs_tr
     key = jax.random.PRNGKey(5)
     mixed = htjax.rollout(base, policy, key, num_envs=n, num_steps=60, env_params=env_params)
     other = base.batch_params([settings[(i + 1) % 4] for i in range(n)])
-    htjax.rollout(base, policy, jax.random.PRNGKey(6), num_envs=n, num_steps=60, env_params=other)  # no retrace
+    htjax.rollout(
+        base, policy, jax.random.PRNGKey(6), num_envs=n, num_steps=60, env_params=other
+    )  # no retrace
     defaults = htjax.rollout(base, htjax.random_policy, key, n, 60).trajectory  # settings[0]
     differs = False
     for k, setting in enumerate(settings):

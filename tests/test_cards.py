@@ -75,7 +75,9 @@ def test_reshuffle_restores_a_full_shoe():
 def test_draws_are_uniform():
     """First card of a fresh deck over many keys: chi-square against uniform over 52."""
     keys = jax.random.split(jax.random.PRNGKey(2), 52 * 400)
-    first = jax.jit(jax.vmap(lambda k: cards.draw(cards.new_deck(1), jax.random.bits(k, (), jnp.uint32))[1]))(keys)
+    first = jax.jit(jax.vmap(lambda k: cards.draw(cards.new_deck(1), jax.random.bits(k, (), jnp.uint32))[1]))(
+        keys
+    )
     counts = np.bincount(np.asarray(first), minlength=52)
     expected = len(keys) / 52
     chi2 = ((counts - expected) ** 2 / expected).sum()

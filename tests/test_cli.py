@@ -155,8 +155,9 @@ def small_policies(tmp_path_factory):
 
 def test_tournament__policy_joins_the_round_robin(small_policies):
     path = str(small_policies["ipd"])
-    result = _run("tournament", "--policy", path, "--turns", "3", "--players", "TitForTat,Defector",
-                  "-r", "2", "--json")
+    result = _run(
+        "tournament", "--policy", path, "--turns", "3", "--players", "TitForTat,Defector", "-r", "2", "--json"
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["names"] == ["TitForTat", "Defector", "ipd3.onnx"] and len(data["ranking"]) == 3
@@ -166,16 +167,28 @@ def test_tournament__policy_joins_the_round_robin(small_policies):
 
 def test_tournament__policy_errors_are_clear(small_policies):
     wrong_length = _run("tournament", "--policy", str(small_policies["ipd"]), "-r", "2")
-    assert wrong_length.exit_code == 2 and "trained for 3-round matches" in " ".join(wrong_length.stderr.split())
+    assert wrong_length.exit_code == 2 and "trained for 3-round matches" in " ".join(
+        wrong_length.stderr.split()
+    )
     wrong_env = _run("tournament", "--policy", str(small_policies["holdem"]), "-r", "2")
-    assert wrong_env.exit_code == 2 and "only prisoners_dilemma policies" in " ".join(wrong_env.stderr.split())
+    assert wrong_env.exit_code == 2 and "only prisoners_dilemma policies" in " ".join(
+        wrong_env.stderr.split()
+    )
     missing = _run("tournament", "--policy", "nowhere.onnx")
     assert missing.exit_code == 2 and "--policy: no ONNX file at 'nowhere.onnx'" in missing.stderr
 
 
 def test_play__prisoners_dilemma_against_an_onnx_policy(small_policies):
-    args = ("play", "prisoners_dilemma", "--config", '{"rounds": 3}', "--opponent", str(small_policies["ipd"]),
-            "--games", "2")
+    args = (
+        "play",
+        "prisoners_dilemma",
+        "--config",
+        '{"rounds": 3}',
+        "--opponent",
+        str(small_policies["ipd"]),
+        "--games",
+        "2",
+    )
     result = _run(*args, "--greedy", input="c\nd\nhelp\n1\n0\n0\n0\n")
     assert result.exit_code == 0, result.output
     out = result.stdout
@@ -187,8 +200,19 @@ def test_play__prisoners_dilemma_against_an_onnx_policy(small_policies):
 
 def test_play__holdem_person_in_seat_1_against_an_onnx_policy(small_policies):
     # check/call whenever it is our turn: hands end by showdown or the policy folding
-    result = _run("play", "holdem", "--opponent", str(small_policies["holdem"]), "--seat", "1", "--games", "2",
-                  "--seed", "3", input="check/call\n" * 40)
+    result = _run(
+        "play",
+        "holdem",
+        "--opponent",
+        str(small_policies["holdem"]),
+        "--seat",
+        "1",
+        "--games",
+        "2",
+        "--seed",
+        "3",
+        input="check/call\n" * 40,
+    )
     assert result.exit_code == 0, result.output
     assert "hu.onnx (seat 0) plays" in result.stdout and "2 games finished" in result.stdout
 
@@ -197,7 +221,9 @@ def test_play__refuses_a_policy_made_for_another_env_or_rules(small_policies):
     other_env = _run("play", "holdem", "--opponent", str(small_policies["ipd"]))
     assert other_env.exit_code == 2 and "env id 'prisoners_dilemma'" in " ".join(other_env.stderr.split())
     other_rules = _run("play", "prisoners_dilemma", "--opponent", str(small_policies["ipd"]))
-    assert other_rules.exit_code == 2 and "rules config differs in ['rounds']" in " ".join(other_rules.stderr.split())
+    assert other_rules.exit_code == 2 and "rules config differs in ['rounds']" in " ".join(
+        other_rules.stderr.split()
+    )
     assert other_rules.stdout == ""
 
 
@@ -234,7 +260,9 @@ def test_python_dash_m_htjax_runs_the_cli():
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "htjax", "--version"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "htjax", "--version"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 and proc.stdout.startswith(f"htjax {htjax.__version__}")
 
 
@@ -248,12 +276,21 @@ def test_compile_cache__on_in_the_user_cache_folder_unless_switched_off(tmp_path
         "import jax, sys; from htjax.cli import app; from typer.testing import CliRunner;"
         "r = CliRunner().invoke(app, sys.argv[1:]); print(r.exit_code, jax.config.jax_compilation_cache_dir)"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("JAX_COMPILATION_CACHE_DIR", "HTJAX_NO_COMPILE_CACHE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("JAX_COMPILATION_CACHE_DIR", "HTJAX_NO_COMPILE_CACHE")
+    }
     env["XDG_CACHE_HOME"] = str(tmp_path)
 
     def folder(*args, **extra):
-        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120,
-                             env={**env, **extra})
+        out = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**env, **extra},
+        )
         code_, cache = out.stdout.split()[-2:]
         assert code_ == "0", out.stderr
         return cache

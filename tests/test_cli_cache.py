@@ -44,15 +44,21 @@ def test_a_program_is_compiled_once_then_loaded_without_tracing(cache):
 
 
 def test_a_damaged_file_is_compiled_again(cache):
-    f = program_cache.jit(lambda x: x * 2, name="double", out_tree=lambda args: jax.tree_util.tree_structure(args[0]))
+    f = program_cache.jit(
+        lambda x: x * 2, name="double", out_tree=lambda args: jax.tree_util.tree_structure(args[0])
+    )
     f(jnp.arange(3))
     (path,) = cache.glob("double-*.jaxexport")
     path.write_bytes(b"junk")
-    g = program_cache.jit(lambda x: x * 2, name="double", out_tree=lambda args: jax.tree_util.tree_structure(args[0]))
+    g = program_cache.jit(
+        lambda x: x * 2, name="double", out_tree=lambda args: jax.tree_util.tree_structure(args[0])
+    )
     np.testing.assert_array_equal(np.asarray(g(jnp.arange(3))), [0, 2, 4])
 
 
 def test_off_it_is_jax_jit(tmp_path):
     program_cache.disable()
-    f = program_cache.jit(lambda x: x + 1, name="inc", out_tree=lambda args: jax.tree_util.tree_structure(args[0]))
+    f = program_cache.jit(
+        lambda x: x + 1, name="inc", out_tree=lambda args: jax.tree_util.tree_structure(args[0])
+    )
     assert int(f(jnp.int32(1))) == 2 and not list(tmp_path.iterdir())

@@ -7,6 +7,7 @@ import json
 import jax
 import numpy as np
 import pytest
+from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 from typer.testing import CliRunner
 
 import htjax
@@ -14,7 +15,6 @@ import htjax.sync as sync
 from htjax.cli import app
 from htjax.core.keys import world_keys
 from htjax.sync.commands import rollout_worlds, world_keys_at
-from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 
 runner = CliRunner()
 
@@ -27,7 +27,9 @@ def test_world_keys_at__rows_of_split_whatever_the_batch_size():
     key = jax.random.PRNGKey(11)
     ids = np.array([0, 3, 17, 999])
     for n in (1000, 4096):
-        np.testing.assert_array_equal(np.asarray(world_keys_at(key, ids)), np.asarray(world_keys(key, n))[ids])
+        np.testing.assert_array_equal(
+            np.asarray(world_keys_at(key, ids)), np.asarray(world_keys(key, n))[ids]
+        )
 
 
 @pytest.mark.parametrize("env_id", ["toy_high_card", "toy_matching_pennies"])
@@ -37,9 +39,19 @@ def test_rollout_worlds__are_the_columns_of_the_whole_batch(env_id):
     full = htjax.rollout(env, htjax.random_policy, key, 40, 9, record_observations=False).trajectory
     ids = [37, 2, 11]
     part = rollout_worlds(env, htjax.random_policy, key, ids, 9)
-    for name in ("action", "current_player", "rewards", "terminated", "truncated", "episode_key", "episode_index",
-                 "step_index"):
-        np.testing.assert_array_equal(np.asarray(getattr(part, name)), np.asarray(getattr(full, name))[:, ids], name)
+    for name in (
+        "action",
+        "current_player",
+        "rewards",
+        "terminated",
+        "truncated",
+        "episode_key",
+        "episode_index",
+        "step_index",
+    ):
+        np.testing.assert_array_equal(
+            np.asarray(getattr(part, name)), np.asarray(getattr(full, name))[:, ids], name
+        )
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +67,9 @@ def test_record__streams_worlds_of_a_large_batch_and_refuses_to_overwrite(record
     assert {d.header.world for d in docs} == {3, 4, 5, 99999}
     # the same episodes as recording those worlds from the whole rollout
     env = htjax.make("toy_high_card")
-    traj = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(0), 6, 10, record_observations=False).trajectory
+    traj = htjax.rollout(
+        env, htjax.random_policy, jax.random.PRNGKey(0), 6, 10, record_observations=False
+    ).trajectory
     direct = sync.record(env, traj, [3, 4, 5], policy="random")
     by_key = {(d.header.world, d.header.episode_index): d for d in docs}
     for d in direct:
@@ -75,8 +89,12 @@ def test_record__chunks_give_the_same_files_as_one_batch(tmp_path):
 
     env = htjax.make("toy_high_card")
     quiet = Console(file=open("/dev/null", "w"))
-    a = record_command(quiet, env, num_envs=50, num_steps=8, worlds=[1, 7, 8, 30, 49], out_dir=tmp_path / "a", chunk=2)
-    b = record_command(quiet, env, num_envs=50, num_steps=8, worlds=[1, 7, 8, 30, 49], out_dir=tmp_path / "b", chunk=64)
+    a = record_command(
+        quiet, env, num_envs=50, num_steps=8, worlds=[1, 7, 8, 30, 49], out_dir=tmp_path / "a", chunk=2
+    )
+    b = record_command(
+        quiet, env, num_envs=50, num_steps=8, worlds=[1, 7, 8, 30, 49], out_dir=tmp_path / "b", chunk=64
+    )
     assert [p.name for p in a] == [p.name for p in b]
     for x, y in zip(a, b):
         dx, dy = sync.load(x), sync.load(y)

@@ -13,17 +13,30 @@ import sys
 import time
 
 import pytest
+from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 from typer.testing import CliRunner
 
 from htjax.cli import app
-from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 
 runner = CliRunner()
 HUGE_SEED = "18446744073709551616"  # 2**64
 BILLION = str(10**9)
 
-COMMANDS = ("envs", "play", "bench", "train", "export", "demo", "tournament", "record", "replay", "inspect",
-            "fork", "merge", "whatif")
+COMMANDS = (
+    "envs",
+    "play",
+    "bench",
+    "train",
+    "export",
+    "demo",
+    "tournament",
+    "record",
+    "replay",
+    "inspect",
+    "fork",
+    "merge",
+    "whatif",
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,60 +52,121 @@ def files(tmp_path_factory):
     result = runner.invoke(app, ["record", "toy_high_card", "-n", "2", "-t", "4", "-o", str(d / "episodes")])
     assert result.exit_code == 0, result.output
     episode = sorted((d / "episodes").glob("*.automerge"))[0]
-    return {"dir": d, "text": text, "existing": existing, "folder": d / "folder", "episode": episode,
-            "junk_automerge": d / "junk.automerge", "junk_onnx": d / "junk.onnx", "junk_npz": d / "junk.npz",
-            "junk_json": d / "junk.json", "missing": d / "missing" / "x.automerge", "unwritable": "/proc/htjax-out"}
+    return {
+        "dir": d,
+        "text": text,
+        "existing": existing,
+        "folder": d / "folder",
+        "episode": episode,
+        "junk_automerge": d / "junk.automerge",
+        "junk_onnx": d / "junk.onnx",
+        "junk_npz": d / "junk.npz",
+        "junk_json": d / "junk.json",
+        "missing": d / "missing" / "x.automerge",
+        "unwritable": "/proc/htjax-out",
+    }
 
 
 def _cases(f):
     ep, d = str(f["episode"]), f["dir"]
-    seeds = [(cmd, "--seed", s) for s in ("-5", HUGE_SEED) for cmd in
-             (["play", "blackjack"], ["bench", "blackjack"], ["record", "blackjack"], ["demo"], ["tournament"],
-              ["train", "blackjack"], ["whatif", ep, "--step", "0"])]
+    seeds = [
+        (cmd, "--seed", s)
+        for s in ("-5", HUGE_SEED)
+        for cmd in (
+            ["play", "blackjack"],
+            ["bench", "blackjack"],
+            ["record", "blackjack"],
+            ["demo"],
+            ["tournament"],
+            ["train", "blackjack"],
+            ["whatif", ep, "--step", "0"],
+        )
+    ]
     cases = [(*cmd, opt, s) for cmd, opt, s in seeds]
     cases += [
         # sizes
-        ("bench", "blackjack", "-n", "0"), ("bench", "blackjack", "-n", "-1"), ("bench", "blackjack", "-t", "0"),
-        ("record", "blackjack", "-n", "0"), ("record", "blackjack", "-t", "-3"), ("demo", "-n", "0"),
-        ("tournament", "--turns", "0"), ("tournament", "-r", "-1"), ("tournament", "--noise", "2"),
-        ("train", "blackjack", "--steps", "0"), ("train", "blackjack", "--num-envs", "0"),
-        ("play", "blackjack", "--games", "0"), ("play", "blackjack", "--seat", "5"), ("play", "blackjack", "--seat", "-1"),
-        ("whatif", ep, "--step", "0", "--rollouts", "0"), ("whatif", ep, "--step", "999"), ("fork", ep, "--step", "999",
-                                                                                           "-o", str(d / "f.automerge")),
+        ("bench", "blackjack", "-n", "0"),
+        ("bench", "blackjack", "-n", "-1"),
+        ("bench", "blackjack", "-t", "0"),
+        ("record", "blackjack", "-n", "0"),
+        ("record", "blackjack", "-t", "-3"),
+        ("demo", "-n", "0"),
+        ("tournament", "--turns", "0"),
+        ("tournament", "-r", "-1"),
+        ("tournament", "--noise", "2"),
+        ("train", "blackjack", "--steps", "0"),
+        ("train", "blackjack", "--num-envs", "0"),
+        ("play", "blackjack", "--games", "0"),
+        ("play", "blackjack", "--seat", "5"),
+        ("play", "blackjack", "--seat", "-1"),
+        ("whatif", ep, "--step", "0", "--rollouts", "0"),
+        ("whatif", ep, "--step", "999"),
+        ("fork", ep, "--step", "999", "-o", str(d / "f.automerge")),
         ("bench", "blackjack", "-n", "1" + "0" * 30),
         # worlds
-        ("record", "blackjack", "-w", "1,1"), ("record", "blackjack", "-w", "0-3,2"), ("record", "blackjack", "-w", "x"),
-        ("record", "blackjack", "-n", "2", "-w", "5"), ("record", "blackjack", "-w", "-4"),
+        ("record", "blackjack", "-w", "1,1"),
+        ("record", "blackjack", "-w", "0-3,2"),
+        ("record", "blackjack", "-w", "x"),
+        ("record", "blackjack", "-n", "2", "-w", "5"),
+        ("record", "blackjack", "-w", "-4"),
         # paths
-        ("record", "blackjack", "-o", str(f["existing"])), ("record", "blackjack", "-o", f["unwritable"]),
+        ("record", "blackjack", "-o", str(f["existing"])),
+        ("record", "blackjack", "-o", f["unwritable"]),
         ("record", "blackjack", "-o", str(f["text"] / "sub")),
-        ("replay", str(f["missing"])), ("replay", str(f["folder"])), ("replay", str(f["junk_automerge"])),
-        ("replay", ep, "--svg", str(d / "nowhere" / "r.svg")), ("replay", ep, "--svg", str(f["folder"])),
-        ("replay", ep, "--html", str(f["folder"])), ("replay", ep, "--html", f["unwritable"] + "/r.html"),
-        ("inspect", str(f["missing"])), ("inspect", str(f["folder"])), ("inspect", str(f["text"])),
-        ("play", "holdem", "--opponent", str(f["junk_onnx"])), ("play", "holdem", "--opponent", str(f["missing"])),
-        ("tournament", "--policy", str(f["folder"])), ("tournament", "--policy", str(f["junk_onnx"]), "-r", "1"),
-        ("export", str(f["junk_npz"]), "--out", str(d / "x.onnx")), ("export", str(f["missing"]), "--out", str(d / "x.onnx")),
+        ("replay", str(f["missing"])),
+        ("replay", str(f["folder"])),
+        ("replay", str(f["junk_automerge"])),
+        ("replay", ep, "--svg", str(d / "nowhere" / "r.svg")),
+        ("replay", ep, "--svg", str(f["folder"])),
+        ("replay", ep, "--html", str(f["folder"])),
+        ("replay", ep, "--html", f["unwritable"] + "/r.html"),
+        ("inspect", str(f["missing"])),
+        ("inspect", str(f["folder"])),
+        ("inspect", str(f["text"])),
+        ("play", "holdem", "--opponent", str(f["junk_onnx"])),
+        ("play", "holdem", "--opponent", str(f["missing"])),
+        ("tournament", "--policy", str(f["folder"])),
+        ("tournament", "--policy", str(f["junk_onnx"]), "-r", "1"),
+        ("export", str(f["junk_npz"]), "--out", str(d / "x.onnx")),
+        ("export", str(f["missing"]), "--out", str(d / "x.onnx")),
         ("export", str(f["junk_npz"]), "--out", str(d / "nowhere" / "x.onnx")),
         ("export", str(f["junk_npz"]), "--out", str(f["folder"])),
-        ("train", "blackjack", "--out", f["unwritable"] + "/p.npz"), ("train", "blackjack", "--out", str(f["folder"])),
+        ("train", "blackjack", "--out", f["unwritable"] + "/p.npz"),
+        ("train", "blackjack", "--out", str(f["folder"])),
         ("train", "blackjack", "--out", str(f["text"] / "p.npz")),
-        ("fork", ep, "--step", "1", "-o", str(f["existing"])), ("fork", ep, "--step", "1", "-o", str(f["folder"])),
+        ("fork", ep, "--step", "1", "-o", str(f["existing"])),
+        ("fork", ep, "--step", "1", "-o", str(f["folder"])),
         ("fork", str(f["junk_automerge"]), "--step", "1", "-o", str(d / "f2.automerge")),
-        ("merge", ep, "-o", str(d / "m.automerge")), ("merge", ep, str(f["missing"]), "-o", str(d / "m.automerge")),
-        ("merge", ep, ep, "-o", str(f["existing"])), ("merge", ep, str(f["junk_automerge"]), "-o", str(d / "m.automerge")),
-        ("whatif", str(f["missing"]), "--step", "0"), ("whatif", str(f["text"]), "--step", "0"),
+        ("merge", ep, "-o", str(d / "m.automerge")),
+        ("merge", ep, str(f["missing"]), "-o", str(d / "m.automerge")),
+        ("merge", ep, ep, "-o", str(f["existing"])),
+        ("merge", ep, str(f["junk_automerge"]), "-o", str(d / "m.automerge")),
+        ("whatif", str(f["missing"]), "--step", "0"),
+        ("whatif", str(f["text"]), "--step", "0"),
         # env ids, presets, configs
-        ("bench", "no_such_game"), ("play", "no_such_game"), ("record", "no_such_game"), ("train", "no_such_game"),
-        ("play", "blackjack", "--rules", "vegas"), ("record", "blackjack", "--rules", "vegas"),
-        ("bench", "blackjack", "--config", "{junk"), ("bench", "blackjack", "--config", "[1, 2]"),
-        ("play", "blackjack", "--config", str(f["missing"])), ("bench", "blackjack", "--config", str(f["folder"])),
-        ("bench", "blackjack", "--config", str(f["junk_json"])), ("record", "blackjack", "--config", '{"num_decks": 0}'),
-        ("bench", "blackjack", "--config", '{"no_such_field": 1}'), ("tournament", "--players", "Nobody"),
-        ("tournament", "--players", ","), ("bench", "blackjack", "--autoreset", "maybe"),
-        ("record", "blackjack", "--policy", "clever"), ("export", str(f["junk_npz"]), "--out", "x.onnx", "--backend", "x"),
+        ("bench", "no_such_game"),
+        ("play", "no_such_game"),
+        ("record", "no_such_game"),
+        ("train", "no_such_game"),
+        ("play", "blackjack", "--rules", "vegas"),
+        ("record", "blackjack", "--rules", "vegas"),
+        ("bench", "blackjack", "--config", "{junk"),
+        ("bench", "blackjack", "--config", "[1, 2]"),
+        ("play", "blackjack", "--config", str(f["missing"])),
+        ("bench", "blackjack", "--config", str(f["folder"])),
+        ("bench", "blackjack", "--config", str(f["junk_json"])),
+        ("record", "blackjack", "--config", '{"num_decks": 0}'),
+        ("bench", "blackjack", "--config", '{"no_such_field": 1}'),
+        ("tournament", "--players", "Nobody"),
+        ("tournament", "--players", ","),
+        ("bench", "blackjack", "--autoreset", "maybe"),
+        ("record", "blackjack", "--policy", "clever"),
+        ("export", str(f["junk_npz"]), "--out", "x.onnx", "--backend", "x"),
         # the command line itself
-        ("no_such_command",), ("bench",), ("bench", "blackjack", "--no-such-option"), ("fork", ep),
+        ("no_such_command",),
+        ("bench",),
+        ("bench", "blackjack", "--no-such-option"),
+        ("fork", ep),
     ]
     return cases
 
@@ -198,8 +272,14 @@ def test_internal_errors_are_one_line_too(monkeypatch):
 )
 def test_subprocess__no_traceback_and_exit_2(args, tmp_path):
     env = {**os.environ, "COLUMNS": "60", "HTJAX_NO_COMPILE_CACHE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "htjax", *args], capture_output=True, text=True, cwd=tmp_path,
-                          env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "htjax", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     lines = [line for line in proc.stderr.splitlines() if line.strip()]

@@ -8,11 +8,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from toy_envs import HighCard, MatchingPennies
 
 import htjax
 import htjax.testing
 from htjax.envs import env_class
-from toy_envs import HighCard, MatchingPennies
 
 CONFIGS = [(env_id, None) for env_id in htjax.available_envs()] + [
     (env_id, preset)
@@ -102,7 +102,9 @@ def test_params__rollout_mixing_four_settings_equals_separate_envs_and_traces_on
 
     key = jax.random.PRNGKey(3)
     mixed = htjax.rollout(base, policy, key, num_envs=n, num_steps=12, env_params=env_params)
-    again = htjax.rollout(base, policy, jax.random.PRNGKey(4), num_envs=n, num_steps=12, env_params=env_params)
+    again = htjax.rollout(
+        base, policy, jax.random.PRNGKey(4), num_envs=n, num_steps=12, env_params=env_params
+    )
     assert len(traced) == 1 and again.trajectory.rewards.shape == mixed.trajectory.rewards.shape
     for stake in stakes:
         alone = htjax.rollout(HighCard(stake=stake), htjax.random_policy, key, num_envs=n, num_steps=12)
@@ -137,8 +139,14 @@ def test_replay_refuses_float_actions():
 def test_rollout_refuses_env_params_with_the_wrong_batch():
     env = HighCard()
     with pytest.raises(htjax.ConfigError, match="shape"):
-        htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(0), num_envs=4, num_steps=2,
-                      env_params=env.batch_params([{"stake": 1.0}] * 3))
+        htjax.rollout(
+            env,
+            htjax.random_policy,
+            jax.random.PRNGKey(0),
+            num_envs=4,
+            num_steps=2,
+            env_params=env.batch_params([{"stake": 1.0}] * 3),
+        )
 
 
 # ---------------------------------------------------------------------------- registry and config

@@ -43,9 +43,14 @@ class ShortOrLong(Env):
 
     def _init(self, key, params=None):
         return ShortOrLongState(
-            current_player=jnp.int32(0), observation=jnp.zeros(1, jnp.float32), rewards=jnp.zeros(1, jnp.float32),
-            terminated=jnp.bool_(False), truncated=jnp.bool_(False), legal_action_mask=jnp.array([True, True]),
-            step_count=jnp.int32(0), long=jnp.bool_(False),
+            current_player=jnp.int32(0),
+            observation=jnp.zeros(1, jnp.float32),
+            rewards=jnp.zeros(1, jnp.float32),
+            terminated=jnp.bool_(False),
+            truncated=jnp.bool_(False),
+            legal_action_mask=jnp.array([True, True]),
+            step_count=jnp.int32(0),
+            long=jnp.bool_(False),
         )
 
     def _step(self, state, action, key, params=None):
@@ -54,7 +59,9 @@ class ShortOrLong(Env):
         quit_now = first & (action == 0)
         over = quit_now | (long & (state.step_count + 1 >= LONG))
         return state.replace(
-            long=long, terminated=over, rewards=jnp.where(quit_now, 1.0, 0.0)[None].astype(jnp.float32),
+            long=long,
+            terminated=over,
+            rewards=jnp.where(quit_now, 1.0, 0.0)[None].astype(jnp.float32),
             legal_action_mask=jnp.array([False, True]),
         )
 
@@ -120,8 +127,9 @@ def test_evaluate__unbiased_where_a_fixed_step_rollout_favours_short_episodes(en
     result = htjax.evaluate(env, htjax.random_policy, 3, num_envs=n_worlds, key=jax.random.PRNGKey(1))
     assert abs(result.mean_return[0] - 0.5) < 4 * result.stderr[0]
     assert result.stderr[0] == pytest.approx(0.5 / np.sqrt(3 * n_worlds), rel=0.05)
-    traj = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(1), n_worlds, 6,
-                         record_observations=False).trajectory
+    traj = htjax.rollout(
+        env, htjax.random_policy, jax.random.PRNGKey(1), n_worlds, 6, record_observations=False
+    ).trajectory
     done = np.asarray(traj.done)
     fixed_mean = float(np.asarray(traj.rewards)[..., 0][done].mean())  # each finished episode's return
     assert fixed_mean > 0.5 + 10 * result.stderr[0]

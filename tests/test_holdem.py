@@ -64,7 +64,9 @@ def test_ring__blinds_left_of_button_and_standard_order(num_players, button):
 
 def test_next_hand__button_rotates_stacks_carry_over_and_busted_seats_sit_out():
     env = make(num_players=3)
-    s = start(env, [["As", "Ad"], ["Kc", "Kd"], ["2c", "7d"]], ["3h", "8s", "9c", "Jd", "4c"], stacks=[50, 50, 50])
+    s = start(
+        env, [["As", "Ad"], ["Kc", "Kd"], ["2c", "7d"]], ["3h", "8s", "9c", "Jd", "4c"], stacks=[50, 50, 50]
+    )
     # button 0 acts first (3-handed): all-in, SB calls all-in, BB folds
     s = play(env, s, "all-in", "call", "fold")
     assert bool(s.terminated)
@@ -190,7 +192,14 @@ def test_fixed_limit__bet_sizes_by_street_and_cap_of_four_bets():
 
 def test_small_menu_labels():
     env = make(action_menu="small")
-    assert env.action_labels == ("fold", "check/call", "raise 1/2 pot", "raise 1 pot", "raise 2 pot", "all-in")
+    assert env.action_labels == (
+        "fold",
+        "check/call",
+        "raise 1/2 pot",
+        "raise 1 pot",
+        "raise 2 pot",
+        "all-in",
+    )
 
 
 # ---------------------------------------------------------------- pots

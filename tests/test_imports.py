@@ -35,8 +35,7 @@ def test_import_layers_contract_holds():
 def test_every_module_in_htjax_is_small():
     """One home per rule and legible modules: no module in htjax/ over 600 lines."""
     sizes = {
-        str(path.relative_to(ROOT)): sum(1 for _ in path.open())
-        for path in (ROOT / "htjax").rglob("*.py")
+        str(path.relative_to(ROOT)): sum(1 for _ in path.open()) for path in (ROOT / "htjax").rglob("*.py")
     }
     big = {name: n for name, n in sizes.items() if n > 600}
     assert not big, f"modules over 600 lines: {big}"

@@ -33,7 +33,11 @@ def test_derived_words_are_uniform_bits():
 def test_typed_keys_stay_typed_and_match_legacy_data():
     typed = jax.random.key(3)
     legacy = jax.random.PRNGKey(3)
-    for fn in (lambda k: keys.step_key(k, 5), lambda k: keys.episode_key_for(k, 2), lambda k: keys.policy_keys(k, 4, 3)):
+    for fn in (
+        lambda k: keys.step_key(k, 5),
+        lambda k: keys.episode_key_for(k, 2),
+        lambda k: keys.policy_keys(k, 4, 3),
+    ):
         out = fn(typed)
         assert jnp.issubdtype(out.dtype, jax.dtypes.prng_key)
         np.testing.assert_array_equal(keys.key_data(out), fn(legacy))

@@ -32,8 +32,9 @@ def test_state_bytes__equals_one_initialised_world(blackjack):
 @pytest.mark.parametrize("record_observations", [False, True])
 def test_trajectory_step_bytes__equals_what_a_rollout_records(blackjack, record_observations):
     n, t = 3, 2
-    r = htjax.rollout(blackjack, htjax.random_policy, jax.random.PRNGKey(1), n, t,
-                      record_observations=record_observations)
+    r = htjax.rollout(
+        blackjack, htjax.random_policy, jax.random.PRNGKey(1), n, t, record_observations=record_observations
+    )
     per = _nbytes(r.trajectory) / (n * t)
     assert memory.trajectory_step_bytes(blackjack, record_observations) == per
 

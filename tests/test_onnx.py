@@ -23,7 +23,7 @@ from toy_envs import HighCard, MatchingPennies
 import htjax
 import htjax.policies
 from htjax.train import networks as nets
-from htjax.train.checkpoint import Checkpoint, EnvMismatchError, load_checkpoint, save_checkpoint
+from htjax.train.checkpoint import EnvMismatchError, load_checkpoint, save_checkpoint
 from htjax.train.onnx_export import (
     ONNX_FORMAT,
     OPSET,
@@ -50,8 +50,9 @@ def _params(spec, seed):
 @pytest.fixture(scope="module", params=["tanh", "relu"])
 def exported(request, tmp_path_factory):
     env = HighCard()
-    spec = nets.NetworkSpec(obs_shape=env.observation_shape, num_actions=env.num_actions, hidden=(16, 8),
-                            activation=request.param)
+    spec = nets.NetworkSpec(
+        obs_shape=env.observation_shape, num_actions=env.num_actions, hidden=(16, 8), activation=request.param
+    )
     params = _params(spec, 0)
     d = tmp_path_factory.mktemp(request.param)
     path = save_checkpoint(d / "hc.npz", params, env, spec, command="pytest", env_steps=123)
@@ -83,7 +84,9 @@ def test_parity__onnxruntime_matches_jax_on_random_inputs(exported, seed, batch)
     obs = (rng.standard_normal((batch, 3)) * 3).astype(np.float32)
     report = compare(ckpt.params, ckpt.spec, policy, obs, random_masks(rng, batch, 2))
     assert report["max_abs_diff_probabilities"] <= 1e-5
-    assert report["max_abs_diff_value"] <= 1e-5 * max(1.0, float(np.abs(policy.evaluate(obs, np.ones((batch, 2), bool))[1]).max()))
+    assert report["max_abs_diff_value"] <= 1e-5 * max(
+        1.0, float(np.abs(policy.evaluate(obs, np.ones((batch, 2), bool))[1]).max())
+    )
     assert report["masked_zero_onnx"] and report["masked_zero_jax"]
 
 
@@ -116,8 +119,9 @@ def test_onnx_policy__act_only_picks_legal_actions(exported):
 def test_onnx_policy__runs_inside_htjax_rollout_via_pure_callback(exported):
     env, ckpt, path, policy = exported
     greedy = htjax.rollout(env, policy.jax_policy(greedy=True), jax.random.PRNGKey(0), 8, 12).trajectory
-    jax_greedy = htjax.rollout(env, nets.network_policy(ckpt.spec, greedy=True), jax.random.PRNGKey(0), 8, 12,
-                               ckpt.params).trajectory
+    jax_greedy = htjax.rollout(
+        env, nets.network_policy(ckpt.spec, greedy=True), jax.random.PRNGKey(0), 8, 12, ckpt.params
+    ).trajectory
     np.testing.assert_array_equal(np.asarray(greedy.action), np.asarray(jax_greedy.action))
     sampled_a = htjax.rollout(env, policy.jax_policy(), jax.random.PRNGKey(1), 8, 12).trajectory
     sampled_b = htjax.rollout(env, policy.jax_policy(), jax.random.PRNGKey(1), 8, 12).trajectory
@@ -149,8 +153,10 @@ def test_onnx_policy__corrupt_truncated_or_foreign_files_raise_onnx_model_error(
         OnnxPolicy.load(garbage)
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
-    plain = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
-                              opset_imports=[helper.make_opsetid("", 17)])
+    plain = helper.make_model(
+        helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
+        opset_imports=[helper.make_opsetid("", 17)],
+    )
     foreign = tmp_path / "foreign.onnx"
     onnx.save(plain, str(foreign))
     with pytest.raises(OnnxModelError, match="not an htjax policy"):
@@ -175,9 +181,15 @@ def test_export_and_train_commands_from_the_cli(tmp_path):
     htjax.register("toy_high_card", HighCard)
     runner = CliRunner()
     ckpt = tmp_path / "hc.npz"
-    res = runner.invoke(app, ["train", "toy_high_card", "--steps", "512", "--num-envs", "16", "--out", str(ckpt)])
+    res = runner.invoke(
+        app, ["train", "toy_high_card", "--steps", "512", "--num-envs", "16", "--out", str(ckpt)]
+    )
     assert res.exit_code == 0, res.output
-    assert ckpt.is_file() and (tmp_path / "hc.metrics.csv").is_file() and (tmp_path / "hc.metrics.json").is_file()
+    assert (
+        ckpt.is_file()
+        and (tmp_path / "hc.metrics.csv").is_file()
+        and (tmp_path / "hc.metrics.json").is_file()
+    )
     res = runner.invoke(app, ["export", str(ckpt), "--out", str(tmp_path / "hc.onnx")])
     assert res.exit_code == 0, res.output
     assert "masked probabilities 0: True" in " ".join(res.output.split())
@@ -198,8 +210,9 @@ def blackjack_jax2onnx(tmp_path_factory):
     if not HAS_JAX2ONNX:
         pytest.skip('jax2onnx is not installed (it is in the test extra: pip install -e ".[test]")')
     env = htjax.make("blackjack")
-    spec = nets.NetworkSpec(obs_shape=env.observation_shape, num_actions=env.num_actions, hidden=(32, 16),
-                            activation="relu")
+    spec = nets.NetworkSpec(
+        obs_shape=env.observation_shape, num_actions=env.num_actions, hidden=(32, 16), activation="relu"
+    )
     d = tmp_path_factory.mktemp("jax2onnx")
     path = save_checkpoint(d / "bj.npz", _params(spec, 3), env, spec, command="pytest", env_steps=77)
     ckpt = load_checkpoint(path, env)
@@ -215,14 +228,20 @@ def test_jax2onnx_export__same_interface_opset_metadata_and_card_as_the_builder(
     assert [o.version for o in model.opset_import if o.domain == ""] == [OPSET]
     assert model.ir_version == reference.ir_version == 8
     assert model.producer_name == "jax2onnx"
-    for ours, theirs in zip([*model.graph.input, *model.graph.output], [*reference.graph.input, *reference.graph.output]):
-        assert ours.name == theirs.name and ours.type == theirs.type  # names, dtypes, dims, the "batch" dim_param
+    for ours, theirs in zip(
+        [*model.graph.input, *model.graph.output], [*reference.graph.input, *reference.graph.output]
+    ):
+        assert (
+            ours.name == theirs.name and ours.type == theirs.type
+        )  # names, dtypes, dims, the "batch" dim_param
     meta = {p.key: p.value for p in model.metadata_props}
     ref_meta = {p.key: p.value for p in reference.metadata_props}
     assert meta["htjax.exporter"] == "jax2onnx" and ref_meta["htjax.exporter"] == "builder"
     assert meta["htjax.exporter_version"] == importlib.metadata.version("jax2onnx")
     drop = ("htjax.exporter", "htjax.exporter_version")
-    assert {k: v for k, v in meta.items() if k not in drop} == {k: v for k, v in ref_meta.items() if k not in drop}
+    assert {k: v for k, v in meta.items() if k not in drop} == {
+        k: v for k, v in ref_meta.items() if k not in drop
+    }
     assert model.doc_string == reference.doc_string and "blackjack" in model.doc_string
     card = json.loads(path.with_suffix(".json").read_text())
     assert card["exporter"] == {"backend": "jax2onnx", "version": meta["htjax.exporter_version"]}
@@ -235,7 +254,9 @@ def test_jax2onnx_export__same_interface_opset_metadata_and_card_as_the_builder(
 def test_jax2onnx_export__parity_with_jax_and_the_builder_on_recorded_play_and_any_batch(blackjack_jax2onnx):
     env, ckpt, path, builder_path = blackjack_jax2onnx
     policy = OnnxPolicy.load(path, env)
-    traj = htjax.rollout(env, nets.network_policy(ckpt.spec), jax.random.PRNGKey(5), 64, 40, ckpt.params).trajectory
+    traj = htjax.rollout(
+        env, nets.network_policy(ckpt.spec), jax.random.PRNGKey(5), 64, 40, ckpt.params
+    ).trajectory
     report = recorded_parity(ckpt.params, ckpt.spec, policy, traj)
     assert report["samples"] == 64 * 40
     assert report["max_abs_diff_probabilities"] <= 1e-5 and report["max_abs_diff_value"] <= 1e-4
@@ -301,7 +322,9 @@ def test_jax2onnx_model__converts_an_architecture_the_builder_does_not_cover(tmp
 
 @needs_jax2onnx
 def test_jax2onnx_model__refuses_functions_with_the_wrong_outputs():
-    with pytest.raises(ValueError, match=r"must return \(probabilities float32\[B, 3\], value float32\[B\]\)"):
+    with pytest.raises(
+        ValueError, match=r"must return \(probabilities float32\[B, 3\], value float32\[B\]\)"
+    ):
         jax2onnx_model(lambda o, m: (jnp.zeros((o.shape[0], 2)), o[:, 0]), (4,), 3)
     with pytest.raises(ValueError, match="must return"):
         jax2onnx_model(lambda o, m: jnp.zeros((o.shape[0], 3)), (4,), 3)
@@ -309,13 +332,17 @@ def test_jax2onnx_model__refuses_functions_with_the_wrong_outputs():
         jax2onnx_model(lambda o, m: (o @ jnp.ones((7, 3)), o[:, 0]), (4,), 3)
 
 
-def test_export__missing_jax2onnx_extra_and_unknown_backend_raise_clear_errors(exported, tmp_path, monkeypatch):
+def test_export__missing_jax2onnx_extra_and_unknown_backend_raise_clear_errors(
+    exported, tmp_path, monkeypatch
+):
     _, ckpt, _, _ = exported
     monkeypatch.setitem(sys.modules, "jax2onnx", None)  # import jax2onnx now raises ImportError
     with pytest.raises(ExporterUnavailableError, match=re.escape('pip install "htjax[jax2onnx]"')):
         export_checkpoint(ckpt, tmp_path / "x.onnx", backend="jax2onnx")
     assert not (tmp_path / "x.onnx").exists()
-    with pytest.raises(ValueError, match=r"unknown ONNX export backend 'tf2onnx'; choose from \['builder', 'jax2onnx'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown ONNX export backend 'tf2onnx'; choose from \['builder', 'jax2onnx'\]"
+    ):
         export_checkpoint(ckpt, tmp_path / "x.onnx", backend="tf2onnx")
 
 
@@ -329,18 +356,24 @@ def test_export_command__backend_option(tmp_path, monkeypatch):
     htjax.register("toy_high_card", HighCard)
     ckpt = save_checkpoint(tmp_path / "hc.npz", _params(spec, 5), env, spec, command="pytest", env_steps=1)
     runner = CliRunner()
-    res = runner.invoke(app, ["export", str(ckpt), "--out", str(tmp_path / "hc.onnx"), "--backend", "tf2onnx"])
+    res = runner.invoke(
+        app, ["export", str(ckpt), "--out", str(tmp_path / "hc.onnx"), "--backend", "tf2onnx"]
+    )
     assert res.exit_code == 2 and "unknown --backend 'tf2onnx'" in " ".join(res.output.split())
     if HAS_JAX2ONNX:
-        res = runner.invoke(app, ["export", str(ckpt), "--out", str(tmp_path / "hc.onnx"), "--backend", "jax2onnx"])
+        res = runner.invoke(
+            app, ["export", str(ckpt), "--out", str(tmp_path / "hc.onnx"), "--backend", "jax2onnx"]
+        )
         assert res.exit_code == 0, res.output
         out = " ".join(res.output.split())
         assert "(jax2onnx)" in out and "masked probabilities 0: True" in out
         meta = {p.key: p.value for p in onnx.load(str(tmp_path / "hc.onnx")).metadata_props}
         assert meta["htjax.exporter"] == "jax2onnx"
     monkeypatch.setitem(sys.modules, "jax2onnx", None)
-    res = runner.invoke(app, ["export", str(ckpt), "--out", str(tmp_path / "no.onnx"), "--backend", "jax2onnx"])
-    assert res.exit_code == 2 and 'htjax[jax2onnx]' in " ".join(res.output.split())
+    res = runner.invoke(
+        app, ["export", str(ckpt), "--out", str(tmp_path / "no.onnx"), "--backend", "jax2onnx"]
+    )
+    assert res.exit_code == 2 and "htjax[jax2onnx]" in " ".join(res.output.split())
 
 
 # ------------------------------------------------------------------ shipped policies
@@ -352,7 +385,9 @@ def test_shipped_policy__parity_on_10000_recorded_observations(path):
     params, spec = policy.to_params()
     worlds = 100
     steps = 100
-    traj = htjax.rollout(env, nets.network_policy(spec), jax.random.PRNGKey(7), worlds, steps, params).trajectory
+    traj = htjax.rollout(
+        env, nets.network_policy(spec), jax.random.PRNGKey(7), worlds, steps, params
+    ).trajectory
     report = recorded_parity(params, spec, policy, traj)
     assert report["samples"] >= 10_000
     assert report["max_abs_diff_probabilities"] <= 1e-5
@@ -435,8 +470,8 @@ def test_shipped_holdem_policy__card_numbers_belong_to_this_file():
     """The hold'em card's evaluation is the shipped file's: hash, acceptance, and a fresh sample agrees."""
     import hashlib
 
-    from htjax.core.rollouts import random_policy
     from htjax.agents.holdem import call_station_policy, heads_up_match
+    from htjax.core.rollouts import random_policy
 
     path = htjax.policies.path("holdem")
     card = htjax.policies.model_card("holdem")
@@ -461,7 +496,9 @@ def test_load_checked__weights_env_and_parity_of_a_shipped_policy():
     from htjax.train.parity import load_checked
 
     loaded = load_checked(htjax.policies.path("ipd"), seed=0, worlds=4, steps=10)
-    assert loaded.env.id == "prisoners_dilemma" and loaded.parity["samples"] == 4 * 10 * loaded.env.num_players
+    assert (
+        loaded.env.id == "prisoners_dilemma" and loaded.parity["samples"] == 4 * 10 * loaded.env.num_players
+    )
     assert loaded.parity["max_abs_diff_probabilities"] <= 1e-5 and loaded.parity["masked_zero_jax"]
     obs = jnp.zeros(loaded.env.observation_shape, jnp.float32)
     mask = jnp.ones(loaded.env.num_actions, bool)

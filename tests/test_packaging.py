@@ -46,7 +46,7 @@ def _section(text: str, heading: str) -> str:
     """The body of the markdown section ``heading`` (up to the next heading of the same level)."""
     level = re.search(rf"^(#+) {re.escape(heading)}\s*$", text, re.MULTILINE)
     assert level, f"no section {heading!r}"
-    rest = text[level.end():]
+    rest = text[level.end() :]
     end = re.search(rf"^{level.group(1)} ", rest, re.MULTILINE)
     return rest[: end.start()] if end else rest
 
@@ -60,8 +60,13 @@ def _versions(text: str) -> set[str]:
 def dists(tmp_path_factory) -> dict[str, pathlib.Path]:
     """The sdist, and the wheel built from it (``python -m build``), in a temporary folder."""
     out = tmp_path_factory.mktemp("dist")
-    done = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (wheel,), (sdist,) = sorted(out.glob("*.whl")), sorted(out.glob("*.tar.gz"))
     return {"wheel": wheel, "sdist": sdist}
@@ -87,9 +92,11 @@ def test_wheel__carries_every_shipped_policy_and_its_model_card(dists):
 def test_sdist__holds_what_a_build_the_tests_and_the_js_reader_need(dists):
     with tarfile.open(dists["sdist"]) as sdist:
         top = sdist.getnames()[0].split("/")[0]
-        names = {n[len(top) + 1:] for n in sdist.getnames()}
+        names = {n[len(top) + 1 :] for n in sdist.getnames()}
     wanted = [
-        str(p.relative_to(ROOT)) for d in ("htjax", "tests", "docs", "js") for p in (ROOT / d).rglob("*")
+        str(p.relative_to(ROOT))
+        for d in ("htjax", "tests", "docs", "js")
+        for p in (ROOT / d).rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     ]
     wanted += ["pyproject.toml", "README.md", "package.json", "package-lock.json"]
@@ -106,7 +113,9 @@ def test_requires_python__is_exactly_where_every_pinned_dependency_installs():
     for dep in PROJECT["dependencies"]:
         req = Requirement(dep)
         dist = importlib.metadata.distribution(req.name)
-        assert req.specifier.contains(dist.version, prereleases=True), f"installed {req.name} {dist.version} vs {dep}"
+        assert req.specifier.contains(dist.version, prereleases=True), (
+            f"installed {req.name} {dist.version} vs {dep}"
+        )
         own = dist.metadata.get("Requires-Python")
         if own:
             allowed &= _supported(own)
@@ -116,14 +125,25 @@ def test_requires_python__is_exactly_where_every_pinned_dependency_installs():
         assert pin in PROJECT["dependencies"], f"{pin} is not a dependency pin of pyproject.toml"
         dist = importlib.metadata.distribution(req.name)
         assert req.specifier.contains(dist.version, prereleases=True)
-        tags = [line.split(":", 1)[1].strip() for line in dist.read_text("WHEEL").splitlines() if line.startswith("Tag:")]
+        tags = [
+            line.split(":", 1)[1].strip()
+            for line in dist.read_text("WHEEL").splitlines()
+            if line.startswith("Tag:")
+        ]
         here = f"3.{sys.version_info.minor}"
-        assert any(t.startswith(f"cp3{sys.version_info.minor}-") for t in tags) and here in minors, (pin, tags)
+        assert any(t.startswith(f"cp3{sys.version_info.minor}-") for t in tags) and here in minors, (
+            pin,
+            tags,
+        )
         allowed &= set(minors)
     assert SUPPORTED == allowed and f"3.{sys.version_info.minor}" in SUPPORTED
-    classifiers = {c.rsplit(" :: ", 1)[1] for c in PROJECT["classifiers"] if re.fullmatch(r".*Python :: 3\.\d+", c)}
+    classifiers = {
+        c.rsplit(" :: ", 1)[1] for c in PROJECT["classifiers"] if re.fullmatch(r".*Python :: 3\.\d+", c)
+    }
     assert classifiers == SUPPORTED
-    assert PYPROJECT["tool"]["ruff"]["target-version"] == "py" + min(SUPPORTED, key=lambda v: int(v[2:])).replace(".", "")
+    assert PYPROJECT["tool"]["ruff"]["target-version"] == "py" + min(
+        SUPPORTED, key=lambda v: int(v[2:])
+    ).replace(".", "")
 
 
 def test_readme__states_the_supported_versions_and_the_whole_set_up():
@@ -131,8 +151,12 @@ def test_readme__states_the_supported_versions_and_the_whole_set_up():
     installing = _section(README, "Installing")
     assert _versions(quick) and _versions(quick) <= SUPPORTED
     stated = re.search(r"^Supported: Python ([0-9. and,]+);", installing, re.MULTILINE)
-    assert stated and _versions(stated.group(1)) == SUPPORTED, "README's Installing section names the supported Pythons"
-    assert 'pip install -e ".[test]" && python -m pytest' in quick and "pip install -e . && htjax demo" in quick
+    assert stated and _versions(stated.group(1)) == SUPPORTED, (
+        "README's Installing section names the supported Pythons"
+    )
+    assert (
+        'pip install -e ".[test]" && python -m pytest' in quick and "pip install -e . && htjax demo" in quick
+    )
     assert "Node.js" in quick and "docs/installing.md" in installing
     ci = (ROOT / ".ci" / "run").read_text()
     commands = [line for line in ci.splitlines() if line.strip() and not line.lstrip().startswith("#")]
@@ -184,8 +208,11 @@ def test_policies__a_users_file_wins_and_unknown_names_list_the_shipped_ones(tmp
     assert htjax.policies.resolve("holdem") == pathlib.Path("holdem")
     assert htjax.policies.load("holdem").env_summary["id"] == "prisoners_dilemma"
     listing = ", ".join(htjax.policies.names())
-    for bad, says in (("nope", "neither a shipped policy nor a file"), ("policies/ipd.onnx", "no ONNX file at"),
-                      ("nope.onnx", "no ONNX file at")):
+    for bad, says in (
+        ("nope", "neither a shipped policy nor a file"),
+        ("policies/ipd.onnx", "no ONNX file at"),
+        ("nope.onnx", "no ONNX file at"),
+    ):
         with pytest.raises(htjax.policies.UnknownPolicyError, match=re.escape(says)) as err:
             htjax.policies.resolve(bad)
         assert listing in str(err.value) and isinstance(err.value, htjax.InvalidArgumentError)
@@ -208,7 +235,9 @@ def test_cli__opponent_and_policy_take_shipped_names():
     runner = CliRunner()
     unknown = runner.invoke(app, ["play", "holdem", "--opponent", "nope"])
     assert unknown.exit_code == 2 and all(n in unknown.stderr for n in htjax.policies.names())
-    result = runner.invoke(app, ["tournament", "--policy", "ipd", "--players", "TitForTat", "-r", "1", "--json"])
+    result = runner.invoke(
+        app, ["tournament", "--policy", "ipd", "--players", "TitForTat", "-r", "1", "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["names"] == ["TitForTat", "ipd.onnx"]
 
@@ -239,7 +268,9 @@ def test_layering__policy_data_sits_below_its_users_and_above_the_policy_code():
         return found
 
     assert not [m for m in imports(ROOT / "htjax" / "package_data.py") if m.split(".")[0] == "htjax"]
-    lower = [p for d in ("core", "envs", "agents", "sync", "train") for p in (ROOT / "htjax" / d).rglob("*.py")]
+    lower = [
+        p for d in ("core", "envs", "agents", "sync", "train") for p in (ROOT / "htjax" / d).rglob("*.py")
+    ]
     assert lower and not [p for p in lower if any(m.startswith("htjax.policies") for m in imports(p))]
     assert "htjax.train.onnx_policy" in imports(ROOT / "htjax" / "policies" / "__init__.py")
 
@@ -254,7 +285,9 @@ def test_package_data__reads_a_zipped_package_through_a_real_file(tmp_path, monk
     monkeypatch.syspath_prepend(str(archive))
     assert package_data.names("zipped_data_pkg", ".onnx") == ("a", "b")
     path = package_data.path("zipped_data_pkg", "b.onnx")
-    assert path.is_file() and not path.resolve().is_relative_to(tmp_path) and path.read_bytes() == b"\x01second"
+    assert (
+        path.is_file() and not path.resolve().is_relative_to(tmp_path) and path.read_bytes() == b"\x01second"
+    )
     assert package_data.path("zipped_data_pkg", "b.onnx") == path  # extracted once
     with pytest.raises(FileNotFoundError, match="holds no file 'c.onnx'"):
         package_data.path("zipped_data_pkg", "c.onnx")

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import htjax
-from htjax.envs import env_class
 import htjax.sync as sync
 from htjax.core import cards
+from htjax.envs import env_class
 
 NUM_WORLDS, NUM_STEPS = 8, 40
 # Non-default tables where they show more (a third seat and side pots, two seats, noise).
@@ -63,7 +63,9 @@ def _check_plain(value, where="view"):
         for i, v in enumerate(value):
             _check_plain(v, f"{where}[{i}]")
     else:
-        assert value is None or type(value) in (bool, int, float, str), f"{where}: {type(value).__name__} {value!r}"
+        assert value is None or type(value) in (bool, int, float, str), (
+            f"{where}: {type(value).__name__} {value!r}"
+        )
 
 
 def _card_strings(value) -> list[str]:
@@ -160,7 +162,9 @@ def test_public_view__game_values(recorded):
                 assert view["to_act"] == int(state.current_player), where
             for seat in view["seats"]:
                 for hand in seat["hands"]:
-                    values = [min(cards.parse_card(c) // 4 + 2, 10) if c[0] != "A" else 1 for c in hand["cards"]]
+                    values = [
+                        min(cards.parse_card(c) // 4 + 2, 10) if c[0] != "A" else 1 for c in hand["cards"]
+                    ]
                     soft = "A" in "".join(hand["cards"]) and sum(values) <= 11
                     assert (hand["total"], hand["soft"]) == (sum(values) + 10 * soft, soft), where
         elif env.id == "prisoners_dilemma":

@@ -12,11 +12,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from toy_envs import HighCard, MatchingPennies
 
 import htjax
 from htjax.core import rollouts as rollout_mod
 from htjax.core.keys import episode_key_for, key_data
-from toy_envs import HighCard, MatchingPennies
 
 N, T = 8, 24
 
@@ -80,7 +80,9 @@ def test_every_recorded_episode_replays_exactly(toy_rollout):
                 np.testing.assert_array_equal(states.rewards[i + 1], tr.rewards[t, w])
                 assert bool(states.terminated[i + 1]) == bool(tr.terminated[t, w])
             if tr.terminated[steps[-1], w]:
-                np.testing.assert_array_equal(states.observation[len(steps)], tr.final_observation[steps[-1], w])
+                np.testing.assert_array_equal(
+                    states.observation[len(steps)], tr.final_observation[steps[-1], w]
+                )
 
 
 def test_select_and_cond_autoreset_agree():
@@ -169,7 +171,9 @@ def test_sharded_rollout_over_four_host_devices_matches_one_device():
     )
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "sharded ok" in out.stdout
 
@@ -177,7 +181,9 @@ def test_sharded_rollout_over_four_host_devices_matches_one_device():
 def test_random_policy_is_uniform_over_legal_actions():
     mask = jnp.array([False, True, False, True, True, False])
     keys = jax.random.split(jax.random.PRNGKey(6), 30_000)
-    acts = np.asarray(jax.jit(jax.vmap(htjax.random_policy, in_axes=(None, None, None, 0)))(None, None, mask, keys))
+    acts = np.asarray(
+        jax.jit(jax.vmap(htjax.random_policy, in_axes=(None, None, None, 0)))(None, None, mask, keys)
+    )
     counts = np.bincount(acts, minlength=6)
     assert counts[~np.asarray(mask)].sum() == 0
     assert np.all(np.abs(counts[np.asarray(mask)] / len(keys) - 1 / 3) < 0.015)

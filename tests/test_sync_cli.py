@@ -5,12 +5,12 @@ from __future__ import annotations
 import automerge.core as am
 import pytest
 from automerge.core import ScalarType as S
+from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 from typer.testing import CliRunner
 
 import htjax.sync as sync
 from htjax.cli import app
 from htjax.sync import schema
-from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 
 runner = CliRunner()
 
@@ -20,8 +20,22 @@ def recorded(tmp_path_factory):
     out = tmp_path_factory.mktemp("episodes")
     result = runner.invoke(
         app,
-        ["record", "toy_high_card", "--num-envs", "4", "--steps", "12", "--worlds", "1,3", "--out", str(out),
-         "--config", '{"max_draws": 6}', "--checkpoint-every", "2"],
+        [
+            "record",
+            "toy_high_card",
+            "--num-envs",
+            "4",
+            "--steps",
+            "12",
+            "--worlds",
+            "1,3",
+            "--out",
+            str(out),
+            "--config",
+            '{"max_draws": 6}',
+            "--checkpoint-every",
+            "2",
+        ],
         env={"COLUMNS": "200"},  # rich wraps tables at COLUMNS: assert on whole words only
     )
     assert result.exit_code == 0, result.output
@@ -43,7 +57,9 @@ def test_cli_replay__prints_steps_verification_and_renders(recorded, tmp_path):
     out, _ = recorded
     path = sorted(out.glob("*.automerge"))[0]
     svg, html = tmp_path / "r.svg", tmp_path / "r.html"
-    result = runner.invoke(app, ["replay", str(path), "--svg", str(svg), "--html", str(html)], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app, ["replay", str(path), "--svg", str(svg), "--html", str(html)], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 0, result.output
     assert "verified" in result.output and "random/seat" in result.output
     assert svg.read_text().lstrip().startswith("<svg") and "verified" in html.read_text()
@@ -68,7 +84,13 @@ def test_cli_inspect__shows_schema_actors_and_history(recorded):
     path = sorted(out.glob("*.automerge"))[0]
     result = runner.invoke(app, ["inspect", str(path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for text in (f"htjax.episode version {sync.SCHEMA_VERSION}", "toy_high_card v0", "random/seat0", "History", "header"):
+    for text in (
+        f"htjax.episode version {sync.SCHEMA_VERSION}",
+        "toy_high_card v0",
+        "random/seat0",
+        "History",
+        "header",
+    ):
         assert text in result.output
 
 
@@ -77,8 +99,12 @@ def test_cli__bad_files_and_arguments_are_clear_errors(tmp_path):
     junk.write_bytes(b"\x00junk")
     for command in ("replay", "inspect"):
         result = runner.invoke(app, [command, str(junk)])
-        assert result.exit_code == 2 and "Automerge binding failed" in result.output  # a bad input file: user error
-    result = runner.invoke(app, ["record", "toy_high_card", "--worlds", "9", "--num-envs", "2", "--out", str(tmp_path)])
+        assert (
+            result.exit_code == 2 and "Automerge binding failed" in result.output
+        )  # a bad input file: user error
+    result = runner.invoke(
+        app, ["record", "toy_high_card", "--worlds", "9", "--num-envs", "2", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 2 and "--worlds must be in [0, 2)" in result.output
     result = runner.invoke(app, ["record", "no_such_game", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "unknown env id" in result.output

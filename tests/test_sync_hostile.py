@@ -27,7 +27,9 @@ HOSTILE = {
 @pytest.fixture(scope="module")
 def document() -> bytes:
     """A forked live game with views and rule parameters: every optional field present."""
-    rec = sync.Recorder.start(ENV, jax.random.PRNGKey(0), checkpoint_every=2, public_view=True, env_params=ENV.params(stake=2.0))
+    rec = sync.Recorder.start(
+        ENV, jax.random.PRNGKey(0), checkpoint_every=2, public_view=True, env_params=ENV.params(stake=2.0)
+    )
     while not rec.done:
         rec.append(1 if rec.step >= 3 or not rec.state.legal_action_mask[0] else 0)
     return sync.fork(rec.doc, 2).to_bytes()
@@ -39,7 +41,13 @@ def _fields(doc: am.Document) -> list[tuple[bytes, str | int, str]]:
 
     def walk(obj, where, depth):
         kind = doc.object_type(obj)
-        keys = doc.keys(obj) if kind == ObjType.Map else range(min(doc.length(obj), 2)) if kind == ObjType.List else []
+        keys = (
+            doc.keys(obj)
+            if kind == ObjType.Map
+            else range(min(doc.length(obj), 2))
+            if kind == ObjType.List
+            else []
+        )
         for k in keys:
             value, oid = doc.get(obj, k)
             out.append((obj, k, f"{where}.{k}".lstrip(".")))
@@ -62,9 +70,13 @@ def _read_everything(data: bytes) -> None:
 
 def test_every_field_of_another_kind_is_read_or_refused_with_a_sync_error(document):
     fields = _fields(am.Document.load(document))
-    assert {"env.params.stake", "log.0.step", "checkpoints.0.fields", "env.config.max_draws", "fork.at_step"} <= {
-        f[2] for f in fields
-    }
+    assert {
+        "env.params.stake",
+        "log.0.step",
+        "checkpoints.0.fields",
+        "env.config.max_draws",
+        "fork.at_step",
+    } <= {f[2] for f in fields}
     escaped, refused, tried = [], 0, 0
     for obj, key, where in fields:
         for name, value in HOSTILE.items():

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import automerge.core as am
 import jax
 import numpy as np
 import pytest
+import toy_envs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 
 import htjax
 import htjax.sync as sync
-import toy_envs
 from htjax.sync import schema
 from htjax.sync.document import utc_now
-from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 
 ENV = toy_envs.HighCard(max_draws=12)
 PENNIES = toy_envs.MatchingPennies(rounds=4)
@@ -47,7 +46,9 @@ def test_recorder__logs_each_action_and_replays(finished_game):
     assert r.outcome.finished and r.outcome == doc.outcome()
     assert [e.actor for e in doc.entries()] == [SEATS[e.seat].actor for e in doc.entries()]
     assert len(doc.history()) == 2 + rec.step  # header, first checkpoint, one change per action
-    jax.tree_util.tree_map(np.testing.assert_array_equal, jax.tree_util.tree_map(lambda x: x[-1], r.states), rec.state)
+    jax.tree_util.tree_map(
+        np.testing.assert_array_equal, jax.tree_util.tree_map(lambda x: x[-1], r.states), rec.state
+    )
 
 
 def test_recorder__refuses_wrong_seat_illegal_action_and_finished_episode(finished_game):
@@ -97,7 +98,10 @@ def test_fork__at_step_t_then_replay_both_branches(finished_game):
     a = sync.replay(sync.EpisodeDoc.from_bytes(original.to_bytes()))
     b = sync.replay(sync.EpisodeDoc.from_bytes(branch.to_bytes()))
     same = lambda x, y: jax.tree_util.tree_map(np.testing.assert_array_equal, x, y)  # noqa: E731
-    same(jax.tree_util.tree_map(lambda x: x[: t + 1], a.states), jax.tree_util.tree_map(lambda x: x[: t + 1], b.states))
+    same(
+        jax.tree_util.tree_map(lambda x: x[: t + 1], a.states),
+        jax.tree_util.tree_map(lambda x: x[: t + 1], b.states),
+    )
     assert list(a.actions[:t]) == list(b.actions[:t])
     assert list(b.actions[t:]) == [1] * (b.length - t)
     assert list(a.actions[t:]) != list(b.actions[t:])
@@ -177,7 +181,12 @@ def _summary(d: sync.Derivation):
 
 
 OPS = st.lists(
-    st.tuples(st.sampled_from("AB"), st.sampled_from(["legal", "raw", "sync"]), st.integers(0, 1), st.integers(-1, 1)),
+    st.tuples(
+        st.sampled_from("AB"),
+        st.sampled_from(["legal", "raw", "sync"]),
+        st.integers(0, 1),
+        st.integers(-1, 1),
+    ),
     min_size=1,
     max_size=14,
 )
@@ -190,7 +199,10 @@ def test_merge__concurrent_appends_derive_the_same_state_in_either_order(ops, pr
     for _ in range(prefix):
         if not base.done:
             base.append(_first_legal(base))
-    peers = {"A": sync.Recorder(base.doc.copy(actor_id=b"\xaa" * 16)), "B": sync.Recorder(base.doc.copy(actor_id=b"\xbb" * 16))}
+    peers = {
+        "A": sync.Recorder(base.doc.copy(actor_id=b"\xaa" * 16)),
+        "B": sync.Recorder(base.doc.copy(actor_id=b"\xbb" * 16)),
+    }
     for who, kind, action, offset in ops:
         me, other = peers[who], peers["B" if who == "A" else "A"]
         if kind == "sync":
@@ -253,4 +265,6 @@ def test_merge__simultaneous_peers_each_append_their_own_seat():
 
 
 def _pennies(d):
-    return [[(d.entries[i].seat, d.entries[i].action, d.entries[i].actor) for i in s] for s in d.accepted], [r.index for r in d.rejected]
+    return [[(d.entries[i].seat, d.entries[i].action, d.entries[i].actor) for i in s] for s in d.accepted], [
+        r.index for r in d.rejected
+    ]

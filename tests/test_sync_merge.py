@@ -27,7 +27,9 @@ ENV = toy_envs.HighCard(max_draws=12)
 SEATS = [sync.Seat("alice", "human"), sync.Seat("bob", "peer")]
 
 
-def _doc(env=ENV, key=(0, 7), actor=b"\x01" * 16, entries=((0, 0, 1), (1, 1, 1)), **header) -> sync.EpisodeDoc:
+def _doc(
+    env=ENV, key=(0, 7), actor=b"\x01" * 16, entries=((0, 0, 1), (1, 1, 1)), **header
+) -> sync.EpisodeDoc:
     """A document with a few raw log entries (no JAX: the merge checks need none)."""
     h = dataclasses.replace(new_header(env, key, sync.default_seats(env, "p")), **header)
     doc = sync.EpisodeDoc.create(h, actor_id=actor)
@@ -69,7 +71,10 @@ def test_merge__another_episode_is_refused_whatever_the_actor_ids(seed):
     [
         (lambda: _doc(env=toy_envs.HighCard(max_draws=6)), ("env.config.max_draws",)),
         (lambda: _doc(params=ENV.params(stake=2.0)), ("env.params.stake",)),
-        (lambda: _doc(env=toy_envs.MatchingPennies(rounds=3), entries=()), ("env.id", "env.config.max_draws")),
+        (
+            lambda: _doc(env=toy_envs.MatchingPennies(rounds=3), entries=()),
+            ("env.id", "env.config.max_draws"),
+        ),
         (lambda: _doc(env_version="v-old"), ("env.version",)),
         (lambda: _doc(key=(5, 5), params=ENV.params(stake=0.5)), ("env.params.stake", "episode.key")),
     ],
@@ -140,7 +145,9 @@ def _first_legal(rec):
 
 @pytest.fixture(scope="module")
 def original():
-    rec = sync.Recorder.start(ENV, jax.random.PRNGKey(4), SEATS, checkpoint_every=2, env_params=ENV.params(stake=3.0))
+    rec = sync.Recorder.start(
+        ENV, jax.random.PRNGKey(4), SEATS, checkpoint_every=2, env_params=ENV.params(stake=3.0)
+    )
     _play(rec, lambda r: 0 if r.state.legal_action_mask[0] and r.step < 5 else 1)
     assert rec.step >= 4
     return rec.doc

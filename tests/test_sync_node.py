@@ -15,10 +15,10 @@ import automerge.core as am
 import jax
 import pytest
 from automerge.core import ScalarType as S
+from sync_helpers import TOY_ENVS
 
 import htjax
 import htjax.sync as sync
-from sync_helpers import TOY_ENVS
 
 pytestmark = pytest.mark.usefixtures("node_modules")
 

@@ -26,8 +26,12 @@ SEATS = [sync.Seat("alice", "human"), sync.Seat("bob", "peer")]
 @pytest.fixture(scope="module")
 def recorded():
     env_params = ENV.batch_params([{"stake": s} for s in STAKES])
-    out = htjax.rollout(ENV, htjax.random_policy, jax.random.PRNGKey(3), len(STAKES), 30, env_params=env_params)
-    docs = sync.record(ENV, out.trajectory, range(len(STAKES)), env_params=out.carry.env_params, checkpoint_every=4)
+    out = htjax.rollout(
+        ENV, htjax.random_policy, jax.random.PRNGKey(3), len(STAKES), 30, env_params=env_params
+    )
+    docs = sync.record(
+        ENV, out.trajectory, range(len(STAKES)), env_params=out.carry.env_params, checkpoint_every=4
+    )
     return out, docs
 
 
@@ -72,7 +76,9 @@ def test_record__stores_each_worlds_parameters_and_replays_them_exactly(recorded
 
 def test_record__one_worlds_parameters_apply_to_every_world():
     p = ENV.params(stake=3.0)
-    out = htjax.rollout(ENV, htjax.first_legal_policy, jax.random.PRNGKey(1), 2, 12, env_params=p, record_observations=False)
+    out = htjax.rollout(
+        ENV, htjax.first_legal_policy, jax.random.PRNGKey(1), 2, 12, env_params=p, record_observations=False
+    )
     docs = sync.record(ENV, out.trajectory, [0, 1], env_params=p)
     assert {d.header.params["stake"] for d in docs} == {3.0}
     assert all(r.outcome == d.outcome() for r, d in zip(sync.replay_many(docs), docs))
@@ -97,13 +103,19 @@ def test_replay__changed_parameters_are_caught_by_the_digests(recorded):
     _, docs = recorded
     doc = _won(d for d in docs if d.header.params["stake"] != 1.0)
     n = doc.outcome().length
-    tampered = sync.EpisodeDoc.from_bytes(_raw_edit(doc, lambda tx, env: tx.put(_params_id(tx, env), "stake", S.F64, 9.0)))
-    with pytest.raises(sync.ReplayMismatchError, match=r"field 'rewards'.*rule parameters \{'stake': 9\.0\}") as err:
+    tampered = sync.EpisodeDoc.from_bytes(
+        _raw_edit(doc, lambda tx, env: tx.put(_params_id(tx, env), "stake", S.F64, 9.0))
+    )
+    with pytest.raises(
+        sync.ReplayMismatchError, match=r"field 'rewards'.*rule parameters \{'stake': 9\.0\}"
+    ) as err:
         sync.replay(tampered)
     assert (err.value.step, err.value.field) == (n, "rewards")
     # the same change on an episode of default parameters is caught too (traced vs constant)
     plain = _won(d for d in docs if d.header.params["stake"] == 1.0)
-    tampered = sync.EpisodeDoc.from_bytes(_raw_edit(plain, lambda tx, env: tx.put(_params_id(tx, env), "stake", S.F64, 2.0)))
+    tampered = sync.EpisodeDoc.from_bytes(
+        _raw_edit(plain, lambda tx, env: tx.put(_params_id(tx, env), "stake", S.F64, 2.0))
+    )
     with pytest.raises(sync.ReplayMismatchError, match="rewards"):
         sync.replay(tampered)
 
@@ -112,11 +124,31 @@ def test_replay__changed_parameters_are_caught_by_the_digests(recorded):
     "edit, error, message",
     [
         (lambda tx, env: tx.delete(env, "params"), sync.CorruptDocumentError, "missing field 'env.params'"),
-        (lambda tx, env: tx.put(env, "params", S.Str, "stake=2"), sync.CorruptDocumentError, "'env.params' must be a Map, got Str"),
-        (lambda tx, env: tx.put(_params_id(tx, env), "stake", S.Str, "2.5"), sync.CorruptDocumentError, "'env.params.stake' must be F64/Int/Uint/Boolean, got Str"),
-        (lambda tx, env: tx.put_object(_params_id(tx, env), "stake", am.ObjType.List), sync.CorruptDocumentError, "'env.params.stake' must be a scalar, got a List"),
-        (lambda tx, env: tx.put(_params_id(tx, env), "stake", S.Uint, 2**64 - 1), sync.CorruptDocumentError, "'env.params.stake' is out of range"),
-        (lambda tx, env: [tx.put(_params_id(tx, env), f"p{i}", S.Int, i) for i in range(300)], sync.CorruptDocumentError, "holds 301 entries"),
+        (
+            lambda tx, env: tx.put(env, "params", S.Str, "stake=2"),
+            sync.CorruptDocumentError,
+            "'env.params' must be a Map, got Str",
+        ),
+        (
+            lambda tx, env: tx.put(_params_id(tx, env), "stake", S.Str, "2.5"),
+            sync.CorruptDocumentError,
+            "'env.params.stake' must be F64/Int/Uint/Boolean, got Str",
+        ),
+        (
+            lambda tx, env: tx.put_object(_params_id(tx, env), "stake", am.ObjType.List),
+            sync.CorruptDocumentError,
+            "'env.params.stake' must be a scalar, got a List",
+        ),
+        (
+            lambda tx, env: tx.put(_params_id(tx, env), "stake", S.Uint, 2**64 - 1),
+            sync.CorruptDocumentError,
+            "'env.params.stake' is out of range",
+        ),
+        (
+            lambda tx, env: [tx.put(_params_id(tx, env), f"p{i}", S.Int, i) for i in range(300)],
+            sync.CorruptDocumentError,
+            "holds 301 entries",
+        ),
     ],
     ids=["missing", "not-a-map", "wrong-type", "object", "huge-uint", "huge-map"],
 )
@@ -133,7 +165,10 @@ def test_load__a_corrupt_params_field_is_named(recorded, edit, error, message):
         (lambda tx, env: tx.put(_params_id(tx, env), "jokers", S.Int, 2), r"unknown \['jokers'\]"),
         (lambda tx, env: tx.put(_params_id(tx, env), "stake", S.F64, -3.0), "'stake' must be in"),
         (lambda tx, env: tx.put(_params_id(tx, env), "stake", S.F64, float("nan")), "'stake' must be in"),
-        (lambda tx, env: tx.put(_params_id(tx, env), "stake", S.Boolean, True), "'stake' must be a float32 value"),
+        (
+            lambda tx, env: tx.put(_params_id(tx, env), "stake", S.Boolean, True),
+            "'stake' must be a float32 value",
+        ),
     ],
     ids=["missing-field", "unknown-field", "out-of-range", "nan", "bool"],
 )
@@ -146,7 +181,9 @@ def test_replay__parameters_the_env_refuses_are_named(recorded, edit, message):
 
 def test_load__an_int_stake_is_a_number_as_a_javascript_writer_stores_it(recorded):
     doc = _won(recorded[1])
-    edited = sync.EpisodeDoc.from_bytes(_raw_edit(doc, lambda tx, env: tx.put(_params_id(tx, env), "stake", S.Int, 7)))
+    edited = sync.EpisodeDoc.from_bytes(
+        _raw_edit(doc, lambda tx, env: tx.put(_params_id(tx, env), "stake", S.Int, 7))
+    )
     assert edited.params() == ENV.params(stake=7.0)
 
 

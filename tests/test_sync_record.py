@@ -5,11 +5,11 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
+import toy_envs
+from sync_helpers import ENV_IDS
 
 import htjax
 import htjax.sync as sync
-import toy_envs
-from sync_helpers import ENV_IDS
 
 NUM_WORLDS, NUM_STEPS, WORLDS = 4, 40, [0, 3]
 
@@ -34,7 +34,9 @@ def test_record__one_document_per_episode_including_auto_reset_and_unfinished(re
         assert [d.outcome().finished for d in mine[:-1]] == [True] * (len(mine) - 1)
         assert mine[-1].outcome().finished == bool(done[-1])
         for d in mine:
-            assert d.header.episode_key == tuple(np.asarray(traj.episode_key)[np.argmax(ep_index[:, w] == d.header.episode_index), w].tolist())
+            assert d.header.episode_key == tuple(
+                np.asarray(traj.episode_key)[np.argmax(ep_index[:, w] == d.header.episode_index), w].tolist()
+            )
 
 
 def test_record_save_load_replay__identical_states(recorded, tmp_path):
@@ -129,7 +131,11 @@ def test_record__a_trajectory_of_another_env_does_not_replay(high_card_rollout):
 class ViewedHighCard(toy_envs.HighCard):
     def public_view(self, state):
         """Spectator view: whose turn and who stood (hands stay hidden)."""
-        return {"to_move": int(state.current_player), "stood": [bool(x) for x in state.stood], "done": bool(state.terminated)}
+        return {
+            "to_move": int(state.current_player),
+            "stood": [bool(x) for x in state.stood],
+            "done": bool(state.terminated),
+        }
 
     def render_text(self, state, seat=None):
         return f"to move: {int(state.current_player)}"
@@ -143,7 +149,11 @@ def test_record__public_view_hook_is_recorded_per_step(high_card_rollout):
     views = docs[0].views()
     assert len(views) == r.length + 1
     for t, v in enumerate(views):
-        assert v == {"to_move": int(r.states.current_player[t]), "stood": np.asarray(r.states.stood[t]).tolist(), "done": bool(r.states.terminated[t])}
+        assert v == {
+            "to_move": int(r.states.current_player[t]),
+            "stood": np.asarray(r.states.stood[t]).tolist(),
+            "done": bool(r.states.terminated[t]),
+        }
     # a game without its own view records the Env default: the public State fields
     plain = sync.record(toy_envs.HighCard(), out.trajectory, [2], public_view=True)[0].views()
     assert [v["current_player"] for v in plain] == np.asarray(r.states.current_player).tolist()

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import datetime
 import os
 
 import automerge.core as am
 import jax
 import numpy as np
 import pytest
+import toy_envs
 from automerge.core import ROOT
 from automerge.core import ScalarType as S
+from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 
 import htjax
 import htjax.sync as sync
-import toy_envs
 from htjax.sync import schema
-from sync_helpers import ENV_IDS  # noqa: F401  (registers the toy envs)
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -24,7 +23,9 @@ DATA = os.path.join(os.path.dirname(__file__), "data")
 @pytest.fixture(scope="module")
 def episodes():
     env = toy_envs.HighCard(max_draws=30)
-    out = htjax.rollout(env, htjax.first_legal_policy, jax.random.PRNGKey(0), 4, 24, record_observations=False)
+    out = htjax.rollout(
+        env, htjax.first_legal_policy, jax.random.PRNGKey(0), 4, 24, record_observations=False
+    )
     docs = sync.record(env, out.trajectory, [0, 1, 2, 3], checkpoint_every=3)
     longest = max(docs, key=lambda d: d.outcome().length)
     assert longest.outcome().length >= 8
@@ -125,7 +126,11 @@ def test_replay__a_removed_entry_is_reported(episodes):
     [
         (b"", sync.CorruptDocumentError, "empty"),
         (b"not an automerge document", sync.CorruptDocumentError, "Automerge binding failed"),
-        (bytes(np.random.default_rng(0).integers(0, 256, 300, dtype=np.uint8)), sync.CorruptDocumentError, "binding"),
+        (
+            bytes(np.random.default_rng(0).integers(0, 256, 300, dtype=np.uint8)),
+            sync.CorruptDocumentError,
+            "binding",
+        ),
         ("a string", sync.CorruptDocumentError, "bytes"),
     ],
 )
@@ -183,8 +188,12 @@ def test_load__missing_or_mistyped_fields_are_named(episodes):
     with pytest.raises(sync.CorruptDocumentError, match="missing field 'env'"):
         sync.EpisodeDoc.from_bytes(_raw_edit(doc, lambda tx: tx.delete(ROOT, "env")))
     with pytest.raises(sync.CorruptDocumentError, match="'episode.key'"):
-        sync.EpisodeDoc.from_bytes(_raw_edit(doc, lambda tx: tx.put(tx.get(ROOT, "episode")[1], "key", S.Str, "k")))
-    bad_entry = sync.EpisodeDoc.from_bytes(_raw_edit(doc, lambda tx: tx.put(_entry_id(tx, 0), "action", S.Str, "hit")))
+        sync.EpisodeDoc.from_bytes(
+            _raw_edit(doc, lambda tx: tx.put(tx.get(ROOT, "episode")[1], "key", S.Str, "k"))
+        )
+    bad_entry = sync.EpisodeDoc.from_bytes(
+        _raw_edit(doc, lambda tx: tx.put(_entry_id(tx, 0), "action", S.Str, "hit"))
+    )
     with pytest.raises(sync.CorruptDocumentError, match=r"log\[0\].action has the wrong type"):
         sync.replay(bad_entry)
 
@@ -212,7 +221,9 @@ def test_replay__unknown_env_id_other_version_and_invalid_config(episodes):
 
 def test_binding_panic_is_reraised_as_a_sync_error():
     # Written by @automerge/automerge: schema_version is a Counter, which panics the Python binding.
-    with pytest.raises(sync.CorruptDocumentError, match="reading schema_version: the Automerge binding failed"):
+    with pytest.raises(
+        sync.CorruptDocumentError, match="reading schema_version: the Automerge binding failed"
+    ):
         sync.load(os.path.join(DATA, "counter_schema_version.automerge"))
 
 

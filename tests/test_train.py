@@ -48,8 +48,14 @@ def solo_trained(solo_trainer):
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("num_envs", 0), ("learning_rate", -1.0), ("gamma", 1.5), ("activation", "gelu"), ("hidden", ()),
-        ("num_minibatches", 7), ("ent_anneal_to", 1.5), ("ent_anneal_to", -0.1),
+        ("num_envs", 0),
+        ("learning_rate", -1.0),
+        ("gamma", 1.5),
+        ("activation", "gelu"),
+        ("hidden", ()),
+        ("num_minibatches", 7),
+        ("ent_anneal_to", 1.5),
+        ("ent_anneal_to", -0.1),
     ],
 )
 def test_ppo_config__rejects_bad_field_naming_it(field, value):
@@ -91,7 +97,9 @@ def test_ppo__entropy_coefficient_anneals_linearly_then_stays():
 def test_train__checkpoint_records_wall_time_and_metrics(tmp_path):
     from htjax.train.run import train
 
-    result = train(SoloDraw(), SMALL, updates=2, seed=0, out=tmp_path / "solo.npz", command="pytest", progress=False)
+    result = train(
+        SoloDraw(), SMALL, updates=2, seed=0, out=tmp_path / "solo.npz", command="pytest", progress=False
+    )
     header = load_checkpoint(tmp_path / "solo.npz").header
     m = header["metrics"]
     assert m["wall_s"] == round(result.wall_s, 1) and 0 <= m["compile_s"] <= m["wall_s"]
@@ -109,7 +117,9 @@ def test_trainer__refuses_opponents_in_a_one_seat_game():
 def test_ppo__learns_solo_draw_beyond_random(solo_trainer, solo_trained):
     rs, metrics = solo_trained
     env = SoloDraw()
-    learned = evaluate_policy(env, solo_trainer.policy(greedy=True), rs.params, episodes=2000, num_envs=64, chunk_steps=32)
+    learned = evaluate_policy(
+        env, solo_trainer.policy(greedy=True), rs.params, episodes=2000, num_envs=64, chunk_steps=32
+    )
     rand = evaluate_policy(env, random_policy, None, episodes=2000, num_envs=64, chunk_steps=32)
     assert learned.mean > rand.mean + 0.15, (learned, rand)
     assert np.isfinite([float(v) for v in metrics.values()]).all()
@@ -119,7 +129,9 @@ def test_ppo__same_seed_gives_identical_params(solo_trainer, solo_trained):
     rs = solo_trainer.init(jax.random.PRNGKey(0))
     for _ in range(25):
         rs, _ = solo_trainer.train_step(rs)
-    chex_equal = jax.tree_util.tree_map(lambda a, b: bool(jnp.array_equal(a, b)), rs.params, solo_trained[0].params)
+    chex_equal = jax.tree_util.tree_map(
+        lambda a, b: bool(jnp.array_equal(a, b)), rs.params, solo_trained[0].params
+    )
     assert all(jax.tree_util.tree_leaves(chex_equal))
     other = solo_trainer.init(jax.random.PRNGKey(1))
     assert not np.array_equal(other.params["actor"][0]["w"], rs.params["actor"][0]["w"])
@@ -223,8 +235,15 @@ def test_checkpoint__round_trip_keeps_params_and_header(solo_trainer, solo_train
     env = SoloDraw()
     params = solo_trained[0].params
     path = save_checkpoint(
-        tmp_path / "c.npz", params, env, solo_trainer.spec, ppo_config=SMALL.to_dict(), command="test", env_steps=12800,
-        updates=25, seed=0,
+        tmp_path / "c.npz",
+        params,
+        env,
+        solo_trainer.spec,
+        ppo_config=SMALL.to_dict(),
+        command="test",
+        env_steps=12800,
+        updates=25,
+        seed=0,
     )
     ckpt = load_checkpoint(path, env)
     for a, b in zip(jax.tree_util.tree_leaves(ckpt.params), jax.tree_util.tree_leaves(params)):
@@ -342,7 +361,9 @@ def test_holdem_maniac__shoves_when_raising_is_open_else_checks_or_calls():
     from htjax.agents.holdem import maniac_policy
 
     _, obs, mask = _holdem_decisions()
-    actions = np.asarray(jax.vmap(maniac_policy, in_axes=(None, 0, 0, None))(None, obs, mask, jax.random.PRNGKey(0)))
+    actions = np.asarray(
+        jax.vmap(maniac_policy, in_axes=(None, 0, 0, None))(None, obs, mask, jax.random.PRNGKey(0))
+    )
     expected = [max(i for i in range(2, 9) if m[i]) if m[2:].any() else 1 for m in mask]
     np.testing.assert_array_equal(actions, expected)
     assert (actions[mask[:, 8]] == 8).all()
@@ -370,23 +391,32 @@ def test_heads_up_match__duplicate_pairs_mirror_and_seats_are_balanced():
     from htjax.agents.holdem import call_station_policy, heads_up_match
 
     env = htjax.make("holdem")
-    same = heads_up_match(env, call_station_policy, None, call_station_policy, hands=500, num_envs=16, chunk_steps=16)
+    same = heads_up_match(
+        env, call_station_policy, None, call_station_policy, hands=500, num_envs=16, chunk_steps=16
+    )
     # identical agents in a duplicate pair play the same hand from both seats: results mirror exactly
     assert same.hands == 16 * 32 and same.results.shape == (16, 32)
     np.testing.assert_array_equal(same.results[0::2], -same.results[1::2])
     assert same.bb_per_100 == 0.0 and np.abs(same.results).max() > 0
-    vs_random = heads_up_match(env, random_policy, None, call_station_policy, hands=500, num_envs=16, chunk_steps=16)
+    vs_random = heads_up_match(
+        env, random_policy, None, call_station_policy, hands=500, num_envs=16, chunk_steps=16
+    )
     assert not np.array_equal(np.abs(vs_random.results[0::2]), np.abs(vs_random.results[1::2]))
     assert np.isfinite(vs_random.stderr_bb_per_100) and vs_random.stderr_bb_per_100 > 0
-    again = heads_up_match(env, random_policy, None, call_station_policy, hands=500, num_envs=16, chunk_steps=16)
+    again = heads_up_match(
+        env, random_policy, None, call_station_policy, hands=500, num_envs=16, chunk_steps=16
+    )
     np.testing.assert_array_equal(vs_random.results, again.results)
 
 
-@pytest.mark.parametrize("env_id, kwargs, message", [
-    ("holdem", {"hands": 0}, "hands"),
-    ("holdem", {"hands": 10, "num_envs": 7}, "even"),
-    ("blackjack", {"hands": 10}, "two-seat"),
-])
+@pytest.mark.parametrize(
+    "env_id, kwargs, message",
+    [
+        ("holdem", {"hands": 0}, "hands"),
+        ("holdem", {"hands": 10, "num_envs": 7}, "even"),
+        ("blackjack", {"hands": 10}, "two-seat"),
+    ],
+)
 def test_heads_up_match__rejects_bad_arguments(env_id, kwargs, message):
     from htjax.agents.holdem import call_station_policy, heads_up_match
 

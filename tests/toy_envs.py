@@ -82,8 +82,14 @@ class HighCard(Env):
         rewards = jnp.where(over, jnp.array([1.0, -1.0]) * sign * params["stake"], 0.0)
         nxt = jnp.where(stood[1 - p], p, 1 - p).astype(jnp.int32)
         return state.replace(
-            deck=deck, hands=hands, stood=stood, draws=draws, rewards=rewards,
-            terminated=over, current_player=nxt, legal_action_mask=self._mask(hands, nxt),
+            deck=deck,
+            hands=hands,
+            stood=stood,
+            draws=draws,
+            rewards=rewards,
+            terminated=over,
+            current_player=nxt,
+            legal_action_mask=self._mask(hands, nxt),
         )
 
     @staticmethod
@@ -131,15 +137,21 @@ class MatchingPennies(Env):
     def _init(self, key, params):
         mask = jnp.array([[True, True, False]] * 2)
         return MatchingState(
-            current_player=jnp.int32(SIMULTANEOUS), observation=jnp.zeros((2, 2), jnp.float32),
-            rewards=jnp.zeros(2, jnp.float32), terminated=jnp.bool_(False), truncated=jnp.bool_(False),
-            legal_action_mask=mask, step_count=jnp.int32(0), last=jnp.zeros(2, jnp.int32),
+            current_player=jnp.int32(SIMULTANEOUS),
+            observation=jnp.zeros((2, 2), jnp.float32),
+            rewards=jnp.zeros(2, jnp.float32),
+            terminated=jnp.bool_(False),
+            truncated=jnp.bool_(False),
+            legal_action_mask=mask,
+            step_count=jnp.int32(0),
+            last=jnp.zeros(2, jnp.int32),
         )
 
     def _step(self, state, action, key, params):
         win = jnp.where(action[0] == action[1], 1.0, -1.0)
         return state.replace(
-            rewards=jnp.array([win, -win], jnp.float32), last=action,
+            rewards=jnp.array([win, -win], jnp.float32),
+            last=action,
             truncated=state.step_count + 1 >= self.config.rounds,
         )
 

@@ -10,8 +10,8 @@ from htjax.core.errors import (
     MemoryBudgetError,
     UnknownEnvError,
 )
-from htjax.core.layout import Field, ObservationLayout
 from htjax.core.keys import episode_key_for, step_key
+from htjax.core.layout import Field, ObservationLayout
 from htjax.core.rollouts import (
     Rollout,
     RolloutCarry,

@@ -90,9 +90,7 @@ def check_int(name: str, value: Any, low: int | None = None, high: int | None = 
         raise ConfigError(f"config field {name!r} must be in [{low}, {high}], got {value}")
 
 
-def check_float(
-    name: str, value: Any, low: float | None = None, high: float | None = None
-) -> None:
+def check_float(name: str, value: Any, low: float | None = None, high: float | None = None) -> None:
     """``value`` must be a real number in ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"config field {name!r} must be a number, got {value!r}")

@@ -284,7 +284,9 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
         fields = self.config_class.PARAM_FIELDS
         if not isinstance(params, Mapping) or set(params) != set(fields):
             got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
-            raise ConfigError(f"{self.id}: rule parameters must have exactly the fields {list(fields)}, got {got}")
+            raise ConfigError(
+                f"{self.id}: rule parameters must have exactly the fields {list(fields)}, got {got}"
+            )
         shape = () if batch_size is None else (batch_size,)
         out = {}
         for name in fields:
@@ -294,11 +296,13 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
                 continue
             arr = np.asarray(value)
             if arr.shape != shape:
-                raise ConfigError(f"{self.id}: rule parameter {name!r} must have shape {shape}, got {arr.shape}")
+                raise ConfigError(
+                    f"{self.id}: rule parameter {name!r} must have shape {shape}, got {arr.shape}"
+                )
             out[name] = arr
         concrete = [n for n in fields if not isinstance(out[n], jax.core.Tracer)]
         if len(concrete) == len(fields):
-            for row in (np.ndindex(*shape) if shape else [()]):
+            for row in np.ndindex(*shape) if shape else [()]:
                 self.params(**{n: out[n][row].item() for n in fields})
         return out
 
@@ -327,7 +331,9 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
         """
         return self._finish(self.step_unobserved(state, action, key, params), params)
 
-    def step_unobserved(self, state: StateT, action: Any, key: jax.Array, params: Params | None = None) -> StateT:
+    def step_unobserved(
+        self, state: StateT, action: Any, key: jax.Array, params: Params | None = None
+    ) -> StateT:
         """:meth:`step` without its last stage: ``observation`` and ``legal_action_mask`` are not
         yet rebuilt (``finish(step_unobserved(s, a, k)) == step(s, a, k)``).
 
@@ -353,8 +359,7 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
             out = _select(keep, state, stepped)
         offenders = ~legal & self._actors(state)
         illegal_rewards = (
-            self._forfeit(state, offenders, params)
-            + jnp.where(offenders, self.illegal_action_penalty, 0.0)
+            self._forfeit(state, offenders, params) + jnp.where(offenders, self.illegal_action_penalty, 0.0)
         ).astype(jnp.float32)
         return out.replace(
             rewards=jnp.where(finished, zero_rewards, jnp.where(all_legal, stepped.rewards, illegal_rewards)),
@@ -524,7 +529,6 @@ def describe(env: Env) -> dict[str, Any]:
         "action_labels": list(env.action_labels),
         "config": env.config.to_dict(),
     }
-
 
 
 def _param_dtype(value: Any) -> np.dtype:

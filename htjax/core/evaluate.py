@@ -85,10 +85,16 @@ def _evaluate_fn(env: Env, policy: Policy, num_envs: int, num_episodes: int, max
             ended = (nxt.terminated | nxt.truncated) & active
             running = a["running"] + jnp.where(active[:, None], nxt.rewards, 0.0)
             slot = jnp.minimum(a["done"], num_episodes - 1)
-            returns = a["returns"].at[worlds, slot].set(
-                jnp.where(ended[:, None], running, a["returns"][worlds, slot])
+            returns = (
+                a["returns"]
+                .at[worlds, slot]
+                .set(jnp.where(ended[:, None], running, a["returns"][worlds, slot]))
             )
-            lengths = a["lengths"].at[worlds, slot].set(jnp.where(ended, nxt.step_count, a["lengths"][worlds, slot]))
+            lengths = (
+                a["lengths"]
+                .at[worlds, slot]
+                .set(jnp.where(ended, nxt.step_count, a["lengths"][worlds, slot]))
+            )
             keep = active & ~(ended & (a["done"] + 1 >= num_episodes))  # worlds that go on stepping
             frozen = jax.tree_util.tree_map(
                 lambda x, y: jnp.where(keep.reshape(keep.shape + (1,) * (x.ndim - 1)), x, y),
@@ -150,12 +156,20 @@ def evaluate(
     for name, value in (("num_episodes", num_episodes), ("num_envs", num_envs), ("max_steps", max_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InvalidArgumentError(f"{name} must be a positive int, got {value!r}")
-    per_world = rollout_bytes(env, 1, 1, record_observations=False)[1] + num_episodes * (4 * env.num_players + 4)
-    check_fits(per_world * num_envs, f"evaluating {env.id} in {num_envs:,} worlds x {num_episodes:,} episodes",
-               per_world, "worlds")
+    per_world = rollout_bytes(env, 1, 1, record_observations=False)[1] + num_episodes * (
+        4 * env.num_players + 4
+    )
+    check_fits(
+        per_world * num_envs,
+        f"evaluating {env.id} in {num_envs:,} worlds x {num_episodes:,} episodes",
+        per_world,
+        "worlds",
+    )
     env_params = world_params(env, env_params, num_envs)  # validated here, eagerly
     key = key_data(jax.random.PRNGKey(0) if key is None else key)
-    acc = jax.device_get(_evaluate_fn(env, policy, num_envs, num_episodes, max_steps)(key, params, env_params))
+    acc = jax.device_get(
+        _evaluate_fn(env, policy, num_envs, num_episodes, max_steps)(key, params, env_params)
+    )
     if int(acc["done"].min()) < num_episodes:
         raise HtjaxError(
             f"evaluate: after {max_steps:,} steps {int((acc['done'] < num_episodes).sum())} of {num_envs} worlds "

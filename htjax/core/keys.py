@@ -128,7 +128,9 @@ def as_key(data) -> jax.Array:
     if jnp.issubdtype(data.dtype, jax.dtypes.prng_key):
         return jax.random.key_data(data)
     if data.dtype != jnp.uint32 or data.shape[-1:] != (2,):
-        raise InvalidArgumentError(f"a recorded key must be uint32[..., 2], got {data.dtype}{list(data.shape)}")
+        raise InvalidArgumentError(
+            f"a recorded key must be uint32[..., 2], got {data.dtype}{list(data.shape)}"
+        )
     return data
 
 

@@ -59,7 +59,9 @@ class Field:
         if not self.name.isidentifier():
             raise InvalidArgumentError(f"layout field name must be an identifier, got {self.name!r}")
         if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 1:
-            raise InvalidArgumentError(f"layout field {self.name!r}: size must be a positive int, got {self.size!r}")
+            raise InvalidArgumentError(
+                f"layout field {self.name!r}: size must be a positive int, got {self.size!r}"
+            )
         if not self.low <= self.high:
             raise InvalidArgumentError(f"layout field {self.name!r}: low {self.low} > high {self.high}")
 

@@ -133,7 +133,9 @@ def _device_available() -> FreeMemory | None:
         return None
     if "bytes_limit" not in stats:
         return None
-    return FreeMemory(int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0)), f"{device.platform}:{device.id}")
+    return FreeMemory(
+        int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0)), f"{device.platform}:{device.id}"
+    )
 
 
 def available_memory() -> FreeMemory:
@@ -144,7 +146,11 @@ def available_memory() -> FreeMemory:
     device = _device_available()
     if device is not None:
         return device
-    found = [(b, s) for b, s in ((_meminfo_available(), "MemAvailable"), (_cgroup_available(), "cgroup limit")) if b is not None]
+    found = [
+        (b, s)
+        for b, s in ((_meminfo_available(), "MemAvailable"), (_cgroup_available(), "cgroup limit"))
+        if b is not None
+    ]
     if found:
         b, s = min(found)
         return FreeMemory(b, s)
@@ -226,7 +232,9 @@ def trajectory_step_bytes(env: Env, record_observations: bool = True) -> int:
     return n
 
 
-def rollout_bytes(env: Env, num_envs: int, num_steps: int, *, record_observations: bool = True) -> tuple[int, int]:
+def rollout_bytes(
+    env: Env, num_envs: int, num_steps: int, *, record_observations: bool = True
+) -> tuple[int, int]:
     """``(total bytes, bytes per world)`` of a rollout of ``num_envs`` worlds for ``num_steps`` steps."""
     carry = state_bytes(env) + CARRY_EXTRA_BYTES
     per_world = CARRY_COPIES * carry + num_steps * trajectory_step_bytes(env, record_observations)
@@ -238,8 +246,12 @@ def check_rollout_fits(
 ) -> None:
     """:func:`check_fits` for :func:`rollout_bytes` (sizes that are not positive ints pass: the
     caller's own validation names them)."""
-    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in (num_envs, num_steps)):
+    if not all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in (num_envs, num_steps)
+    ):
         return
-    total, per_world = rollout_bytes(env, int(num_envs), int(num_steps), record_observations=record_observations)
+    total, per_world = rollout_bytes(
+        env, int(num_envs), int(num_steps), record_observations=record_observations
+    )
     what = what or f"a rollout of {env.id}: {num_envs:,} worlds x {num_steps:,} steps"
     check_fits(total, what, per_world, "worlds")

@@ -48,7 +48,9 @@ def env_class(env_id: str) -> type[Env]:
     return obj
 
 
-def make(env_id: str, /, config: EnvConfig | None = None, *, preset: str | None = None, **overrides: Any) -> Env:
+def make(
+    env_id: str, /, config: EnvConfig | None = None, *, preset: str | None = None, **overrides: Any
+) -> Env:
     """Build the env ``env_id`` from a config object, or from a preset name plus field overrides.
 
     >>> import htjax

@@ -29,16 +29,26 @@ from htjax.core.env import Env
 from htjax.core.keys import key_data
 from htjax.core.rollouts import Trajectory, first_legal_policy, random_policy
 from htjax.sync.document import FILE_SUFFIX, EpisodeDoc, load, save
-from htjax.sync.record import DEFAULT_CHECKPOINT_EVERY, record
 from htjax.sync.engine import STEP_BUCKET
 from htjax.sync.errors import RecordError, SyncError, binding_guard
+from htjax.sync.record import DEFAULT_CHECKPOINT_EVERY, record
 from htjax.sync.replay import Replay, derive, replay, replay_many
 from htjax.sync.schema import SCHEMA, SCHEMA_VERSION, list_id
 from htjax.sync.views import render_text_of
 
 __all__ = [
-    "POLICIES", "record_command", "record_and_verify", "replay_command", "inspect_command", "episode_filename",
-    "fork_command", "merge_command", "whatif_command", "rollout_worlds", "world_keys_at", "check_record_space",
+    "POLICIES",
+    "record_command",
+    "record_and_verify",
+    "replay_command",
+    "inspect_command",
+    "episode_filename",
+    "fork_command",
+    "merge_command",
+    "whatif_command",
+    "rollout_worlds",
+    "world_keys_at",
+    "check_record_space",
     "existing_episode_files",
 ]
 
@@ -60,8 +70,8 @@ def existing_episode_files(out_dir: str | os.PathLike, env: Env, worlds: Sequenc
     found = []
     for p in out.iterdir():
         name = p.name
-        if name.startswith(prefix) and name.endswith(FILE_SUFFIX) and "-e" in name[len(prefix):]:
-            world = name[len(prefix):].split("-e", 1)[0]
+        if name.startswith(prefix) and name.endswith(FILE_SUFFIX) and "-e" in name[len(prefix) :]:
+            world = name[len(prefix) :].split("-e", 1)[0]
             if world.isdigit() and int(world) in wanted:
                 found.append(p)
     return sorted(found)
@@ -88,8 +98,11 @@ def check_record_space(env: Env, num_worlds: int, num_steps: int, out_dir: str |
         existing = existing.parent
     free = shutil.disk_usage(existing).free
     if per_world * num_worlds > free:
-        fits = (f"at most about {free // per_world:,} worlds fit" if free >= per_world else
-                f"one world fits at most about {max(0, free - DOC_MIN_BYTES) // STEP_MIN_BYTES:,} steps")
+        fits = (
+            f"at most about {free // per_world:,} worlds fit"
+            if free >= per_world
+            else f"one world fits at most about {max(0, free - DOC_MIN_BYTES) // STEP_MIN_BYTES:,} steps"
+        )
         raise RecordError(
             f"recording {num_worlds:,} world{'s' if num_worlds != 1 else ''} x {num_steps:,} steps writes at least "
             f"{format_bytes(per_world * num_worlds)} of episode files, but only {format_bytes(free)} is free on the "
@@ -103,11 +116,14 @@ def _record_bytes(env: Env, num_worlds: int, num_steps: int) -> tuple[int, int]:
     """``(bytes, bytes per step of one world)`` of rolling out, replaying and recording worlds."""
     from htjax.core.memory import rollout_bytes, state_bytes
 
-    per_step = (rollout_bytes(env, 1, num_steps + 1, record_observations=False)[1]
-                - rollout_bytes(env, 1, num_steps, record_observations=False)[1]
-                + REPLAY_STATE_COPIES * state_bytes(env))
+    per_step = (
+        rollout_bytes(env, 1, num_steps + 1, record_observations=False)[1]
+        - rollout_bytes(env, 1, num_steps, record_observations=False)[1]
+        + REPLAY_STATE_COPIES * state_bytes(env)
+    )
     per_world = rollout_bytes(env, 1, num_steps, record_observations=False)[1] + REPLAY_STATE_COPIES * (
-        num_steps + 1 + STEP_BUCKET) * state_bytes(env)
+        num_steps + 1 + STEP_BUCKET
+    ) * state_bytes(env)
     return per_world * num_worlds, per_step
 
 
@@ -130,8 +146,14 @@ def _worlds_fn(env: Env, policy, width: int, num_steps: int):
         env_root, pol_root = jax.random.split(key_data(key))
         wkeys = world_keys_at(env_root, ids)
         ekeys = jax.vmap(lambda k: episode_key_for(k, 0))(wkeys)
-        carry = RolloutCarry(state=jax.vmap(env.init)(ekeys), world_key=wkeys, episode_index=jnp.zeros(width, jnp.int32),
-                             episode_key=ekeys, policy_key=pol_root, t=jnp.int32(0))
+        carry = RolloutCarry(
+            state=jax.vmap(env.init)(ekeys),
+            world_key=wkeys,
+            episode_index=jnp.zeros(width, jnp.int32),
+            episode_key=ekeys,
+            policy_key=pol_root,
+            t=jnp.int32(0),
+        )
         act = jax.vmap(functools.partial(_act, env, policy), in_axes=(None, 0, 0))
 
         def one_step(c, _):
@@ -139,8 +161,13 @@ def _worlds_fn(env: Env, policy, width: int, num_steps: int):
             action = act(None, c.state, pkeys)
             nxt, new = step_worlds(env, c, action, autoreset="select", observe_next=False)
             return new, Trajectory(
-                action=action, current_player=c.state.current_player, rewards=nxt.rewards, terminated=nxt.terminated,
-                truncated=nxt.truncated, episode_key=c.episode_key, episode_index=c.episode_index,
+                action=action,
+                current_player=c.state.current_player,
+                rewards=nxt.rewards,
+                terminated=nxt.terminated,
+                truncated=nxt.truncated,
+                episode_key=c.episode_key,
+                episode_index=c.episode_index,
                 step_index=c.state.step_count,
             )
 
@@ -172,18 +199,24 @@ class _Rows:
         self.files += len(docs)
         for w in dict.fromkeys(d.header.world for d in docs):
             rows = [i for i, d in enumerate(docs) if d.header.world == w]
-            self.rows.append((
-                str(w),
-                str(len(rows)),
-                str(sum(replays[i].length for i in rows)),
-                str(sum(not replays[i].outcome.finished for i in rows)),
-                str(sum(len(replays[i].verified) for i in rows)),
-                f"{sum(len(docs[i].to_bytes()) for i in rows):,}",
-                f"{paths[rows[0]].name} ..." if paths and len(rows) > 1 else (paths[rows[0]].name if paths else "-"),
-            ))
+            self.rows.append(
+                (
+                    str(w),
+                    str(len(rows)),
+                    str(sum(replays[i].length for i in rows)),
+                    str(sum(not replays[i].outcome.finished for i in rows)),
+                    str(sum(len(replays[i].verified) for i in rows)),
+                    f"{sum(len(docs[i].to_bytes()) for i in rows):,}",
+                    f"{paths[rows[0]].name} ..."
+                    if paths and len(rows) > 1
+                    else (paths[rows[0]].name if paths else "-"),
+                )
+            )
 
     def table(self, env: Env, shown: int = 20) -> Table:
-        table = Table(title=f"Recorded {self.files} episodes of {env.id} as Automerge logs, reloaded and replay-verified")
+        table = Table(
+            title=f"Recorded {self.files} episodes of {env.id} as Automerge logs, reloaded and replay-verified"
+        )
         for col in ("world", "episodes", "steps", "unfinished", "checkpoints verified", "bytes", "files"):
             table.add_column(col, justify="right")
         for row in self.rows[:shown]:
@@ -253,9 +286,15 @@ def record_command(
     if policy not in POLICIES:
         raise RecordError(f"unknown policy {policy!r}; choose one of {sorted(POLICIES)}")
     worlds = list(worlds)
-    bad = [w for w in worlds if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 0 <= w < num_envs]
+    bad = [
+        w
+        for w in worlds
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 0 <= w < num_envs
+    ]
     if bad or not worlds:
-        raise RecordError(f"worlds must be a non-empty list of ints in [0, {num_envs}), got {bad[:5] or worlds!r}")
+        raise RecordError(
+            f"worlds must be a non-empty list of ints in [0, {num_envs}), got {bad[:5] or worlds!r}"
+        )
     if len(set(worlds)) != len(worlds):
         raise RecordError("worlds must be distinct (each world is recorded once)")
     check_record_space(env, len(worlds), num_steps, out_dir)
@@ -270,8 +309,14 @@ def record_command(
         for start in range(0, len(worlds), chunk):
             ids = worlds[start : start + chunk]
             traj = rollout_worlds(env, POLICIES[policy], key, ids, num_steps)
-            docs = record(env, traj, list(range(len(ids))), world_ids=ids, policy=policy,
-                          checkpoint_every=checkpoint_every)
+            docs = record(
+                env,
+                traj,
+                list(range(len(ids))),
+                world_ids=ids,
+                policy=policy,
+                checkpoint_every=checkpoint_every,
+            )
             replays, chunk_paths = _save_and_verify(docs, out_dir)
             rows.add(docs, replays, chunk_paths)
             paths += chunk_paths
@@ -295,7 +340,9 @@ def _step_table(r: Replay, show_states: bool) -> Table:
     table = Table(title=f"{r.env.id} {r.env.version}: {r.length} steps")
     for col in ("step", "seat", "actor", "action", "rewards", "end", "time"):
         table.add_column(col)
-    render = show_states and render_text_of(r.env, jax.tree_util.tree_map(lambda x: x[0], r.states)) is not None
+    render = (
+        show_states and render_text_of(r.env, jax.tree_util.tree_map(lambda x: x[0], r.states)) is not None
+    )
     if render:
         table.add_column("state after the step")
     for t in range(r.length):
@@ -335,7 +382,9 @@ def replay_command(
 
     ``status``: a console (stderr) for a spinner while the env compiles."""
     doc = load(path)
-    with compiling(f"{doc.header.env_id}'s replay", status) if status is not None else contextlib.nullcontext():
+    with (
+        compiling(f"{doc.header.env_id}'s replay", status) if status is not None else contextlib.nullcontext()
+    ):
         r = replay(doc)
     parts = [_step_table(r, show_states or svg is not None or html is not None)]
     rejected = _rejected_table(r)
@@ -371,7 +420,9 @@ def _history_rows(doc: EpisodeDoc) -> list[tuple[str, ...]]:
     for c in doc.history():
         at = [bytes.fromhex(c.hash)]
         with binding_guard("reading history"):
-            before = {oid for _, oid in raw.values(log, [bytes.fromhex(d) for d in c.deps])} if c.deps else set()
+            before = (
+                {oid for _, oid in raw.values(log, [bytes.fromhex(d) for d in c.deps])} if c.deps else set()
+            )
             added = [oid for _, oid in raw.values(log, at) if oid not in before]
             info = [tuple(raw.get(oid, k, at)[0][1] for k in ("actor", "step", "time")) for oid in added]
         what = ["header"] if not c.deps else []
@@ -381,7 +432,16 @@ def _history_rows(doc: EpisodeDoc) -> list[tuple[str, ...]]:
             when = max(t for _, _, t in info).strftime("%Y-%m-%d %H:%M:%S")
             what.append(f"log +{len(info)} (steps {steps[0]}..{steps[-1]}) by {actors} at {when}")
         deps = ", ".join(d[:8] for d in c.deps)
-        rows.append((c.hash[:12], c.actor[:8], str(c.seq), str(c.ops), deps, "; ".join(what) or "checkpoints/outcome/views"))
+        rows.append(
+            (
+                c.hash[:12],
+                c.actor[:8],
+                str(c.seq),
+                str(c.ops),
+                deps,
+                "; ".join(what) or "checkpoints/outcome/views",
+            )
+        )
     return rows
 
 
@@ -398,7 +458,10 @@ def inspect_command(console: Console, path: str | os.PathLike) -> EpisodeDoc:
         ("schema", f"{SCHEMA} version {SCHEMA_VERSION}"),
         ("producer", h.producer),
         ("created", h.created.isoformat() if h.created else "-"),
-        ("env", f"{h.env_id} {h.env_version} ({h.num_players} players, {h.num_actions} actions{', simultaneous' if h.simultaneous else ''})"),
+        (
+            "env",
+            f"{h.env_id} {h.env_version} ({h.num_players} players, {h.num_actions} actions{', simultaneous' if h.simultaneous else ''})",
+        ),
         ("config", json.dumps(dict(h.config))),
         ("episode key", str(list(h.episode_key))),
         ("world / episode", f"{h.world} / {h.episode_index}"),
@@ -426,7 +489,9 @@ def inspect_command(console: Console, path: str | os.PathLike) -> EpisodeDoc:
 
 
 # --------------------------------------------------------------------------- fork / merge / what-if
-def fork_command(console: Console, path: str | os.PathLike, *, step: int, out: str | os.PathLike) -> EpisodeDoc:
+def fork_command(
+    console: Console, path: str | os.PathLike, *, step: int, out: str | os.PathLike
+) -> EpisodeDoc:
     """Fork the episode at ``path`` after ``step`` steps (:func:`htjax.sync.fork`), save it to ``out``."""
     from htjax.sync.fork import fork
 
@@ -487,23 +552,42 @@ def whatif_command(
     states = d.batch.episode(d.row, d.length)
     state = jax.tree_util.tree_map(lambda x: jnp.asarray(x[step]), states)
     with compiling(f"{env.id}'s what-if", status) if status is not None else contextlib.nullcontext():
-        rows = what_if(env, state, jax.random.PRNGKey(seed), num_rollouts=num_rollouts, horizon=horizon, seat=seat)
+        rows = what_if(
+            env, state, jax.random.PRNGKey(seed), num_rollouts=num_rollouts, horizon=horizon, seat=seat
+        )
     out = [
         {
-            "action": r.action, "label": r.label, "mean_return": list(r.mean_return), "std_return": list(r.std_return),
-            "stderr_return": [sd / max(1, r.n - 1) ** 0.5 for sd in r.std_return], "rollouts": r.n,
+            "action": r.action,
+            "label": r.label,
+            "mean_return": list(r.mean_return),
+            "std_return": list(r.std_return),
+            "stderr_return": [sd / max(1, r.n - 1) ** 0.5 for sd in r.std_return],
+            "rollouts": r.n,
             "unfinished": r.unfinished,
         }
         for r in rows
     ]
     if print_table:
         who = seat if env.simultaneous else int(state.current_player)
-        table = Table(title=f"What if seat {who} played each legal action at step {step} of {pathlib.Path(path).name} "
-                            f"({num_rollouts} random continuations each, seed {seed})")
-        for col in ("action", f"seat {who} mean return", "std. error", "all seats' mean returns", "unfinished"):
+        table = Table(
+            title=f"What if seat {who} played each legal action at step {step} of {pathlib.Path(path).name} "
+            f"({num_rollouts} random continuations each, seed {seed})"
+        )
+        for col in (
+            "action",
+            f"seat {who} mean return",
+            "std. error",
+            "all seats' mean returns",
+            "unfinished",
+        ):
             table.add_column(col, justify="left" if col == "action" else "right")
         for r in out:
-            table.add_row(r["label"], f"{r['mean_return'][who]:+.3f}", f"{r['stderr_return'][who]:.3f}",
-                          ", ".join(f"{x:+.3f}" for x in r["mean_return"]), str(r["unfinished"]))
+            table.add_row(
+                r["label"],
+                f"{r['mean_return'][who]:+.3f}",
+                f"{r['stderr_return'][who]:.3f}",
+                ", ".join(f"{x:+.3f}" for x in r["mean_return"]),
+                str(r["unfinished"]),
+            )
         console.print(table)
     return out

@@ -88,7 +88,12 @@ def _select_clean(cols: np.ndarray, header: Header) -> np.ndarray | None:
     players, simultaneous = header.num_players, header.simultaneous
     k = players if simultaneous else 1
     n = len(cols)
-    if n % k or not ((cols[:, 1] >= 0) & (cols[:, 1] < players) & (cols[:, 2] >= 0) & (cols[:, 2] < header.num_actions)).all():
+    if (
+        n % k
+        or not (
+            (cols[:, 1] >= 0) & (cols[:, 1] < players) & (cols[:, 2] >= 0) & (cols[:, 2] < header.num_actions)
+        ).all()
+    ):
         return None
     steps = np.arange(n // k)
     if not np.array_equal(cols[:, 0], np.repeat(steps, k)):
@@ -103,7 +108,11 @@ def _select_clean(cols: np.ndarray, header: Header) -> np.ndarray | None:
 
 
 def _select(
-    entries: Sequence[LogEntry], cols: np.ndarray, header: Header, bad: dict[int, str], finished_at: int | None
+    entries: Sequence[LogEntry],
+    cols: np.ndarray,
+    header: Header,
+    bad: dict[int, str],
+    finished_at: int | None,
 ) -> tuple[np.ndarray, dict[int, int], list[Rejection]]:
     """Rules 1-2 in list order, with ``bad`` entries (rules 2-3 failed) and the end (rule 4) known."""
     if not bad and finished_at is None:
@@ -128,7 +137,9 @@ def _select(
         elif e.step != step:
             reason = f"entry for step {e.step} but the next step is {step}"
         elif simultaneous and e.seat in pending:
-            reason = f"seat {e.seat} already acted in step {step} ({labels[entries[pending[e.seat]].action]!r})"
+            reason = (
+                f"seat {e.seat} already acted in step {step} ({labels[entries[pending[e.seat]].action]!r})"
+            )
         else:
             if simultaneous:
                 pending[e.seat] = i
@@ -149,7 +160,13 @@ def _actions(cols: np.ndarray, accepted: np.ndarray, header: Header) -> np.ndarr
 
 
 def _first_failure(
-    header: Header, entries: Sequence[LogEntry], cols: np.ndarray, accepted: np.ndarray, pending: dict[int, int], arrays, row: int
+    header: Header,
+    entries: Sequence[LogEntry],
+    cols: np.ndarray,
+    accepted: np.ndarray,
+    pending: dict[int, int],
+    arrays,
+    row: int,
 ) -> tuple[dict[int, str], int | None] | None:
     """Rules 2-4 on the replayed states; the offending entries of the first failing step, or None."""
     current, mask, done = (a[row] for a in arrays)
@@ -180,7 +197,9 @@ def _first_failure(
     return (bad, None) if bad else None
 
 
-def derive_entries(env: Env, headers: Sequence[Header], logs: Sequence[Sequence[LogEntry]]) -> list[Derivation]:
+def derive_entries(
+    env: Env, headers: Sequence[Header], logs: Sequence[Sequence[LogEntry]]
+) -> list[Derivation]:
     """Apply the merge rule to several logs of the same env at once (one ``vmap`` per round).
 
     Each header's ``params`` (validated by :meth:`EpisodeDoc.env`; None: the config's values)

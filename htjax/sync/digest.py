@@ -55,7 +55,9 @@ class StateDigest:
         return "<unknown field>" if len(self.fields) == len(other_fields) else "<field list>"
 
 
-def digest_states(paths: Sequence[str], leaves: Sequence[np.ndarray], index: Sequence[tuple]) -> list[StateDigest]:
+def digest_states(
+    paths: Sequence[str], leaves: Sequence[np.ndarray], index: Sequence[tuple]
+) -> list[StateDigest]:
     """Digests of selected states of a batched state.
 
     Args:

@@ -128,7 +128,9 @@ class EpisodeDoc:
         try:
             env = cls(cls.config_class.from_dict(h.config))
         except (ConfigError, TypeError, ValueError) as exc:
-            raise DocumentEnvError(f"episode document: the {h.env_id} config fails validation: {exc}") from exc
+            raise DocumentEnvError(
+                f"episode document: the {h.env_id} config fails validation: {exc}"
+            ) from exc
         sizes = (env.num_players, env.num_actions, bool(env.simultaneous))
         if sizes != (h.num_players, h.num_actions, h.simultaneous):
             raise DocumentEnvError(
@@ -206,7 +208,9 @@ class EpisodeDoc:
             return  # a document merged with itself is unchanged (the binding cannot borrow it twice)
         differences = _differences(self, other)
         if differences:
-            shown = "; ".join(f"{name}: {mine} here, {theirs} there" for name, mine, theirs in differences[:6])
+            shown = "; ".join(
+                f"{name}: {mine} here, {theirs} there" for name, mine, theirs in differences[:6]
+            )
             more = f"; and {len(differences) - 6} more" if len(differences) > 6 else ""
             raise EpisodeMismatchError(
                 f"cannot merge episode documents of different episodes ({shown}{more}); only copies of "
@@ -257,7 +261,9 @@ def _differences(a: EpisodeDoc, b: EpisodeDoc) -> list[tuple[str, str, str]]:
         pairs.append(("env.params", ha.params, hb.params))
     else:
         for name in sorted(set(ha.params) | set(hb.params)):
-            pairs.append((f"env.params.{name}", ha.params.get(name, "<absent>"), hb.params.get(name, "<absent>")))
+            pairs.append(
+                (f"env.params.{name}", ha.params.get(name, "<absent>"), hb.params.get(name, "<absent>"))
+            )
     pairs.append(("episode.key", list(ha.episode_key), list(hb.episode_key)))
     pairs.append(("fork", a.fork_info(), b.fork_info()))
     for name, x, y in pairs:

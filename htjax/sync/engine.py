@@ -32,8 +32,12 @@ STEP_BUCKET = 32
 def _replay_fn(env: Env):
     from htjax import program_cache  # traced once per machine when the CLI turns it on
 
-    return program_cache.jit(jax.vmap(functools.partial(replay_episode, env)), name="replay", env=env,
-                             out_tree=lambda args: jax.tree_util.tree_structure(initial_state_shape(env)))
+    return program_cache.jit(
+        jax.vmap(functools.partial(replay_episode, env)),
+        name="replay",
+        env=env,
+        out_tree=lambda args: jax.tree_util.tree_structure(initial_state_shape(env)),
+    )
 
 
 @functools.lru_cache(maxsize=32)
@@ -80,7 +84,10 @@ class ReplayBatch:
 
 
 def replay_batch(
-    env: Env, keys: np.ndarray, actions: list[np.ndarray], params: Sequence[Mapping[str, Any] | None] | None = None
+    env: Env,
+    keys: np.ndarray,
+    actions: list[np.ndarray],
+    params: Sequence[Mapping[str, Any] | None] | None = None,
 ) -> ReplayBatch:
     """Replay episodes of one env from their keys and actions.
 
@@ -110,7 +117,9 @@ def replay_batch(
     # leaves padded to the same step bucket before joining: [E_a + E_b, L_pad + 1, ...]
     steps = max(a.states.step_count.shape[1], b.states.step_count.shape[1])
     pad = lambda x: jnp.pad(x, [(0, 0), (0, steps - x.shape[1])] + [(0, 0)] * (x.ndim - 2), mode="edge")
-    joined = jax.tree_util.tree_map(lambda x, y: jnp.concatenate([pad(x), pad(y)])[jnp.asarray(where)], a.states, b.states)
+    joined = jax.tree_util.tree_map(
+        lambda x, y: jnp.concatenate([pad(x), pad(y)])[jnp.asarray(where)], a.states, b.states
+    )
     return ReplayBatch(joined, len(rows))
 
 

@@ -36,7 +36,9 @@ def default_plain(env: Env) -> Plain:
     return {name: _scalar(v) for name, v in env.default_params.items()}
 
 
-def plain_params(env: Env, params: Mapping[str, Any] | None, what: str, error: type[Exception] = ConfigError) -> Plain:
+def plain_params(
+    env: Env, params: Mapping[str, Any] | None, what: str, error: type[Exception] = ConfigError
+) -> Plain:
     """One world's parameters as plain values, validated (``None``: the env's config).
 
     Raises:
@@ -77,7 +79,10 @@ def world_rows(
         checked = env.check_params(host, num_worlds)
     except ConfigError as exc:
         raise error(f"{env.id}: env_params: {exc}") from exc
-    return [plain_params(env, {k: v[w] for k, v in checked.items()}, f"{env.id}: world {w}", error) for w in worlds]
+    return [
+        plain_params(env, {k: v[w] for k, v in checked.items()}, f"{env.id}: world {w}", error)
+        for w in worlds
+    ]
 
 
 def from_plain(env: Env, values: Mapping[str, Any]) -> Params:
@@ -95,7 +100,11 @@ def from_plain(env: Env, values: Mapping[str, Any]) -> Params:
     for name in fields:
         v = values[name]
         kind = env.default_params[name].dtype
-        ok = isinstance(v, bool) if kind == np.bool_ else (not isinstance(v, bool) and isinstance(v, (int, float)))
+        ok = (
+            isinstance(v, bool)
+            if kind == np.bool_
+            else (not isinstance(v, bool) and isinstance(v, (int, float)))
+        )
         if ok and np.issubdtype(kind, np.integer):
             ok = isinstance(v, int)
         if not ok:
@@ -106,4 +115,7 @@ def from_plain(env: Env, values: Mapping[str, Any]) -> Params:
 def stack_params(env: Env, rows: Sequence[Plain]) -> Params:
     """``{field: array[len(rows)]}`` of plain rows (each already validated)."""
     defaults = env.default_params
-    return {name: np.asarray([row[name] for row in rows], defaults[name].dtype) for name in env.config_class.PARAM_FIELDS}
+    return {
+        name: np.asarray([row[name] for row in rows], defaults[name].dtype)
+        for name in env.config_class.PARAM_FIELDS
+    }

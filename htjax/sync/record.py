@@ -34,7 +34,9 @@ DEFAULT_CHECKPOINT_EVERY = 16
 
 def default_seats(env: Env, policy: str = "unknown") -> tuple[schema.Seat, ...]:
     """One policy actor per seat: ``"<policy>/seat<i>"``."""
-    return tuple(schema.Seat(actor=f"{policy}/seat{i}", kind="policy", policy=policy) for i in range(env.num_players))
+    return tuple(
+        schema.Seat(actor=f"{policy}/seat{i}", kind="policy", policy=policy) for i in range(env.num_players)
+    )
 
 
 def checkpoint_steps(length: int, every: int) -> list[int]:
@@ -92,7 +94,9 @@ class _Episode:
     actions: np.ndarray
 
 
-def _split_episodes(traj: dict[str, np.ndarray], world: int, world_id: int, skip_incomplete: bool) -> list[_Episode]:
+def _split_episodes(
+    traj: dict[str, np.ndarray], world: int, world_id: int, skip_incomplete: bool
+) -> list[_Episode]:
     ep_index, step_index = traj["episode_index"][:, world], traj["step_index"][:, world]
     bounds = [0] + [t for t in range(1, len(ep_index)) if ep_index[t] != ep_index[t - 1]] + [len(ep_index)]
     out = []
@@ -107,9 +111,13 @@ def _split_episodes(traj: dict[str, np.ndarray], world: int, world_id: int, skip
             )
         expected = np.arange(stop - start)
         if not np.array_equal(step_index[start:stop], expected):
-            raise RecordError(f"world {world_id}: step_index of episode {int(ep_index[start])} is not 0, 1, 2, ...")
+            raise RecordError(
+                f"world {world_id}: step_index of episode {int(ep_index[start])} is not 0, 1, 2, ..."
+            )
         key = tuple(int(k) for k in traj["episode_key"][start, world])
-        out.append(_Episode(world, world_id, int(ep_index[start]), key, start, traj["action"][start:stop, world]))  # type: ignore[arg-type]
+        out.append(
+            _Episode(world, world_id, int(ep_index[start]), key, start, traj["action"][start:stop, world])
+        )  # type: ignore[arg-type]
     return out
 
 
@@ -123,14 +131,18 @@ def _check_faithful(env: Env, ep: _Episode, traj, current, rewards, done, mask) 
     else:
         legal = np.take_along_axis(mask[:n], ep.actions[:, None], axis=1)[:, 0]
         seat_ok = current[:n] == traj["current_player"][sl, ep.world]
-    same = (rewards[1 : n + 1] == traj["rewards"][sl, ep.world]).all(axis=-1) & (done[1 : n + 1] == traj["done"][sl, ep.world])
+    same = (rewards[1 : n + 1] == traj["rewards"][sl, ep.world]).all(axis=-1) & (
+        done[1 : n + 1] == traj["done"][sl, ep.world]
+    )
     ok = legal & seat_ok & same
     if ok.all():
         return
     t = int(np.argmin(ok))
     where = f"world {ep.world_id}, episode {ep.index}, step {t}"
     if not seat_ok[t]:
-        raise RecordError(f"{where}: replay has seat {current[t]} to move, the rollout seat {traj['current_player'][ep.start + t, ep.world]}")
+        raise RecordError(
+            f"{where}: replay has seat {current[t]} to move, the rollout seat {traj['current_player'][ep.start + t, ep.world]}"
+        )
     if not legal[t]:
         raise RecordError(
             f"{where}: the policy played an illegal action {ep.actions[t].tolist()}; "
@@ -180,55 +192,100 @@ def record(
     """
     t_len, num_worlds = np.shape(trajectory.action)[:2]
     worlds = list(worlds)
-    bad = [w for w in worlds if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 0 <= w < num_worlds]
+    bad = [
+        w
+        for w in worlds
+        if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 0 <= w < num_worlds
+    ]
     if bad or not worlds:
         raise RecordError(f"worlds must be a non-empty list of ints in [0, {num_worlds}), got {worlds!r}")
     if len(set(worlds)) != len(worlds):
         dup = sorted({w for w in worlds if worlds.count(w) > 1})
         raise RecordError(f"worlds must be distinct (each world is recorded once), got {dup} more than once")
     if world_ids is not None and len(world_ids) != num_worlds:
-        raise RecordError(f"world_ids must name all {num_worlds} columns of the trajectory, got {len(world_ids)}")
+        raise RecordError(
+            f"world_ids must name all {num_worlds} columns of the trajectory, got {len(world_ids)}"
+        )
     ids = list(range(num_worlds)) if world_ids is None else [int(w) for w in world_ids]
     seats = tuple(seats) if seats is not None else default_seats(env, policy)
     time = time or utc_now()
     base = new_header(env, (0, 0), seats, checkpoint_every=checkpoint_every, created=time)
     traj = {
         name: np.asarray(getattr(trajectory, name))[:, worlds]
-        for name in ("action", "current_player", "rewards", "episode_key", "episode_index", "step_index", "terminated", "truncated")
+        for name in (
+            "action",
+            "current_player",
+            "rewards",
+            "episode_key",
+            "episode_index",
+            "step_index",
+            "terminated",
+            "truncated",
+        )
     }
     traj["done"] = traj["terminated"] | traj["truncated"]
     rows = world_rows(env, env_params, num_worlds, worlds, RecordError)
-    episodes = [ep for col in range(len(worlds)) for ep in _split_episodes(traj, col, ids[worlds[col]], skip_incomplete)]
+    episodes = [
+        ep
+        for col in range(len(worlds))
+        for ep in _split_episodes(traj, col, ids[worlds[col]], skip_incomplete)
+    ]
     if not episodes:
         raise RecordError(f"worlds {worlds}: no complete episode start in this trajectory")
     params = [rows[ep.world] for ep in episodes]
-    batch = replay_batch(env, np.array([ep.key for ep in episodes], np.uint32), [ep.actions for ep in episodes], params)
-    current, rewards, mask = batch.field("current_player"), batch.field("rewards"), batch.field("legal_action_mask")
+    batch = replay_batch(
+        env, np.array([ep.key for ep in episodes], np.uint32), [ep.actions for ep in episodes], params
+    )
+    current, rewards, mask = (
+        batch.field("current_player"),
+        batch.field("rewards"),
+        batch.field("legal_action_mask"),
+    )
     term, trunc = batch.field("terminated"), batch.field("truncated")
     for row, ep in enumerate(episodes):
         _check_faithful(env, ep, traj, current[row], rewards[row], term[row] | trunc[row], mask[row])
 
     marks = [checkpoint_steps(len(ep.actions), checkpoint_every) for ep in episodes]
-    digests = digest_states(base.digest_fields, batch.leaves, [(row, t) for row, m in enumerate(marks) for t in m])
+    digests = digest_states(
+        base.digest_fields, batch.leaves, [(row, t) for row, m in enumerate(marks) for t in m]
+    )
     docs, k = [], 0
     for row, ep in enumerate(episodes):
         n = len(ep.actions)
-        header = dataclasses.replace(base, episode_key=ep.key, world=ep.world_id, episode_index=ep.index, params=params[row])
-        checkpoints = [schema.Checkpoint(t, d.whole, d.fields) for t, d in zip(marks[row], digests[k : k + len(marks[row])])]
+        header = dataclasses.replace(
+            base, episode_key=ep.key, world=ep.world_id, episode_index=ep.index, params=params[row]
+        )
+        checkpoints = [
+            schema.Checkpoint(t, d.whole, d.fields)
+            for t, d in zip(marks[row], digests[k : k + len(marks[row])])
+        ]
         k += len(marks[row])
         outcome = schema.Outcome(
-            returns=episode_returns(rewards[row], n), length=n, terminated=bool(term[row, n]), truncated=bool(trunc[row, n])
+            returns=episode_returns(rewards[row], n),
+            length=n,
+            terminated=bool(term[row, n]),
+            truncated=bool(trunc[row, n]),
         )
         views = public_view_of(env, batch.episode(row, n), n) if public_view else None
-        docs.append(_write(header, _entries(env, ep.actions, current[row, :n], seats, time), checkpoints, outcome, views))
+        docs.append(
+            _write(
+                header, _entries(env, ep.actions, current[row, :n], seats, time), checkpoints, outcome, views
+            )
+        )
     return docs
 
 
 def _entries(env: Env, actions: np.ndarray, current: np.ndarray, seats, time) -> list[tuple]:
     """Log entries ``(step, seat, action, actor, time)``: one per step, or one per seat and step."""
     if env.simultaneous:
-        return [(t, s, a[s], seats[s].actor, time) for t, a in enumerate(actions.tolist()) for s in range(env.num_players)]
-    return [(t, s, a, seats[s].actor, time) for t, (s, a) in enumerate(zip(current.tolist(), actions.tolist()))]
+        return [
+            (t, s, a[s], seats[s].actor, time)
+            for t, a in enumerate(actions.tolist())
+            for s in range(env.num_players)
+        ]
+    return [
+        (t, s, a, seats[s].actor, time) for t, (s, a) in enumerate(zip(current.tolist(), actions.tolist()))
+    ]
 
 
 def _write(header, entries, checkpoints, outcome, views) -> EpisodeDoc:

@@ -32,7 +32,9 @@ __all__ = ["Recorder"]
 
 @functools.lru_cache(maxsize=32)
 def _advance(env: Env):
-    return jax.jit(lambda state, action, ekey, params: env.step(state, action, step_key(ekey, state.step_count), params))
+    return jax.jit(
+        lambda state, action, ekey, params: env.step(state, action, step_key(ekey, state.step_count), params)
+    )
 
 
 class Recorder:
@@ -72,8 +74,12 @@ class Recorder:
     ) -> "Recorder":
         """A new document for one episode of ``env`` from ``episode_key`` (``uint32[2]`` key data),
         played under rule parameters ``env_params`` (:meth:`Env.params`; None: the config's values)."""
-        key = np.asarray(key_data(episode_key if isinstance(episode_key, jax.Array) else jax.numpy.asarray(episode_key)))
-        header = new_header(env, key, seats or default_seats(env), checkpoint_every=checkpoint_every, params=env_params)
+        key = np.asarray(
+            key_data(episode_key if isinstance(episode_key, jax.Array) else jax.numpy.asarray(episode_key))
+        )
+        header = new_header(
+            env, key, seats or default_seats(env), checkpoint_every=checkpoint_every, params=env_params
+        )
         doc = EpisodeDoc.create(header, actor_id=actor_id)
         rec = cls(doc)
         with doc.automerge.transaction() as tx:
@@ -113,7 +119,12 @@ class Recorder:
 
     # ------------------------------------------------------------------ appending
     def append(
-        self, action: int, *, seat: int | None = None, actor: str | None = None, time: datetime.datetime | None = None
+        self,
+        action: int,
+        *,
+        seat: int | None = None,
+        actor: str | None = None,
+        time: datetime.datetime | None = None,
     ) -> State:
         """Log ``action`` of ``seat`` (default: the seat to move) and return the derived state.
 
@@ -122,12 +133,22 @@ class Recorder:
         """
         movers = self.to_move()
         if not movers:
-            raise LogAppendError(f"{self.env.id}: the episode is over (step {self.step}); nothing can be appended")
+            raise LogAppendError(
+                f"{self.env.id}: the episode is over (step {self.step}); nothing can be appended"
+            )
         seat = movers[0] if seat is None else seat
         if seat not in movers:
-            raise LogAppendError(f"{self.env.id}: seat {seat!r} is not to move at step {self.step} (seats to move: {movers})")
-        if isinstance(action, bool) or not isinstance(action, (int, np.integer)) or not 0 <= action < self.env.num_actions:
-            raise LogAppendError(f"{self.env.id}: action must be an int in [0, {self.env.num_actions}), got {action!r}")
+            raise LogAppendError(
+                f"{self.env.id}: seat {seat!r} is not to move at step {self.step} (seats to move: {movers})"
+            )
+        if (
+            isinstance(action, bool)
+            or not isinstance(action, (int, np.integer))
+            or not 0 <= action < self.env.num_actions
+        ):
+            raise LogAppendError(
+                f"{self.env.id}: action must be an int in [0, {self.env.num_actions}), got {action!r}"
+            )
         mask = np.asarray(self.state.legal_action_mask)
         if not (mask[seat, action] if self.env.simultaneous else mask[action]):
             labels = self.env.action_labels
@@ -135,7 +156,13 @@ class Recorder:
             raise LogAppendError(
                 f"{self.env.id}: action {labels[action]!r} is illegal for seat {seat} at step {self.step}; legal: {legal}"
             )
-        entry = (self.step, int(seat), int(action), actor or self.doc.header.seats[seat].actor, time or utc_now())
+        entry = (
+            self.step,
+            int(seat),
+            int(action),
+            actor or self.doc.header.seats[seat].actor,
+            time or utc_now(),
+        )
         new_state = None
         if self.env.simultaneous:
             pending = {**self._pending, seat: int(action)}

@@ -86,7 +86,9 @@ def derive_many(docs: Sequence[EpisodeDoc]) -> list[tuple[Env, Derivation]]:
     """The merge rule on many documents (batched per env); no digests are checked."""
     out: list = [None] * len(docs)
     for env, idx in _group(docs).items():
-        for i, d in zip(idx, derive_entries(env, [docs[i].header for i in idx], [docs[i].entries() for i in idx])):
+        for i, d in zip(
+            idx, derive_entries(env, [docs[i].header for i in idx], [docs[i].entries() for i in idx])
+        ):
             out[i] = (env, d)
     return out
 
@@ -104,7 +106,10 @@ def episode_returns(rewards: np.ndarray, length: int) -> tuple[float, ...]:
 def _describe_stop(d: Derivation) -> str:
     if not d.rejected:
         return "the log has no further entries"
-    first = next((r for r in d.rejected if r.index > (int(d.accepted[-1][-1]) if len(d.accepted) else -1)), d.rejected[0])
+    first = next(
+        (r for r in d.rejected if r.index > (int(d.accepted[-1][-1]) if len(d.accepted) else -1)),
+        d.rejected[0],
+    )
     return f"log entry {first.index} (step {first.entry.step}, seat {first.entry.seat}) was rejected: {first.reason}"
 
 
@@ -174,7 +179,9 @@ def replay_many(docs: Sequence[EpisodeDoc]) -> list[Replay]:
                 verified, outcome = _verify(env, docs[i], d, paths)
             except ReplayMismatchError as exc:
                 if len(docs) > 1:
-                    raise ReplayMismatchError(f"document {i} ({docs[i]!r}): {exc}", step=exc.step, field=exc.field) from exc
+                    raise ReplayMismatchError(
+                        f"document {i} ({docs[i]!r}): {exc}", step=exc.step, field=exc.field
+                    ) from exc
                 raise
             out[i] = Replay(docs[i], env, d, verified, outcome)
     return out
@@ -183,5 +190,7 @@ def replay_many(docs: Sequence[EpisodeDoc]) -> list[Replay]:
 def replay(doc: EpisodeDoc) -> Replay:
     """Replay one document and verify every checkpoint digest and the outcome."""
     if not isinstance(doc, EpisodeDoc):
-        raise SyncError(f"replay expects an EpisodeDoc, got {type(doc).__name__} (use htjax.sync.load for files)")
+        raise SyncError(
+            f"replay expects an EpisodeDoc, got {type(doc).__name__} (use htjax.sync.load for files)"
+        )
     return replay_many([doc])[0]

@@ -181,7 +181,9 @@ def _scalar(value: Any) -> tuple[S, Any]:
 
 
 def _is_sequence(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and getattr(value, "shape", ()) != ())
+    return isinstance(value, (list, tuple)) or (
+        hasattr(value, "tolist") and getattr(value, "shape", ()) != ()
+    )
 
 
 def put_plain(tx: am.Transaction, obj: bytes, prop: str, value: Any) -> None:
@@ -262,13 +264,17 @@ class _Reader:
             with binding_guard(f"reading {where}"):
                 return self.doc.text(oid)
         if isinstance(value, ObjType):
-            raise CorruptDocumentError(f"episode document: field {where!r} must be a scalar, got a {_name(value)}")
+            raise CorruptDocumentError(
+                f"episode document: field {where!r} must be a scalar, got a {_name(value)}"
+            )
         kind, v = value
         if optional and kind == S.Null:
             return None
         if kind not in kinds:
             names = "/".join(_name(k) for k in kinds)
-            raise CorruptDocumentError(f"episode document: field {where!r} must be {names}, got {_name(kind)} {v!r}")
+            raise CorruptDocumentError(
+                f"episode document: field {where!r} must be {names}, got {_name(kind)} {v!r}"
+            )
         if kind == S.Bytes:
             return bytes(v)
         if kind == S.Timestamp:
@@ -282,7 +288,9 @@ class _Reader:
         if optional and not isinstance(value, ObjType) and value[0] == S.Null:
             return None
         if value != kind:
-            raise CorruptDocumentError(f"episode document: field {where!r} must be a {_name(kind)}, got {_name(value if isinstance(value, ObjType) else value[0])}")
+            raise CorruptDocumentError(
+                f"episode document: field {where!r} must be a {_name(kind)}, got {_name(value if isinstance(value, ObjType) else value[0])}"
+            )
         return oid
 
     def has(self, obj: bytes, prop: str) -> bool:
@@ -307,7 +315,9 @@ def _read_params(r: _Reader, env: bytes) -> dict[str, bool | int | float]:
     with binding_guard("reading env.params"):
         names = list(r.doc.keys(pid))
     if len(names) > MAX_PARAMS:
-        raise CorruptDocumentError(f"episode document: field 'env.params' holds {len(names)} entries (at most {MAX_PARAMS})")
+        raise CorruptDocumentError(
+            f"episode document: field 'env.params' holds {len(names)} entries (at most {MAX_PARAMS})"
+        )
     return {name: r.scalar(pid, name, f"env.params.{name}", _PARAM_KINDS) for name in names}
 
 
@@ -333,7 +343,9 @@ def read_header(doc: am.Document) -> Header:
         )
     env = r.obj(ROOT, "env", "env", ObjType.Map)
     labels_id = r.obj(env, "action_labels", "env.action_labels", ObjType.List)
-    labels = tuple(r.scalar(labels_id, i, f"env.action_labels[{i}]", _STR) for i in range(r.length(labels_id)))
+    labels = tuple(
+        r.scalar(labels_id, i, f"env.action_labels[{i}]", _STR) for i in range(r.length(labels_id))
+    )
     config_id = r.obj(env, "config", "env.config", ObjType.Map)
     with binding_guard("reading env.config"):
         config = read_plain(doc, config_id)
@@ -343,7 +355,9 @@ def read_header(doc: am.Document) -> Header:
         raise CorruptDocumentError("episode document: field 'episode.key' must hold 2 uint32 values")
     key = tuple(int(r.scalar(key_id, i, f"episode.key[{i}]", _INT)) for i in range(2))
     if not all(0 <= k < 2**32 for k in key):
-        raise CorruptDocumentError(f"episode document: field 'episode.key' must hold uint32 values, got {key}")
+        raise CorruptDocumentError(
+            f"episode document: field 'episode.key' must hold uint32 values, got {key}"
+        )
     seats_id = r.obj(ROOT, "seats", "seats", ObjType.List)
     seats = []
     for i in range(r.length(seats_id)):
@@ -359,7 +373,9 @@ def read_header(doc: am.Document) -> Header:
         except ValueError as exc:
             raise CorruptDocumentError(f"episode document: seats[{i}]: {exc}") from exc
     fields_id = r.obj(ROOT, "digest_fields", "digest_fields", ObjType.List)
-    digest_fields = tuple(r.scalar(fields_id, i, f"digest_fields[{i}]", _STR) for i in range(r.length(fields_id)))
+    digest_fields = tuple(
+        r.scalar(fields_id, i, f"digest_fields[{i}]", _STR) for i in range(r.length(fields_id))
+    )
     header = Header(
         env_id=r.scalar(env, "id", "env.id", _STR),
         env_version=r.scalar(env, "version", "env.version", _STR),
@@ -435,7 +451,12 @@ def list_id(doc: am.Document | am.Transaction, name: str) -> bytes:
     return _Reader(doc).obj(ROOT, name, name, ObjType.List)  # type: ignore[arg-type]
 
 
-def write_entries(tx: am.Transaction, log: bytes, start: int, entries: Sequence[tuple[int, int, int, str, datetime.datetime]]) -> None:
+def write_entries(
+    tx: am.Transaction,
+    log: bytes,
+    start: int,
+    entries: Sequence[tuple[int, int, int, str, datetime.datetime]],
+) -> None:
     """Append ``(step, seat, action, actor, time)`` entries to the log list at index ``start``."""
     insert_object, put = tx.insert_object, tx.put
     for i, (step, seat, action, actor, time) in enumerate(entries, start):
@@ -470,7 +491,13 @@ def _entry_slow(doc: am.Document, i: int, oid: bytes, times: dict) -> LogEntry:
             raise CorruptDocumentError(f"episode document: log[{i}].{k} is out of range ({v[1]})")
         fields[k] = v[1]
     t = fields["time"]
-    return LogEntry(fields["step"], fields["seat"], fields["action"], fields["actor"], times.get(t) or times.setdefault(t, _utc(t)))
+    return LogEntry(
+        fields["step"],
+        fields["seat"],
+        fields["action"],
+        fields["actor"],
+        times.get(t) or times.setdefault(t, _utc(t)),
+    )
 
 
 def read_entries(doc: am.Document) -> list[LogEntry]:
@@ -489,11 +516,19 @@ def read_entries(doc: am.Document) -> list[LogEntry]:
             if value != ObjType.Map:
                 raise CorruptDocumentError(f"episode document: log[{i}] must be a Map, got {_name(value)}")
             try:
-                ((ka, action), _), ((kb, actor), _), ((kc, seat), _), ((kd, step), _), ((ke, t), _) = values(oid)
+                ((ka, action), _), ((kb, actor), _), ((kc, seat), _), ((kd, step), _), ((ke, t), _) = values(
+                    oid
+                )
             except (TypeError, ValueError):  # not five keys, or an object among the values
                 ka = None
             if ka is not None:
-                if ka == _INT_KIND and kb == _STR_KIND and kc == _INT_KIND and kd == _INT_KIND and ke == _TIME_KIND:
+                if (
+                    ka == _INT_KIND
+                    and kb == _STR_KIND
+                    and kc == _INT_KIND
+                    and kd == _INT_KIND
+                    and ke == _TIME_KIND
+                ):
                     when = times.get(t)
                     if when is None:
                         when = times[t] = _utc(t)
@@ -503,7 +538,9 @@ def read_entries(doc: am.Document) -> list[LogEntry]:
     return out
 
 
-def write_checkpoints(tx: am.Transaction, checkpoints: bytes, start: int, items: Sequence[Checkpoint]) -> None:
+def write_checkpoints(
+    tx: am.Transaction, checkpoints: bytes, start: int, items: Sequence[Checkpoint]
+) -> None:
     for i, c in enumerate(items, start):
         m = tx.insert_object(checkpoints, i, ObjType.Map)
         tx.put(m, "step", S.Int, c.step)

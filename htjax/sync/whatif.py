@@ -44,7 +44,9 @@ class WhatIfRow:
 def _joint_action(env: Env, policy: Policy, params, state: State, key: jax.Array) -> jax.Array:
     if env.simultaneous:
         keys = jax.random.split(key, env.num_players)
-        return jax.vmap(policy, in_axes=(None, 0, 0, 0))(params, state.observation, state.legal_action_mask, keys)
+        return jax.vmap(policy, in_axes=(None, 0, 0, 0))(
+            params, state.observation, state.legal_action_mask, keys
+        )
     return policy(params, state.observation, state.legal_action_mask, key)
 
 
@@ -54,7 +56,9 @@ def _what_if_fn(env: Env, policy: Policy, num_rollouts: int, horizon: int, seat:
         ekey = jax.random.fold_in(key, rollout)
         pkey = jax.random.fold_in(jax.random.fold_in(key, 0x77F1), rollout)
         if env.simultaneous:
-            first = _joint_action(env, policy, params, state, jax.random.fold_in(pkey, 0)).at[seat].set(action)
+            first = (
+                _joint_action(env, policy, params, state, jax.random.fold_in(pkey, 0)).at[seat].set(action)
+            )
         else:
             first = action
         s = env.step(state, first, step_key(ekey, state.step_count), env_params)
@@ -76,7 +80,9 @@ def _what_if_fn(env: Env, policy: Policy, num_rollouts: int, horizon: int, seat:
     over_actions = jax.vmap(over_rollouts, in_axes=(None, 0, None, None, None, None))
     actions = jnp.arange(env.num_actions, dtype=jnp.int32)
     rollouts = jnp.arange(num_rollouts, dtype=jnp.uint32)
-    return jax.jit(lambda state, key, params, env_params: over_actions(state, actions, rollouts, key, params, env_params))
+    return jax.jit(
+        lambda state, key, params, env_params: over_actions(state, actions, rollouts, key, params, env_params)
+    )
 
 
 def what_if(
@@ -131,7 +137,9 @@ def what_if(
         seat = int(state.current_player)
         mask = np.asarray(state.legal_action_mask)
     fn = _what_if_fn(env, policy, num_rollouts, horizon, seat)
-    returns, finished = fn(state, key_data(key if isinstance(key, jax.Array) else jnp.asarray(key)), params, env_params)
+    returns, finished = fn(
+        state, key_data(key if isinstance(key, jax.Array) else jnp.asarray(key)), params, env_params
+    )
     returns, finished = np.asarray(returns, np.float64), np.asarray(finished)
     return [
         WhatIfRow(

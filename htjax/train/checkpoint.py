@@ -63,6 +63,7 @@ __all__ = [
 FORMAT = "htjax-checkpoint-1"
 _json_default = json_default  # the old private name, kept for callers
 
+
 class Checkpoint:
     """A loaded checkpoint: ``params`` (pytree of ``jax.Array``), ``spec`` and the ``header`` dict."""
 
@@ -236,7 +237,9 @@ def read_checkpoint_file(path: str | pathlib.Path) -> tuple[dict[str, Any], dict
                 f"{path} is an htjax checkpoint of format {fmt!r}, which this htjax cannot read (it reads {FORMAT!r}); "
                 f"use the htjax release that wrote it"
             )
-        raise CheckpointError(f"{path} is not an htjax checkpoint: header format {fmt!r}, expected {FORMAT!r}")
+        raise CheckpointError(
+            f"{path} is not an htjax checkpoint: header format {fmt!r}, expected {FORMAT!r}"
+        )
     missing = [k for k in ("env", "network") if not isinstance(header.get(k), dict)]
     if missing:
         raise CheckpointError(f"{path}: its header lacks the field(s) {missing}; the checkpoint is damaged")
@@ -272,7 +275,9 @@ def _check_shapes(params, spec: NetworkSpec) -> None:
         dims = sizes + [out]
         layers = params.get(name)
         if layers is None or len(layers) != len(dims) - 1:
-            raise CheckpointError(f"{name} has {0 if layers is None else len(layers)} layers, expected {len(dims) - 1}")
+            raise CheckpointError(
+                f"{name} has {0 if layers is None else len(layers)} layers, expected {len(dims) - 1}"
+            )
         for i, layer in enumerate(layers):
             if layer["w"].shape != (dims[i], dims[i + 1]) or layer["b"].shape != (dims[i + 1],):
                 raise CheckpointError(
@@ -288,4 +293,3 @@ def file_sha256(path: str | pathlib.Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-

@@ -24,21 +24,45 @@ RECIPES: dict[str, dict[str, Any]] = {
     # (gae_lambda=1), and a large entropy bonus that keeps doubles and splits sampled, annealed to 0
     # together with the learning rate over the 1526 updates of the shipped 100M-step run
     "blackjack": dict(
-        num_envs=4096, num_steps=16, num_minibatches=8, update_epochs=4, learning_rate=1e-3,
-        anneal_to=0.0, anneal_updates=1526, gamma=1.0, gae_lambda=1.0, ent_coef=0.1, ent_anneal_to=0.0,
+        num_envs=4096,
+        num_steps=16,
+        num_minibatches=8,
+        update_epochs=4,
+        learning_rate=1e-3,
+        anneal_to=0.0,
+        anneal_updates=1526,
+        gamma=1.0,
+        gae_lambda=1.0,
+        ent_coef=0.1,
+        ent_anneal_to=0.0,
         hidden=(64, 64),
     ),
     "prisoners_dilemma": dict(
-        num_envs=256, num_steps=100, num_minibatches=4, update_epochs=4, learning_rate=1e-3,
-        gamma=0.99, gae_lambda=0.95, ent_coef=0.01, hidden=(64, 64),
+        num_envs=256,
+        num_steps=100,
+        num_minibatches=4,
+        update_epochs=4,
+        learning_rate=1e-3,
+        gamma=0.99,
+        gae_lambda=0.95,
+        ent_coef=0.01,
+        hidden=(64, 64),
     ),
     # rewards are chips in big blinds (up to +-50 per hand at the default 100-chip stacks), so the
     # value loss is in the hundreds: a small vf_coef keeps the critic's gradients from using up the
     # shared global-norm clip (actor and critic are separate networks and Adam rescales each, so
     # the critic still learns at full speed)
     "holdem": dict(
-        num_envs=1024, num_steps=32, num_minibatches=4, update_epochs=4, learning_rate=1e-3,
-        gamma=1.0, gae_lambda=0.95, ent_coef=0.003, vf_coef=0.002, hidden=(128, 128),
+        num_envs=1024,
+        num_steps=32,
+        num_minibatches=4,
+        update_epochs=4,
+        learning_rate=1e-3,
+        gamma=1.0,
+        gae_lambda=0.95,
+        ent_coef=0.003,
+        vf_coef=0.002,
+        hidden=(128, 128),
     ),
 }
 """PPO settings per env id (anything not listed uses :class:`PPOConfig`'s defaults)."""

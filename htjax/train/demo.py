@@ -21,8 +21,8 @@ def run_training_demo(console, *, updates: int = 40, num_envs: int = 512, seed: 
     from htjax.train.checkpoint import load_checkpoint
     from htjax.train.evaluate import evaluate_policy
     from htjax.train.onnx_export import export_checkpoint
-    from htjax.train.parity import recorded_parity
     from htjax.train.onnx_policy import OnnxPolicy
+    from htjax.train.parity import recorded_parity
     from htjax.train.ppo import PPOConfig
     from htjax.train.run import train
 
@@ -31,13 +31,19 @@ def run_training_demo(console, *, updates: int = 40, num_envs: int = 512, seed: 
     console.rule("[bold]Training: PPO on batched blackjack worlds")
     with tempfile.TemporaryDirectory() as tmp:
         ckpt_path = pathlib.Path(tmp) / "demo.npz"
-        result = train(env, config, updates=updates, seed=seed, out=ckpt_path, command="htjax demo", console=console)
+        result = train(
+            env, config, updates=updates, seed=seed, out=ckpt_path, command="htjax demo", console=console
+        )
         onnx_path = export_checkpoint(load_checkpoint(ckpt_path, env), pathlib.Path(tmp) / "demo.onnx")
         policy = OnnxPolicy.load(onnx_path, env)
-        traj = htjax.rollout(env, nets.network_policy(result.spec), jax.random.PRNGKey(1), 256, 8, result.params).trajectory
+        traj = htjax.rollout(
+            env, nets.network_policy(result.spec), jax.random.PRNGKey(1), 256, 8, result.params
+        ).trajectory
         parity = recorded_parity(result.params, result.spec, policy, traj)
         onnx_bytes = onnx_path.stat().st_size
-        trained = evaluate_policy(env, policy.jax_policy(greedy=True), episodes=20_000, num_envs=1024, chunk_steps=8, seed=2)
+        trained = evaluate_policy(
+            env, policy.jax_policy(greedy=True), episodes=20_000, num_envs=1024, chunk_steps=8, seed=2
+        )
     rand = evaluate_policy(env, random_policy, episodes=20_000, num_envs=1024, chunk_steps=8, seed=2)
     steps_per_s = result.env_steps / max(result.wall_s - result.compile_s, 1e-9)
     console.print(
@@ -49,5 +55,11 @@ def run_training_demo(console, *, updates: int = 40, num_envs: int = 512, seed: 
         f"random play: {rand.mean:+.3f} +- {rand.stderr:.3f} ({trained.episodes:,} hands each)"
     )
     ok = parity["max_abs_diff_probabilities"] <= 1e-5 and parity["masked_zero_onnx"]
-    return {"parity": parity, "trained_return": trained.mean, "random_return": rand.mean, "ok": bool(ok),
-            "wall_s": result.wall_s, "steps_per_s": float(np.float64(steps_per_s))}
+    return {
+        "parity": parity,
+        "trained_return": trained.mean,
+        "random_return": rand.mean,
+        "ok": bool(ok),
+        "wall_s": result.wall_s,
+        "steps_per_s": float(np.float64(steps_per_s)),
+    }

@@ -74,8 +74,15 @@ def observation_layout_hash(env: Env) -> str:
     d = describe(env)
     layout = env.observation_layout
     if layout is not None:
-        keys = ("id", "num_players", "num_actions", "simultaneous", "observation_shape", "observation_dtype",
-                "action_labels")
+        keys = (
+            "id",
+            "num_players",
+            "num_actions",
+            "simultaneous",
+            "observation_shape",
+            "observation_dtype",
+            "action_labels",
+        )
         content = {k: d[k] for k in keys}
         content["observation_layout"] = layout.hash()
     else:

@@ -32,7 +32,12 @@ class EvalResult:
     returns: np.ndarray = dataclasses.field(repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mean": self.mean, "stderr": self.stderr, "episodes": self.episodes, "env_steps": self.env_steps}
+        return {
+            "mean": self.mean,
+            "stderr": self.stderr,
+            "episodes": self.episodes,
+            "env_steps": self.env_steps,
+        }
 
 
 def evaluate_policy(
@@ -61,9 +66,7 @@ def evaluate_policy(
     count = 0
     steps = 0
     while count < episodes:
-        out = rollout(
-            env, policy, key, num_envs, chunk_steps, params, record_observations=False, carry=carry
-        )
+        out = rollout(env, policy, key, num_envs, chunk_steps, params, record_observations=False, carry=carry)
         carry = out.carry
         rewards = np.asarray(out.trajectory.rewards[..., seat], np.float64)
         done = np.asarray(out.trajectory.done)

@@ -63,8 +63,12 @@ class NetworkSpec:
     activation: str = "tanh"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.obs_shape, tuple) or not all(isinstance(d, int) and d > 0 for d in self.obs_shape):
-            raise ConfigError(f"config field 'obs_shape' must be a tuple of positive ints, got {self.obs_shape!r}")
+        if not isinstance(self.obs_shape, tuple) or not all(
+            isinstance(d, int) and d > 0 for d in self.obs_shape
+        ):
+            raise ConfigError(
+                f"config field 'obs_shape' must be a tuple of positive ints, got {self.obs_shape!r}"
+            )
         check_int("num_actions", self.num_actions, 1)
         if not isinstance(self.hidden, tuple) or not self.hidden:
             raise ConfigError(f"config field 'hidden' must be a non-empty tuple of ints, got {self.hidden!r}")

@@ -108,7 +108,9 @@ def _mlp_nodes(prefix: str, layers, x: str, activation: str, nodes: list, inits:
     return x
 
 
-def build_model(params, spec: NetworkSpec, metadata: dict[str, str] | None = None, doc: str = "") -> onnx.ModelProto:
+def build_model(
+    params, spec: NetworkSpec, metadata: dict[str, str] | None = None, doc: str = ""
+) -> onnx.ModelProto:
     """The ONNX policy of ``params`` (see the module docstring); checked with ``onnx.checker``."""
     nodes: list = []
     inits: list = []
@@ -118,7 +120,9 @@ def build_model(params, spec: NetworkSpec, metadata: dict[str, str] | None = Non
     inits.append(numpy_helper.from_array(np.array(MASKED_LOGIT, np.float32), "masked_logit"))
     inits.append(numpy_helper.from_array(np.array([1], np.int64), "value_axis"))
     nodes += [
-        helper.make_node("Where", [INPUT_MASK, logits, "masked_logit"], ["masked_logits"], name="mask_logits"),
+        helper.make_node(
+            "Where", [INPUT_MASK, logits, "masked_logit"], ["masked_logits"], name="mask_logits"
+        ),
         helper.make_node("Softmax", ["masked_logits"], ["softmax"], axis=-1, name="softmax"),
         helper.make_node("Cast", [INPUT_MASK], ["mask_float"], to=TensorProto.FLOAT, name="mask_float"),
         helper.make_node("Mul", ["softmax", "mask_float"], [OUTPUT_PROBABILITIES], name="zero_masked"),
@@ -146,14 +150,20 @@ def build_model(params, spec: NetworkSpec, metadata: dict[str, str] | None = Non
         doc_string=doc,
     )
     model.ir_version = IR_VERSION
-    meta = {"htjax.format": ONNX_FORMAT, "htjax.exporter": "builder", "htjax.exporter_version": _htjax_version(),
-            **(metadata or {})}
+    meta = {
+        "htjax.format": ONNX_FORMAT,
+        "htjax.exporter": "builder",
+        "htjax.exporter_version": _htjax_version(),
+        **(metadata or {}),
+    }
     helper.set_model_props(model, meta)
     onnx.checker.check_model(model, full_check=True)
     return model
 
 
-def policy_function(spec: NetworkSpec, params) -> Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
+def policy_function(
+    spec: NetworkSpec, params
+) -> Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
     """The function every htjax ONNX policy computes, in JAX, with ``params`` baked in.
 
     ``fn(observation float32[B, *obs_shape], action_mask bool[B, A])`` returns ``(probabilities
@@ -257,7 +267,9 @@ def jax2onnx_model(
     finally:
         serde_log.setLevel(level)
     if [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] != [OPSET]:
-        raise ExportError(f"jax2onnx produced opset imports {list(model.opset_import)}, expected opset {OPSET}")
+        raise ExportError(
+            f"jax2onnx produced opset imports {list(model.opset_import)}, expected opset {OPSET}"
+        )
     if all(o.domain in ("", "ai.onnx") for o in model.opset_import) and not model.functions:
         # jax2onnx stamps its newest IR version; a plain opset-17 graph is valid at IR 8, which
         # older onnxruntimes and onnxruntime-web read (the checker below verifies it)
@@ -265,7 +277,9 @@ def jax2onnx_model(
     model.doc_string = doc
     version = _package_version("jax2onnx")
     meta = {p.key: p.value for p in model.metadata_props}
-    meta.update({"htjax.format": ONNX_FORMAT, "htjax.exporter": "jax2onnx", "htjax.exporter_version": version})
+    meta.update(
+        {"htjax.format": ONNX_FORMAT, "htjax.exporter": "jax2onnx", "htjax.exporter_version": version}
+    )
     meta.update(metadata or {})
     helper.set_model_props(model, meta)
     onnx.checker.check_model(model, full_check=True)
@@ -379,7 +393,10 @@ def write_model_card(
         "format": ONNX_FORMAT,
         "opset": OPSET,
         "ir_version": int(model.ir_version),
-        "exporter": {"backend": meta.get("htjax.exporter", "builder"), "version": meta.get("htjax.exporter_version", "")},
+        "exporter": {
+            "backend": meta.get("htjax.exporter", "builder"),
+            "version": meta.get("htjax.exporter_version", ""),
+        },
         "inputs": {
             INPUT_OBSERVATION: f"float32[batch, {', '.join(map(str, env['observation_shape']))}]",
             INPUT_MASK: f"bool[batch, {env['num_actions']}]",

@@ -57,7 +57,9 @@ class OnnxPolicy:
       observation_shape, num_actions, action_labels: its interface.
     """
 
-    def __init__(self, session, metadata: dict[str, str], path: pathlib.Path | None = None, data: bytes | None = None):
+    def __init__(
+        self, session, metadata: dict[str, str], path: pathlib.Path | None = None, data: bytes | None = None
+    ):
         self._session = session
         self._data = data
         self.metadata = metadata
@@ -91,8 +93,10 @@ class OnnxPolicy:
             raise OnnxModelError(f"no ONNX file at {str(path)!r}")
         data = path.read_bytes()
         if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-            raise OnnxModelError(f"{path} is a zip/.npz archive (an htjax checkpoint?), not an ONNX model; "
-                                 f"turn a checkpoint into a policy with htjax export")
+            raise OnnxModelError(
+                f"{path} is a zip/.npz archive (an htjax checkpoint?), not an ONNX model; "
+                f"turn a checkpoint into a policy with htjax export"
+            )
         try:
             options = ort.SessionOptions()
             options.intra_op_num_threads = 1
@@ -164,7 +168,9 @@ class OnnxPolicy:
                 f"observation shape {obs.shape} does not end in the policy's {self.observation_shape}"
             )
         if mask.shape != lead + (self.num_actions,):
-            raise InvalidArgumentError(f"action_mask shape {mask.shape}, expected {lead + (self.num_actions,)}")
+            raise InvalidArgumentError(
+                f"action_mask shape {mask.shape}, expected {lead + (self.num_actions,)}"
+            )
         flat_obs = obs.reshape((-1,) + self.observation_shape)
         flat_mask = mask.reshape(-1, self.num_actions)
         if flat_obs.shape[0] == 0:
@@ -222,7 +228,9 @@ class OnnxPolicy:
     @property
     def name(self) -> str:
         """The file name (``"ipd.onnx"``); how the policy is listed in tournaments and tables."""
-        return self.path.name if self.path is not None else f"{self.metadata.get('htjax.env_id', 'policy')}.onnx"
+        return (
+            self.path.name if self.path is not None else f"{self.metadata.get('htjax.env_id', 'policy')}.onnx"
+        )
 
     def tournament_agent(self, name: str | None = None, *, greedy: bool = True):
         """This policy as an :class:`htjax.agents.ipd.tournament.Agent` (prisoners_dilemma policies only).

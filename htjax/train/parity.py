@@ -86,4 +86,3 @@ def load_checked(path, *, seed: int, worlds: int, steps: int, record_greedy: boo
     recorder = greedy if record_greedy else nets.network_policy(spec)
     record = htjax.rollout(env, recorder, jax.random.PRNGKey(seed + 1000), worlds, steps, params)
     return Loaded(policy, env, params, spec, greedy, recorded_parity(params, spec, policy, record.trajectory))
-

@@ -242,7 +242,9 @@ class Trainer:
         self.env = env
         self.config = config
         self.opponents = opponents
-        self.mode = "opponents" if opponents is not None else ("pool" if config.snapshot_pool else "all_seats")
+        self.mode = (
+            "opponents" if opponents is not None else ("pool" if config.snapshot_pool else "all_seats")
+        )
         self.spec = nets.NetworkSpec(
             obs_shape=tuple(env.observation_shape),
             num_actions=env.num_actions,
@@ -253,7 +255,9 @@ class Trainer:
         schedule: Any = config.learning_rate
         if config.anneal_updates:
             total = config.anneal_updates * config.update_epochs * config.num_minibatches
-            schedule = optax.linear_schedule(config.learning_rate, config.learning_rate * config.anneal_to, total)
+            schedule = optax.linear_schedule(
+                config.learning_rate, config.learning_rate * config.anneal_to, total
+            )
         self.optimizer = optax.chain(
             optax.clip_by_global_norm(config.max_grad_norm), optax.adam(schedule, eps=1e-5)
         )
@@ -318,9 +322,9 @@ class Trainer:
             seat = jnp.clip(state.current_player, 0, self.env.num_players - 1)
             a_opp = self._opponent_action(rs, state, seat, world, episode, k_opp)
             learner = seats[seat]
-        log_prob = jnp.take_along_axis(
-            jax.nn.log_softmax(logits, axis=-1), a_learn[..., None], axis=-1
-        )[..., 0]
+        log_prob = jnp.take_along_axis(jax.nn.log_softmax(logits, axis=-1), a_learn[..., None], axis=-1)[
+            ..., 0
+        ]
         action = jnp.where(learner, a_learn, a_opp).astype(jnp.int32)
         return action, log_prob, value, learner
 
@@ -329,6 +333,7 @@ class Trainer:
         n = cfg.num_envs
         seats = learner_seats(env, n, self.mode == "all_seats")
         worlds = jnp.arange(n, dtype=jnp.int32)
+
         def one_step(c: RolloutCarry, _):
             state = c.state
             keys = jax.random.split(policy_key(c.policy_key, c.t), n)
@@ -420,7 +425,7 @@ class Trainer:
         return loss, aux
 
     def _train_step(self, rs: RunnerState):
-        cfg, env = self.config, self.env
+        cfg = self.config
         carry, b, seats = self._collect(rs)
         adv, target = self._advantages(rs, carry, b, seats)
         lead = adv.ndim  # 2 (turn-based) or 3 (simultaneous: [T, N, P])
@@ -470,7 +475,13 @@ class Trainer:
         metrics.update({k: jnp.mean(v) for k, v in aux.items()})
         metrics["ent_coef"] = ent_coef
         new_rs = rs.replace(
-            params=params, opt_state=opt_state, carry=carry, update=update, pool=pool, pool_count=pool_count, key=key
+            params=params,
+            opt_state=opt_state,
+            carry=carry,
+            update=update,
+            pool=pool,
+            pool_count=pool_count,
+            key=key,
         )
         return new_rs, metrics
 

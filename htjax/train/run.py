@@ -102,8 +102,11 @@ class _CtrlC:
         self.requested = True
         previous = self._previous if callable(self._previous) else signal.default_int_handler
         signal.signal(signal.SIGINT, previous)
-        os.write(2, b"\nCtrl-C: finishing the current update, then saving a checkpoint "
-                    b"(Ctrl-C again stops at once without saving)\n")
+        os.write(
+            2,
+            b"\nCtrl-C: finishing the current update, then saving a checkpoint "
+            b"(Ctrl-C again stops at once without saving)\n",
+        )
 
     def __enter__(self) -> "_CtrlC":
         if self.enabled:
@@ -112,7 +115,9 @@ class _CtrlC:
 
     def __exit__(self, *exc) -> None:
         if self.enabled and signal.getsignal(signal.SIGINT) == self._handler:
-            signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.default_int_handler)
+            signal.signal(
+                signal.SIGINT, self._previous if self._previous is not None else signal.default_int_handler
+            )
 
 
 def _positive(name: str, value: Any, low: int) -> None:
@@ -169,11 +174,20 @@ def train(
     path = None
     if out is not None:
         path = prepare_output_path(
-            out, suffix=".npz", what="checkpoint", overwrite=overwrite, companions=metrics_paths(out), own=resume,
+            out,
+            suffix=".npz",
+            what="checkpoint",
+            overwrite=overwrite,
+            companions=metrics_paths(out),
+            own=resume,
             hint="replace it with --overwrite (overwrite=True) or continue its run with --resume (resume=...)",
         )
     trainer = make_train(env, config, opponents)
-    names = list(opponents.names) if opponents is not None else (["snapshots"] if config.snapshot_pool else ["self"])
+    names = (
+        list(opponents.names)
+        if opponents is not None
+        else (["snapshots"] if config.snapshot_pool else ["self"])
+    )
     rows: list[dict[str, float]] = []
     wall_before, resumed = 0.0, []
     if resume is not None:
@@ -214,22 +228,36 @@ def train(
         nonlocal saved_at
         wall = wall_before + (time.perf_counter() - start if session_wall is None else session_wall)
         save_run_checkpoint(
-            path, trainer, rs, seed=seed, opponents=names, opponents_choice=opponents_choice, command=command,
-            rows=rows, target_updates=updates, wall_s=wall, compile_s=compile_s, resumed=resumed,
+            path,
+            trainer,
+            rs,
+            seed=seed,
+            opponents=names,
+            opponents_choice=opponents_choice,
+            command=command,
+            rows=rows,
+            target_updates=updates,
+            wall_s=wall,
+            compile_s=compile_s,
+            resumed=resumed,
         )
-        write_metrics(path.with_suffix(""), rows, {
-            "env": env.id,
-            "config": env.config.to_dict(),
-            "ppo": config.to_dict(),
-            "seed": seed,
-            "updates": u_done,
-            "target_updates": updates,
-            "env_steps": u_done * trainer.steps_per_update,
-            "wall_s": wall,
-            "compile_s": compile_s,
-            "command": command,
-            "resumed": resumed,
-        })
+        write_metrics(
+            path.with_suffix(""),
+            rows,
+            {
+                "env": env.id,
+                "config": env.config.to_dict(),
+                "ppo": config.to_dict(),
+                "seed": seed,
+                "updates": u_done,
+                "target_updates": updates,
+                "env_steps": u_done * trainer.steps_per_update,
+                "wall_s": wall,
+                "compile_s": compile_s,
+                "command": command,
+                "resumed": resumed,
+            },
+        )
         saved_at = u_done
         if on_checkpoint is not None:
             on_checkpoint(path, u_done)
@@ -262,7 +290,12 @@ def train(
                 if ctrl_c.requested:
                     interrupted = True
                     break
-                if path is not None and checkpoint_every and (u + 1) % checkpoint_every == 0 and u + 1 < updates:
+                if (
+                    path is not None
+                    and checkpoint_every
+                    and (u + 1) % checkpoint_every == 0
+                    and u + 1 < updates
+                ):
                     save(u + 1)
             done_now = int(jax.device_get(rs.update))
             wall = time.perf_counter() - start

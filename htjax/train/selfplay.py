@@ -93,7 +93,7 @@ class Opponents:
     def act(self, params: tuple[Any, ...], index: jax.Array, state: State, seat: jax.Array, key: jax.Array):
         """Action of opponent ``index`` (traced ``int32[]``) for ``seat`` (one world)."""
         branches = [
-            (lambda fn, p: (lambda s: jnp.asarray(fn(p, s, seat, key), jnp.int32)))(fn, p)
+            (lambda fn, p: lambda s: jnp.asarray(fn(p, s, seat, key), jnp.int32))(fn, p)
             for fn, p in zip(self.fns, params)
         ]
         if len(branches) == 1:

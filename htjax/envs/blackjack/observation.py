@@ -62,7 +62,10 @@ LAYOUT = ObservationLayout(
         Field("hand_bet", 1, 0, 2, "stake on the hand / largest bet in bet_menu"),
         Field("seat_bet", 1, 0, 1, "the seat's initial wager this round / largest bet"),
         Field(
-            "bankroll", 1, 0, _INF,
+            "bankroll",
+            1,
+            0,
+            _INF,
             "chips not on the table / starting_bankroll (`env.observation_bounds` caps it at the config's most chips)",
         ),
         _flag("insured", "1 if the seat took insurance"),
