@@ -260,3 +260,26 @@ def render(env: Env, state: State | None, render_mode: Any, seat: int | None = N
         print(text)
         return None
     return text
+
+
+class EpisodeExtras:
+    """What a single-seat Gymnasium view of an htjax env offers beyond ``gymnasium.Env``: the
+    running episode's htjax ``state`` and ``episode_key``, and ``action_masks()`` for
+    sb3-contrib's ``MaskablePPO``. Expects ``_buffers``, ``_program``, ``_episode_key``, ``_mask``
+    and ``htjax_env`` on the class it is mixed into."""
+
+    @property
+    def state(self) -> State | None:
+        """The htjax state of the running episode (a pytree of device arrays)."""
+        return None if self._buffers is None else self._program.unpack(self._buffers)
+
+    @property
+    def episode_key(self):
+        """``uint32[2]`` key of the running episode (for :func:`htjax.replay_episode`)."""
+        return None if self._episode_key is None else np.asarray(self._episode_key)
+
+    def action_masks(self) -> np.ndarray:
+        """``bool[num_actions]`` legal actions of the acting (learner) seat now (sb3-contrib's ``MaskablePPO`` hook)."""
+        if self._mask is None:
+            raise HtjaxError(f"{self.htjax_env.id}: call reset() before action_masks()")
+        return self._mask.copy()

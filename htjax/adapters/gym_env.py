@@ -124,7 +124,7 @@ def check_single_agent(env: Env, what: str) -> None:
 
 
 # --------------------------------------------------------------------------- the env
-class HtjaxGymEnv(gymnasium.Env):
+class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
     """One world of a single-agent htjax env as a ``gymnasium.Env``.
 
     Args:
@@ -227,21 +227,6 @@ class HtjaxGymEnv(gymnasium.Env):
         return common.render(self.htjax_env, self.state, self.render_mode)
 
     # ----------------------------------------------------------------- extras
-    @property
-    def state(self) -> State | None:
-        """The htjax state of the running episode (a pytree of device arrays)."""
-        return None if self._buffers is None else self._program.unpack(self._buffers)
-
-    @property
-    def episode_key(self):
-        """``uint32[2]`` key of the running episode (for :func:`htjax.replay_episode`)."""
-        return None if self._episode_key is None else np.asarray(self._episode_key)
-
-    def action_masks(self) -> np.ndarray:
-        """``bool[num_actions]`` legal actions now (sb3-contrib's ``MaskablePPO`` hook)."""
-        if self._mask is None:
-            raise HtjaxError(f"{self.htjax_env.id}: call reset() before action_masks()")
-        return self._mask.copy()
 
     def _read(self, out) -> tuple[Any, tuple[float, bool, bool]]:
         """Copy one step's outputs to the host; keep the mask and done flag."""

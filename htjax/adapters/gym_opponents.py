@@ -35,7 +35,7 @@ from gymnasium import spaces
 
 from htjax.adapters import common
 from htjax.adapters.programs import seats_program
-from htjax.core.env import Env, State
+from htjax.core.env import Env
 from htjax.core.errors import HtjaxError, InvalidActionError, InvalidArgumentError
 from htjax.core.rollouts import first_legal_policy, random_policy
 
@@ -148,7 +148,7 @@ def seat_policies(
 
 
 # --------------------------------------------------------------------------- the env
-class HtjaxOpponentsEnv(gymnasium.Env):
+class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
     """One seat of a multi-seat htjax env against fixed opponents, as a ``gymnasium.Env``.
 
     Args:
@@ -306,21 +306,6 @@ class HtjaxOpponentsEnv(gymnasium.Env):
         return total
 
     # ----------------------------------------------------------------- extras
-    @property
-    def state(self) -> State | None:
-        """The htjax state of the running episode (a pytree of device arrays)."""
-        return None if self._buffers is None else self._program.unpack(self._buffers)
-
-    @property
-    def episode_key(self):
-        """``uint32[2]`` key of the running episode (for :func:`htjax.replay_episode`)."""
-        return None if self._episode_key is None else np.asarray(self._episode_key)
-
-    def action_masks(self) -> np.ndarray:
-        """``bool[num_actions]`` legal actions of the learner now (sb3-contrib's ``MaskablePPO`` hook)."""
-        if self._mask is None:
-            raise HtjaxError(f"{self.htjax_env.id}: call reset() before action_masks()")
-        return self._mask.copy()
 
     def _info(self, illegal: bool) -> dict[str, Any]:
         return {"action_mask": self._mask.astype(np.int8), "illegal_action": bool(illegal)}
