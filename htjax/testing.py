@@ -473,10 +473,7 @@ def _check_observe(p: _Programs, episode) -> str:
             continue
         raise AssertionError(f"observe(state, {bad}) did not raise InvalidActionError")
     traced = jax.jit(lambda st, seat: env.observe(st, seat, p.params))(s, jnp.int32(env.num_players + 3))
-    _require(
-        np.array_equal(np.asarray(traced), np.asarray(env.observe(s, env.num_players - 1, p.params))),
-        "a traced out-of-range seat must be clipped to a real seat",
-    )
+    _require(not np.asarray(traced).any(), "a traced seat that does not exist must get an all-zero view")
     return f"{env.num_players} seats"
 
 

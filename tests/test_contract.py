@@ -173,8 +173,10 @@ def test_env_is_hashable_by_config():
     assert htjax.describe(HighCard())["config"] == {"max_draws": 4, "stake": 1.0}
 
 
-def test_observe_under_jit_clips_a_seat_that_does_not_exist():
+def test_observe_under_jit_gives_a_seat_that_does_not_exist_no_view():
     env = HighCard()
     s = env.init(jax.random.PRNGKey(0))
-    out = jax.jit(env.observe)(s, jnp.int32(7))
-    np.testing.assert_array_equal(np.asarray(out), np.asarray(jax.jit(env.observe)(s, jnp.int32(1))))
+    for seat in (7, -1):
+        out = jax.jit(env.observe)(s, jnp.int32(seat))
+        assert out.shape == env.observation_shape and not np.asarray(out).any()
+    assert np.asarray(jax.jit(env.observe)(s, jnp.int32(1))).any()  # a real seat still sees its card

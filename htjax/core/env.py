@@ -370,17 +370,19 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
     def observe(self, state: StateT, player: Any, params: Params | None = None) -> jax.Array:
         """Observation of seat ``player`` (any seat, any time): ``observation_dtype[*observation_shape]``.
 
-        A seat outside ``[0, num_players)`` raises :class:`InvalidActionError` when concrete; a
-        traced seat is clipped into range (a jitted caller cannot get a view of a seat that does
-        not exist)."""
+        A seat outside ``[0, num_players)`` raises :class:`InvalidActionError` when concrete;
+        under ``jit`` (a traced seat) it gets an all-zero observation: no seat's view, rather
+        than a neighbour's."""
         if not isinstance(player, jax.core.Tracer):
             p = np.asarray(player)
             if p.shape != () or not np.issubdtype(p.dtype, np.integer) or not 0 <= int(p) < self.num_players:
                 raise InvalidActionError(
                     f"{self.id}: player must be an int seat in [0, {self.num_players}), got {player!r}"
                 )
-        seat = jnp.clip(jnp.asarray(player, jnp.int32), 0, self.num_players - 1)
-        return self._observe(state, seat, self._resolve_params(params))
+        seat = jnp.asarray(player, jnp.int32)
+        exists = (seat >= 0) & (seat < self.num_players)
+        view = self._observe(state, jnp.clip(seat, 0, self.num_players - 1), self._resolve_params(params))
+        return jnp.where(exists, view, jnp.zeros_like(view))
 
     def legal_action_mask(self, state: StateT) -> jax.Array:
         return state.legal_action_mask
