@@ -478,5 +478,9 @@ def main() -> None:  # pragma: no cover - console-script entry
     app()
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":  # pragma: no cover - `python -m htjax.cli`
+    # run the package module's app: the commands in cli_episodes and cli_train register on
+    # htjax.cli.app, not on this __main__ copy
+    from htjax.cli import main as package_main
+
+    package_main()
