@@ -208,8 +208,10 @@ def start_hand(
     stacks = jnp.asarray(stacks, jnp.int32)
     button = jnp.asarray(button, jnp.int32)
     active = stacks > 0
-    deck, hole = cards.deal(deck, bits[: 2 * n], n, 2)
-    hole = jnp.where(active[:, None], hole, jnp.int8(cards.NO_CARD))
+    # one plan for the whole call: the hole cards, then (when settling) a possible run-out
+    cursor = cards.Cursor(cards.predraw(deck, bits[: 2 * n + 5] if settle else bits[: 2 * n]))
+    dealt, cursor = cursor.take(2 * n)  # two rounds, one card to each seat from seat 0
+    hole = jnp.where(active[:, None], dealt.reshape(2, n).T, jnp.int8(cards.NO_CARD))
     heads_up = jnp.sum(active) == 2
     sb_seat = jnp.where(heads_up & active[button], button, next_seat(active, button))
     bb_seat = next_seat(active, sb_seat)
@@ -243,8 +245,8 @@ def start_hand(
         showdown=jnp.bool_(False),
     )
     if settle:
-        return _settle(rules, table, bits[2 * n :])
-    return table.replace(to_act=next_seat(active, bb_seat))
+        return _settle(rules, table, cursor)
+    return table.replace(deck=cursor.commit(deck), to_act=next_seat(active, bb_seat))
 
 
 def _bet_amounts(rules: Rules, table: Table) -> tuple[jax.Array, jax.Array]:
@@ -336,11 +338,14 @@ def act(rules: Rules, table: Table, action: jax.Array, bits: jax.Array) -> Table
         street_chips=table.street_chips + ((jnp.arange(4) == table.street)[:, None] & me[None, :]) * put,
         street_actions=table.street_actions + history_add,
     )
-    return _settle(rules, table, bits)
+    return _settle(rules, table, cards.Cursor(cards.predraw(table.deck, bits)))
 
 
-def _settle(rules: Rules, table: Table, bits: jax.Array) -> Table:
-    """After a decision (or the blinds): next seat to act, next street, run-out or payout."""
+def _settle(rules: Rules, table: Table, cursor: cards.Cursor) -> Table:
+    """After a decision (or the blinds): next seat to act, next street, run-out or payout.
+
+    ``cursor`` reads a plan pre-drawn from ``table.deck`` (with at least 5 cards still to
+    take); the board cards dealt here are taken from it and the deck is committed once."""
     n = rules.num_players
     in_hand = ~table.folded
     can_act = in_hand & (table.stack > 0)
@@ -356,9 +361,12 @@ def _settle(rules: Rules, table: Table, bits: jax.Array) -> Table:
     # deal: the next street's cards, or the whole rest of the board on a run-out
     have = board_size(table.street)
     want = jnp.where(showdown, 5, jnp.where(new_street, board_size(table.street + 1), have))
-    deck, drawn = cards.draw_many(table.deck, bits, want - have)
+    drawn = cursor.peek(5)  # the next street's cards come first
+    cursor = cursor.skip(want - have, most=5)
     slot = jnp.arange(5)
-    board = jnp.where(slot < have, table.board, drawn[jnp.clip(slot - have, 0, 4)])
+    board = jnp.where(
+        slot < have, table.board, jnp.where(slot < want, drawn[jnp.clip(slot - have, 0, 4)], cards.NO_CARD)
+    ).astype(jnp.int8)
 
     values = poker_eval.evaluate(jnp.concatenate([table.hole, jnp.broadcast_to(board, (n, 5))], axis=1))
     payout = jnp.where(hand_over, _pay_pots(table.committed, table.folded, values, table.button), 0)
@@ -368,7 +376,7 @@ def _settle(rules: Rules, table: Table, bits: jax.Array) -> Table:
     to_act = jnp.where(hand_over, table.to_act, jnp.where(new_street, first_postflop, next_in_round))
     street = jnp.where(hand_over, HAND_OVER, table.street + new_street.astype(jnp.int32))
     return table.replace(
-        deck=deck,
+        deck=cursor.commit(table.deck),
         board=board,
         stack=table.stack + payout,
         payout=payout,
