@@ -48,8 +48,8 @@ SDIST_NEEDS = (
 IMPORT_CHECK = """
 import json, pathlib, sys
 import htjax, htjax.policies
-from htjax.adapters.gymnasium import HtjaxGymEnv
-env = HtjaxGymEnv("holdem", opponents={1: "holdem"})
+from htjax.adapters.gymnasium import HtjaxOpponentsEnv
+env = HtjaxOpponentsEnv("holdem", opponents={1: "holdem"})
 obs, info = env.reset(seed=0)
 obs, reward, terminated, truncated, info = env.step(int(info["action_mask"].argmax()))
 card = htjax.policies.model_card("ipd")
