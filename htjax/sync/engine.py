@@ -150,4 +150,6 @@ def initial_state_shape(env: Env) -> Any:
     """
     from htjax import program_cache
 
-    return program_cache.eval_shape(env.init, jax.ShapeDtypeStruct((2,), jnp.uint32), name="init-shape", env=env)
+    return program_cache.eval_shape(
+        env.init, jax.ShapeDtypeStruct((2,), jnp.uint32), name="init-shape", env=env
+    )
