@@ -91,6 +91,7 @@ class Peer:
         self._writer = asyncio.get_running_loop().create_task(self._write())
         self._messages = _Bucket(limits.messages_per_second, limits.burst_messages)
         self._bytes = _Bucket(limits.bytes_per_second, limits.burst_bytes)
+        self._closer: asyncio.Task | None = None
 
     def __repr__(self) -> str:
         return f"Peer({self.remote_id!r})"
@@ -137,7 +138,7 @@ class Peer:
         )
         self._queue.put_nowait(None)
         self.closed = True
-        asyncio.get_running_loop().create_task(self._close_after_writer(code, reason))
+        self._closer = asyncio.get_running_loop().create_task(self._close_after_writer(code, reason))
 
     async def _close_after_writer(self, code: int, reason: str) -> None:
         try:
@@ -187,6 +188,8 @@ class Peer:
         finally:
             self.closed = True
             self._queue.put_nowait(None)
+            if self._closer is not None:  # let the error message go out before the socket closes
+                await self._closer
 
     def _admit(self, frame: Any) -> None:
         size = len(frame)
