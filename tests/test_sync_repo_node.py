@@ -49,7 +49,9 @@ class JsServer:
         match = re.search(r"ws://\S+", line)
         if not match:
             self.proc.kill()
-            raise AssertionError(f"js/sync_server.mjs did not start: {line!r} {self.proc.stderr.read()[-2000:]}")
+            raise AssertionError(
+                f"js/sync_server.mjs did not start: {line!r} {self.proc.stderr.read()[-2000:]}"
+            )
         self.url = match.group(0)
 
     def stop(self):

@@ -62,7 +62,9 @@ def test_peer_restarted_from_storage__keeps_its_writes_and_catches_up(tmp_path):
             await b2.connect(relay.url, **FAST)
             await hb2.wait_for(lambda d: len(log_of(d)) == 4, 10)
             await ha.wait_for(lambda d: len(log_of(d)) == 4, 10)
-            assert sorted(log_of(ha.doc)) == sorted(log_of(hb2.doc)) == sorted([(0, 1), (1, 0), (0, 1), (0, 0)])
+            assert (
+                sorted(log_of(ha.doc)) == sorted(log_of(hb2.doc)) == sorted([(0, 1), (1, 0), (0, 1), (0, 0)])
+            )
             await a.close()
             await b2.close()
 
@@ -111,3 +113,17 @@ def test_relay_killed_and_restarted__loses_nothing(tmp_path):
         assert log_of(FolderStorage(storage).load(next(iter(FolderStorage(storage).ids())))) == final
     finally:
         relay.stop()
+
+
+def test_storage__incremental_saves_and_compaction_reload_exactly(tmp_path):
+    async def main():
+        repo = Repo(tmp_path)
+        handle = repo.create()
+        append_moves(handle, 0, [i % 2 for i in range(150)])  # past two compactions (every 64)
+        assert len(handle._chunks) < 64
+        await repo.close()
+        return handle
+
+    handle = run(main())
+    again = Repo(tmp_path).handles[handle.wire_id]
+    assert log_of(again.doc) == log_of(handle.doc) and again.heads() == handle.heads()

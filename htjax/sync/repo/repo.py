@@ -9,6 +9,7 @@ for every connection, so a reconnect re-syncs from the current heads.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import uuid
@@ -89,7 +90,7 @@ class Repo:
             self, wire_id, initial if initial is not None else am.Document()
         )
         if handle.has_data:
-            handle._changed(source=None)
+            handle._changed([], source=None)
         if self.announce:
             for peer in self._peers.values():
                 self._flush(handle, peer)
@@ -214,7 +215,7 @@ class Repo:
         return handle
 
     def _persist(self, handle: DocHandle) -> None:
-        if self.storage is not None and handle._snapshot:
+        if self.storage is not None and handle._base is not None:
             self.storage.save(handle.wire_id, handle._snapshot)
 
     def _flush(self, handle: DocHandle, peer: Peer) -> None:
@@ -264,10 +265,9 @@ class Repo:
                 f"a {kind!r} message with senderId {message['senderId'][:60]!r} on the connection of "
                 f"{peer.remote_id[:60]!r}"
             )
-        try:
-            wire_id = b58check_encode(parse_document_id(message["documentId"]))
-        except Exception:  # noqa: BLE001 - InvalidDocumentId
-            raise MalformedMessage(f"{message['documentId'][:60]!r} is not a document id") from None
+        wire_id = _canonical_wire_id(message["documentId"])
+        if wire_id is None:
+            raise MalformedMessage(f"{message['documentId'][:60]!r} is not a document id")
         if kind == "ephemeral":
             self._receive_ephemeral(peer, message, wire_id)
         elif kind == "doc-unavailable":
@@ -308,7 +308,7 @@ class Repo:
                 ]
             ) from None
         if handle.doc.get_heads() != before:
-            handle._changed(source=peer)
+            handle._changed(before, source=peer)
         elif handle._finders:
             handle._notify()
         if not handle.has_data and message["type"] == "request":
@@ -348,3 +348,12 @@ class Repo:
                     "data": data,
                 }
             )
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_wire_id(text: str) -> str | None:
+    """The bare base58check form of a ``documentId`` field, or None if it is not a document id."""
+    try:
+        return b58check_encode(parse_document_id(text))
+    except Exception:  # noqa: BLE001 - InvalidDocumentId
+        return None
