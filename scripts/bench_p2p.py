@@ -39,7 +39,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import automerge.core as am  # noqa: E402
-from automerge.core import ROOT as AM_ROOT  # noqa: E402
 from benchlib import write_results  # noqa: E402
 
 from htjax.sync import schema  # noqa: E402
@@ -312,18 +311,20 @@ def markdown(report: dict) -> str:
         f"({report['load'][0]['peers']} WebSocket peers, {report['load'][0]['rounds']} rounds each, "
         "every move one change, the second seat answering after it saw the first):",
         "",
-        "| server | errors | wall | moves/s | server CPU | server RSS (peak) |",
+        "| server | errors | wall | moves/s | server CPU | server RSS idle / end (peak) |",
         "|---|---|---|---|---|---|",
     ]
     for r in report["load"]:
         lines.append(
             f"| {r['server']} | {r['errors']} | {r['wall_s']:.1f} s | {r['moves_per_s']:.0f} | "
-            f"{r['server_cpu_s']:.1f} s | {r['server_rss_mb']:.0f} MB ({r['server_peak_rss_mb']:.0f} MB) |"
+            f"{r['server_cpu_s']:.1f} s | {r['server_idle_rss_mb']:.0f} / {r['server_rss_mb']:.0f} MB "
+            f"({r['server_peak_rss_mb']:.0f} MB) |"
         )
     lines += [
         "",
         "The JS server (automerge-repo 2.5) throttles the syncs a change triggers to one per 100 ms "
         "per document, so its games take longer by design; its CPU is the better comparison. "
+        "The relay's idle memory is mostly JAX, which the `htjax` command imports at start. "
         f"Measured {report['date']} on {report['machine']}.",
         "",
         "Reproduce: `python scripts/bench_p2p.py` (JSON in `docs/bench/p2p.json`).",

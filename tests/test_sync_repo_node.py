@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 
 import automerge.core as am
 import jax

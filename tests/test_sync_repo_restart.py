@@ -54,6 +54,7 @@ def test_peer_restarted_from_storage__keeps_its_writes_and_catches_up(tmp_path):
                 connection._task.cancel()
             b._peers[relay.repo.peer_id].ws.transport.abort()
             append_moves(hb, 1, [0])  # b's last write, never sent
+            await asyncio.sleep(0)  # storage writes happen at the end of the loop turn of the change
             append_moves(ha, 0, [1, 0])
             await ha.wait_for(lambda d: len(log_of(d)) == 3, 5)
             b2 = Repo(tmp_path / "b", peer_id=b.peer_id)

@@ -63,8 +63,8 @@ class Repo:
         self._count = 0
         self._seen: dict[tuple[str, str], int] = {}
         self._closed = False
-        self._tasks: set[asyncio.Task] = set()
         self._connections: list[Any] = []  # client connections and servers, closed by close()
+        self._unsaved: dict[str, DocHandle] = {}  # documents changed in this loop turn, not yet written
         if self.storage is not None:
             for wire_id, doc in self.storage.load_all():
                 self.handles[wire_id] = DocHandle(self, wire_id, doc, snapshot=doc.save())
@@ -170,8 +170,8 @@ class Repo:
             await connection.close()
         for peer in list(self._peers.values()):
             await peer.close()
-        for task in list(self._tasks):
-            task.cancel()
+        for wire_id in list(self._unsaved):
+            self._write(wire_id)
         for future in [f for h in self.handles.values() for f in h._finders]:
             if not future.done():
                 future.set_exception(RepoClosed("the repo was closed"))
@@ -215,8 +215,25 @@ class Repo:
         return handle
 
     def _persist(self, handle: DocHandle) -> None:
-        if self.storage is not None and handle._base is not None:
-            self.storage.save(handle.wire_id, handle._snapshot)
+        """Write ``handle`` to storage later in this event-loop turn, after the frames it triggered
+        went out (several changes in one turn are written once)."""
+        if self.storage is None or handle._base is None or handle.wire_id in self._unsaved:
+            return
+        self._unsaved[handle.wire_id] = handle
+        try:
+            asyncio.get_running_loop().call_soon(self._write, handle.wire_id)
+        except RuntimeError:  # no event loop running: write now
+            self._write(handle.wire_id)
+
+    def _write(self, wire_id: str) -> None:
+        handle = self._unsaved.pop(wire_id, None)
+        if handle is None or self.storage is None:
+            return
+        try:
+            self.storage.save(wire_id, handle._snapshot)
+        except OSError:
+            log.exception("%s: writing %s failed", handle.document_id, self.storage.path(wire_id))
+            raise
 
     def _flush(self, handle: DocHandle, peer: Peer) -> None:
         """Send ``peer`` the next sync message of ``handle``, if the protocol has one."""
