@@ -18,12 +18,14 @@ from htjax.sync.repo import (
     AuthenticationError,
     ConnectionFailed,
     CorruptStorageError,
+    DocumentUnavailable,
     InvalidURL,
     Limits,
     PeerError,
     ProtocolVersionError,
     RelayServer,
     Repo,
+    new_document_id,
 )
 from htjax.sync.repo import messages as wire
 
@@ -296,3 +298,90 @@ def test_storage__corrupt_file_is_named_never_dropped(tmp_path):
     (tmp_path / "hello.automerge").unlink()
     assert am.extract(Repo(tmp_path).handles[handle.wire_id].doc) == {"x": 1}
     assert not list(tmp_path.glob("*.tmp"))
+
+
+class PanicException(BaseException):
+    """Stands in for pyo3's PanicException (matched by name; derives from BaseException too)."""
+
+
+class _Panicking:
+    """A document whose next receive_sync_message panics, as the Rust binding can on bad data."""
+
+    def __init__(self, doc):
+        self._doc = doc
+
+    def __getattr__(self, name):
+        return getattr(self._doc, name)
+
+    def receive_sync_message(self, state, message):
+        raise PanicException("not yet implemented")
+
+
+def test_relay__a_binding_panic_restores_the_document_and_drops_only_the_sender(tmp_path):
+    async def main():
+        async with RelayServer(tmp_path / "relay") as relay:
+            a, b, c = Repo(), Repo(), Repo()
+            for repo in (a, b):
+                await repo.connect(relay.url)
+            ha = a.create()
+            append_moves(ha, 0, [1, 0])
+            hb = await b.find(ha.document_id, timeout=5)
+            await hb.wait_synced(5)
+            await ha.wait_synced(5)
+            await asyncio.sleep(0.1)
+            stored = relay.repo.handles[ha.wire_id]
+            stored.doc = _Panicking(stored.doc)
+            conn_c = await c.connect(relay.url, backoff_base=5.0)
+            with pytest.raises(DocumentUnavailable):  # c's request makes the relay's binding panic
+                await c.find(ha.document_id, timeout=1)
+            assert not conn_c.connected.is_set()
+            assert "could not be applied" in str(conn_c.last_error) and "PanicException" in str(
+                conn_c.last_error
+            )
+            assert not isinstance(
+                relay.repo.handles[ha.wire_id].doc, _Panicking
+            )  # restored from its last save
+            assert log_of(relay.repo.handles[ha.wire_id].doc) == [(0, 1), (0, 0)]
+            assert sorted(relay.repo.peers) == sorted([a.peer_id, b.peer_id])
+            append_moves(hb, 1, [1])  # the others carry on
+            await ha.wait_for(lambda d: len(log_of(d)) == 3, 5)
+            for repo in (a, b, c):
+                await repo.close()
+
+    run(main())
+
+
+def test_relay__placeholders_are_dropped_and_capped_per_connection(tmp_path):
+    async def main():
+        limits = Limits(max_documents=20)
+        async with RelayServer(None, limits=limits) as relay:
+            a = Repo()
+            await a.connect(relay.url)
+            for _ in range(3):
+                with pytest.raises(DocumentUnavailable):
+                    await a.find(new_document_id(), timeout=5, grace=0)
+            assert len(relay.repo.handles) == 3  # placeholders remember who asked ...
+            await a.close()
+            for _ in range(100):
+                if not relay.repo.handles:
+                    break
+                await asyncio.sleep(0.01)
+            assert relay.repo.handles == {}  # ... until that peer leaves
+            async with websockets.connect(relay.url) as ws:
+                await _join(ws, "hoarder")
+                for _ in range(21):
+                    await ws.send(
+                        wire.encode(
+                            {
+                                "type": "request",
+                                "senderId": "hoarder",
+                                "targetId": "r",
+                                "documentId": new_document_id(),
+                                "data": b"\x42\x00\x00\x01\x00\x00\x00",
+                            }
+                        )
+                    )
+                error = await _error_of(ws)
+            assert error is not None and "more than 20 documents on one connection" in error["message"]
+
+    run(main())

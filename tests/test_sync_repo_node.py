@@ -121,3 +121,23 @@ async def _exchange(url: str, episode: sync.EpisodeDoc) -> None:
     assert synced.entries() == py_entries
     sync.replay(synced)
     await repo.close()
+
+
+@pytest.mark.parametrize("server", ["js", "relay"])
+def test_doc_unavailable__answered_by_both_servers(server, tmp_path):
+    from htjax.sync.repo import DocumentUnavailable, new_document_id
+
+    srv = JsServer(tmp_path / "js") if server == "js" else RelayProcess(tmp_path / "relay")
+
+    async def main():
+        repo = Repo()
+        await repo.connect(srv.url)
+        with pytest.raises(DocumentUnavailable, match="none of the 1 connected peer"):
+            await repo.find(new_document_id(), timeout=20, grace=0.2)
+        await repo.close()
+
+    try:
+        run(main(), timeout=30)
+    finally:
+        srv.stop()
+    assert srv.proc.returncode == 0  # and both shut down cleanly afterwards

@@ -200,8 +200,10 @@ class Repo:
     def _remove_peer(self, peer: Peer) -> None:
         if self._peers.get(peer.remote_id) is peer:
             del self._peers[peer.remote_id]
-        for handle in self.handles.values():
+        for wire_id, handle in list(self.handles.items()):
             handle._peers.pop(peer, None)
+            if not handle.has_data and not handle._peers and not handle._finders:
+                del self.handles[wire_id]  # a placeholder nobody wants any more
 
     # ------------------------------------------------------------------ documents
     def _handle(self, wire_id: str, *, create: bool) -> DocHandle | None:
@@ -296,7 +298,11 @@ class Repo:
             self._receive_sync(peer, message, wire_id)
 
     def _receive_sync(self, peer: Peer, message: dict[str, Any], wire_id: str) -> None:
-        handle = self._handle(wire_id, create=True)
+        handle = self.handles.get(wire_id) or self._handle(wire_id, create=True)
+        if peer not in handle._peers:
+            peer.documents += 1
+            if peer.documents > self.limits.max_documents:
+                raise MalformedMessage(f"more than {self.limits.max_documents} documents on one connection")
         state = handle._peer_state(peer)
         data = message["data"]
         heads = sync_message_heads(data)
