@@ -23,7 +23,7 @@ from sync_helpers import TOY_ENVS
 
 import htjax
 import htjax.sync as sync
-from htjax.sync.repo import Repo
+from htjax.sync.repo import Repo, with_token
 
 pytestmark = pytest.mark.usefixtures("node_modules")
 
@@ -65,18 +65,22 @@ def episode() -> sync.EpisodeDoc:
     return sync.record(env, out.trajectory, [0])[0]
 
 
-@pytest.mark.parametrize("server", ["js", "relay"])
+@pytest.mark.parametrize("server", ["js", "relay", "relay-token"])
 def test_python_peer_and_node_client__sync_one_episode(server, episode, tmp_path):
-    srv = JsServer(tmp_path / "js") if server == "js" else RelayProcess(tmp_path / "relay")
+    token = "s3cret" if server == "relay-token" else None
+    if server == "js":
+        srv = JsServer(tmp_path / "js")
+    else:
+        srv = RelayProcess(tmp_path / "relay", *(["--token", token] if token else []))
     try:
-        run(_exchange(srv.url, episode), timeout=60)
+        run(_exchange(srv.url, episode, token), timeout=60)
     finally:
         srv.stop()
 
 
-async def _exchange(url: str, episode: sync.EpisodeDoc) -> None:
+async def _exchange(url: str, episode: sync.EpisodeDoc, token: str | None) -> None:
     repo = Repo()
-    await repo.connect(url)
+    await repo.connect(url, token=token)
     handle = repo.create(am.Document.load(episode.to_bytes()))
     await handle.wait_synced(10)  # the server holds the episode before Node asks for it
     heard = []
@@ -84,7 +88,7 @@ async def _exchange(url: str, episode: sync.EpisodeDoc) -> None:
     node = await asyncio.create_subprocess_exec(
         _node(),
         str(ROOT_DIR / "js" / "repo_client.mjs"),
-        url,
+        with_token(url, token),  # a JS client carries the token in its adapter's URL
         handle.document_id,
         "30000",
         stdout=asyncio.subprocess.PIPE,
