@@ -295,7 +295,7 @@ def markdown(report: dict) -> str:
         "## Live sync (automerge-repo protocol)",
         "",
         "Latency from one peer's change (one IPD log entry) to the other peer process seeing it, on "
-        f"loopback, {lat['direct']['samples']} moves each way after {WARMUP} warm-up moves "
+        f"loopback, {lat['direct']['samples'] // 2} moves each way after {WARMUP} warm-up moves "
         "(`htjax.sync.repo`, see docs/relay.md):",
         "",
         "| path | median | p99 | max |",
