@@ -34,7 +34,10 @@ def _server(episodes: pathlib.Path) -> StdioServerParameters:
         "XDG_CACHE_HOME": str(episodes.parent / "cache"),
     }
     return StdioServerParameters(
-        command=sys.executable, args=["-m", "htjax", "mcp", "--episodes", str(episodes)], env=env, cwd=str(ROOT)
+        command=sys.executable,
+        args=["-m", "htjax", "mcp", "--episodes", str(episodes)],
+        env=env,
+        cwd=str(ROOT),
     )
 
 
@@ -100,7 +103,12 @@ async def _play_ipd(session: ClientSession) -> list[tuple[str, str]]:
     assert state["over"]
     # tit for tat: cooperate first, then copy my previous move
     assert [t for _, t in rounds] == ["cooperate"] + mine[:-1]
-    payoff = {("cooperate", "cooperate"): 3, ("cooperate", "defect"): 0, ("defect", "cooperate"): 5, ("defect", "defect"): 1}
+    payoff = {
+        ("cooperate", "cooperate"): 3,
+        ("cooperate", "defect"): 0,
+        ("defect", "cooperate"): 5,
+        ("defect", "defect"): 1,
+    }
     assert state["returns"][0] == sum(payoff[r] for r in rounds)
     return rounds
 
@@ -145,7 +153,13 @@ async def _session(episodes: pathlib.Path) -> dict:
             assert err is None, err
             _, err = await _call(session, "replay_episode", file="missing-episode")
             assert err is not None and "no episode file 'missing-episode'" in err
-            return {"blackjack": blackjack, "saved": saved, "replayed": replayed, "ipd": again, "rounds": rounds}
+            return {
+                "blackjack": blackjack,
+                "saved": saved,
+                "replayed": replayed,
+                "ipd": again,
+                "rounds": rounds,
+            }
 
 
 def test_mcp_server__plays_blackjack_and_the_ipd_over_stdio_and_replays_them(tmp_path):

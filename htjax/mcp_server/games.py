@@ -292,7 +292,12 @@ class GameTable:
                 save(game.recorder.doc, path)
             except OSError as err:
                 raise GameError(f"cannot save the episode to {str(path)!r}: {err.strerror or err}") from err
-            return {"game_id": game.id, "path": str(path.resolve()), "steps": game.recorder.step, "over": game.recorder.done}
+            return {
+                "game_id": game.id,
+                "path": str(path.resolve()),
+                "steps": game.recorder.step,
+                "over": game.recorder.done,
+            }
 
     def replay(self, game_id: str | None = None, file: str | None = None) -> dict[str, Any]:
         """Replay and verify a game's document, or a saved episode file (a name in the episodes
@@ -307,7 +312,9 @@ class GameTable:
                 if not path.is_file():
                     named = self.episodes_dir / (file if file.endswith(FILE_SUFFIX) else file + FILE_SUFFIX)
                     if not named.is_file():
-                        raise GameError(f"no episode file {file!r} (neither a path nor a name in {str(self.episodes_dir)!r})")
+                        raise GameError(
+                            f"no episode file {file!r} (neither a path nor a name in {str(self.episodes_dir)!r})"
+                        )
                     path = named
                 try:
                     doc = load(path)

@@ -61,7 +61,9 @@ def _seat(c: Canvas, frame: Frame, p: int, seat: dict, y: float) -> float:
     for h, hand in enumerate(seat["hands"]):
         active = acting and view["hand_to_act"] == h
         if active:
-            c.rect(LEFT + 6, y - 4, WIDTH - 2 * LEFT - 12, HAND_ROW - 6, stroke=HIGHLIGHT, stroke_width=2, rx=8)
+            c.rect(
+                LEFT + 6, y - 4, WIDTH - 2 * LEFT - 12, HAND_ROW - 6, stroke=HIGHLIGHT, stroke_width=2, rx=8
+            )
         x = c.cards(LEFT + 16, y, hand["cards"])
         parts = [f"= {_total(hand['total'], hand['soft'])}"]
         if hand["status"]:
@@ -101,7 +103,12 @@ def draw(frame: Frame) -> str:
     y += 18
     rewards = view["rewards"]
     if any(r != 0 for r in rewards):
-        c.text(LEFT, y, "last rewards: " + ", ".join(f"{frame.who(p)} {r:+g}" for p, r in enumerate(rewards)), size=12)
+        c.text(
+            LEFT,
+            y,
+            "last rewards: " + ", ".join(f"{frame.who(p)} {r:+g}" for p, r in enumerate(rewards)),
+            size=12,
+        )
         y += 18
     if view["over"]:
         c.badge(LEFT, y + 4, "episode over")

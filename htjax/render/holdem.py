@@ -118,7 +118,9 @@ def _centre(c: Canvas, view: dict) -> None:
         c.text(CX, y, f"pot {view['pot']} chips ({fmt(view['pot'] / bb)} bb)", size=13, anchor="middle")
         pots = view["pots"]
         if len(pots) > 1:
-            names = ["main pot"] + (["side pot"] if len(pots) == 2 else [f"side pot {i}" for i in range(1, len(pots))])
+            names = ["main pot"] + (
+                ["side pot"] if len(pots) == 2 else [f"side pot {i}" for i in range(1, len(pots))]
+            )
             parts = [
                 f"{name}: {pot['amount']} (seat{'s' if len(pot['eligible']) > 1 else ''} "
                 f"{', '.join(str(s) for s in pot['eligible'])})"
@@ -137,7 +139,14 @@ def draw(frame: Frame) -> str:
     height = TABLE_H + 70 + (18 if frame.caption else 0)
     c = Canvas(WIDTH, height, f"hold'em, step {view['step']}, seen by {viewer}", background="#20262e")
     c.element(
-        "ellipse", cx=CX, cy=CY, rx=float(RX), ry=float(RY), fill="#1f6b3a", stroke="#6d4c2f", stroke_width=14.0
+        "ellipse",
+        cx=CX,
+        cy=CY,
+        rx=float(RX),
+        ry=float(RY),
+        fill="#1f6b3a",
+        stroke="#6d4c2f",
+        stroke_width=14.0,
     )
     _centre(c, view)
     me = 0 if frame.seat is None else frame.seat
