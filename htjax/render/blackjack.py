@@ -22,7 +22,7 @@ def _total(total: int | None, soft: bool | None) -> str:
     if total is None:
         return ""
     if total > 21:
-        return f"{total} bust"
+        return f"{total}"
     return f"soft {total}" if soft else str(total)
 
 
@@ -36,7 +36,8 @@ def _dealer(c: Canvas, view: dict, y: float) -> float:
     faces: list[str | None] = shown if dealer["hole_revealed"] else shown + [None]
     x = c.cards(LEFT + 80, y, faces)
     if dealer["hole_revealed"]:
-        label = "= " + _total(dealer["total"], dealer["soft"])
+        total = dealer["total"]
+        label = "= " + _total(total, dealer["soft"]) + (" bust" if total is not None and total > 21 else "")
     else:
         label = f"showing {dealer['up_value']}"
     c.text(x + 8, y + CARD_H / 2 + 5, label, size=14)

@@ -92,9 +92,9 @@ def _seat(c: Canvas, frame: Frame, p: int, k: int, n: int) -> None:
     elif acting:
         c.text(bx + box_w - 8, bottom, "to act", size=11, anchor="end", fill=HIGHLIGHT, weight="bold")
     if view["button"] == p:
-        dx, dy = _position(k, n, RX - 40, RY - 40)
-        c.circle(dx + 34, dy, 10, fill="#ffffff", stroke="#333333", stroke_width=1)
-        c.text(dx + 34, dy + 4, "D", size=11, fill="#1b1b1b", anchor="middle", weight="bold")
+        dx, dy = _position(k - min(0.3, 0.9 / n), n, RX - 36, RY - 36)  # beside the bet, not on it
+        c.circle(dx, dy, 10, fill="#ffffff", stroke="#333333", stroke_width=1)
+        c.text(dx, dy + 4, "D", size=11, fill="#1b1b1b", anchor="middle", weight="bold")
     if seat["bet"] > 0 and not view["over"]:
         bx2, by2 = _position(k, n, RX - 70, RY - 62)
         c.chips(bx2 - 12, by2, seat["bet"])

@@ -70,7 +70,7 @@ def draw(frame: Frame) -> str:
         )
     y0 = 62
     for k, r in enumerate(range(first, played + 1)):
-        if r == first or r % 5 == 0 or r == played:
+        if r % 5 == 0 or (r == first and r % 5 != 4) or (r == played and r % 5 != 1):
             c.text(GRID_X + k * CELL + CELL / 2, y0, str(r), size=9, anchor="middle", fill="#b0bec5")
     for seat in (0, 1):
         y = y0 + 8 + seat * (CELL + 10)
