@@ -34,7 +34,9 @@ def main() -> int:
         if old == svg:
             continue
         changed += 1
-        diff = difflib.unified_diff(old.split("><"), svg.split("><"), f"{name} (file)", f"{name} (now)", lineterm="")
+        diff = difflib.unified_diff(
+            old.split("><"), svg.split("><"), f"{name} (file)", f"{name} (now)", lineterm=""
+        )
         print("\n".join(list(diff)[:40]))
         if not args.check:
             path.write_text(svg, encoding="utf-8")

@@ -71,8 +71,12 @@ def test_render__golden_svgs_match(rendered):
     for name, svg in rendered.items():
         golden = (GOLDEN_DIR / name).read_text(encoding="utf-8")
         if svg != golden:
-            diff = "\n".join(list(difflib.unified_diff(golden.split("><"), svg.split("><"), lineterm=""))[:30])
-            pytest.fail(f"{name} differs from its golden file (scripts/render_snapshots.py rewrites it):\n{diff}")
+            diff = "\n".join(
+                list(difflib.unified_diff(golden.split("><"), svg.split("><"), lineterm=""))[:30]
+            )
+            pytest.fail(
+                f"{name} differs from its golden file (scripts/render_snapshots.py rewrites it):\n{diff}"
+            )
 
 
 def test_render__svgs_are_well_formed_standalone_documents(rendered):
@@ -186,7 +190,9 @@ def test_render__the_dealers_hole_card_stays_face_down_until_revealed():
                 hidden_seen += 1
                 assert _backs(svg) == 1
                 view = env.public_view(state)
-                visible = [c for s in view["seats"] for h in s["hands"] for c in h["cards"]] + view["dealer"]["cards"]
+                visible = [c for s in view["seats"] for h in s["hands"] for c in h["cards"]] + view["dealer"][
+                    "cards"
+                ]
                 assert sorted(_face_up(svg)) == sorted(visible)
                 other = dealer.copy()
                 other[1] = (int(dealer[1]) + 1 + rng.integers(51)) % 52  # another card
@@ -203,7 +209,9 @@ def test_render_html__a_self_contained_page_with_one_frame_per_state():
     assert page.startswith("<!DOCTYPE html>") and page.count('class="frame') == len(states) == 5
     assert page.count("<svg") == 5 and "after 3 rounds" in page and "Seat 1 (you)" in page
     # nothing fetched: the only URL is the SVG namespace name
-    assert not re.search(r"(src|href)=|@import|url\(|https?:", page.replace('xmlns="http://www.w3.org/2000/svg"', ""))
+    assert not re.search(
+        r"(src|href)=|@import|url\(|https?:", page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    )
     assert render_html(env, states, 1, captions=[f"after {t} rounds" for t in range(5)]) == page
     with pytest.raises(InvalidArgumentError, match="5 states but 2 captions"):
         render_html(env, states, captions=["a", "b"])
@@ -222,7 +230,9 @@ def test_view__shows_itself_as_the_seats_svg():
 def test_render__bad_arguments_raise_clear_errors():
     env = htjax.make("prisoners_dilemma", rounds=3)
     state = env.init(jax.random.PRNGKey(0))
-    with pytest.raises(InvalidArgumentError, match=r"seat must be None \(a spectator\) or an int in \[0, 2\), got 2"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"seat must be None \(a spectator\) or an int in \[0, 2\), got 2"
+    ):
         render_svg(env, state, 2)
     with pytest.raises(InvalidArgumentError, match="seat must be"):
         render_svg(env, state, True)
