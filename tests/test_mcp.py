@@ -137,6 +137,10 @@ async def _session(episodes: pathlib.Path) -> dict:
             assert err is not None and "unknown env id 'chess'" in err and "blackjack" in err
             _, err = await _call(session, "start_game", env="prisoners_dilemma", opponent="Nobody")
             assert err is not None and "unknown opponent 'Nobody'" in err and "TitForTat" in err
+            _, err = await _call(session, "start_game", env="prisoners_dilemma", opponent="holdem")
+            assert err is not None and "made for env id 'holdem'" in err
+            _, err = await _call(session, "start_game", env="holdem", config={"num_players": 9})
+            assert err is not None and "num_players" in err and "[2, 6]" in err
             _, err = await _call(session, "get_state", game_id="no-such-game")
             assert err is not None and "unknown game id 'no-such-game'" in err
             _, err = await _call(session, "act", game_id="no-such-game", action=0)

@@ -256,3 +256,25 @@ def test_render__a_game_without_a_renderer_gets_its_public_view():
     for key, value in env.public_view(state).items():
         assert f"{key}: " in svg
     assert "your moves" in svg
+
+
+def test_replay_pictures__one_svg_per_state_and_a_page_for_a_seat(holdem_states, tmp_path):
+    import htjax.sync as sync
+    from htjax.render.episode import svg_name, write_replay_pictures
+
+    env, _ = holdem_states
+    rec = sync.Recorder.start(env, np.asarray(jax.random.PRNGKey(5)))
+    while not rec.done and rec.step < 4:
+        rec.append(int(np.flatnonzero(np.asarray(rec.state.legal_action_mask))[-2]))  # a raise or a call
+    replayed = sync.replay(rec.doc)
+    written = write_replay_pictures(replayed, svg_dir=tmp_path / "pics", html=tmp_path / "hand.html", seat=1)
+    n = replayed.length + 1
+    assert [p.name for p in written[:-1]] == [svg_name(t) for t in range(n)] and written[-1].name == "hand.html"
+    first = (tmp_path / "pics" / "step-0001.svg").read_text()
+    assert "step 0: seat " in first and "Seat 1 (you)" in first
+    page = written[-1].read_text()
+    assert page.count("<svg") == n
+    states = jax.device_get(replayed.states)
+    if not bool(states.table.showdown[replayed.length]):
+        for c in np.asarray(states.table.hole)[-1][[0, 2]].ravel():
+            assert f'data-card="{cards.card_to_str(c)}"' not in page

@@ -141,8 +141,8 @@ class GameTable:
             raise GameError(f"config must be an object of config fields, got {type(config).__name__}")
         try:
             env = make(env_id, preset=rules, **(config or {}))
-        except (HtjaxError, ConfigError, TypeError) as err:
-            raise GameError(str(err)) from err
+        except (HtjaxError, ConfigError, TypeError, ValueError) as err:
+            raise GameError(f"cannot start {env_id!r}: {err}") from err
         if isinstance(seat, bool) or not isinstance(seat, int) or not 0 <= seat < env.num_players:
             raise GameError(f"{env.id}: seat must be an int in [0, {env.num_players}), got {seat!r}")
         with self._lock:
