@@ -269,7 +269,9 @@ def test_replay_pictures__one_svg_per_state_and_a_page_for_a_seat(holdem_states,
     replayed = sync.replay(rec.doc)
     written = write_replay_pictures(replayed, svg_dir=tmp_path / "pics", html=tmp_path / "hand.html", seat=1)
     n = replayed.length + 1
-    assert [p.name for p in written[:-1]] == [svg_name(t) for t in range(n)] and written[-1].name == "hand.html"
+    assert [p.name for p in written[:-1]] == [svg_name(t) for t in range(n)] and written[
+        -1
+    ].name == "hand.html"
     first = (tmp_path / "pics" / "step-0001.svg").read_text()
     assert "step 0: seat " in first and "Seat 1 (you)" in first
     page = written[-1].read_text()
