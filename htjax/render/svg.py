@@ -246,7 +246,7 @@ class Canvas:
                 rx=11.0,
                 ry=4.5,
                 fill=colour,
-                stroke="#555555" if colour != "#222222" else "#bbbbbb",
+                stroke="#555555" if colour == "#eeeeee" else "#f4f1e8",
                 stroke_width=1.0,
             )
         self.text(x + 15, y + 4, label if label is not None else fmt(amount), size=12)
