@@ -174,3 +174,11 @@ def run_demo(
     for note in ctx.notes:
         console.print(note)
     return ctx
+
+
+def print_web_hint(console: Console) -> None:
+    """The demo's last line: how to open the web page (``htjax serve``, ``docs/web.md``)."""
+    console.print(
+        "Play in your browser: run [bold]htjax serve[/] and open the address it prints (docs/web.md).",
+        soft_wrap=True,  # one line whatever the terminal's width
+    )
