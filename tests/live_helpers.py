@@ -11,6 +11,7 @@ import asyncio
 import itertools
 
 import automerge.core as am
+import cbor2
 
 _ids = itertools.count()
 
@@ -89,4 +90,4 @@ class FakeHandle:
         for other in self.hub.handles:
             if other is not self:
                 for cb in list(other._eph_cbs):
-                    loop.call_soon(cb, self.peer_id, bytes(payload))
+                    loop.call_soon(cb, self.peer_id, cbor2.loads(cbor2.dumps(payload)))

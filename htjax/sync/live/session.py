@@ -31,7 +31,6 @@ import inspect
 import time
 from typing import Any, Callable, Mapping
 
-import cbor2
 import numpy as np
 
 from htjax.sync import schema
@@ -187,11 +186,8 @@ class LiveGame:
         return others <= self._done_from
 
     # ------------------------------------------------------------------ messages
-    def _on_message(self, sender: str, payload: bytes) -> None:
-        try:
-            msg = cbor2.loads(payload)
-        except Exception:  # noqa: BLE001 - someone else's traffic
-            return
+    def _on_message(self, sender: str, payload: Any) -> None:
+        msg = channel.decoded(payload)
         if isinstance(msg, dict) and msg.get("type") == DONE_TYPE and isinstance(msg.get("actor"), str):
             self._done_from.add(msg["actor"])
             self._wake.set()
@@ -226,7 +222,7 @@ class LiveGame:
         return self._channel_keys[seat]
 
     def _announce_done(self) -> None:
-        self.handle.broadcast(cbor2.dumps({"type": DONE_TYPE, "v": 1, "actor": self.actor}))
+        self.handle.broadcast({"type": DONE_TYPE, "v": 1, "actor": self.actor})
 
     # ------------------------------------------------------------------ one step of work
     def _info(self) -> LiveInfo:
