@@ -13,6 +13,9 @@ from htjax.sync.derive import Derivation, Rejection
 from htjax.sync.document import FILE_SUFFIX, ChangeInfo, EpisodeDoc, load, save
 from htjax.sync.errors import (
     CorruptDocumentError,
+    DealingError,
+    KeyNotRevealedError,
+    LiveGameError,
     DocumentEnvError,
     EpisodeMismatchError,
     LogAppendError,
@@ -65,4 +68,7 @@ __all__ = [
     "LogAppendError",
     "MergeError",
     "EpisodeMismatchError",
+    "KeyNotRevealedError",
+    "DealingError",
+    "LiveGameError",
 ]
