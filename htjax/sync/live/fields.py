@@ -45,6 +45,7 @@ __all__ = [
     "add_claim",
     "add_reveal",
     "reveal_dealer_share",
+    "live_summary",
 ]
 
 LIVE_MODES = ("open", "dealer")
@@ -286,3 +287,12 @@ def reveal_dealer_share(tx: am.Transaction, share: str) -> None:
     with binding_guard("writing the dealer's share"):
         got = tx.get(_live_map(tx), "dealer")
         tx.put(got[1], "share", S.Str, share)
+
+
+def live_summary(doc: am.Document, num_players: int) -> str:
+    """One line for ``htjax inspect``: the dealing mode and who holds each seat."""
+    info = read_live(doc, num_players)
+    if info is None:
+        return "-"
+    seats = ", ".join(f"{s}={c.name}" for s, c in sorted(info.seat_claims().items())) or "none claimed"
+    return f"{info.mode} dealing; seats {seats}"
