@@ -276,16 +276,28 @@ def play_command(
     greedy: bool = typer.Option(
         False, "--greedy/--sample", help="The --opponent policy plays its most probable action, or samples."
     ),
-    host: bool = typer.Option(False, "--host", help="Host a live game and print its URL for --join (docs/p2p.md)."),
-    join: Optional[str] = typer.Option(None, "--join", help="Join the live game at this URL (what --host printed)."),
-    relay: Optional[str] = typer.Option(None, "--relay", help="With --host: meet through this relay (ws://...)."),
-    token: Optional[str] = typer.Option(None, "--token", help="Live games: the relay's or host's shared secret."),
+    host: bool = typer.Option(
+        False, "--host", help="Host a live game and print its URL for --join (docs/p2p.md)."
+    ),
+    join: Optional[str] = typer.Option(
+        None, "--join", help="Join the live game at this URL (what --host printed)."
+    ),
+    relay: Optional[str] = typer.Option(
+        None, "--relay", help="With --host: meet through this relay (ws://...)."
+    ),
+    token: Optional[str] = typer.Option(
+        None, "--token", help="Live games: the relay's or host's shared secret."
+    ),
     dealing: Optional[str] = typer.Option(
         None, "--dealing", help="Live games: open or dealer (default: dealer for hidden-information games)."
     ),
-    listen: str = typer.Option("127.0.0.1:0", "--listen", help="With --host: HOST:PORT to serve on (0: any port)."),
+    listen: str = typer.Option(
+        "127.0.0.1:0", "--listen", help="With --host: HOST:PORT to serve on (0: any port)."
+    ),
     timeout: float = typer.Option(600.0, "--timeout", min=1, help="Live games: seconds before giving up."),
-    out: Optional[pathlib.Path] = typer.Option(None, "--out", "-o", help="Live games: save the final episode here."),
+    out: Optional[pathlib.Path] = typer.Option(
+        None, "--out", "-o", help="Live games: save the final episode here."
+    ),
 ) -> None:
     """Play ENV in the terminal: type an action's number or label; `?` for help, `q` to quit."""
     from htjax.play import onnx_opponent, play_session

@@ -90,7 +90,9 @@ def _announced(agent, env: Env, console: Console, seat: int):
 def _agents(env: Env, specs: list[SeatSpec], seed: int, console: Console, read_line) -> dict:
     seats = [s.seat for s in specs]
     if len(set(seats)) != len(seats):
-        raise InvalidArgumentError(f"--seat names seat(s) {sorted({s for s in seats if seats.count(s) > 1})} twice")
+        raise InvalidArgumentError(
+            f"--seat names seat(s) {sorted({s for s in seats if seats.count(s) > 1})} twice"
+        )
     person = _person(env, console, read_line)
     return {
         s.seat: _announced(make_agent(s, env, seed=seed, person=person), env, console, s.seat) for s in specs
@@ -158,7 +160,9 @@ async def _run(
                     raise LiveGameError(f"every seat of the game at {join} is taken")
                 specs = [SeatSpec(free[0], "person")]
             agents = _agents(env, specs, seed, console, read_line)
-            game = await join_game(repo, document_id, agents, env_id=env.id, name="guest", on_view=_show(console, env))
+            game = await join_game(
+                repo, document_id, agents, env_id=env.id, name="guest", on_view=_show(console, env)
+            )
             mode = game.doc.header.live and read_live(handle.doc, env.num_players).mode
             console.print(f"joined {env.id} ({mode} dealing); seats {sorted(agents)} here")
         try:
@@ -170,7 +174,11 @@ async def _run(
         console.rule("game over")
         for s in sorted(agents):
             console.print(f"seat {s}: return {outcome.returns[s]:+g}")
-        checked = f"; {result.private_checked} private views checked against the deal" if mode == "dealer" and not host else ""
+        checked = (
+            f"; {result.private_checked} private views checked against the deal"
+            if mode == "dealer" and not host
+            else ""
+        )
         console.print(
             f"verified: {outcome.length} steps replayed, checkpoints {result.replay.verified}, "
             f"key {list(result.key)} matches the {mode} dealing{checked}"
@@ -182,7 +190,9 @@ async def _run(
         await repo.close()
 
 
-def play_live(env: Env, *, read_line: Callable[[], str] | None = None, console: Console | None = None, **options) -> None:
+def play_live(
+    env: Env, *, read_line: Callable[[], str] | None = None, console: Console | None = None, **options
+) -> None:
     """Run one live game from the terminal (options as :func:`_run`; see ``htjax play --help``).
 
     Raises:
@@ -190,7 +200,9 @@ def play_live(env: Env, *, read_line: Callable[[], str] | None = None, console: 
       HtjaxError: bad input (URL, connection, protocol, document, seats), as one message.
     """
     if options.get("dealing") is not None and options["dealing"] not in LIVE_MODES:
-        raise InvalidArgumentError(f"--dealing must be one of {', '.join(LIVE_MODES)}, got {options['dealing']!r}")
+        raise InvalidArgumentError(
+            f"--dealing must be one of {', '.join(LIVE_MODES)}, got {options['dealing']!r}"
+        )
     asyncio.run(
         _run(
             env,

@@ -77,13 +77,17 @@ def served():
 
         future = await websockets.serve(future_server, "127.0.0.1", 0)
         port = future.sockets[0].getsockname()[1]
-        return repo, {
-            "url": url,
-            "live": live.document_id,
-            "foreign": foreign.document_id,
-            "recorded": recorded.document_id,
-            "future": f"ws://127.0.0.1:{port}",
-        }, future
+        return (
+            repo,
+            {
+                "url": url,
+                "live": live.document_id,
+                "foreign": foreign.document_id,
+                "recorded": recorded.document_id,
+                "future": f"ws://127.0.0.1:{port}",
+            },
+            future,
+        )
 
     repo, where, future = bg.call(start())
     yield where
@@ -150,7 +154,12 @@ def test_the_two_terminal_walkthrough_of_docs_p2p_runs(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     prefix = [sys.executable, "-m"]
     host = subprocess.Popen(
-        prefix + host_cmd.split(), cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        prefix + host_cmd.split(),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         lines = []
@@ -162,7 +171,9 @@ def test_the_two_terminal_walkthrough_of_docs_p2p_runs(tmp_path):
         else:
             pytest.fail("the host printed no game URL:\n" + "".join(lines))
         join_args = [url if a in ("URL", "'URL'") else a for a in join_cmd.split()]
-        guest = subprocess.run(prefix + join_args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+        guest = subprocess.run(
+            prefix + join_args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
+        )
         rest, _ = host.communicate(timeout=60)
     finally:
         if host.poll() is None:
@@ -174,7 +185,12 @@ def test_the_two_terminal_walkthrough_of_docs_p2p_runs(tmp_path):
     assert "verified:" in host_out
     for name in ("host.automerge", "guest.automerge"):  # both peers saved the same, verifying game
         done = subprocess.run(
-            prefix + ["htjax", "replay", name], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+            prefix + ["htjax", "replay", name],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 0 and "verified" in done.stdout, done.stdout + done.stderr
     a, b = (sync.load(tmp_path / n) for n in ("host.automerge", "guest.automerge"))

@@ -88,7 +88,9 @@ def test_forged_seat_and_out_of_turn_appends_are_rejected_identically_by_every_p
             _append(other_peer.handle, 0, other, legal)  # out of turn: its own seat, not to move
             _append(other_peer.handle, 0, mover, legal)  # forged: the mover's seat, from the other actor
             gate.set()
-            results = await asyncio.wait_for(asyncio.gather(hosted.run(TIMEOUT), joined.run(TIMEOUT)), TIMEOUT)
+            results = await asyncio.wait_for(
+                asyncio.gather(hosted.run(TIMEOUT), joined.run(TIMEOUT)), TIMEOUT
+            )
             await asyncio.gather(hosted.linger(5), joined.linger(5))
             return results, mover, other, other_peer.actor, (hosted if mover == 0 else joined).actor
         finally:
@@ -179,4 +181,8 @@ def test_a_seat_cannot_open_another_seats_private_view():
     with pytest.raises(sync.DealingError, match="does not authenticate"):
         channel.open_sealed(k1, doc_id, envelope)
     with pytest.raises(sync.DealingError, match="does not authenticate"):  # replayed into another document
-        channel.open_sealed(channel.channel_key(seat0, channel.public_bytes(dealer), "automerge:xyz", 0), "automerge:xyz", envelope)
+        channel.open_sealed(
+            channel.channel_key(seat0, channel.public_bytes(dealer), "automerge:xyz", 0),
+            "automerge:xyz",
+            envelope,
+        )

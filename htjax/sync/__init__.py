@@ -14,10 +14,10 @@ from htjax.sync.document import FILE_SUFFIX, ChangeInfo, EpisodeDoc, load, save
 from htjax.sync.errors import (
     CorruptDocumentError,
     DealingError,
-    KeyNotRevealedError,
-    LiveGameError,
     DocumentEnvError,
     EpisodeMismatchError,
+    KeyNotRevealedError,
+    LiveGameError,
     LogAppendError,
     MergeError,
     RecordError,

@@ -31,9 +31,9 @@ from htjax.core.rollouts import Trajectory, first_legal_policy, random_policy
 from htjax.sync.document import FILE_SUFFIX, EpisodeDoc, load, save
 from htjax.sync.engine import STEP_BUCKET
 from htjax.sync.errors import RecordError, SyncError, binding_guard
+from htjax.sync.live.fields import live_summary
 from htjax.sync.record import DEFAULT_CHECKPOINT_EVERY, record
 from htjax.sync.replay import Replay, derive, replay, replay_many
-from htjax.sync.live.fields import live_summary
 from htjax.sync.schema import SCHEMA, SCHEMA_VERSION, list_id
 from htjax.sync.views import render_text_of
 
@@ -593,4 +593,3 @@ def whatif_command(
             )
         console.print(table)
     return out
-

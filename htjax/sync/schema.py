@@ -259,7 +259,9 @@ def _read_key(r: _Reader, key_id: bytes) -> tuple[int, int]:
         raise CorruptDocumentError("episode document: field 'episode.key' must hold 2 uint32 values")
     key = tuple(int(r.scalar(key_id, i, f"episode.key[{i}]", _INT)) for i in range(2))
     if not all(0 <= k < 2**32 for k in key):
-        raise CorruptDocumentError(f"episode document: field 'episode.key' must hold uint32 values, got {key}")
+        raise CorruptDocumentError(
+            f"episode document: field 'episode.key' must hold uint32 values, got {key}"
+        )
     return key  # type: ignore[return-value]
 
 

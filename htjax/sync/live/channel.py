@@ -69,7 +69,9 @@ def channel_key(own: ec.EllipticCurvePrivateKey, other_public: bytes, document_i
     try:
         other = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes(other_public))
     except (ValueError, TypeError) as exc:
-        raise DealingError(f"seat {seat}'s channel: the published public key is not a P-256 point ({exc})") from exc
+        raise DealingError(
+            f"seat {seat}'s channel: the published public key is not a P-256 point ({exc})"
+        ) from exc
     secret = own.exchange(ec.ECDH(), other)
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_info(document_id, seat)).derive(secret)
 
@@ -114,7 +116,9 @@ def open_sealed(key: bytes, document_id: str, envelope: dict[str, Any]) -> dict[
     try:
         raw = AESGCM(key).decrypt(envelope["nonce"], envelope["ct"], _info(document_id, envelope["seat"]))
     except InvalidTag as exc:
-        raise DealingError(f"a message for seat {envelope['seat']} does not authenticate with its channel key") from exc
+        raise DealingError(
+            f"a message for seat {envelope['seat']} does not authenticate with its channel key"
+        ) from exc
     try:
         body = cbor2.loads(raw)
     except Exception as exc:  # noqa: BLE001

@@ -155,7 +155,9 @@ def read_live(doc: am.Document, num_players: int) -> LiveInfo | None:
         return None
     mode = _str_or_text(r, live, "mode", "live.mode")
     if mode not in LIVE_MODES:
-        raise CorruptDocumentError(f"episode document: field 'live.mode' must be one of {LIVE_MODES}, got {mode!r}")
+        raise CorruptDocumentError(
+            f"episode document: field 'live.mode' must be one of {LIVE_MODES}, got {mode!r}"
+        )
     claims = []
     for i, m, creator in _read_list(r, live, "claims"):
         w = f"live.claims[{i}]"

@@ -34,7 +34,9 @@ def split_game_url(url: str) -> tuple[str, str]:
     if not server.startswith(("ws://", "wss://")):
         raise LiveGameError(f"a game URL starts with ws:// or wss://, got {text!r}")
     if not sep or not document_id.startswith("automerge:"):
-        raise LiveGameError(f"a game URL ends with #automerge:<document id> (what --host prints), got {text!r}")
+        raise LiveGameError(
+            f"a game URL ends with #automerge:<document id> (what --host prints), got {text!r}"
+        )
     return server, document_id
 
 

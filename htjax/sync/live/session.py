@@ -296,12 +296,19 @@ class LiveGame:
             return
         self._revealed = True
         self.handle.change(
-            lambda tx: [add_reveal(tx, seat=s, actor=self.actor, share=self._shares[s]) for s in sorted(self.agents)]
+            lambda tx: [
+                add_reveal(tx, seat=s, actor=self.actor, share=self._shares[s]) for s in sorted(self.agents)
+            ]
         )
 
     def _play(self, info: LiveInfo, key: tuple[int, int]) -> None:
         env = self.env
-        if info.mode == "open" and 0 in self.agents and self.doc.header.episode_key is None and not self._key_written:
+        if (
+            info.mode == "open"
+            and 0 in self.agents
+            and self.doc.header.episode_key is None
+            and not self._key_written
+        ):
             self._key_written = True
             self.handle.change(lambda tx: _put_key(tx, key))
         d = derive_with(env, self.doc, key, info)
@@ -323,7 +330,13 @@ class LiveGame:
         public = env.public_view(state)
         for seat in self.agents:
             view = SeatView(
-                seat, t, to_move, done, obs[seat], legal_of(env, state, seat, to_move), str(env.render_text(state, seat)),
+                seat,
+                t,
+                to_move,
+                done,
+                obs[seat],
+                legal_of(env, state, seat, to_move),
+                str(env.render_text(state, seat)),
                 public=public,
             )
             if env.simultaneous and seat in d.pending:
