@@ -127,7 +127,7 @@ async def _run(
 ) -> None:
     from htjax.sync.repo import Repo
 
-    specs = [parse_seat(t, env) for t in seat_texts]
+    specs = [parse_seat(t, env) for t in seat_texts] if host else []
     repo = Repo()
     try:
         if host:
@@ -146,13 +146,17 @@ async def _run(
             sys.stdout.flush()
         else:
             assert join is not None
+            from htjax.sync.document import EpisodeDoc
+
             server, document_id = split_game_url(join)
             await repo.connect(server, token)
             handle = await repo.find(document_id, timeout=min(timeout, 10.0))
+            header = EpisodeDoc(handle.doc).header  # another schema refuses here
+            if header.env_id != env.id:
+                raise LiveGameError(f"{document_id} is a game of {header.env_id}, not {env.id}")
+            env = EpisodeDoc(handle.doc).env()  # the host's config and rules, whatever --config says
+            specs = [parse_seat(t, env) for t in seat_texts]
             if not specs:
-                from htjax.sync.document import EpisodeDoc
-
-                EpisodeDoc(handle.doc)  # another schema refuses here, before seats are read
                 info = read_live(handle.doc, env.num_players)
                 taken = set() if info is None else set(info.bindings())
                 free = [s for s in range(env.num_players) if s not in taken]
@@ -163,7 +167,6 @@ async def _run(
             game = await join_game(
                 repo, document_id, agents, env_id=env.id, name="guest", on_view=_show(console, env)
             )
-            mode = game.doc.header.live and read_live(handle.doc, env.num_players).mode
             console.print(f"joined {env.id} ({mode} dealing); seats {sorted(agents)} here")
         try:
             result = await game.run(timeout)

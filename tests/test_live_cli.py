@@ -7,6 +7,7 @@ import asyncio
 import os
 import pathlib
 import re
+import shlex
 import subprocess
 import sys
 import threading
@@ -139,59 +140,101 @@ def test_bad_live_input__one_error_line_and_exit_2(served):
     assert not failures, "\n".join(failures)
 
 
-def _walkthrough() -> tuple[str, str]:
-    """The two commands of docs/p2p.md's walkthrough (terminal 1 hosts, terminal 2 joins)."""
+def _commands(marker: str) -> list[str]:
+    """The ``htjax`` command lines of a docs/p2p.md bash block after ``<!-- marker -->``."""
     text = (ROOT / "docs" / "p2p.md").read_text()
-    block = re.search(r"<!-- walkthrough -->\n```bash\n(.*?)```", text, re.S).group(1)
-    lines = [line.strip() for line in block.splitlines() if line.strip().startswith("htjax ")]
-    host = next(line for line in lines if "--host" in line)
-    join = next(line for line in lines if "--join" in line)
-    return host, join
+    block = re.search(rf"<!-- {marker} -->\n```bash\n(.*?)```", text, re.S).group(1)
+    return [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
-def test_the_two_terminal_walkthrough_of_docs_p2p_runs(tmp_path):
-    host_cmd, join_cmd = _walkthrough()
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    prefix = [sys.executable, "-m"]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def _argv(command: str, url: str = "") -> tuple[list[str], str | None]:
+    """``python -m htjax ...`` for a documented command line (``URL`` replaced); a ``printf ... |``
+    prefix becomes the process's standard input."""
+    stdin = None
+    if " | " in command:
+        feed, command = command.split(" | ", 1)
+        stdin = shlex.split(feed)[1].encode().decode("unicode_escape")
+    words = [url if w == "URL" else w for w in shlex.split(command)]
+    assert words[0] == "htjax", command
+    return [sys.executable, "-m", *words], stdin
+
+
+def _start_host(argv, cwd):
     host = subprocess.Popen(
-        prefix + host_cmd.split(),
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        argv, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    try:
-        lines = []
-        for line in host.stdout:  # the host prints the game URL first
-            lines.append(line)
-            if line.startswith("game URL: "):
-                url = line.split("game URL: ", 1)[1].strip()
-                break
-        else:
-            pytest.fail("the host printed no game URL:\n" + "".join(lines))
-        join_args = [url if a in ("URL", "'URL'") else a for a in join_cmd.split()]
-        guest = subprocess.run(
-            prefix + join_args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
-        )
-        rest, _ = host.communicate(timeout=60)
-    finally:
-        if host.poll() is None:
-            host.kill()
-    host_out = "".join(lines) + rest
+    lines = []
+    for line in host.stdout:  # the host prints the game URL first
+        lines.append(line)
+        if line.startswith("game URL: "):
+            return host, line.split("game URL: ", 1)[1].strip(), lines
+    host.kill()
+    pytest.fail("the host printed no game URL:\n" + "".join(lines))
+
+
+def _finish(host, host_lines, guest, cwd):
+    rest, _ = host.communicate(timeout=60)
+    host_out = "".join(host_lines) + rest
     assert "Traceback" not in guest.stdout + guest.stderr + host_out
     assert guest.returncode == 0 and host.returncode == 0, (guest.stdout, guest.stderr, host_out)
-    assert "verified:" in guest.stdout and "private views checked against the deal" in guest.stdout
-    assert "verified:" in host_out
+    assert "verified:" in guest.stdout and "verified:" in host_out
     for name in ("host.automerge", "guest.automerge"):  # both peers saved the same, verifying game
         done = subprocess.run(
-            prefix + ["htjax", "replay", name],
-            cwd=tmp_path,
-            env=env,
+            [sys.executable, "-m", "htjax", "replay", name],
+            cwd=cwd,
+            env=ENV,
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert done.returncode == 0 and "verified" in done.stdout, done.stdout + done.stderr
-    a, b = (sync.load(tmp_path / n) for n in ("host.automerge", "guest.automerge"))
+    a, b = (sync.load(cwd / n) for n in ("host.automerge", "guest.automerge"))
     assert a.heads() == b.heads() and a.header.live and a.outcome().finished
+    return host_out
+
+
+def test_the_two_terminal_walkthrough_of_docs_p2p_runs(tmp_path):
+    host_cmd, join_cmd = _commands("walkthrough")
+    host, url, lines = _start_host(_argv(host_cmd)[0], tmp_path)
+    try:
+        argv, stdin = _argv(join_cmd, url)
+        guest = subprocess.run(
+            argv, cwd=tmp_path, env=ENV, input=stdin, capture_output=True, text=True, timeout=240
+        )
+        _finish(host, lines, guest, tmp_path)
+    finally:
+        if host.poll() is None:
+            host.kill()
+    assert "private views checked against the deal" in guest.stdout  # dealer mode: hold'em
+
+
+def test_the_relay_walkthrough_of_docs_p2p_runs_with_a_person_typing(tmp_path):
+    relay_cmd, host_cmd, join_cmd = _commands("relay walkthrough")
+    relay_argv = [w if w != "3030" else "0" for w in _argv(relay_cmd)[0]]
+    relay = subprocess.Popen(
+        relay_argv, cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    host = None
+    try:
+        first = relay.stdout.readline()
+        relay_url = re.search(r"ws://\S+", first).group(0)
+        host, url, lines = _start_host(
+            [relay_url if w == "ws://127.0.0.1:3030" else w for w in _argv(host_cmd)[0]], tmp_path
+        )
+        assert url.startswith(relay_url)
+        argv, stdin = _argv(join_cmd, url)
+        assert stdin == "cooperate\ndefect\ncooperate\n"
+        guest = subprocess.run(
+            argv, cwd=tmp_path, env=ENV, input=stdin, capture_output=True, text=True, timeout=240
+        )
+        _finish(host, lines, guest, tmp_path)
+    finally:
+        for proc in (host, relay):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    assert "your move" in guest.stdout  # the person was asked, and the moves typed were played
+    moves = [e.action for e in sync.load(tmp_path / "guest.automerge").entries() if e.seat == 1]
+    assert moves == [0, 1, 0]

@@ -143,3 +143,24 @@ def test_live_game_requires_a_live_document():
 
     with pytest.raises(sync.SyncError, match="not a live game"):
         LiveGame(Handle(), {})
+
+
+@pytest.mark.usefixtures("node_modules")
+def test_node_reads_a_live_game_mid_game_and_finished(tmp_path):
+    from test_sync_node import _read_in_node
+
+    env = ENVS["prisoners_dilemma"]()
+    results, games = asyncio.run(play_pair(env, "open", False, tmp_path))
+    final = tmp_path / "final.automerge"
+    sync.save(results[0].doc, final)
+    js = _read_in_node(final)
+    assert js["schema_version"] == sync.SCHEMA_VERSION and js["live"]["mode"] == "open"
+    assert [c["seat"] for c in js["live"]["claims"]] == [0, 1] and len(js["live"]["reveals"]) == 2
+    assert js["episode"]["key"] == list(results[0].key)
+    assert [e["action"] for e in js["log"]] == [e.action for e in results[0].doc.entries()]
+    fresh = tmp_path / "fresh.automerge"  # a game not started: no key yet
+    fresh.write_bytes(sync.live.new_live_document(env, "dealer")[0].save())
+    js = _read_in_node(fresh)
+    assert js["episode"]["key"] is None and js["live"]["dealer"]["share"] is None
+    with pytest.raises(sync.KeyNotRevealedError, match="not known yet"):
+        sync.replay(sync.load(fresh))
