@@ -18,12 +18,14 @@ from htjax.sync.repo import (
     AuthenticationError,
     ConnectionFailed,
     CorruptStorageError,
+    DocumentUnavailable,
     InvalidURL,
     Limits,
     PeerError,
     ProtocolVersionError,
     RelayServer,
     Repo,
+    new_document_id,
 )
 from htjax.sync.repo import messages as wire
 
@@ -31,7 +33,11 @@ LIMITS = Limits(max_message_bytes=64 * 1024)
 
 
 async def _join(ws, peer_id: str) -> dict:
-    await ws.send(wire.encode({"type": "join", "senderId": peer_id, "peerMetadata": {}, "supportedProtocolVersions": ["1"]}))
+    await ws.send(
+        wire.encode(
+            {"type": "join", "senderId": peer_id, "peerMetadata": {}, "supportedProtocolVersions": ["1"]}
+        )
+    )
     return cbor2.loads(await ws.recv())
 
 
@@ -62,15 +68,36 @@ def _garbage(rng: random.Random, doc_id: str, x: str = "x") -> object:
         return cbor2.dumps({"type": rng.choice(["hello", "", "SYNC", 5])})
     if kind == 5:  # a sync message whose data is not an Automerge sync message
         junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64)))
-        return wire.encode({"type": "sync", "senderId": x, "targetId": "r", "documentId": doc_id, "data": junk})
+        return wire.encode(
+            {"type": "sync", "senderId": x, "targetId": "r", "documentId": doc_id, "data": junk}
+        )
     if kind == 6:  # a field of the wrong type
-        return wire.encode({"type": "sync", "senderId": x, "targetId": "r", "documentId": doc_id, "data": "text"})
+        return wire.encode(
+            {"type": "sync", "senderId": x, "targetId": "r", "documentId": doc_id, "data": "text"}
+        )
     if kind == 7:
-        return wire.encode({"type": "request", "senderId": x, "targetId": "r", "documentId": "automerge:bad", "data": b"\x42\x00"})
+        return wire.encode(
+            {
+                "type": "request",
+                "senderId": x,
+                "targetId": "r",
+                "documentId": "automerge:bad",
+                "data": b"\x42\x00",
+            }
+        )
     if kind == 8:  # deeply nested CBOR
         return b"\x81" * 5000 + b"\x00"
-    return wire.encode({"type": "ephemeral", "senderId": x, "targetId": "r", "documentId": doc_id,
-                        "sessionId": "s", "count": -5, "data": b"\xa0"})
+    return wire.encode(
+        {
+            "type": "ephemeral",
+            "senderId": x,
+            "targetId": "r",
+            "documentId": doc_id,
+            "sessionId": "s",
+            "count": -5,
+            "data": b"\xa0",
+        }
+    )
 
 
 def test_relay__garbage_and_oversized_frames_close_only_that_connection(tmp_path):
@@ -95,7 +122,9 @@ def test_relay__garbage_and_oversized_frames_close_only_that_connection(tmp_path
                 errors.append(error["message"] if error else "closed without an error message")
 
         frames = [(i, _garbage(rng, ha.wire_id, f"attacker-{i}"), i % 2 == 0) for i in range(1000)]
-        frames += [(2000 + i, b"\xa0" * (LIMITS.max_message_bytes + 1 + i * 300), i % 2 == 0) for i in range(100)]
+        frames += [
+            (2000 + i, b"\xa0" * (LIMITS.max_message_bytes + 1 + i * 300), i % 2 == 0) for i in range(100)
+        ]
         for start in range(0, len(frames), 50):
             await asyncio.gather(*(attack(*f) for f in frames[start : start + 50]))
             # between the waves the two honest peers keep syncing through the relay
@@ -137,7 +166,9 @@ def test_relay__rate_limit_closes_a_flooding_connection(tmp_path):
         async with RelayServer(None, limits=limits) as relay:
             async with websockets.connect(relay.url) as ws:
                 await _join(ws, "flood")
-                message = wire.encode({"type": "remote-subscription-change", "senderId": "flood", "targetId": "r"})
+                message = wire.encode(
+                    {"type": "remote-subscription-change", "senderId": "flood", "targetId": "r"}
+                )
                 for _ in range(200):
                     try:
                         await ws.send(message)
@@ -179,8 +210,17 @@ def test_protocol_version_mismatch__both_directions():
 
         async def future_server(ws):  # a server from the future selects a version we do not speak
             join = cbor2.loads(await ws.recv())
-            await ws.send(wire.encode({"type": "peer", "senderId": "future", "peerMetadata": {},
-                                       "selectedProtocolVersion": "2", "targetId": join["senderId"]}))
+            await ws.send(
+                wire.encode(
+                    {
+                        "type": "peer",
+                        "senderId": "future",
+                        "peerMetadata": {},
+                        "selectedProtocolVersion": "2",
+                        "targetId": join["senderId"],
+                    }
+                )
+            )
             await ws.wait_closed()
 
         async with websockets.serve(future_server, "127.0.0.1", 0) as server:
@@ -218,7 +258,9 @@ def test_wrong_url_and_refused_connection__clear_errors():
 
         async def silent(ws):  # accepts the WebSocket, then refuses the join with an error message
             await ws.recv()
-            await ws.send(wire.encode({"type": "error", "senderId": "s", "targetId": "?", "message": "go away"}))
+            await ws.send(
+                wire.encode({"type": "error", "senderId": "s", "targetId": "?", "message": "go away"})
+            )
 
         async with websockets.serve(silent, "127.0.0.1", 0) as s:
             port = s.sockets[0].getsockname()[1]
@@ -249,8 +291,97 @@ def test_storage__corrupt_file_is_named_never_dropped(tmp_path):
     assert bad.exists()
     bad.unlink()
     (tmp_path / "hello.automerge").write_bytes(handle.doc.save())
-    with pytest.raises(CorruptStorageError, match="hello.automerge: the file name is not an automerge document id"):
+    with pytest.raises(
+        CorruptStorageError, match="hello.automerge: the file name is not an automerge document id"
+    ):
         Repo(tmp_path)
     (tmp_path / "hello.automerge").unlink()
     assert am.extract(Repo(tmp_path).handles[handle.wire_id].doc) == {"x": 1}
     assert not list(tmp_path.glob("*.tmp"))
+
+
+class PanicException(BaseException):
+    """Stands in for pyo3's PanicException (matched by name; derives from BaseException too)."""
+
+
+class _Panicking:
+    """A document whose next receive_sync_message panics, as the Rust binding can on bad data."""
+
+    def __init__(self, doc):
+        self._doc = doc
+
+    def __getattr__(self, name):
+        return getattr(self._doc, name)
+
+    def receive_sync_message(self, state, message):
+        raise PanicException("not yet implemented")
+
+
+def test_relay__a_binding_panic_restores_the_document_and_drops_only_the_sender(tmp_path):
+    async def main():
+        async with RelayServer(tmp_path / "relay") as relay:
+            a, b, c = Repo(), Repo(), Repo()
+            for repo in (a, b):
+                await repo.connect(relay.url)
+            ha = a.create()
+            append_moves(ha, 0, [1, 0])
+            hb = await b.find(ha.document_id, timeout=5)
+            await hb.wait_synced(5)
+            await ha.wait_synced(5)
+            await asyncio.sleep(0.1)
+            stored = relay.repo.handles[ha.wire_id]
+            stored.doc = _Panicking(stored.doc)
+            conn_c = await c.connect(relay.url, backoff_base=5.0)
+            with pytest.raises(DocumentUnavailable):  # c's request makes the relay's binding panic
+                await c.find(ha.document_id, timeout=1)
+            assert not conn_c.connected.is_set()
+            assert "could not be applied" in str(conn_c.last_error) and "PanicException" in str(
+                conn_c.last_error
+            )
+            assert not isinstance(
+                relay.repo.handles[ha.wire_id].doc, _Panicking
+            )  # restored from its last save
+            assert log_of(relay.repo.handles[ha.wire_id].doc) == [(0, 1), (0, 0)]
+            assert sorted(relay.repo.peers) == sorted([a.peer_id, b.peer_id])
+            append_moves(hb, 1, [1])  # the others carry on
+            await ha.wait_for(lambda d: len(log_of(d)) == 3, 5)
+            for repo in (a, b, c):
+                await repo.close()
+
+    run(main())
+
+
+def test_relay__placeholders_are_dropped_and_capped_per_connection(tmp_path):
+    async def main():
+        limits = Limits(max_documents=20)
+        async with RelayServer(None, limits=limits) as relay:
+            a = Repo()
+            await a.connect(relay.url)
+            for _ in range(3):
+                with pytest.raises(DocumentUnavailable):
+                    await a.find(new_document_id(), timeout=5, grace=0)
+            assert len(relay.repo.handles) == 3  # placeholders remember who asked ...
+            await a.close()
+            for _ in range(100):
+                if not relay.repo.handles:
+                    break
+                await asyncio.sleep(0.01)
+            assert relay.repo.handles == {}  # ... until that peer leaves
+            async with websockets.connect(relay.url) as ws:
+                await _join(ws, "hoarder")
+                for _ in range(21):
+                    await ws.send(
+                        wire.encode(
+                            {
+                                "type": "request",
+                                "senderId": "hoarder",
+                                "targetId": "r",
+                                "documentId": new_document_id(),
+                                "data": b"\x42\x00\x00\x01\x00\x00\x00",
+                            }
+                        )
+                    )
+                error = await _error_of(ws)
+            assert error is not None and "more than 20 documents on one connection" in error["message"]
+
+    run(main())
