@@ -167,6 +167,7 @@ async def _run(
             game = await join_game(
                 repo, document_id, agents, env_id=env.id, name="guest", on_view=_show(console, env)
             )
+            mode = read_live(handle.doc, env.num_players).mode  # join_game checked it is a live game
             console.print(f"joined {env.id} ({mode} dealing); seats {sorted(agents)} here")
         try:
             result = await game.run(timeout)

@@ -176,6 +176,7 @@ def _start_host(argv, cwd):
 
 
 def _finish(host, host_lines, guest, cwd):
+    assert guest.returncode == 0 and "Traceback" not in guest.stderr, (guest.stdout, guest.stderr)
     rest, _ = host.communicate(timeout=60)
     host_out = "".join(host_lines) + rest
     assert "Traceback" not in guest.stdout + guest.stderr + host_out

@@ -87,6 +87,10 @@ def test_forged_seat_and_out_of_turn_appends_are_rejected_identically_by_every_p
             other_peer = hosted if other == 0 else joined
             _append(other_peer.handle, 0, other, legal)  # out of turn: its own seat, not to move
             _append(other_peer.handle, 0, mover, legal)  # forged: the mover's seat, from the other actor
+            mover_peer = joined if other_peer is hosted else hosted
+            # the mover appends only after it has both entries (else the three appends are concurrent
+            # and Automerge may order the honest one first: still one order for every peer)
+            await mover_peer.handle.wait_for(lambda d: len(sync.EpisodeDoc(d).entries()) == 2, 5)
             gate.set()
             results = await asyncio.wait_for(
                 asyncio.gather(hosted.run(TIMEOUT), joined.run(TIMEOUT)), TIMEOUT
