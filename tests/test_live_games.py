@@ -164,3 +164,32 @@ def test_node_reads_a_live_game_mid_game_and_finished(tmp_path):
     assert js["episode"]["key"] is None and js["live"]["dealer"]["share"] is None
     with pytest.raises(sync.KeyNotRevealedError, match="not known yet"):
         sync.replay(sync.load(fresh))
+
+
+def test_a_jax_policy_and_an_onnx_policy_play_each_other(tmp_path):
+    import jax.numpy as jnp
+
+    from htjax.sync.live import JaxAgent, PolicyAgent
+
+    env = htjax.make("prisoners_dilemma")  # the shipped ipd policy's rules (100 rounds)
+    first_legal = JaxAgent(lambda params, obs, mask, key: jnp.argmax(mask), name="first-legal")
+    onnx = PolicyAgent("ipd", env, seed=3)
+
+    async def main():
+        host, guest, relay, url = await _connected(False, tmp_path)
+        try:
+            hosted = await host_game(host, env, "open", {0: first_legal})
+            joined = await join_game(guest, hosted.handle.document_id, {1: onnx})
+            return await asyncio.wait_for(
+                asyncio.gather(hosted.run(GAME_TIMEOUT), joined.run(GAME_TIMEOUT)), GAME_TIMEOUT
+            )
+        finally:
+            await guest.close()
+            await host.close()
+
+    r0, r1 = asyncio.run(main())
+    assert r0.replay.length == 100 and r0.replay.outcome == r1.replay.outcome
+    assert set(r0.replay.actions[:, 0].tolist()) == {0}  # the JAX agent always cooperates (action 0)
+    claims = sync.live.read_live(r0.doc.automerge, 2).seat_claims()
+    assert (claims[0].kind, claims[0].policy) == ("policy", "first-legal")
+    assert claims[1].kind == "policy" and "ipd" in claims[1].policy
