@@ -190,3 +190,61 @@ def test_a_seat_cannot_open_another_seats_private_view():
             "automerge:xyz",
             envelope,
         )
+
+
+def _claim(tx, seat, actor):
+    from htjax.sync.live.fields import add_claim
+
+    add_claim(tx, seat=seat, actor=actor, name="x", kind="policy", policy=None, pubkey=b"\x04" + bytes(64))
+
+
+def _claim_first(tx, seat, actor):
+    """A claim inserted at index 0 of the claims list (what a modified client can do)."""
+    import automerge.core as am
+
+    live = tx.get(am.ROOT, "live")[1]
+    claims = tx.get(live, "claims")[1]
+    m = tx.insert_object(claims, 0, am.ObjType.Map)
+    for key, value in (("seat", seat), ("actor", actor), ("name", "thief"), ("kind", "policy")):
+        tx.put(m, key, am.ScalarType.Int if key == "seat" else am.ScalarType.Str, value)
+    for key in ("policy", "commit", "share"):
+        tx.put(m, key, am.ScalarType.Null, None)
+    tx.put(m, "pubkey", am.ScalarType.Bytes, b"\x04" + bytes(64))
+
+
+def test_a_claim_put_before_a_claim_it_saw_does_not_take_the_seat(env):
+    async def main():
+        host, guest, hosted, joined = await _pair(env, "open")
+        try:
+            hosted._tick()  # the host claims seat 0
+            await joined.handle.wait_for(lambda d: len(read_live(d, 2).claims) == 1, 5)
+            joined.handle.change(lambda tx: _claim_first(tx, 0, joined.actor))  # ... seen, then "stolen"
+            await hosted.handle.wait_for(lambda d: len(read_live(d, 2).claims) == 2, 5)
+            return [read_live(g.handle.doc, 2) for g in (hosted, joined)], hosted.actor, joined.actor
+        finally:
+            await _close(guest, host)
+
+    infos, host_actor, thief = asyncio.run(main())
+    for info in infos:  # both peers: the thief's claim is first in the list, and invalid
+        assert info.claims[0].actor == thief and info.claims[0].valid
+        assert info.bindings() == {0: host_actor}
+
+
+def test_concurrent_claims_of_one_seat_bind_the_same_actor_on_every_peer(env):
+    import automerge.core as am
+
+    from htjax.sync.live import new_live_document
+
+    base, _ = new_live_document(env, "open")
+    a, b = base.fork(), base.fork()
+    a.set_actor(bytes.fromhex("aa" * 16))
+    b.set_actor(bytes.fromhex("bb" * 16))
+    with a.transaction() as tx:  # neither has seen the other's claim
+        _claim(tx, 0, "aa" * 16)
+    with b.transaction() as tx:
+        _claim(tx, 0, "bb" * 16)
+    a.merge(b)
+    b.merge(a)
+    first = read_live(a, 2).claims[0].actor
+    assert read_live(a, 2).bindings() == read_live(b, 2).bindings() == {0: first}
+    assert am.Document.load(a.save()).get_heads() == b.get_heads()
