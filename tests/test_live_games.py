@@ -193,3 +193,43 @@ def test_a_jax_policy_and_an_onnx_policy_play_each_other(tmp_path):
     claims = sync.live.read_live(r0.doc.automerge, 2).seat_claims()
     assert (claims[0].kind, claims[0].policy) == ("policy", "first-legal")
     assert claims[1].kind == "policy" and "ipd" in claims[1].policy
+
+
+def test_an_engine_peer_deals_to_two_seat_peers_through_the_relay(tmp_path):
+    """The web page's layout: a dealer holding no seat, two players, all through a relay."""
+    env = ENVS["holdem"]()
+
+    async def main():
+        relay = RelayServer(tmp_path / "relay")
+        url = await relay.start()
+        repos = [Repo(), Repo(), Repo()]
+        try:
+            for repo in repos:
+                await repo.connect(url)
+            engine = await host_game(repos[0], env, "dealer", {}, name="engine")
+            players = [
+                await join_game(
+                    repos[1 + s], engine.handle.document_id, {s: RandomAgent(10 + s)}, name=f"p{s}"
+                )
+                for s in (0, 1)
+            ]
+            games = [engine, *players]
+            results = await asyncio.wait_for(
+                asyncio.gather(*(g.run(GAME_TIMEOUT) for g in games)), GAME_TIMEOUT
+            )
+            assert await asyncio.gather(*(g.linger(5) for g in games)) == [True] * 3
+            return results, games
+        finally:
+            for repo in repos:
+                await repo.close()
+            await relay.repo.close()
+
+    results, games = asyncio.run(main())
+    assert len({r.key for r in results}) == 1 and len({tuple(g.handle.doc.get_heads()) for g in games}) == 1
+    info = sync.live.read_live(results[0].doc.automerge, 2)
+    assert info.dealer.actor == games[0].actor and set(info.bindings().values()) == {
+        games[1].actor,
+        games[2].actor,
+    }
+    assert all(r.private_checked >= r.replay.length for r in results[1:])
+    assert sync.replay(sync.EpisodeDoc.from_bytes(games[2].handle.doc.save())).outcome.finished
