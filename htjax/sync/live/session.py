@@ -122,6 +122,7 @@ class LiveGame:
         self._channel_keys: dict[int, bytes] = {}
         self._sent: tuple[int, float] = (-1, 0.0)  # dealer: (step, time) of the last send
         self._shown: dict[int, tuple] = {}
+        self._views: dict[int, SeatView] = {}
         self._done_from: set[str] = set()
         self._wake = asyncio.Event()
         self.status = "starting"
@@ -318,14 +319,6 @@ class LiveGame:
         done = done_of(state)
         if self.secret is not None:
             self._deal(info, d, state, obs)
-        finisher = self.secret is not None or (info.mode == "open" and 0 in self.agents)
-        if done:
-            self.status = "game over: waiting for the final document"
-            if finisher and not self._finished and self.doc.outcome() is None:
-                self._finished = True
-                share = self.secret.share if self.secret is not None else None
-                self.handle.change(lambda tx: finish(tx, env, self.doc, d, key, share))
-            return
         to_move = to_move_of(env, state)
         public = env.public_view(state)
         for seat in self.agents:
@@ -346,6 +339,13 @@ class LiveGame:
             if view.my_turn:
                 self._act(seat, view)
         self.status = f"step {t}: waiting for seat(s) {[s for s in to_move if s not in d.pending]}"
+        if done:
+            self.status = "game over: waiting for the final document"
+            finisher = self.secret is not None or (info.mode == "open" and 0 in self.agents)
+            if finisher and not self._finished and self.doc.outcome() is None:
+                self._finished = True
+                share = self.secret.share if self.secret is not None else None
+                self.handle.change(lambda tx: finish(tx, env, self.doc, d, key, share))
 
     def _deal(self, info: LiveInfo, d, state, obs) -> None:
         t = d.length
@@ -383,7 +383,12 @@ class LiveGame:
             waiting.append(f"seat {seat}: step {view.step}, to move {list(view.to_move)}")
         self.status = "dealer mode: " + ("; ".join(waiting) or "waiting for the dealer's first private view")
 
+    def view(self, seat: int) -> SeatView | None:
+        """The latest view of one of this peer's seats (None before the first one)."""
+        return self._views.get(seat)
+
     def _show(self, view: SeatView) -> None:
+        self._views[view.seat] = view
         sig = (view.step, view.to_move, view.done)
         if self.on_view is not None and self._shown.get(view.seat) != sig:
             self._shown[view.seat] = sig
