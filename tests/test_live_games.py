@@ -236,3 +236,23 @@ def test_an_engine_peer_deals_to_two_seat_peers_through_the_relay(tmp_path):
     }
     assert all(r.private_checked >= r.replay.length for r in results[1:])
     assert sync.replay(sync.EpisodeDoc.from_bytes(games[2].handle.doc.save())).outcome.finished
+
+
+def test_open_mode_another_seat_writes_the_end_when_seat_0_does_not(tmp_path):
+    env = ENVS["prisoners_dilemma"]()
+
+    async def main():
+        host, guest, relay, url = await _connected(False, tmp_path)
+        try:
+            hosted = await host_game(host, env, "open", {0: RandomAgent(0)})
+            joined = await join_game(guest, hosted.handle.document_id, {1: RandomAgent(1)})
+            hosted._finished = True  # the holder of seat 0 never writes the end (it left, say)
+            return await asyncio.wait_for(asyncio.gather(hosted.run(60), joined.run(60)), 70)
+        finally:
+            await guest.close()
+            await host.close()
+
+    r0, r1 = asyncio.run(main())
+    assert r0.doc.outcome() == r1.doc.outcome() and r1.doc.outcome().finished
+    # without the grace rule the guest would wait for seat 0 until its time limit
+    assert sync.replay(r1.doc).verified[-1] == r1.replay.length

@@ -12,7 +12,8 @@ message it does what it can, in this order:
    sends each seat its private view (:mod:`htjax.sync.live.channel`) and writes the public
    views; seats to move ask their agent and append (:meth:`DocHandle.change`);
 4. dealer mode, a seat: act on the latest private view the dealer sent it;
-5. when the game is over, the finisher (the dealer; open mode: the holder of seat 0) writes
+5. when the game is over, the finisher (the dealer; open mode: the holder of seat 0, or any
+   seat :data:`FINISH_GRACE` seconds later) writes
    the key, the checkpoints, the outcome and (dealer) its share, in one change; every peer
    then replays and verifies the document, the deal, the public views and the private views
    it received (:class:`~htjax.sync.errors.DealingError` on any difference) and returns a
@@ -57,6 +58,7 @@ from htjax.sync.replay import Replay, replay
 __all__ = ["LiveGame", "LiveResult", "DONE_TYPE"]
 
 DONE_TYPE = "htjax.done"
+FINISH_GRACE = 3.0  # seconds an open-mode seat waits for the holder of seat 0 to write the end
 
 
 @dataclasses.dataclass
@@ -123,6 +125,7 @@ class LiveGame:
         self._sent: tuple[int, float] = (-1, 0.0)  # dealer: (step, time) of the last send
         self._shown: dict[int, tuple] = {}
         self._views: dict[int, SeatView] = {}
+        self._done_at = 0.0
         self._done_from: set[str] = set()
         self._wake = asyncio.Event()
         self.status = "starting"
@@ -341,7 +344,13 @@ class LiveGame:
         self.status = f"step {t}: waiting for seat(s) {[s for s in to_move if s not in d.pending]}"
         if done:
             self.status = "game over: waiting for the final document"
-            finisher = self.secret is not None or (info.mode == "open" and 0 in self.agents)
+            # open mode: the holder of seat 0 writes the end; any other seat after a grace period
+            # (the holder of seat 0 may have left); the same values, so duplicates are harmless
+            self._done_at = self._done_at or time.monotonic()
+            late = (
+                info.mode == "open" and bool(self.agents) and time.monotonic() - self._done_at > FINISH_GRACE
+            )
+            finisher = self.secret is not None or (info.mode == "open" and 0 in self.agents) or late
             if finisher and not self._finished and self.doc.outcome() is None:
                 self._finished = True
                 share = self.secret.share if self.secret is not None else None
