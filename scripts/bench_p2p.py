@@ -295,7 +295,7 @@ def markdown(report: dict) -> str:
         "## Live sync (automerge-repo protocol)",
         "",
         "Latency from one peer's change (one IPD log entry) to the other peer process seeing it, on "
-        f"loopback, {lat['direct']['samples']} moves each way after {WARMUP} warm-up moves "
+        f"loopback, {lat['direct']['samples'] // 2} moves each way after {WARMUP} warm-up moves "
         "(`htjax.sync.repo`, see docs/relay.md):",
         "",
         "| path | median | p99 | max |",
@@ -325,7 +325,9 @@ def markdown(report: dict) -> str:
         "The JS server (automerge-repo 2.5) throttles the syncs a change triggers to one per 100 ms "
         "per document, so its games take longer by design; its CPU is the better comparison. "
         "The relay's idle memory is mostly JAX, which the `htjax` command imports at start. "
-        f"Measured {report['date']} on {report['machine']}.",
+        f"Measured {report['date']} on {report['machine']}, shared with other jobs (load average "
+        f"{report['load_average_start']:.0f} at the start, {report['load_average_end']:.0f} at the end): "
+        "the p99 and max latencies mostly measure waiting for a CPU.",
         "",
         "Reproduce: `python scripts/bench_p2p.py` (JSON in `docs/bench/p2p.json`).",
     ]
@@ -337,6 +339,7 @@ async def main(args) -> dict:
     report: dict = {
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "load_average_start": os.getloadavg()[0],
         "latency": [],
         "load": [],
     }
@@ -346,6 +349,7 @@ async def main(args) -> dict:
     for kind in ("relay", "js"):
         report["load"].append(await load(kind, args.games, args.rounds, header))
         print(json.dumps(report["load"][-1]), flush=True)
+    report["load_average_end"] = os.getloadavg()[0]
     return report
 
 

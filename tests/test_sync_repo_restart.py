@@ -128,3 +128,49 @@ def test_storage__incremental_saves_and_compaction_reload_exactly(tmp_path):
     handle = run(main())
     again = Repo(tmp_path).handles[handle.wire_id]
     assert log_of(again.doc) == log_of(handle.doc) and again.heads() == handle.heads()
+
+
+def test_peer_process_killed_mid_game__restarts_and_nothing_is_lost(tmp_path):
+    import sys
+
+    from repo_helpers import ROOT_DIR
+
+    async def peer(document_id: str, url: str):
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT_DIR / "tests" / "repo_peer.py"),
+            url,
+            str(tmp_path / "b"),
+            "peer-b",
+            document_id,
+            "30",
+            stdout=asyncio.subprocess.PIPE,
+            env={**__import__("os").environ, "PYTHONPATH": f"{ROOT_DIR}:{ROOT_DIR / 'tests'}"},
+        )
+
+    async def main():
+        async with RelayServer(tmp_path / "relay") as relay:
+            a = Repo()
+            await a.connect(relay.url, **FAST)
+            ha = a.create()
+            append_moves(ha, 0, [1])
+            await ha.wait_synced(5)
+            b = await peer(ha.document_id, relay.url)
+            while (await asyncio.wait_for(b.stdout.readline(), 30)).strip() != b"moves 8":
+                pass
+            b.kill()  # SIGKILL mid-game
+            await b.wait()
+            append_moves(ha, 0, [0])  # a keeps playing while b is down
+            seen_before = log_of(ha.doc)
+            assert len(seen_before) >= 3  # some of b's moves reached a before the kill
+            b = await peer(ha.document_id, relay.url)  # the same peer id and storage folder
+            out, _ = await asyncio.wait_for(b.communicate(), 60)
+            assert b.returncode == 0 and out.decode().splitlines()[-1] == "done"
+            await ha.wait_for(lambda d: sum(1 for s, _ in log_of(d) if s == 1) == 30, 10)
+            final = log_of(ha.doc)
+            assert all(entry in final for entry in seen_before)  # nothing a saw is lost
+            assert [m for s, m in final if s == 1] == list(range(30))  # b resumed where it stopped
+            assert log_of(relay.repo.handles[ha.wire_id].doc) == final
+            await a.close()
+
+    run(main(), timeout=120)

@@ -264,15 +264,14 @@ class Repo:
                     asyncio.get_running_loop().call_later(future.grace, self._fail_finder, handle, future)
 
     def _fail_finder(self, handle: DocHandle, future: asyncio.Future) -> None:
-        if self._unavailable(handle):
-            for future in handle._finders:
-                if not future.done():
-                    future.set_exception(
-                        DocumentUnavailable(
-                            f"{handle.document_id}: unavailable: none of the {len(self._peers)} connected "
-                            "peer(s) has this document"
-                        )
-                    )
+        """``future``'s grace is over: fail it if every peer still says unavailable."""
+        if self._unavailable(handle) and not future.done():
+            future.set_exception(
+                DocumentUnavailable(
+                    f"{handle.document_id}: unavailable: none of the {len(self._peers)} connected "
+                    "peer(s) has this document"
+                )
+            )
 
     # ------------------------------------------------------------------ receiving
     def _receive(self, peer: Peer, message: dict[str, Any]) -> None:
