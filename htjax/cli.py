@@ -344,8 +344,14 @@ def bench_command(
 
         check_same_across_processes(
             "htjax bench --distributed",
-            {"env": env.id, "config": env.config.to_dict(), "num_envs": num_envs, "steps": steps, "seed": seed,
-             "autoreset": autoreset},
+            {
+                "env": env.id,
+                "config": env.config.to_dict(),
+                "num_envs": num_envs,
+                "steps": steps,
+                "seed": seed,
+                "autoreset": autoreset,
+            },
         )
     check_memory(env, num_envs, steps)
     err_console = error_console()
@@ -388,7 +394,10 @@ def bench_command(
     table.add_row("peak memory", f"{result.peak_memory_bytes / 2**20:,.0f} MiB ({result.peak_memory_source})")
     table.add_row("device", result.device)
     if info is not None:
-        table.add_row("processes x devices", f"{info.num_processes} x {info.local_devices} ({info.global_devices} in all)")
+        table.add_row(
+            "processes x devices",
+            f"{info.num_processes} x {info.local_devices} ({info.global_devices} in all)",
+        )
     table.add_row("auto-reset", result.autoreset)
     Console().print(table)
 

@@ -20,13 +20,21 @@ from htjax.core.distributed import (
     ProcessInfo,
 )
 
-__all__ = ["distributed_option", "coordinator_option", "num_processes_option", "process_id_option",
-           "join_timeout_option", "join"]
+__all__ = [
+    "distributed_option",
+    "coordinator_option",
+    "num_processes_option",
+    "process_id_option",
+    "join_timeout_option",
+    "join",
+]
 
 
 def distributed_option() -> Any:
     return typer.Option(
-        False, "--distributed", help="Run over every device of every process (jax.distributed; docs/scale.md)."
+        False,
+        "--distributed",
+        help="Run over every device of every process (jax.distributed; docs/scale.md).",
     )
 
 
@@ -38,19 +46,31 @@ def coordinator_option() -> Any:
 
 def num_processes_option() -> Any:
     return typer.Option(
-        None, "--num-processes", min=1, envvar=ENV_NUM_PROCESSES, help="Processes in the run (default: auto-detected)."
+        None,
+        "--num-processes",
+        min=1,
+        envvar=ENV_NUM_PROCESSES,
+        help="Processes in the run (default: auto-detected).",
     )
 
 
 def process_id_option() -> Any:
     return typer.Option(
-        None, "--process-id", min=0, envvar=ENV_PROCESS_ID, help="This process's id, 0..n-1 (default: auto-detected)."
+        None,
+        "--process-id",
+        min=0,
+        envvar=ENV_PROCESS_ID,
+        help="This process's id, 0..n-1 (default: auto-detected).",
     )
 
 
 def join_timeout_option() -> Any:
     return typer.Option(
-        DEFAULT_TIMEOUT_S, "--join-timeout", min=1, envvar=ENV_TIMEOUT, help="Seconds to wait for every process to join."
+        DEFAULT_TIMEOUT_S,
+        "--join-timeout",
+        min=1,
+        envvar=ENV_TIMEOUT,
+        help="Seconds to wait for every process to join.",
     )
 
 

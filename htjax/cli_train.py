@@ -95,8 +95,19 @@ def train_command(
 
         check_same_across_processes(
             "htjax train --distributed",
-            {"env": env_id, "rules": rules, "config": config, "steps": steps, "seed": seed, "out": out,
-             "num_envs": num_envs, "lr": lr, "ppo": ppo, "opponents": opponents, "resume": resume},
+            {
+                "env": env_id,
+                "rules": rules,
+                "config": config,
+                "steps": steps,
+                "seed": seed,
+                "out": out,
+                "num_envs": num_envs,
+                "lr": lr,
+                "ppo": ppo,
+                "opponents": opponents,
+                "resume": resume,
+            },
         )
 
     def checkpoint_line(path: pathlib.Path, updates: int) -> None:

@@ -39,12 +39,17 @@ def main() -> int:
         import htjax
         from htjax.train.ppo import PPOConfig, make_train
 
-        print(f"joined in {time.perf_counter() - t0:.1f} s: {jax.process_count()} processes, {jax.device_count()} devices")
+        print(
+            f"joined in {time.perf_counter() - t0:.1f} s: {jax.process_count()} processes, {jax.device_count()} devices"
+        )
         env = htjax.make("blackjack", preset="gymnasium")
         check_same_across_processes(
-            "distributed_worker", {"env": env.id, "config": env.config.to_dict(), "num_envs": args.num_envs, "seed": args.seed}
+            "distributed_worker",
+            {"env": env.id, "config": env.config.to_dict(), "num_envs": args.num_envs, "seed": args.seed},
         )
-        r = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(args.seed), args.num_envs, 12, devices="all")
+        r = htjax.rollout(
+            env, htjax.random_policy, jax.random.PRNGKey(args.seed), args.num_envs, 12, devices="all"
+        )
         if jax.process_count() > 1:
             assert not r.trajectory.action.is_fully_addressable  # each process holds only its worlds
         traj = gather(r.trajectory)

@@ -59,7 +59,9 @@ def _finish(procs: list[subprocess.Popen], timeout: float) -> list[tuple[int, st
     return out
 
 
-def _pair(port: int, extra: tuple[list[str], list[str]] = ([], []), timeout: str = "60") -> list[subprocess.Popen]:
+def _pair(
+    port: int, extra: tuple[list[str], list[str]] = ([], []), timeout: str = "60"
+) -> list[subprocess.Popen]:
     common = ["--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--timeout", timeout]
     return [_start(common + ["--process-id", str(i), *extra[i]], devices=2) for i in range(2)]
 

@@ -37,8 +37,19 @@ def bj_run(bj):
         action = jax.random.randint(k_act, (WORLDS,), 0, bj.num_actions)
         step_keys = jax.random.split(k_step, WORLDS)
         nobs, nstate, reward, done, info = step(step_keys, state, action, params)
-        rows.append(dict(obs=obs, state=state, action=action, key=step_keys, next_obs=nobs, next_state=nstate,
-                         reward=reward, done=done, info=info))
+        rows.append(
+            dict(
+                obs=obs,
+                state=state,
+                action=action,
+                key=step_keys,
+                next_obs=nobs,
+                next_state=nstate,
+                reward=reward,
+                done=done,
+                info=info,
+            )
+        )
         obs, state = nobs, nstate
     return jax.device_get(rows), step
 
@@ -49,7 +60,10 @@ def test_gymnax_spaces_params_and_shapes(bj, bj_run):
     rows, _ = bj_run
     params = bj.default_params
     assert isinstance(params, GymnaxParams) and set(params.rules) == {"blackjack_payout", "penetration"}
-    assert isinstance(bj.action_space(params), spaces.Discrete) and bj.action_space(params).n == 2 == bj.num_actions
+    assert (
+        isinstance(bj.action_space(params), spaces.Discrete)
+        and bj.action_space(params).n == 2 == bj.num_actions
+    )
     obs_space = bj.observation_space(params)
     assert isinstance(obs_space, spaces.Box) and obs_space.shape == (31,)
     r = rows[3]
@@ -76,13 +90,17 @@ def test_gymnax_auto_resets_as_gymnax_does_and_episodes_replay(bj, bj_run):
     ekey = rows[0]["state"].episode_key[w]
     actions = np.array([rows[t]["action"][w] for t in range(end + 1)])
     states = htjax.replay_episode(bj.env, ekey, actions)
-    np.testing.assert_allclose(np.asarray(states.rewards[1:, 0]), [rows[t]["reward"][w] for t in range(end + 1)])
+    np.testing.assert_allclose(
+        np.asarray(states.rewards[1:, 0]), [rows[t]["reward"][w] for t in range(end + 1)]
+    )
     assert bool(states.terminated[-1])
 
 
 def test_gymnax_params_are_traced_and_the_time_limit_truncates(bj, bj_run):
     _, step = bj_run
-    obs, state = jax.vmap(bj.reset, in_axes=(0, None))(jax.random.split(jax.random.PRNGKey(1), 4), bj.default_params)
+    obs, state = jax.vmap(bj.reset, in_axes=(0, None))(
+        jax.random.split(jax.random.PRNGKey(1), 4), bj.default_params
+    )
     keys = jax.random.split(jax.random.PRNGKey(2), 4)
     stick = jnp.zeros(4, jnp.int32)
     hit = jnp.ones(4, jnp.int32)
@@ -124,8 +142,20 @@ def _marl_run(menv: JaxMARLEnv, seed: int, steps: int):
         keys = jax.random.split(jax.random.PRNGKey(1000 * seed + t), WORLDS)
         masks = avail(state)
         actions, nobs, nstate, rewards, dones, infos = step(keys, state)
-        rows.append(dict(obs=obs, state=state, masks=masks, actions=actions, next_state=nstate, next_obs=nobs,
-                         rewards=rewards, dones=dones, infos=infos, key=keys))
+        rows.append(
+            dict(
+                obs=obs,
+                state=state,
+                masks=masks,
+                actions=actions,
+                next_state=nstate,
+                next_obs=nobs,
+                rewards=rewards,
+                dones=dones,
+                infos=infos,
+                key=keys,
+            )
+        )
         obs, state = nobs, nstate
     return jax.device_get(rows)
 
@@ -196,7 +226,9 @@ def test_jaxmarl_auto_reset_rewards_and_replay(marl):
         moves.append(joint[rows[t]["state"].env_state.current_player[w]] if menv.turn_based else joint)
     states = htjax.replay_episode(menv.env, rows[0]["state"].episode_key[w], np.array(moves))
     for i, a in enumerate(menv.agents):
-        np.testing.assert_allclose(np.asarray(states.rewards[1:, i]), [rows[t]["rewards"][a][w] for t in range(end + 1)])
+        np.testing.assert_allclose(
+            np.asarray(states.rewards[1:, i]), [rows[t]["rewards"][a][w] for t in range(end + 1)]
+        )
     assert bool(states.terminated[-1] | states.truncated[-1])
 
 
@@ -221,13 +253,28 @@ def test_rejax_ppo_trains_on_the_gymnax_adapter_unchanged(bj):
     from rejax import PPO  # the test extra; no glue beyond constructing the env
 
     algo = PPO.create(
-        env=bj, env_params=bj.default_params, total_timesteps=32_768, eval_freq=32_768,
-        num_envs=32, num_steps=32, num_epochs=2, num_minibatches=4, learning_rate=1e-3,
+        env=bj,
+        env_params=bj.default_params,
+        total_timesteps=32_768,
+        eval_freq=32_768,
+        num_envs=32,
+        num_steps=32,
+        num_epochs=2,
+        num_minibatches=4,
+        learning_rate=1e-3,
     )
     ts, _ = jax.jit(algo.train)(jax.random.PRNGKey(0))
     act = algo.make_act(ts)
-    trained = htjax.evaluate(bj.env, lambda p, obs, mask, key: act(obs, key).astype(jnp.int32), 16,
-                             num_envs=128, key=jax.random.PRNGKey(7))
+    trained = htjax.evaluate(
+        bj.env,
+        lambda p, obs, mask, key: act(obs, key).astype(jnp.int32),
+        16,
+        num_envs=128,
+        key=jax.random.PRNGKey(7),
+    )
     random = htjax.evaluate(bj.env, htjax.random_policy, 16, num_envs=128, key=jax.random.PRNGKey(7))
     # 2,048 hands each: random play loses ~0.4 a hand in Blackjack-v1, a learnt stick/hit rule far less
-    assert float(trained.mean_return[0]) > float(random.mean_return[0]) + 0.15, (trained.mean_return, random.mean_return)
+    assert float(trained.mean_return[0]) > float(random.mean_return[0]) + 0.15, (
+        trained.mean_return,
+        random.mean_return,
+    )

@@ -154,8 +154,14 @@ class GymnaxEnv:
                 f"{env.id} has {env.num_players} seats; gymnax's interface is single-agent: use "
                 "htjax.adapters.jaxmarl.JaxMARLEnv for multi-seat games"
             )
-        if isinstance(max_steps_in_episode, bool) or not isinstance(max_steps_in_episode, int) or max_steps_in_episode < 1:
-            raise InvalidArgumentError(f"max_steps_in_episode must be a positive int, got {max_steps_in_episode!r}")
+        if (
+            isinstance(max_steps_in_episode, bool)
+            or not isinstance(max_steps_in_episode, int)
+            or max_steps_in_episode < 1
+        ):
+            raise InvalidArgumentError(
+                f"max_steps_in_episode must be a positive int, got {max_steps_in_episode!r}"
+            )
         self.env = env
         self.max_steps = max_steps_in_episode
 
@@ -202,7 +208,9 @@ class GymnaxEnv:
         if params is None:
             params = self.default_params
         if not isinstance(params, GymnaxParams):
-            raise InvalidArgumentError(f"params must be GymnaxParams (env.default_params), got {type(params).__name__}")
+            raise InvalidArgumentError(
+                f"params must be GymnaxParams (env.default_params), got {type(params).__name__}"
+            )
         return params.rules, params.max_steps_in_episode
 
     def reset(self, key: jax.Array, params: GymnaxParams | None = None) -> tuple[jax.Array, GymnaxState]:
@@ -223,7 +231,10 @@ class GymnaxEnv:
         """
         rules, limit = self._rules(params)
         nxt = self.env.step(
-            state.env_state, jnp.asarray(action, jnp.int32), step_key(state.episode_key, state.env_state.step_count), rules
+            state.env_state,
+            jnp.asarray(action, jnp.int32),
+            step_key(state.episode_key, state.env_state.step_count),
+            rules,
         )
         time = state.time + 1
         terminated = nxt.terminated

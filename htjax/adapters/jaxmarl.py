@@ -134,7 +134,9 @@ class JaxMARLEnv:
         return out
 
     # ---------------------------------------------------------------- the functional API
-    def reset(self, key: jax.Array, params: Params | None = None) -> tuple[dict[str, jax.Array], JaxMARLState]:
+    def reset(
+        self, key: jax.Array, params: Params | None = None
+    ) -> tuple[dict[str, jax.Array], JaxMARLState]:
         """``(obs, state)`` of a new episode whose htjax episode key is ``key``'s data."""
         rules = self.default_params if params is None else params
         ekey = key_data(key)
@@ -142,7 +144,11 @@ class JaxMARLEnv:
         return self.get_obs(state), state
 
     def step(
-        self, key: jax.Array, state: JaxMARLState, actions: dict[str, jax.Array], reset_state: JaxMARLState | None = None
+        self,
+        key: jax.Array,
+        state: JaxMARLState,
+        actions: dict[str, jax.Array],
+        reset_state: JaxMARLState | None = None,
     ):
         """``(obs, state, rewards, dones, infos)`` with auto-reset (JaxMARL's ``step``).
 
@@ -165,7 +171,9 @@ class JaxMARLEnv:
         """The step without auto-reset: ``(state, rewards, dones, infos)``."""
         s = state.env_state
         stacked = jnp.stack([jnp.asarray(actions[a], jnp.int32) for a in self.agents])
-        action = stacked if not self.turn_based else stacked[jnp.clip(s.current_player, 0, self.num_agents - 1)]
+        action = (
+            stacked if not self.turn_based else stacked[jnp.clip(s.current_player, 0, self.num_agents - 1)]
+        )
         nxt = self.env.step(s, action, step_key(state.episode_key, s.step_count), state.params)
         stepped = state.replace(env_state=nxt)
         done = nxt.terminated | nxt.truncated
@@ -177,6 +185,8 @@ class JaxMARLEnv:
             "terminated": nxt.terminated,
             "truncated": nxt.truncated,
             "current_player": jnp.where(self.turn_based & ~done, nxt.current_player, -1).astype(jnp.int32),
-            "final_observation": {a: jnp.where(done, final[a], jnp.zeros_like(final[a])) for a in self.agents},
+            "final_observation": {
+                a: jnp.where(done, final[a], jnp.zeros_like(final[a])) for a in self.agents
+            },
         }
         return stepped, rewards, dones, infos

@@ -104,15 +104,25 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         try:
             out[key] = kind(raw)
         except ValueError:
-            raise InvalidArgumentError(f"{name} must be a{'n int' if kind is int else ' number'}, got {raw!r}") from None
+            raise InvalidArgumentError(
+                f"{name} must be a{'n int' if kind is int else ' number'}, got {raw!r}"
+            ) from None
     return out
 
 
 def _check_args(coordinator, num_processes, process_id, timeout_s) -> None:
     if coordinator is not None:
         host, sep, port = str(coordinator).rpartition(":")
-        if not isinstance(coordinator, str) or not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise InvalidArgumentError(f"coordinator must be 'host:port' (port 1..65535), got {coordinator!r}")
+        if (
+            not isinstance(coordinator, str)
+            or not sep
+            or not host
+            or not port.isdigit()
+            or not 0 < int(port) < 65536
+        ):
+            raise InvalidArgumentError(
+                f"coordinator must be 'host:port' (port 1..65535), got {coordinator!r}"
+            )
     if num_processes is not None and (
         isinstance(num_processes, bool) or not isinstance(num_processes, int) or num_processes < 1
     ):
@@ -172,7 +182,9 @@ def initialize(
         try:
             jax.config.update("jax_cpu_collectives_implementation", cpu_collectives)
         except Exception as err:  # an unknown implementation name
-            raise InvalidArgumentError(f"cpu_collectives={cpu_collectives!r} is not available: {err}") from None
+            raise InvalidArgumentError(
+                f"cpu_collectives={cpu_collectives!r} is not available: {err}"
+            ) from None
     who = (
         f"process {process_id if process_id is not None else '?'} of "
         f"{num_processes if num_processes is not None else '?'}"
@@ -266,7 +278,9 @@ def check_same_across_processes(what: str, settings: Mapping[str, Any]) -> None:
     The error names each setting that differs and the value each process has (truncated).
     """
     if len(settings) > _SLOTS:
-        raise InvalidArgumentError(f"check_same_across_processes compares at most {_SLOTS} settings, got {len(settings)}")
+        raise InvalidArgumentError(
+            f"check_same_across_processes compares at most {_SLOTS} settings, got {len(settings)}"
+        )
     if jax.process_count() == 1:
         return
     from jax.experimental import multihost_utils

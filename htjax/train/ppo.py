@@ -49,14 +49,13 @@ import chex
 import jax
 import jax.numpy as jnp
 import optax
-
 from jax.sharding import PartitionSpec as P
 
 from htjax.core.config import check_bool, check_choice, check_float, check_int
+from htjax.core.distributed import replicated, world_mesh
 from htjax.core.env import Env
 from htjax.core.errors import ConfigError
 from htjax.core.keys import policy_key
-from htjax.core.distributed import replicated, world_mesh
 from htjax.core.rollouts import RolloutCarry, rollout_start, step_worlds
 from htjax.train import networks as nets
 from htjax.train.selfplay import Opponents, learner_seats
@@ -310,7 +309,9 @@ class Trainer:
         )
         if self.mesh is not None:  # global values, the same on every device of every process
             shared = replicated(shared, self.mesh)
-        return RunnerState(carry=rollout_start(self.env, k_env, self.config.num_envs, devices=devices), **shared)
+        return RunnerState(
+            carry=rollout_start(self.env, k_env, self.config.num_envs, devices=devices), **shared
+        )
 
     def policy(self, *, greedy: bool = False):
         """The learner as a rollout policy ``policy(params, observation, mask, key)``."""

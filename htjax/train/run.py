@@ -178,7 +178,9 @@ def train(
 
     writer = jax.process_index() == 0  # one process writes; every process gathers the state
     if resume is not None and jax.process_count() > 1:
-        raise ConfigError("resume: continue a run in one process (htjax train --resume without --distributed)")
+        raise ConfigError(
+            "resume: continue a run in one process (htjax train --resume without --distributed)"
+        )
     path = None
     if out is not None and not writer:
         path = pathlib.Path(out)
