@@ -25,7 +25,9 @@ import htjax
 from htjax.adapters.gymnax import GymnaxEnv
 from htjax.train.ppo import PPOConfig, make_train
 
-SETTINGS = dict(num_envs=256, num_steps=16, epochs=4, minibatches=4, lr=3e-4, gamma=0.99, lam=0.95, clip=0.2, ent=0.01)
+SETTINGS = dict(
+    num_envs=256, num_steps=16, epochs=4, minibatches=4, lr=3e-4, gamma=0.99, lam=0.95, clip=0.2, ent=0.01
+)
 
 
 def train_rejax(env: GymnaxEnv, steps: int, seed: int):
@@ -111,7 +113,10 @@ def main() -> None:
         "seed": args.seed,
         "settings": SETTINGS,
         "ppo_config": cfg.to_dict(),
-        "results": {k: {"mean_return": m, "stderr": e, "train_wall_s_incl_compile": w} for k, (m, e, w) in rows.items()},
+        "results": {
+            k: {"mean_return": m, "stderr": e, "train_wall_s_incl_compile": w}
+            for k, (m, e, w) in rows.items()
+        },
         "jax": jax.__version__,
     }
     gap = rows["rejax PPO on GymnaxEnv"][0] - rows["htjax PPO"][0]
@@ -120,7 +125,7 @@ def main() -> None:
     lines = [
         "## A third-party JAX PPO on the gymnax adapter",
         "",
-        f"rejax's PPO (unchanged; the env is `GymnaxEnv(htjax.make(\"blackjack\", preset=\"gymnasium\"))`) and htjax's own "
+        f'rejax\'s PPO (unchanged; the env is `GymnaxEnv(htjax.make("blackjack", preset="gymnasium"))`) and htjax\'s own '
         f"PPO, each trained {args.steps:,} env steps with the same settings ({SETTINGS['num_envs']} worlds x "
         f"{SETTINGS['num_steps']} steps, {SETTINGS['epochs']} epochs x {SETTINGS['minibatches']} minibatches, lr "
         f"{SETTINGS['lr']}, 2x64 tanh), then their sampled policies play the same {per_world * worlds:,} hands "
