@@ -134,3 +134,50 @@ def test_bad_arguments_are_refused_before_joining():
     }
     with pytest.raises(InvalidArgumentError, match="HTJAX_PROCESS_ID"):
         settings_from_env({"HTJAX_PROCESS_ID": "one"})
+
+
+def test_cli_bench_distributed_over_two_processes():
+    port = _free_port()
+    env = _env(2)
+    env.update(HTJAX_COORDINATOR=f"127.0.0.1:{port}", HTJAX_NUM_PROCESSES="2", HTJAX_JOIN_TIMEOUT="60")
+    cmd = [
+        sys.executable,
+        "-m",
+        "htjax",
+        "bench",
+        "blackjack",
+        "-n",
+        "8",
+        "-t",
+        "4",
+        "--distributed",
+        "--json",
+    ]
+    procs = [
+        subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env={**env, "HTJAX_PROCESS_ID": str(i)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    (c0, out0, err0), (c1, out1, err1) = _finish(procs, 300)
+    assert c0 == 0 and c1 == 0, (err0[-2000:], err1[-2000:])
+    import json
+
+    result = json.loads(out0)
+    assert result["processes"] == 2 and result["devices"] == 4 and result["env_steps"] == 32
+    assert out1.strip() == ""  # process 0 reports
+
+
+def test_cli_refuses_a_malformed_coordinator_before_joining():
+    from typer.testing import CliRunner
+
+    from htjax.cli import app
+
+    out = CliRunner().invoke(app, ["bench", "blackjack", "--distributed", "--coordinator", "nohost"])
+    assert out.exit_code != 0
+    assert "coordinator must be 'host:port'" in out.output
