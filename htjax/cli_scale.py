@@ -7,6 +7,9 @@ unset, jax detects the cluster (SLURM, Open MPI, TPU pods). See ``docs/scale.md`
 
 from __future__ import annotations
 
+import io
+import os
+import sys
 from typing import Any, Optional
 
 import typer
@@ -92,4 +95,20 @@ def join(
         return None
     from htjax.core.distributed import initialize
 
-    return initialize(coordinator, num_processes, process_id, timeout_s=float(timeout_s))
+    info = initialize(coordinator, num_processes, process_id, timeout_s=float(timeout_s))
+    _keep_stdout_for_results()
+    return info
+
+
+def _keep_stdout_for_results() -> None:
+    """Send file descriptor 1 to stderr and keep the real stdout for Python's ``sys.stdout``.
+
+    Cross-process collectives log from C++ straight to descriptor 1 (gloo's "Rank r is connected
+    to n peer ranks", once per new group of devices), which would corrupt ``--json`` output and
+    tables; after this, only what the command prints reaches stdout."""
+    sys.stdout.flush()
+    real = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = io.TextIOWrapper(
+        os.fdopen(real, "wb"), encoding=sys.stdout.encoding or "utf-8", line_buffering=True
+    )
