@@ -278,3 +278,23 @@ def test_rejax_ppo_trains_on_the_gymnax_adapter_unchanged(bj):
         trained.mean_return,
         random.mean_return,
     )
+
+
+def test_spaces_without_gymnax_have_gymnax_attributes(bj, monkeypatch):
+    from htjax.adapters import gymnax as adapter
+
+    monkeypatch.setattr(adapter, "_gymnax_spaces", lambda: None)
+    action, obs = bj.action_space(bj.default_params), bj.observation_space(bj.default_params)
+    assert (
+        type(action) is adapter.Discrete
+        and action.n == 2
+        and action.shape == ()
+        and action.dtype == jnp.int32
+    )
+    assert type(obs) is adapter.Box and obs.shape == (31,) and obs.dtype == jnp.float32
+    a = action.sample(jax.random.PRNGKey(0))
+    assert bool(action.contains(a)) and not bool(action.contains(2))
+    x = obs.sample(jax.random.PRNGKey(1))
+    assert x.shape == (31,) and bool(obs.contains(x)) and not bool(obs.contains(obs.high + 1))
+    marl = JaxMARLEnv(htjax.make("holdem"))
+    assert type(marl.action_space("player_0")) is adapter.Discrete and marl.action_space("player_0").n == 10
