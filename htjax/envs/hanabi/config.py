@@ -25,7 +25,6 @@ class HanabiConfig(EnvConfig):
     num_players: int = 2
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
-        "default": {},
         "2p": {"num_players": 2},
         "3p": {"num_players": 3},
         "4p": {"num_players": 4},

@@ -87,6 +87,12 @@ class Hanabi(Env[HanabiState, HanabiConfig]):
         the reference replay and hand-built positions need)."""
         return self._finish(self._start(key, R.fresh_deck() if deck is None else deck))
 
+    def state_from_board(self, board: R.Board, step_count: Any = 0) -> HanabiState:
+        """The state of a hand-built :class:`~htjax.envs.hanabi.rules.Board` (puzzles, tests):
+        seat to act, legal mask, end and observation derived from it; zero rewards."""
+        state = self._from_board(board, jnp.zeros(self.num_players, jnp.float32), jnp.int32(step_count))
+        return self._finish(state)
+
     def _start(self, key: jax.Array, deck: cards.Deck) -> HanabiState:
         n = self.num_players
         board = R.start(self.rules, deck, random_words(key, n * self.hand_size))
