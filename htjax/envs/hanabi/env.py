@@ -40,6 +40,7 @@ class Hanabi(Env[HanabiState, HanabiConfig]):
     id = "hanabi"
     version = "v1"
     config_class = HanabiConfig
+    keep_by_branch = True  # a rollout's step skips the whole-state select (docs/envs/hanabi.md)
 
     def __init__(self, config: HanabiConfig | None = None, /, *, preset: str | None = None, **overrides: Any):
         super().__init__(config, preset=preset, **overrides)
@@ -125,7 +126,11 @@ class Hanabi(Env[HanabiState, HanabiConfig]):
         )
 
     def _observe(self, state: HanabiState, player: jax.Array, params: Params) -> jax.Array:
-        return observe(self.observation_layout, state.board, player)
+        # The barrier makes XLA materialise the board before encoding it: without it, XLA fuses
+        # the step's hand updates (or the deal) into the observation's hundreds of entries and
+        # recomputes them per entry (docs/envs/hanabi.md, Performance).
+        board, player = jax.lax.optimization_barrier((state.board, player))
+        return observe(self.observation_layout, board, player)
 
     # ------------------------------------------------------------------ people
     def score(self, state: HanabiState) -> jax.Array:
