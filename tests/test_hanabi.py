@@ -226,3 +226,10 @@ def test_hanabi__text_view_hides_own_cards_and_public_view_hides_hands(g2):
     view = g2.env.public_view(s)
     assert view["info_tokens"] == 7 and view["knowledge"][1][1] == "WX|W12345"
     assert "hands" not in view and view["last_move"]["move"] == "hint colour"
+
+
+def test_hanabi__docs_page_shows_the_layout_table():
+    import pathlib
+
+    page = pathlib.Path(__file__).resolve().parent.parent / "docs" / "envs" / "hanabi.md"
+    assert htjax.make("hanabi").observation_layout.markdown_table() in page.read_text()
