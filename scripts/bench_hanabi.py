@@ -71,9 +71,8 @@ def work_jaxmarl(spec: dict) -> dict:
     sys.path.insert(0, spec["jaxmarl_path"])
     import jax
     import jax.numpy as jnp
-    from jaxmarl.environments.hanabi.hanabi import HanabiEnv
-
     from benchlib import hashed_world_keys
+    from jaxmarl.environments.hanabi.hanabi import HanabiEnv
 
     env = HanabiEnv(num_agents=spec["players"])
     n, chunk = spec["num_envs"], max(1, spec["num_steps"] // 10)
@@ -217,12 +216,13 @@ def markdown(report: dict) -> str:
         }[r["system"]]
         load = r.get("load_after")
         rows.append(
-            f"| {name} | {r['players']} | {r.get('num_envs', 1):,} | {r['steps_per_s']:,.0f} | "
-            f"{load:.1f} |"
+            f"| {name} | {r['players']} | {r.get('num_envs', 1):,} | {r['steps_per_s']:,.0f} | {load:.1f} |"
         )
     for r in report["runs"]:
         if r.get("error"):
-            rows.append(f"| {r['system']} | {r.get('players')} | {r.get('num_envs', 1)} | not run: {r['error']} | |")
+            rows.append(
+                f"| {r['system']} | {r.get('players')} | {r.get('num_envs', 1)} | not run: {r['error']} | |"
+            )
     rows.append("")
     for name, ratio in report["ratios"].items():
         rows.append(f"- htjax at {report['worlds']:,} worlds (2 seats) vs {name}: **{ratio:,.1f}x**")
@@ -258,23 +258,44 @@ def main(argv=None) -> int:
     runs = [measure({"system": "compile", "players": p, "num_envs": worlds}, timeout) for p in (2, 5)]
     for n in sizes:
         runs.append(
-            measure({"system": "htjax", "players": 2, "num_envs": n, "num_steps": num_steps, "seconds": seconds}, timeout)
+            measure(
+                {"system": "htjax", "players": 2, "num_envs": n, "num_steps": num_steps, "seconds": seconds},
+                timeout,
+            )
         )
     if not args.quick:
         for p in (3, 4, 5):
-            spec = {"system": "htjax", "players": p, "num_envs": worlds, "num_steps": num_steps, "seconds": seconds}
+            spec = {
+                "system": "htjax",
+                "players": p,
+                "num_envs": worlds,
+                "num_steps": num_steps,
+                "seconds": seconds,
+            }
             runs.append(measure(spec, timeout))
     if args.jaxmarl_path:
         for n in sorted({1024, worlds}):
-            spec = {"system": "jaxmarl", "players": 2, "num_envs": n, "num_steps": num_steps, "seconds": seconds}
+            spec = {
+                "system": "jaxmarl",
+                "players": 2,
+                "num_envs": n,
+                "num_steps": num_steps,
+                "seconds": seconds,
+            }
             runs.append(measure({**spec, "jaxmarl_path": args.jaxmarl_path}, timeout))
     runs.append(measure({"system": "pettingzoo", "players": 2, "seconds": seconds}, timeout))
     for observe in (True, False):
-        runs.append(measure({"system": "openspiel", "players": 2, "observe": observe, "seconds": seconds}, timeout))
+        runs.append(
+            measure({"system": "openspiel", "players": 2, "observe": observe, "seconds": seconds}, timeout)
+        )
 
     def rate(system: str, **match) -> float | None:
         for r in runs:
-            if r["system"] == system and all(r.get(k) == v for k, v in match.items()) and r.get("steps_per_s"):
+            if (
+                r["system"] == system
+                and all(r.get(k) == v for k, v in match.items())
+                and r.get("steps_per_s")
+            ):
                 return r["steps_per_s"]
         return None
 
@@ -290,7 +311,8 @@ def main(argv=None) -> int:
             ratios[name] = ours / theirs
     loads = [x for r in runs for x in (r.get("load_before"), r.get("load_after")) if x is not None]
     report = {
-        "command": "python scripts/bench_hanabi.py" + (" --quick" if args.quick else "")
+        "command": "python scripts/bench_hanabi.py"
+        + (" --quick" if args.quick else "")
         + (" --jaxmarl-path DIR" if args.jaxmarl_path else ""),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine_info(),

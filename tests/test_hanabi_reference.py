@@ -59,7 +59,11 @@ def _play(p: Programs, seed: int):
     states, actions = [p.init(key)], []
     while not bool(states[-1].terminated):
         s = states[-1]
-        a = _seer_action(p.env, s, rng) if seer else int(rng.choice(np.flatnonzero(np.asarray(s.legal_action_mask))))
+        a = (
+            _seer_action(p.env, s, rng)
+            if seer
+            else int(rng.choice(np.flatnonzero(np.asarray(s.legal_action_mask))))
+        )
         actions.append(a)
         states.append(p.step(s, np.int32(a), htjax.step_key(key, len(actions) - 1)))
     return states, actions

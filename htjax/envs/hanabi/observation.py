@@ -41,7 +41,11 @@ def observation_layout(num_players: int) -> ObservationLayout:
 
     return ObservationLayout(
         (
-            f("hands", (p - 1) * h * _BITS, "other seats' cards, seat 1..P-1 then slot, one-hot of colour*5+rank"),
+            f(
+                "hands",
+                (p - 1) * h * _BITS,
+                "other seats' cards, seat 1..P-1 then slot, one-hot of colour*5+rank-1",
+            ),
             f("missing_card", p, "per relative seat (0 = observer): the hand holds fewer than H cards"),
             f("deck_size", deck_bits, f"cards left in the deck, thermometer (unary) over {deck_bits}"),
             f("fireworks", _BITS, "per colour (R, Y, G, W, B): one-hot of its highest card played"),
@@ -60,7 +64,7 @@ def observation_layout(num_players: int) -> ObservationLayout:
             f(
                 "card_knowledge",
                 p * h * (_BITS + 10),
-                "per relative seat and slot: 25 plausible colour*5+rank, hinted colour (5), hinted rank (5)",
+                "per relative seat and slot: 25 plausible colour*5+rank-1, hinted colour (5), hinted rank (5)",
             ),
         )
     )

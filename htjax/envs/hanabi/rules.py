@@ -276,7 +276,7 @@ def act(rules: Rules, board: Board, move: jax.Array, word: jax.Array) -> Board:
     """Apply legal ``move`` of the seat to act; ``word`` (``uint32[]``) draws the replacement card.
 
     Every kind's effect is computed elementwise and the move's kind selects it (no branch)."""
-    p, h = rules.num_players, rules.hand_size
+    p = rules.num_players
     b = board
     kind, where, value = decode(rules, move)
     me = b.to_act

@@ -103,7 +103,8 @@ def public_view(env, state) -> dict[str, Any]:
     b = _host(state)
     over = bool(state.terminated | state.truncated)
     knowledge = [
-        [_knowledge(b, s, i) for i in range(env.hand_size) if b.hands[s, i] >= 0] for s in range(env.num_players)
+        [_knowledge(b, s, i) for i in range(env.hand_size) if b.hands[s, i] >= 0]
+        for s in range(env.num_players)
     ]
     kind = int(b.last_kind)
     last = None
