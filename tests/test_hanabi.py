@@ -233,3 +233,21 @@ def test_hanabi__docs_page_shows_the_layout_table():
 
     page = pathlib.Path(__file__).resolve().parent.parent / "docs" / "envs" / "hanabi.md"
     assert htjax.make("hanabi").observation_layout.markdown_table() in page.read_text()
+
+
+def test_hanabi__make_rollout_and_play_against_random_partners():
+    from typer.testing import CliRunner
+
+    from htjax.cli import app
+
+    env = htjax.make("hanabi", preset="3p")
+    out = htjax.rollout(env, htjax.random_policy, KEY, num_envs=4, num_steps=30)
+    rewards = np.asarray(out.trajectory.rewards)
+    assert rewards.shape == (30, 4, 3) and (rewards == rewards[..., :1]).all()
+    script = "hint +1 rank 1\nplay 0\nq\n"  # the hint may be illegal: it is refused, not sent
+    result = CliRunner().invoke(
+        app, ["play", "hanabi", "--seed", "3", "--games", "1"], input=script, env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "you play play 0" in result.output and "seat 1 plays" in result.output
+    assert "seat 0 (you): ??" in result.output  # own cards hidden
