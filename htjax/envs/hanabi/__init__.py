@@ -18,7 +18,7 @@ Full rules text, action ids and the observation table: ``docs/envs/hanabi.md``.
 * **Reward**: ``float32[P]``, the same for every seat: the step's change of the score (the sum of
   the fireworks, 0 once every life is lost, so the step losing the last life pays minus the score
   so far). An illegal action loses the game the same way, plus the penalty for the offender.
-* **Observation** ``float32[...]`` (658 for two seats): HLE's canonical encoding, bit for bit.
+* **Observation** ``bool[...]`` (658 for two seats): HLE's canonical encoding, bit for bit.
 
 Example::
 

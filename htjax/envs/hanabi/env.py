@@ -116,7 +116,7 @@ class Hanabi(Env[HanabiState, HanabiConfig]):
     def _from_board(self, board: R.Board, rewards: jax.Array, step_count: jax.Array) -> HanabiState:
         return HanabiState(
             current_player=board.to_act,
-            observation=jnp.zeros(self.observation_layout.size, jnp.float32),
+            observation=jnp.zeros(self.observation_layout.size, jnp.bool_),
             rewards=rewards.astype(jnp.float32),
             terminated=R.is_over(board),
             truncated=jnp.bool_(False),
