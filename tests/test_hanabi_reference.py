@@ -14,13 +14,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hanabi_reference import Reference  # needs open-spiel and shimmy (the test extra)
 
 import htjax
 from htjax.envs.hanabi import rules as R
-
-pytest.importorskip("shimmy")
-pytest.importorskip("pyspiel")
-from hanabi_reference import Reference  # noqa: E402
 
 GAMES_PER_SEATS = {2: 60, 3: 50, 4: 50, 5: 50}  # 210 games
 
