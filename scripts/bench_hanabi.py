@@ -199,7 +199,12 @@ def markdown(report: dict) -> str:
         f"{report['date']}; JSON: `docs/bench/hanabi.json`). Every row runs in a fresh process; a step is "
         "one decision; random legal moves. **This machine is shared**: the 1-minute load average "
         f"was {report['load_min']:.1f} to {report['load_max']:.1f} during the run (2 cores), so absolute "
-        "rates are low and noisy; the ratios compare systems measured minutes apart under that load.",
+        "rates are low and noisy; the ratios compare systems measured minutes apart under that load. "
+        "htjax and JaxMARL act with the same hashed random policy (`benchlib.hashed_legal_actions`); "
+        "JaxMARL builds every seat's observation and legal moves each step (its API), htjax the acting "
+        "seat's (its contract). JaxMARL 0.2.0 pins gymnasium 1.3, so it is installed apart "
+        "(`pip install --no-deps --target DIR jaxmarl==0.2.0`). OpenSpiel's RL-loop row reads the acting "
+        "seat's `observation_tensor` and `legal_actions` at every decision, as a learner must.",
         "",
         "| system | seats | worlds | steps/s | load |",
         "|---|---:|---:|---:|---:|",
