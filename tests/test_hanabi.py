@@ -251,3 +251,35 @@ def test_hanabi__make_rollout_and_play_against_random_partners():
     assert result.exit_code == 0, result.output
     assert "you play play 0" in result.output and "seat 1 plays" in result.output
     assert "seat 0 (you): ??" in result.output  # own cards hidden
+
+
+def test_hanabi__bench_script_measures_the_references_and_writes_markdown():
+    import importlib.util
+    import pathlib
+    import sys
+
+    scripts = pathlib.Path(__file__).resolve().parent.parent / "scripts"
+    sys.path.insert(0, str(scripts))
+    spec = importlib.util.spec_from_file_location("bench_hanabi", scripts / "bench_hanabi.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    runs = [
+        {"system": "openspiel", "players": 2, "observe": True, "seconds": 0.05},
+        {"system": "pettingzoo", "players": 2, "seconds": 0.05},
+    ]
+    for run in runs:
+        run.update(bench.worker(run), load_after=1.0)
+        assert run["steps_per_s"] > 0
+    report = {
+        "command": "python scripts/bench_hanabi.py",
+        "date": "today",
+        "machine": {"cpu": "cpu", "cores": 2, "jax": "x", "device": "cpu"},
+        "load_min": 1.0,
+        "load_max": 2.0,
+        "worlds": 8192,
+        "runs": runs + [{"system": "compile", "players": 2, "num_envs": 8192, "error": "timed out"}],
+        "ratios": {"PettingZoo hanabi_v5": 3.0},
+    }
+    md = bench.markdown(report)
+    assert "| PettingZoo `hanabi_v5` (AEC loop) | 2 | 1 |" in md and "**3.0x**" in md
+    assert "not run: timed out" in md
