@@ -217,6 +217,129 @@ async def latency(mode: str, moves: int, header: schema.Header) -> dict:
     }
 
 
+# --------------------------------------------------------------------------- 1b. derived-state latency
+class Stamps:
+    """One live peer's clock readings (``time.monotonic_ns``, shared by the processes of a machine).
+
+    ``decided[(seat, step)]``: its agent chose the action, immediately before ``DocHandle.change``
+    appends it; ``seen[(seat, step)]``: the first of its derivations (``LiveGame.on_derived``)
+    that includes another peer's entry for that seat and step (accepted, or pending in a
+    simultaneous step).
+    """
+
+    def __init__(self, mine: set[int]):
+        self.mine = mine
+        self.decided: dict[str, int] = {}
+        self.seen: dict[str, int] = {}
+        self.full_derives = 0
+
+    def agent(self, seat: int):
+        def act(view) -> int:
+            legal = [int(a) for a in view.legal.nonzero()[0]]
+            action = legal[(view.step + seat) % len(legal)]  # scripted: alternate the legal actions
+            self.decided[f"{seat},{view.step}"] = time.monotonic_ns()
+            return action
+
+        return act
+
+    def on_derived(self, d) -> None:
+        now = time.monotonic_ns()
+        rows = [(t, i) for t, row in enumerate(d.accepted) for i in row]
+        rows += [(d.length, i) for i in d.pending.values()]
+        for t, i in rows:
+            seat = d.entries[i].seat
+            if seat not in self.mine:
+                self.seen.setdefault(f"{seat},{t}", now)
+
+
+def _full_derive_only() -> None:
+    """The comparison (``--full-derive``): every change derives the whole log, as before deriving was incremental."""
+    from htjax.sync.incremental import IncrementalDeriver
+
+    IncrementalDeriver._extend = lambda self, *args: None
+
+
+def _live_env(rounds: int):
+    import htjax
+
+    return htjax.make("prisoners_dilemma", rounds=rounds)
+
+
+async def live_peer(url: str, document_id: str) -> None:
+    """The second process of the derived-state latency: plays seat 1, prints its stamps."""
+    from htjax.sync.live.peers import join_game
+
+    repo = Repo()
+    await repo.connect(url)
+    stamps = Stamps({1})
+    game = await join_game(repo, document_id, {1: stamps.agent(1)}, on_derived=stamps.on_derived, timeout=30)
+    print("ready", flush=True)
+    await game.run(timeout=300)
+    await game.linger(5)
+    stamps.full_derives = game.deriver.full_derives
+    print(json.dumps(vars(stamps) | {"mine": sorted(stamps.mine)}), flush=True)
+    await repo.close()
+
+
+async def live_latency(mode: str, rounds: int) -> dict:
+    """Two LiveGame peers (two processes) play one IPD game in open mode; per action, the time
+    from the actor's append to the other peer's derived state including it."""
+    from htjax.sync.live.peers import host_game
+
+    relay = None
+    repo = Repo()
+    if mode == "direct":
+        url = await repo.listen()
+    else:
+        relay, url = start_server("relay", tempfile.mkdtemp(prefix="bench-p2p-live-"))
+        await repo.connect(url)
+    stamps = Stamps({0})
+    game = await host_game(
+        repo, _live_env(rounds), "open", {0: stamps.agent(0)}, on_derived=stamps.on_derived
+    )
+    if relay is not None:
+        await game.handle.wait_synced(10)
+    peer = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--live-peer",
+        url,
+        game.handle.document_id,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert (await asyncio.wait_for(peer.stdout.readline(), 120)).strip() == b"ready"
+    result = await game.run(timeout=300)
+    await game.linger(5)
+    other = json.loads((await asyncio.wait_for(peer.stdout.readline(), 120)).decode())
+    await peer.wait()
+    await repo.close()
+    if relay is not None:
+        relay.terminate()
+        relay.wait(10)
+    skip = lambda k: int(k.split(",")[1]) < WARMUP  # noqa: E731  (compiles happen in the first steps)
+    a_to_b = [
+        (other["seen"][k] - t) / 1e6 for k, t in stamps.decided.items() if k in other["seen"] and not skip(k)
+    ]
+    b_to_a = [
+        (stamps.seen[k] - t) / 1e6 for k, t in other["decided"].items() if k in stamps.seen and not skip(k)
+    ]
+    both = sorted(a_to_b + b_to_a)
+    return {
+        "mode": mode,
+        "env": "prisoners_dilemma (open mode)",
+        "steps": result.replay.length,
+        "samples": len(both),
+        "median_ms": statistics.median(both),
+        "p99_ms": both[min(len(both) - 1, int(0.99 * len(both)))],
+        "max_ms": both[-1],
+        "median_a_to_b_ms": statistics.median(a_to_b),
+        "median_b_to_a_ms": statistics.median(b_to_a),
+        "full_derives": [game.deriver.full_derives, other["full_derives"]],
+        "load_average": os.getloadavg()[0],
+    }
+
+
 # --------------------------------------------------------------------------- 2. load
 async def one_game(url: str, header: schema.Header, rounds: int, timeout: float) -> int:
     a, b = Repo(), Repo()
@@ -341,11 +464,15 @@ async def main(args) -> dict:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "load_average_start": os.getloadavg()[0],
         "latency": [],
+        "live_latency": [],
         "load": [],
     }
     for mode in ("direct", "relay"):
         report["latency"].append(await latency(mode, args.moves, header))
         print(json.dumps(report["latency"][-1]), flush=True)
+    for mode in ("direct", "relay"):
+        report["live_latency"].append(await live_latency(mode, args.rounds_live))
+        print(json.dumps(report["live_latency"][-1]), flush=True)
     for kind in ("relay", "js"):
         report["load"].append(await load(kind, args.games, args.rounds, header))
         print(json.dumps(report["load"][-1]), flush=True)
@@ -359,13 +486,33 @@ if __name__ == "__main__":
     parser.add_argument("--games", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--small", action="store_true", help="60 moves, 10 games x 5 rounds; writes nothing")
+    parser.add_argument(
+        "--rounds-live", type=int, default=300, help="IPD rounds of the LiveGame latency game"
+    )
+    parser.add_argument(
+        "--live-only", action="store_true", help="only the LiveGame latency (prints; writes nothing)"
+    )
+    parser.add_argument(
+        "--full-derive", action="store_true", help="LiveGame latency with the whole log re-derived per change"
+    )
+    parser.add_argument("--live-peer", nargs=2, metavar=("URL", "DOC"), help=argparse.SUPPRESS)
     parser.add_argument("--echo", nargs=3, metavar=("URL", "DOC", "MOVES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo:
         asyncio.run(echo_peer(args.echo[0], args.echo[1], int(args.echo[2])))
         sys.exit(0)
+    if args.full_derive or os.environ.get("BENCH_P2P_FULL_DERIVE"):
+        os.environ["BENCH_P2P_FULL_DERIVE"] = "1"  # the peer process too
+        _full_derive_only()
+    if args.live_peer:
+        asyncio.run(live_peer(*args.live_peer))
+        sys.exit(0)
     if args.small:
-        args.moves, args.games, args.rounds = 60, 10, 5
+        args.moves, args.games, args.rounds, args.rounds_live = 60, 10, 5, 60
+    if args.live_only:
+        for mode in ("direct", "relay"):
+            print(json.dumps(asyncio.run(live_latency(mode, args.rounds_live))), flush=True)
+        sys.exit(0)
     report = asyncio.run(main(args))
     if not args.small:
         for path in write_results("p2p", report, markdown(report)):

@@ -162,13 +162,21 @@ def test_appending_legal_entries_never_runs_the_full_derive(monkeypatch):
         assert deriver.derive(header, list(log), binds) is d  # nothing new: the same derivation
     assert d.length == len(log) > 1 and not d.rejected
     assert len(calls) == 1 and deriver.full_derives == 1 and deriver.fast_entries == len(log)
-    # an entry inserted before the end of the known prefix: the full derive again
-    log.insert(0, LogEntry(5, 0, 0, "p", T0, binds[0]))
+    # a merge puts a concurrent entry before the last one: back to the state before it, no full derive
+    log.insert(len(log) - 1, LogEntry(0, 1, 0, "p", T0, binds[1]))
+    _same(deriver.derive(header, list(log), binds), derive_entries(env, [header], [log], [binds])[0])
+    assert len(calls) == 1
+    # the episode is over: an entry after the end gets the full rule's reason from the full derive
+    log.append(LogEntry(0, 1, 0, "p", T0, binds[1]))
     deriver.derive(header, list(log), binds)
     assert len(calls) == 2
+    # an entry inserted before the prefix the full derive left: the full derive again
+    log.insert(0, LogEntry(5, 0, 0, "p", T0, binds[0]))
+    deriver.derive(header, list(log), binds)
+    assert len(calls) == 3
     # a new binding: the full derive again
     deriver.derive(header, list(log), {0: ACTORS[2], 1: ACTORS[1]})
-    assert len(calls) == 3
+    assert len(calls) == 4
 
 
 def test_step_fn_is_shared_per_env():

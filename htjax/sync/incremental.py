@@ -67,6 +67,11 @@ class _Grow:
             b[self.n] = x
         self.n += 1
 
+    def truncate(self, n: int) -> None:
+        """Keep the first ``n`` states (in new buffers: derivations handed out keep their views)."""
+        self.bufs = [b.copy() for b in self.bufs]
+        self.n = n
+
     def last(self) -> list[np.ndarray]:
         return [b[self.n - 1] for b in self.bufs]
 
@@ -107,15 +112,34 @@ class IncrementalDeriver:
         binds = None if bindings is None else dict(bindings)
         last = self._last
         if last is not None and self._key == (header, binds):
-            n = len(last.entries)
-            if len(entries) == n and entries == last.entries:
+            old = last.entries
+            if entries == old:
                 return last
-            if len(entries) > n and not self._done and entries[:n] == last.entries:
-                d = self._extend(header, entries, binds, n)
+            p = next((j for j, (a, b) in enumerate(zip(old, entries)) if a != b), min(len(old), len(entries)))
+            if self._rewind(p):
+                d = self._extend(header, entries, binds, p)
                 if d is not None:
                     self._last = d
                     return d
         return self._full(header, entries, binds)
+
+    def _rewind(self, p: int) -> bool:
+        """Go back to the rule's state after ``entries[:p]`` when it is known and the episode was
+        not over there (the list changed from index ``p`` on: appends, or a merge inserting
+        concurrent entries after ``p``); False when only the full derive can tell."""
+        mark = self._marks[p]
+        if mark is None:
+            return False
+        n_accepted, n_rejected, pending = mark
+        if p < len(self._marks) - 1:
+            del self._marks[p + 1 :]
+            del self._accepted[n_accepted:]
+            del self._actions[n_accepted:]
+            del self._rejected[n_rejected:]
+            self._pending = dict(pending)
+            self._states.truncate(n_accepted + 1)
+            self._refresh()
+        return not self._done
 
     # ------------------------------------------------------------------ the full rule
     def _full(self, header: Header, entries: list[LogEntry], binds: dict[int, str] | None) -> Derivation:
@@ -128,6 +152,9 @@ class IncrementalDeriver:
         self._actions = [np.asarray(a) for a in d.actions]
         self._rejected = list(d.rejected)
         self._pending = dict(d.pending)
+        # the rule's state after entries[:j] (accepted, rejected, pending), known at the end only
+        self._marks: list[tuple[int, int, dict] | None] = [None] * len(entries)
+        self._marks.append((len(self._accepted), len(self._rejected), dict(self._pending)))
         self._key = (header, binds)
         self._params = self._params_of(header)
         self._refresh()
@@ -191,6 +218,7 @@ class IncrementalDeriver:
             elif not (self._mask[e.seat, e.action] if simultaneous else self._mask[e.action]):
                 reason = f"action {labels[e.action]!r} ({e.action}) is illegal for seat {e.seat} at step {t}"
             else:
+                reason = None
                 if simultaneous:
                     self._pending[e.seat] = i
                     if len(self._pending) == players:
@@ -199,8 +227,9 @@ class IncrementalDeriver:
                         self._apply(header, row, np.array([entries[j].action for j in row], np.int32))
                 else:
                     self._apply(header, [i], np.int32(e.action))
-                continue
-            self._rejected.append(Rejection(i, e, reason))
+            if reason is not None:
+                self._rejected.append(Rejection(i, e, reason))
+            self._marks.append((len(self._accepted), len(self._rejected), dict(self._pending)))
         return self._derivation(entries)
 
     def _apply(self, header: Header, row: list[int], action) -> None:
