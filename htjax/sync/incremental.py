@@ -171,9 +171,9 @@ class IncrementalDeriver:
     def _refresh(self) -> None:
         """Cache the last state's fields the rule reads."""
         state = jax.tree_util.tree_unflatten(self._states.treedef, self._states.last())
-        self._current = int(np.asarray(state.current_player))
-        self._mask = np.asarray(state.legal_action_mask)
-        self._done = bool(np.asarray(state.terminated) | np.asarray(state.truncated))
+        self._current = int(state.current_player)
+        self._mask = state.legal_action_mask
+        self._done = bool(state.terminated | state.truncated)
 
     def _derivation(self, entries: list[LogEntry]) -> Derivation:
         header = self._key[0]  # type: ignore[index]
@@ -234,10 +234,10 @@ class IncrementalDeriver:
 
     def _apply(self, header: Header, row: list[int], action) -> None:
         t = len(self._accepted)
-        state = jax.tree_util.tree_unflatten(self._states.treedef, self._states.last())
+        state = jax.tree_util.tree_unflatten(self._states.treedef, self._states.last())  # host leaves
         key = np.asarray(header.episode_key, np.uint32)
         nxt = step_fn(self.env)(state, action, np.int32(t), key, self._params)
-        self._states.append([np.asarray(x) for x in jax.tree_util.tree_leaves(nxt)])
+        self._states.append(jax.device_get(jax.tree_util.tree_leaves(nxt)))
         self._accepted.append(row)
         self._actions.append(np.asarray(action))
         self._refresh()

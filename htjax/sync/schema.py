@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from typing import Any, Literal, Mapping, NamedTuple, Sequence
 
 import automerge.core as am
@@ -441,6 +442,7 @@ def _entry_slow(doc: am.Document, i: int, oid: bytes, times: dict) -> LogEntry:
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a live peer re-reads every entry's creator per change
 def object_actor(obj_id: bytes) -> str:
     """Hex Automerge actor id of the change that created the object ``obj_id`` (see :func:`object_op`)."""
     return object_op(obj_id)[0]
