@@ -230,17 +230,36 @@ class Stamps:
     def __init__(self, mine: set[int]):
         self.mine = mine
         self.decided: dict[str, int] = {}
+        self.arrived: dict[str, int] = {}  # the document changed with the entry in it (transport only)
         self.seen: dict[str, int] = {}
         self.full_derives = 0
+        self.derived = asyncio.Event()
 
-    def agent(self, seat: int):
-        def act(view) -> int:
+    def agent(self, seat: int, after: int | None = None):
+        """A scripted agent; with ``after``, it acts only once this peer derived seat ``after``'s
+        entry of the same step (the IPD then alternates: one action in flight at a time)."""
+
+        async def act(view) -> int:
+            while after is not None and f"{after},{view.step}" not in self.seen:
+                self.derived.clear()
+                await self.derived.wait()
             legal = [int(a) for a in view.legal.nonzero()[0]]
             action = legal[(view.step + seat) % len(legal)]  # scripted: alternate the legal actions
             self.decided[f"{seat},{view.step}"] = time.monotonic_ns()
             return action
 
         return act
+
+    def on_change(self, handle) -> None:
+        now = time.monotonic_ns()
+        doc = handle.doc
+        log = schema.list_id(doc, "log")
+        n = doc.length(log)
+        for i in range(max(0, n - 4), n):  # concurrent appends land near the end
+            entry = doc.get(log, i)[1]
+            seat, step = doc.get(entry, "seat")[0][1], doc.get(entry, "step")[0][1]
+            if seat not in self.mine:
+                self.arrived.setdefault(f"{seat},{step}", now)
 
     def on_derived(self, d) -> None:
         now = time.monotonic_ns()
@@ -250,6 +269,7 @@ class Stamps:
             seat = d.entries[i].seat
             if seat not in self.mine:
                 self.seen.setdefault(f"{seat},{t}", now)
+        self.derived.set()
 
 
 def _full_derive_only() -> None:
@@ -272,12 +292,20 @@ async def live_peer(url: str, document_id: str) -> None:
     repo = Repo()
     await repo.connect(url)
     stamps = Stamps({1})
-    game = await join_game(repo, document_id, {1: stamps.agent(1)}, on_derived=stamps.on_derived, timeout=30)
+    game = await join_game(
+        repo, document_id, {1: stamps.agent(1, after=0)}, on_derived=stamps.on_derived, timeout=30
+    )
+    game.handle.on_change(stamps.on_change)
     print("ready", flush=True)
     await game.run(timeout=300)
     await game.linger(5)
     stamps.full_derives = game.deriver.full_derives
-    print(json.dumps(vars(stamps) | {"mine": sorted(stamps.mine)}), flush=True)
+    print(
+        json.dumps(
+            {k: v for k, v in vars(stamps).items() if k in ("decided", "arrived", "seen", "full_derives")}
+        ),
+        flush=True,
+    )
     await repo.close()
 
 
@@ -297,6 +325,7 @@ async def live_latency(mode: str, rounds: int) -> dict:
     game = await host_game(
         repo, _live_env(rounds), "open", {0: stamps.agent(0)}, on_derived=stamps.on_derived
     )
+    game.handle.on_change(stamps.on_change)
     if relay is not None:
         await game.handle.wait_synced(10)
     peer = await asyncio.create_subprocess_exec(
@@ -325,9 +354,21 @@ async def live_latency(mode: str, rounds: int) -> dict:
         (stamps.seen[k] - t) / 1e6 for k, t in other["decided"].items() if k in stamps.seen and not skip(k)
     ]
     both = sorted(a_to_b + b_to_a)
+    mine = vars(stamps)
+    transport = {
+        name: [
+            (receiver["arrived"][k] - t) / 1e6
+            for k, t in actor["decided"].items()
+            if k in receiver["arrived"] and not skip(k)
+        ]
+        for name, actor, receiver in (("a_to_b", mine, other), ("b_to_a", other, mine))
+    }
     return {
         "mode": mode,
         "env": "prisoners_dilemma (open mode)",
+        "median_transport_ms": statistics.median(transport["a_to_b"] + transport["b_to_a"]),
+        "median_transport_a_to_b_ms": statistics.median(transport["a_to_b"]),
+        "median_transport_b_to_a_ms": statistics.median(transport["b_to_a"]),
         "steps": result.replay.length,
         "samples": len(both),
         "median_ms": statistics.median(both),
