@@ -7,6 +7,11 @@
    before its change to the other process's ``on_change`` callback seeing the entry (the
    monotonic clock is shared by all processes of a machine). Directly (one peer listens, the
    other connects) and through ``htjax relay`` (a third process).
+1b. Derived-state latency: two ``LiveGame`` peers (two processes, IPD in open mode, scripted
+   agents, the seats alternating) per action from the agent's choice (just before its
+   ``DocHandle.change``) to the other peer's ``on_derived`` including it; directly and through
+   ``htjax relay``, with incremental deriving and (the comparison) the whole log re-derived per
+   change.
 2. Load: one ``htjax relay`` process serving G concurrent two-peer games (2G WebSocket peers in
    one client process); each game is R rounds, both seats appending a move each round, the
    second seat after it saw the first's. Reports errors, wall time, and the relay's CPU seconds
@@ -17,6 +22,7 @@ Writes ``docs/bench/p2p.json`` and the ``bench_p2p`` section of ``docs/benchmark
 
     python scripts/bench_p2p.py                      # 500 latency moves, 200 games x 20 rounds
     python scripts/bench_p2p.py --small              # 60 moves, 10 games x 5 rounds (a check)
+    python scripts/bench_p2p.py --live-only [--full-derive]   # only 1b, printed
 """
 
 from __future__ import annotations
@@ -272,11 +278,18 @@ class Stamps:
         self.derived.set()
 
 
-def _full_derive_only() -> None:
-    """The comparison (``--full-derive``): every change derives the whole log, as before deriving was incremental."""
+_EXTEND = None
+
+
+def _full_derive_only(on: bool = True) -> None:
+    """The comparison: every change derives the whole log (``derive_entries``), as LiveGame did
+    before deriving was incremental."""
+    global _EXTEND
     from htjax.sync.incremental import IncrementalDeriver
 
-    IncrementalDeriver._extend = lambda self, *args: None
+    if _EXTEND is None:
+        _EXTEND = IncrementalDeriver._extend
+    IncrementalDeriver._extend = (lambda self, *args: None) if on else _EXTEND
 
 
 def _live_env(rounds: int):
@@ -309,11 +322,12 @@ async def live_peer(url: str, document_id: str) -> None:
     await repo.close()
 
 
-async def live_latency(mode: str, rounds: int) -> dict:
+async def live_latency(mode: str, rounds: int, full: bool = False) -> dict:
     """Two LiveGame peers (two processes) play one IPD game in open mode; per action, the time
     from the actor's append to the other peer's derived state including it."""
     from htjax.sync.live.peers import host_game
 
+    _full_derive_only(full)
     relay = None
     repo = Repo()
     if mode == "direct":
@@ -335,7 +349,7 @@ async def live_latency(mode: str, rounds: int) -> dict:
         url,
         game.handle.document_id,
         stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "BENCH_P2P_FULL_DERIVE": "1" if full else ""},
     )
     assert (await asyncio.wait_for(peer.stdout.readline(), 120)).strip() == b"ready"
     result = await game.run(timeout=300)
@@ -365,6 +379,7 @@ async def live_latency(mode: str, rounds: int) -> dict:
     }
     return {
         "mode": mode,
+        "deriving": "full (derive_entries per change)" if full else "incremental",
         "env": "prisoners_dilemma (open mode)",
         "median_transport_ms": statistics.median(transport["a_to_b"] + transport["b_to_a"]),
         "median_transport_a_to_b_ms": statistics.median(transport["a_to_b"]),
@@ -469,6 +484,29 @@ def markdown(report: dict) -> str:
         r = lat[mode]
         name = "direct (listen/connect)" if mode == "direct" else "through `htjax relay`"
         lines.append(f"| {name} | {r['median_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {r['max_ms']:.2f} ms |")
+    live = report["live_latency"]
+    lines += [
+        "",
+        "Latency from one peer's action to the other peer's **derived state** including it: two "
+        f"`LiveGame` peers (two processes) play one {live[0]['steps']}-round IPD in open mode with "
+        "scripted agents, the seats alternating (seat 1 acts once it derived seat 0's action of the "
+        "step), so one action is in flight at a time. Per action, from the agent's choice "
+        "(immediately before `DocHandle.change`) to the first `LiveGame.on_derived` of the other "
+        f"process that includes it (accepted, or pending in the step), {live[0]['samples']} "
+        f"actions after {WARMUP} warm-up steps (compiles excluded). *transport* is the part until "
+        "the other peer's document has the entry; *full derive* is the comparison: every change "
+        "derives the whole log with `derive_entries`, as `LiveGame` did before deriving was "
+        "incremental (its p99 includes the replay's recompiles as the padded episode grows):",
+        "",
+        "| path | deriving | median | p99 | max | transport median | load average |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in live:
+        name = "direct (listen/connect)" if r["mode"] == "direct" else "through `htjax relay`"
+        lines.append(
+            f"| {name} | {r['deriving'].split(' ')[0]} | {r['median_ms']:.2f} ms | {r['p99_ms']:.2f} ms | "
+            f"{r['max_ms']:.2f} ms | {r['median_transport_ms']:.2f} ms | {r['load_average']:.1f} |"
+        )
     lines += [
         "",
         f"One server, {report['load'][0]['games']} concurrent two-peer IPD games "
@@ -511,9 +549,10 @@ async def main(args) -> dict:
     for mode in ("direct", "relay"):
         report["latency"].append(await latency(mode, args.moves, header))
         print(json.dumps(report["latency"][-1]), flush=True)
-    for mode in ("direct", "relay"):
-        report["live_latency"].append(await live_latency(mode, args.rounds_live))
-        print(json.dumps(report["live_latency"][-1]), flush=True)
+    for full in (False, True):
+        for mode in ("direct", "relay"):
+            report["live_latency"].append(await live_latency(mode, args.rounds_live, full))
+            print(json.dumps(report["live_latency"][-1]), flush=True)
     for kind in ("relay", "js"):
         report["load"].append(await load(kind, args.games, args.rounds, header))
         print(json.dumps(report["load"][-1]), flush=True)
@@ -528,7 +567,7 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--small", action="store_true", help="60 moves, 10 games x 5 rounds; writes nothing")
     parser.add_argument(
-        "--rounds-live", type=int, default=300, help="IPD rounds of the LiveGame latency game"
+        "--rounds-live", type=int, default=100, help="IPD rounds of the LiveGame latency game"
     )
     parser.add_argument(
         "--live-only", action="store_true", help="only the LiveGame latency (prints; writes nothing)"
@@ -542,8 +581,7 @@ if __name__ == "__main__":
     if args.echo:
         asyncio.run(echo_peer(args.echo[0], args.echo[1], int(args.echo[2])))
         sys.exit(0)
-    if args.full_derive or os.environ.get("BENCH_P2P_FULL_DERIVE"):
-        os.environ["BENCH_P2P_FULL_DERIVE"] = "1"  # the peer process too
+    if os.environ.get("BENCH_P2P_FULL_DERIVE"):  # the peer process of a --full-derive game
         _full_derive_only()
     if args.live_peer:
         asyncio.run(live_peer(*args.live_peer))
@@ -552,7 +590,7 @@ if __name__ == "__main__":
         args.moves, args.games, args.rounds, args.rounds_live = 60, 10, 5, 60
     if args.live_only:
         for mode in ("direct", "relay"):
-            print(json.dumps(asyncio.run(live_latency(mode, args.rounds_live))), flush=True)
+            print(json.dumps(asyncio.run(live_latency(mode, args.rounds_live, args.full_derive))), flush=True)
         sys.exit(0)
     report = asyncio.run(main(args))
     if not args.small:
