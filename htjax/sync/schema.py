@@ -512,11 +512,12 @@ def read_entries(doc: am.Document, *, creators: bool = False) -> list[LogEntry]:
                     when = times.get(t)
                     if when is None:
                         when = times[t] = _utc(t)
-                    out.append(LogEntry(step, seat, action, actor, when))
+                    out.append(
+                        LogEntry(step, seat, action, actor, when, object_actor(oid) if creators else None)
+                    )
                     continue
-            out.append(_entry_slow(doc, i, oid, times))
-        if creators:
-            out = [e._replace(creator=object_actor(oid)) for e, (_, oid) in zip(out, values(log))]
+            entry = _entry_slow(doc, i, oid, times)
+            out.append(entry._replace(creator=object_actor(oid)) if creators else entry)
     return out
 
 
