@@ -495,8 +495,8 @@ def markdown(report: dict) -> str:
         f"process that includes it (accepted, or pending in the step), {live[0]['samples']} "
         f"actions after {WARMUP} warm-up steps (compiles excluded). *transport* is the part until "
         "the other peer's document has the entry; *full derive* is the comparison: every change "
-        "derives the whole log with `derive_entries`, as `LiveGame` did before deriving was "
-        "incremental (its p99 includes the replay's recompiles as the padded episode grows):",
+        "derives the whole log with `derive_entries` (the same `LiveGame` otherwise), as before "
+        "deriving was incremental (its p99 includes the replay's recompiles as the padded episode grows):",
         "",
         "| path | deriving | median | p99 | max | transport median | load average |",
         "|---|---|---|---|---|---|---|",
