@@ -292,22 +292,36 @@ def _full_derive_only(on: bool = True) -> None:
     IncrementalDeriver._extend = (lambda self, *args: None) if on else _EXTEND
 
 
-def _live_env(rounds: int):
+LIVE_GAMES = {
+    # name: (make(rounds), what the report calls it); IPD: simultaneous, the seats alternated by
+    # the scripted agents; blackjack: turn-based, two seats, a session of many rounds
+    "ipd": (lambda n: ("prisoners_dilemma", {"rounds": n}), "IPD, open mode"),
+    "blackjack": (
+        lambda n: ("blackjack", {"num_seats": 2, "episode": "session", "max_rounds": max(1, n // 2)}),
+        "blackjack (2 seats, a session), open mode",
+    ),
+}
+
+
+def _live_env(game: str, rounds: int):
     import htjax
 
-    return htjax.make("prisoners_dilemma", rounds=rounds)
+    env_id, config = LIVE_GAMES[game][0](rounds)
+    return htjax.make(env_id, **config)
 
 
 async def live_peer(url: str, document_id: str) -> None:
     """The second process of the derived-state latency: plays seat 1, prints its stamps."""
+    from htjax.sync.document import EpisodeDoc
     from htjax.sync.live.peers import join_game
 
     repo = Repo()
     await repo.connect(url)
     stamps = Stamps({1})
-    game = await join_game(
-        repo, document_id, {1: stamps.agent(1, after=0)}, on_derived=stamps.on_derived, timeout=30
-    )
+    probe = await repo.find(document_id, timeout=30)
+    simultaneous = EpisodeDoc(probe.doc).env().simultaneous
+    agent = stamps.agent(1, after=0 if simultaneous else None)  # simultaneous: wait for seat 0
+    game = await join_game(repo, document_id, {1: agent}, on_derived=stamps.on_derived, timeout=30)
     game.handle.on_change(stamps.on_change)
     print("ready", flush=True)
     await game.run(timeout=300)
@@ -322,7 +336,7 @@ async def live_peer(url: str, document_id: str) -> None:
     await repo.close()
 
 
-async def live_latency(mode: str, rounds: int, full: bool = False) -> dict:
+async def live_latency(mode: str, rounds: int, full: bool = False, name: str = "ipd") -> dict:
     """Two LiveGame peers (two processes) play one IPD game in open mode; per action, the time
     from the actor's append to the other peer's derived state including it."""
     from htjax.sync.live.peers import host_game
@@ -337,7 +351,7 @@ async def live_latency(mode: str, rounds: int, full: bool = False) -> dict:
         await repo.connect(url)
     stamps = Stamps({0})
     game = await host_game(
-        repo, _live_env(rounds), "open", {0: stamps.agent(0)}, on_derived=stamps.on_derived
+        repo, _live_env(name, rounds), "open", {0: stamps.agent(0)}, on_derived=stamps.on_derived
     )
     game.handle.on_change(stamps.on_change)
     if relay is not None:
@@ -380,7 +394,7 @@ async def live_latency(mode: str, rounds: int, full: bool = False) -> dict:
     return {
         "mode": mode,
         "deriving": "full (derive_entries per change)" if full else "incremental",
-        "env": "prisoners_dilemma (open mode)",
+        "env": LIVE_GAMES[name][1],
         "median_transport_ms": statistics.median(transport["a_to_b"] + transport["b_to_a"]),
         "median_transport_a_to_b_ms": statistics.median(transport["a_to_b"]),
         "median_transport_b_to_a_ms": statistics.median(transport["b_to_a"]),
@@ -488,24 +502,26 @@ def markdown(report: dict) -> str:
     lines += [
         "",
         "Latency from one peer's action to the other peer's **derived state** including it: two "
-        f"`LiveGame` peers (two processes) play one {live[0]['steps']}-round IPD in open mode with "
-        "scripted agents, the seats alternating (seat 1 acts once it derived seat 0's action of the "
-        "step), so one action is in flight at a time. Per action, from the agent's choice "
-        "(immediately before `DocHandle.change`) to the first `LiveGame.on_derived` of the other "
-        f"process that includes it (accepted, or pending in the step), {live[0]['samples']} "
-        f"actions after {WARMUP} warm-up steps (compiles excluded). *transport* is the part until "
-        "the other peer's document has the entry; *full derive* is the comparison: every change "
-        "derives the whole log with `derive_entries` (the same `LiveGame` otherwise), as before "
-        "deriving was incremental (its p99 includes the replay's recompiles as the padded episode grows):",
+        "`LiveGame` peers (two processes) play one game in open mode with scripted agents: an IPD "
+        f"of {report['rounds_live']} rounds, the seats alternating (seat 1 acts once it derived seat "
+        "0's action of the step, so one action is in flight at a time), and a blackjack session "
+        "(two seats, turn-based). Per action, from the agent's choice (immediately before "
+        "`DocHandle.change`) to the first `LiveGame.on_derived` of the other process that includes "
+        f"it (accepted, or pending in a simultaneous step), after {WARMUP} warm-up steps (compiles "
+        "excluded). *transport* is the part until the other peer's document has the entry; *full* "
+        "is the comparison: every change derives the whole log with `derive_entries` (the same "
+        "`LiveGame` otherwise), as before deriving was incremental; its p99 includes the replay's "
+        "recompiles as the padded episode grows:",
         "",
-        "| path | deriving | median | p99 | max | transport median | load average |",
-        "|---|---|---|---|---|---|---|",
+        "| game | path | deriving | actions | median | p99 | max | transport median | load average |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in live:
-        name = "direct (listen/connect)" if r["mode"] == "direct" else "through `htjax relay`"
+        name = "direct" if r["mode"] == "direct" else "`htjax relay`"
         lines.append(
-            f"| {name} | {r['deriving'].split(' ')[0]} | {r['median_ms']:.2f} ms | {r['p99_ms']:.2f} ms | "
-            f"{r['max_ms']:.2f} ms | {r['median_transport_ms']:.2f} ms | {r['load_average']:.1f} |"
+            f"| {r['env'].split(',')[0]} | {name} | {r['deriving'].split(' ')[0]} | {r['samples']} | "
+            f"{r['median_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {r['max_ms']:.2f} ms | "
+            f"{r['median_transport_ms']:.2f} ms | {r['load_average']:.1f} |"
         )
     lines += [
         "",
@@ -543,15 +559,16 @@ async def main(args) -> dict:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "load_average_start": os.getloadavg()[0],
         "latency": [],
+        "rounds_live": args.rounds_live,
         "live_latency": [],
         "load": [],
     }
     for mode in ("direct", "relay"):
         report["latency"].append(await latency(mode, args.moves, header))
         print(json.dumps(report["latency"][-1]), flush=True)
-    for full in (False, True):
+    for name, full in (("ipd", False), ("blackjack", False), ("ipd", True)):
         for mode in ("direct", "relay"):
-            report["live_latency"].append(await live_latency(mode, args.rounds_live, full))
+            report["live_latency"].append(await live_latency(mode, args.rounds_live, full, name))
             print(json.dumps(report["live_latency"][-1]), flush=True)
     for kind in ("relay", "js"):
         report["load"].append(await load(kind, args.games, args.rounds, header))
@@ -575,6 +592,9 @@ if __name__ == "__main__":
     parser.add_argument(
         "--full-derive", action="store_true", help="LiveGame latency with the whole log re-derived per change"
     )
+    parser.add_argument(
+        "--live-game", choices=sorted(LIVE_GAMES), default="ipd", help="the game of --live-only"
+    )
     parser.add_argument("--live-peer", nargs=2, metavar=("URL", "DOC"), help=argparse.SUPPRESS)
     parser.add_argument("--echo", nargs=3, metavar=("URL", "DOC", "MOVES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -590,7 +610,8 @@ if __name__ == "__main__":
         args.moves, args.games, args.rounds, args.rounds_live = 60, 10, 5, 60
     if args.live_only:
         for mode in ("direct", "relay"):
-            print(json.dumps(asyncio.run(live_latency(mode, args.rounds_live, args.full_derive))), flush=True)
+            result = asyncio.run(live_latency(mode, args.rounds_live, args.full_derive, args.live_game))
+            print(json.dumps(result), flush=True)
         sys.exit(0)
     report = asyncio.run(main(args))
     if not args.small:
