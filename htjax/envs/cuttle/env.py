@@ -197,7 +197,14 @@ class Cuttle(Env[CuttleState, CuttleConfig]):
             turn=jnp.int32(turn),
             actor=jnp.int32(turn),
         )
-        return self._finish(self._from_board(board, jnp.int32(0), 0))
+        return self._start_from(board)
+
+    def _start_from(self, board: R.Board) -> CuttleState:
+        """The state of a hand-built board (jitted once per env)."""
+        fn = self.__dict__.get("_start_jit")
+        if fn is None:
+            fn = self.__dict__["_start_jit"] = jax.jit(lambda b: self._finish(self._from_board(b, jnp.int32(0), 0)))
+        return fn(board)
 
     # ------------------------------------------------------------------ people
     def render_text(self, state: CuttleState, seat: int | None = None) -> str:

@@ -37,24 +37,22 @@ def _scrap_with_attached(b: R.Board, card) -> R.Board:
     return b.replace(zone=zone)
 
 
-def draw_cards(rules: Variant, b: R.Board, seat, count, most: int) -> R.Board:
-    """``seat`` draws ``count`` (traced, at most ``most``) cards from the top of the deck."""
-    for i in range(most):
-        take = (i < count) & (b.pos < rules.num_cards)
-        card = b.deck[jnp.minimum(b.pos, rules.num_cards - 1)]
-        b = b.replace(
-            zone=b.zone.at[card].set(jnp.where(take, R.HAND, b.zone[card])),
-            owner=b.owner.at[card].set(jnp.where(take, seat, b.owner[card])),
-            pos=b.pos + take.astype(jnp.int32),
-        )
-    return b
+def draw_cards(rules: Variant, b: R.Board, seat, count) -> R.Board:
+    """``seat`` draws the top ``count`` (traced) cards of the deck: elementwise, no loop."""
+    slot = jnp.full(R.N, -1, jnp.int32).at[b.deck].set(jnp.arange(rules.num_cards, dtype=jnp.int32))
+    take = (slot >= b.pos) & (slot < b.pos + count) & (b.zone == R.DECK)
+    return b.replace(
+        zone=jnp.where(take, R.HAND, b.zone),
+        owner=jnp.where(take, seat, b.owner),
+        pos=b.pos + jnp.sum(take).astype(jnp.int32),
+    )
 
 
-def _draw_up_to(rules: Variant, b: R.Board, seat, count, most: int) -> R.Board:
+def _draw_up_to(rules: Variant, b: R.Board, seat, count) -> R.Board:
     """Draw ``count`` cards, fewer if the hand limit or the deck stops it."""
     hand = jnp.sum((b.zone == R.HAND) & (b.owner == seat))
     n = jnp.clip(jnp.minimum(count, rules.hand_limit - hand), 0, rules.num_cards - b.pos)
-    return draw_cards(rules, b, seat, n, most)
+    return draw_cards(rules, b, seat, n)
 
 
 def _take_revealed(rules: Variant, b: R.Board, card) -> R.Board:
@@ -92,9 +90,9 @@ def _four(rules, b):
 
 def _five(rules, b):
     if not rules.five_discards:
-        return _draw_up_to(rules, b, b.turn, rules.five_draws, rules.five_draws), jnp.bool_(True)
+        return _draw_up_to(rules, b, b.turn, rules.five_draws), jnp.bool_(True)
     empty = jnp.sum((b.zone == R.HAND) & (b.owner == b.turn)) == 0
-    drawn = _draw_up_to(rules, b, b.turn, rules.five_draws, rules.five_draws)
+    drawn = _draw_up_to(rules, b, b.turn, rules.five_draws)
     wait = b.replace(phase=R.DISCARD5, actor=b.turn)
     return jax.tree_util.tree_map(lambda x, y: jnp.where(empty, x, y), drawn, wait), empty
 
@@ -139,7 +137,7 @@ def resolve_effect(rules: Variant, b: R.Board):
 
 
 def _draw(rules, b, c, t, k):
-    return draw_cards(rules, b, b.actor, 1, 1), jnp.bool_(True)
+    return draw_cards(rules, b, b.actor, 1), jnp.bool_(True)
 
 
 def _pass(rules, b, c, t, k):
@@ -199,7 +197,7 @@ def _discard(rules, b, c, t, k):
     left = b.discards - (was == R.DISCARD4).astype(jnp.int32)
     hand = jnp.sum((b.zone == R.HAND) & (b.owner == b.actor))
     four_done = (left <= 0) | (hand == 0)
-    drawn = _draw_up_to(rules, b, b.turn, rules.five_draws, rules.five_draws)
+    drawn = _draw_up_to(rules, b, b.turn, rules.five_draws)
     b = jax.tree_util.tree_map(lambda x, y: jnp.where(was == R.DISCARD5, x, y), drawn, b.replace(discards=left))
     return b, jnp.where(was == R.DISCARD4, four_done, True)
 
