@@ -150,12 +150,12 @@ class Facts:
 
 def facts(rules: Variant, b: Board) -> Facts:
     attached = b.zone == ATTACHED
-    on = attached[:, None] & (b.attach_to[:, None] == jnp.asarray(IDS)[None, :])  # [attached, base]
-    score = jnp.where(on, b.stamp[:, None], -1)
-    top_of = jnp.argmax(score, axis=0)  # the top attached card of each base card
-    covered = jnp.any(on, axis=0)
-    control = jnp.where(covered, b.owner[top_of], b.owner)
-    top = attached & (top_of[jnp.maximum(b.attach_to, 0)] == jnp.asarray(IDS))
+    # the top of each stack of attached cards: the latest stamp on each base card (stamps are unique)
+    base = jnp.where(attached, b.attach_to, N)  # index N: dropped
+    latest = jnp.full(N, -1, jnp.int32).at[base].max(b.stamp, mode="drop")
+    top = attached & (b.stamp == latest[jnp.clip(b.attach_to, 0, N - 1)])
+    taken_by = jnp.full(N, -1, jnp.int32).at[jnp.where(top, b.attach_to, N)].set(b.owner, mode="drop")
+    control = jnp.where(taken_by >= 0, taken_by, b.owner)
     seats = jnp.arange(rules.num_players, dtype=jnp.int32)[:, None]
     mine = control[None, :] == seats  # [P, 54]
     royal = b.zone == ROYAL
