@@ -67,9 +67,8 @@ def public_view(env, state) -> dict[str, Any]:
         "seats": seats,
         "scrap": _cards(ids[b.zone == R.SCRAP]),
         "revealed": _cards(ids[b.zone == R.REVEALED]),
-        "stack": _cards(stack),
+        "stack": _cards(sorted(stack.tolist(), key=lambda c: c != pending)),  # the one-off first, then 2s
         "counters": int(b.counters) if len(stack) else 0,
-        "pending": A.card_str(pending) if len(stack) else None,
         "deck_size": int(R.deck_size(env.rules, state.board)),
         "passes": int(b.passes),
         "winner": None if int(b.winner) < 0 else int(b.winner),
@@ -107,7 +106,7 @@ def render_text(env, state, seat: int | None = None) -> str:
         )
     lines.append(f"scrap: {' '.join(view['scrap']) or '-'}")
     if view["stack"]:
-        lines.append(f"stack: {' '.join(view['stack'])} (pending {view['pending']}, {view['counters']} counters)")
+        lines.append(f"stack: {' '.join(view['stack'])} (one-off {view['stack'][0]}, {view['counters']} counters)")
     if view["revealed"]:
         lines.append(f"revealed by a 7: {' '.join(view['revealed'])}")
     if view["over"]:
