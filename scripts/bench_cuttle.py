@@ -67,7 +67,9 @@ def markdown(report: dict) -> str:
         "`jit(vmap(step))` at 8,192 worlds in a fresh process, wall seconds (process CPU seconds in brackets: "
         "the machine is shared, so wall time includes waiting for a core).",
         "",
-        "| variant | " + " | ".join(f"{n:,} worlds steps/s" for n in report["sizes"]) + " | compile init + step, s |",
+        "| variant | "
+        + " | ".join(f"{n:,} worlds steps/s" for n in report["sizes"])
+        + " | compile init + step, s |",
         "|---|" + "---:|" * (len(report["sizes"]) + 1),
     ]
     for v, r in report["variants"].items():

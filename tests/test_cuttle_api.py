@@ -137,7 +137,10 @@ def test_cuttle__play_in_the_terminal_against_scripted_and_random_opponents():
     assert scripted.exit_code == 0, scripted.output
     assert "scripted (seat 1) plays" in scripted.output and "you play draw" in scripted.output
     rand = runner.invoke(
-        app, ["play", "cuttle", "--rules", "cutthroat", "--seat", "2", "--games", "1"], input=moves, env={"COLUMNS": "200"}
+        app,
+        ["play", "cuttle", "--rules", "cutthroat", "--seat", "2", "--games", "1"],
+        input=moves,
+        env={"COLUMNS": "200"},
     )
     assert rand.exit_code == 0, rand.output
     assert "seat 1 plays" in rand.output and "you play" in rand.output

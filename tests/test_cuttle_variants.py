@@ -58,7 +58,9 @@ def test_cuttle__cutthroat_joker_steals_a_royal_and_kings_lower_the_goal_to_zero
     assert controller(s, "Kd") == 0 and env.public_view(s)["seats"][0]["goal"] == 9
     assert bool(s.terminated) and np.asarray(s.rewards).tolist() == [1.0, -1.0, -1.0]  # 9 points, goal 9
     goals = [
-        env.public_view(pos(hands=[["Ac"], [], []], royals={2: ["Kc", "Kd", "Kh", "Ks"][:n]}))["seats"][2]["goal"]
+        env.public_view(pos(hands=[["Ac"], [], []], royals={2: ["Kc", "Kd", "Kh", "Ks"][:n]}))["seats"][2][
+            "goal"
+        ]
         for n in range(4)
     ]
     assert goals == [14, 9, 5, 0]

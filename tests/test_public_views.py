@@ -134,7 +134,7 @@ def test_public_view__never_shows_hidden_cards(recorded):
                 seen["hole card hidden" if len(dealer) == 2 else "no dealer cards"] += 1
         elif env.id == "cuttle":  # every card on a field, scrapped, stacked, revealed, or a 9 returned
             b = jax.device_get(state.board)
-            shown_zones = np.isin(b.zone, [2, 3, 4, 5, 6, 7])  # point, royal, attached, scrap, revealed, stack
+            shown_zones = np.isin(b.zone, [2, 3, 4, 5, 6, 7])  # field, scrap, revealed, stack
             frozen = set(int(c) for c in b.frozen if c >= 0)
             public = [A.card_str(c) for c in range(54) if shown_zones[c] or c in frozen]
             public = [c for c in public if CARD.match(c)]

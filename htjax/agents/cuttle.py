@@ -50,10 +50,18 @@ def _priority(kind: int, card: int, target: int) -> float:
     return {A.DRAW: 25.0, A.RESOLVE: 1.0, A.PASS: 0.0}[kind]
 
 
-PRIORITY = np.array([_priority(k, c if c >= 0 else 0, t if tc not in (A.T_NONE, A.T_SEAT) else -1) for k, c, t, tc in A.ACTIONS], np.float32)
+PRIORITY = np.array(
+    [
+        _priority(k, c if c >= 0 else 0, t if tc not in (A.T_NONE, A.T_SEAT) else -1)
+        for k, c, t, tc in A.ACTIONS
+    ],
+    np.float32,
+)
 
 
-def scripted_policy(params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array) -> jax.Array:
+def scripted_policy(
+    params: Any, observation: jax.Array, legal_action_mask: jax.Array, key: jax.Array
+) -> jax.Array:
     """The legal action of highest :data:`PRIORITY`, ties broken by ``key``: ``int32[]``.
 
     ``legal_action_mask`` is ``bool[1439]``; ``observation`` and ``params`` are unused."""

@@ -19,9 +19,8 @@ from htjax.core.errors import InvalidArgumentError
 from htjax.core.keys import random_words
 from htjax.core.layout import ObservationLayout
 from htjax.envs.cuttle import actions as A
-from htjax.envs.cuttle import moves
+from htjax.envs.cuttle import moves, views
 from htjax.envs.cuttle import rules as R
-from htjax.envs.cuttle import views
 from htjax.envs.cuttle.config import CuttleConfig
 from htjax.envs.cuttle.observation import observation_layout, observe
 
@@ -148,7 +147,9 @@ class Cuttle(Env[CuttleState, CuttleConfig]):
         """
         r = self.rules
         if len(hands) != r.num_players or not 0 <= turn < r.num_players:
-            raise InvalidArgumentError(f"position needs {r.num_players} hands and a turn seat, got {hands!r}, {turn}")
+            raise InvalidArgumentError(
+                f"position needs {r.num_players} hands and a turn seat, got {hands!r}, {turn}"
+            )
         zone = np.full(R.N, R.OUT, np.int32)
         owner = np.full(R.N, -1, np.int32)
         attach_to = np.full(R.N, -1, np.int32)
@@ -158,7 +159,9 @@ class Cuttle(Env[CuttleState, CuttleConfig]):
         def place(card, z, seat):
             c = A.parse_card(card) if isinstance(card, str) else int(card)
             if not 0 <= c < r.num_cards or c in seen:
-                raise InvalidArgumentError(f"card {card!r} is not in the {self.config.variant} deck or named twice")
+                raise InvalidArgumentError(
+                    f"card {card!r} is not in the {self.config.variant} deck or named twice"
+                )
             seen.add(c)
             zone[c], owner[c] = z, seat
             return c
@@ -203,7 +206,9 @@ class Cuttle(Env[CuttleState, CuttleConfig]):
         """The state of a hand-built board (jitted once per env)."""
         fn = self.__dict__.get("_start_jit")
         if fn is None:
-            fn = self.__dict__["_start_jit"] = jax.jit(lambda b: self._finish(self._from_board(b, jnp.int32(0), 0)))
+            fn = self.__dict__["_start_jit"] = jax.jit(
+                lambda b: self._finish(self._from_board(b, jnp.int32(0), 0))
+            )
         return fn(board)
 
     # ------------------------------------------------------------------ people

@@ -170,7 +170,13 @@ def _oneoff(rules, b, c, t, k):
     target = jnp.where(k > 0, (b.actor + k) % rules.num_players, t)
     b = _put(b, c, R.STACK, b.actor)
     b = b.replace(
-        pending=c, target=target, last=b.actor, counters=0, declines=0, phase=R.COUNTER, actor=_nxt(rules, b.actor)
+        pending=c,
+        target=target,
+        last=b.actor,
+        counters=0,
+        declines=0,
+        phase=R.COUNTER,
+        actor=_nxt(rules, b.actor),
     )
     return b, jnp.bool_(False)
 
@@ -181,14 +187,16 @@ def _royal(rules, b, c, t, k):
 
 def _attach(rules, b, c, t, k):
     b = _put(b, c, R.ATTACHED, b.actor)
-    return b.replace(attach_to=b.attach_to.at[c].set(t), stamp=b.stamp.at[c].set(b.clock), clock=b.clock + 1), (
-        jnp.bool_(True)
-    )
+    return b.replace(
+        attach_to=b.attach_to.at[c].set(t), stamp=b.stamp.at[c].set(b.clock), clock=b.clock + 1
+    ), (jnp.bool_(True))
 
 
 def _counter(rules, b, c, t, k):
     b = _put(b, c, R.STACK, b.actor)
-    return b.replace(counters=b.counters + 1, last=b.actor, declines=0, actor=_nxt(rules, b.actor)), jnp.bool_(False)
+    return b.replace(
+        counters=b.counters + 1, last=b.actor, declines=0, actor=_nxt(rules, b.actor)
+    ), jnp.bool_(False)
 
 
 def _discard(rules, b, c, t, k):
@@ -198,7 +206,9 @@ def _discard(rules, b, c, t, k):
     hand = jnp.sum((b.zone == R.HAND) & (b.owner == b.actor))
     four_done = (left <= 0) | (hand == 0)
     drawn = _draw_up_to(rules, b, b.turn, rules.five_draws)
-    b = jax.tree_util.tree_map(lambda x, y: jnp.where(was == R.DISCARD5, x, y), drawn, b.replace(discards=left))
+    b = jax.tree_util.tree_map(
+        lambda x, y: jnp.where(was == R.DISCARD5, x, y), drawn, b.replace(discards=left)
+    )
     return b, jnp.where(was == R.DISCARD4, four_done, True)
 
 

@@ -41,9 +41,19 @@ def observation_layout(num_players: int) -> ObservationLayout:
             ),
             Field("hand_size", p, 0, C, "cards in hand per relative seat"),
             Field("points", p * C, 0, 1, "[relative seat, card] point cards each seat controls"),
-            Field("royals", p * C, 0, 1, "[relative seat, card] glasses eights, queens and kings each seat controls"),
-            Field("jacks", p * C, 0, 1, "[relative seat, card] jacks and jokers each seat played (on any card)"),
-            Field("stolen", p * C, 0, 1, "[relative seat, card] cards each seat owns that another seat controls"),
+            Field(
+                "royals",
+                p * C,
+                0,
+                1,
+                "[relative seat, card] glasses eights, queens and kings each seat controls",
+            ),
+            Field(
+                "jacks", p * C, 0, 1, "[relative seat, card] jacks and jokers each seat played (on any card)"
+            ),
+            Field(
+                "stolen", p * C, 0, 1, "[relative seat, card] cards each seat owns that another seat controls"
+            ),
             Field("frozen", p * C, 0, 1, "[relative seat, card] the card a 9 returned, unplayable this turn"),
             Field("point_total", p, 0, 220, "points per relative seat"),
             Field("goal", p, 0, 21, "points each relative seat needs to win"),

@@ -233,7 +233,19 @@ def legal_parts(rules: Variant, b: Board) -> tuple[jax.Array, jax.Array, jax.Arr
     play = main | seven
     can_draw = main & (left > 0) & (f.hand[a] < rules.hand_limit)
     kinds_ok = jnp.stack(
-        [can_draw, main, b.phase == COUNTER, play, play, play, play, play, b.phase == COUNTER, true[0], true[0]]
+        [
+            can_draw,
+            main,
+            b.phase == COUNTER,
+            play,
+            play,
+            play,
+            play,
+            play,
+            b.phase == COUNTER,
+            true[0],
+            true[0],
+        ]
     )
     return kinds_ok, cards_ok, targets(rules, b, f)
 

@@ -106,7 +106,9 @@ def render_text(env, state, seat: int | None = None) -> str:
         )
     lines.append(f"scrap: {' '.join(view['scrap']) or '-'}")
     if view["stack"]:
-        lines.append(f"stack: {' '.join(view['stack'])} (one-off {view['stack'][0]}, {view['counters']} counters)")
+        lines.append(
+            f"stack: {' '.join(view['stack'])} (one-off {view['stack'][0]}, {view['counters']} counters)"
+        )
     if view["revealed"]:
         lines.append(f"revealed by a 7: {' '.join(view['revealed'])}")
     if view["over"]:
