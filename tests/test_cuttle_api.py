@@ -153,5 +153,7 @@ def test_cuttle__render_hides_other_hands_unless_glasses():
     assert "Ac Kd" in mine and "5s 9h" not in mine and "?? ??" in mine
     assert "Ac Kd" in env.render_text(s, seat=1)  # seat 1 wears the glasses
     view = env.public_view(s)
-    assert view["seats"][1]["royals"] == ["8h"] and view["seats"][0]["hand_size"] == 2
+    assert (
+        view["seats"][1]["royals"] == [{"card": "8h", "attached": []}] and view["seats"][0]["hand_size"] == 2
+    )
     assert "Ac" not in str(view) and "5s" not in str(view)

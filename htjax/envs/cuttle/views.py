@@ -28,17 +28,24 @@ def _cards(ids) -> list[str]:
 
 
 def _field(b, f, seat: int) -> dict[str, Any]:
+    """The point cards and royals ``seat`` controls, each with the jacks or jokers on it (bottom
+    first): ``{"card": "9h", "attached": ["Jd"]}``."""
     ids = np.arange(R.N)
     ctrl = f.control == seat
-    jacks = [
-        {"card": A.card_str(int(c)), "on": A.card_str(int(b.attach_to[c]))}
-        for c in sorted(ids[(b.zone == R.ATTACHED) & (b.owner == seat)], key=lambda c: int(b.stamp[c]))
-    ]
+
+    def entry(c):
+        on = sorted(ids[(b.zone == R.ATTACHED) & (b.attach_to == c)], key=lambda a: int(b.stamp[a]))
+        return {"card": A.card_str(int(c)), "attached": _cards(on)}
+
     return {
-        "points": _cards(ids[ctrl & (b.zone == R.POINT)]),
-        "royals": _cards(ids[ctrl & (b.zone == R.ROYAL)]),
-        "jacks": jacks,
+        "points": [entry(c) for c in ids[ctrl & (b.zone == R.POINT)]],
+        "royals": [entry(c) for c in ids[ctrl & (b.zone == R.ROYAL)]],
     }
+
+
+def _show(entries) -> str:
+    """``9h+Jd`` for a card with a jack on it."""
+    return " ".join("+".join([e["card"], *e["attached"]]) for e in entries)
 
 
 def public_view(env, state) -> dict[str, Any]:
@@ -97,11 +104,9 @@ def render_text(env, state, seat: int | None = None) -> str:
         text = " ".join(_cards(hand)) if shown else " ".join("??" for _ in hand)
         v = view["seats"][s]
         marker = ">" if view["to_act"] == s else " "
-        jacks = " ".join(f"{j['card']}@{j['on']}" for j in v["jacks"])
         lines.append(
             f"{marker} seat {s}: {v['points_total']}/{v['goal']} points  hand [{text or '-'}]  "
-            f"points [{' '.join(v['points']) or '-'}]  royals [{' '.join(v['royals']) or '-'}]"
-            + (f"  jacks [{jacks}]" if jacks else "")
+            f"points [{_show(v['points']) or '-'}]  royals [{_show(v['royals']) or '-'}]"
             + (f"  frozen {v['frozen']}" if v["frozen"] else "")
         )
     lines.append(f"scrap: {' '.join(view['scrap']) or '-'}")
