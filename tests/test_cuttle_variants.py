@@ -114,9 +114,11 @@ def _check_conserved(variant: str, board) -> None:
     zone_, owner = np.asarray(b.zone), np.asarray(b.owner)
     counts = np.bincount(zone_, minlength=len(R.ZONE_NAMES))
     assert counts.sum() == R.N and counts[R.OUT] == R.N - rules.num_cards
-    deck_cards = set(np.asarray(b.deck)[int(b.pos) :].tolist())
+    slot = np.asarray(b.slot)
+    deck_cards = set(np.flatnonzero(slot >= int(b.pos)).tolist())
     in_deck = set(np.flatnonzero((zone_ == R.DECK) | (zone_ == R.REVEALED)).tolist())
-    assert deck_cards == in_deck and sorted(np.asarray(b.deck).tolist()) == list(range(rules.num_cards))
+    assert deck_cards == in_deck and sorted(slot[slot >= 0].tolist()) == list(range(rules.num_cards))
+    assert np.all((slot < 0) == (zone_ == R.OUT))
     held = (zone_ == R.HAND) | (zone_ == R.POINT) | (zone_ == R.ROYAL) | (zone_ == R.ATTACHED)
     assert np.all((owner[held] >= 0) & (owner[held] < rules.num_players))
     for c in np.flatnonzero(zone_ == R.ATTACHED):

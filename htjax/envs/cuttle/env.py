@@ -80,9 +80,18 @@ class Cuttle(Env[CuttleState, CuttleConfig]):
 
     # ------------------------------------------------------------------ contract hooks
     def _init(self, key: jax.Array, params: Params) -> CuttleState:
-        words = random_words(key, self.rules.num_cards)
-        order = jnp.argsort(words).astype(jnp.int32)  # a uniform shuffle of the deck
-        return self._from_board(R.deal(self.rules, order), jnp.int32(0), 0)
+        n = self.rules.num_cards
+        words = random_words(key, n)
+
+        def swap(k, slot):  # Fisher-Yates on places: swap place i with a uniform place j <= i
+            i = n - 1 - k
+            j = (words[i] % (i + 1).astype(jnp.uint32)).astype(jnp.int32)
+            return jnp.where(slot == i, j, jnp.where(slot == j, i, slot))
+
+        # elementwise swaps in a loop: a vmapped argsort of the words cost 10x more on CPU
+        slot = jax.lax.fori_loop(0, n - 1, swap, jnp.arange(n, dtype=jnp.int32))
+        slot = jnp.concatenate([slot, jnp.full(R.N - n, -1, jnp.int32)])
+        return self._from_board(R.deal(self.rules, slot), jnp.int32(0), 0)
 
     def _step(self, state: CuttleState, action: jax.Array, key: jax.Array, params: Params) -> CuttleState:
         board = moves.act(self.rules, state.board, action)
@@ -182,19 +191,20 @@ class Cuttle(Env[CuttleState, CuttleConfig]):
         top = [place(c, R.DECK, -1) for c in deck]
         rest = [c for c in range(r.num_cards) if c not in seen]
         zone[rest] = R.DECK
-        order = np.asarray(top + rest, np.int32)
-        pos = r.num_cards - len(order)
-        full = np.concatenate([np.asarray(sorted(seen - set(top)), np.int32), order])
+        order = [c for c in range(r.num_cards) if zone[c] != R.DECK] + top + rest  # the deck last
+        slot = np.full(R.N, -1, np.int32)
+        slot[order] = np.arange(r.num_cards)
+        pos = r.num_cards - len(top) - len(rest)
         frz = np.full(r.num_players, -1, np.int32)
         for seat, c in (frozen or {}).items():
             frz[seat] = A.parse_card(c) if isinstance(c, str) else int(c)
-        board = R.deal(r, jnp.arange(r.num_cards, dtype=jnp.int32)).replace(
+        board = R.deal(r, jnp.asarray(slot)).replace(
             zone=jnp.asarray(zone),
             owner=jnp.asarray(owner),
             attach_to=jnp.asarray(attach_to),
             stamp=jnp.asarray(stamp),
             clock=jnp.int32(len(attached)),
-            deck=jnp.asarray(full),
+            slot=jnp.asarray(slot),
             pos=jnp.int32(pos),
             frozen=jnp.asarray(frz),
             turn=jnp.int32(turn),

@@ -39,8 +39,7 @@ def _scrap_with_attached(b: R.Board, card) -> R.Board:
 
 def draw_cards(rules: Variant, b: R.Board, seat, count) -> R.Board:
     """``seat`` draws the top ``count`` (traced) cards of the deck: elementwise, no loop."""
-    slot = jnp.full(R.N, -1, jnp.int32).at[b.deck].set(jnp.arange(rules.num_cards, dtype=jnp.int32))
-    take = (slot >= b.pos) & (slot < b.pos + count) & (b.zone == R.DECK)
+    take = (b.slot >= b.pos) & (b.slot < b.pos + count) & (b.zone == R.DECK)
     return b.replace(
         zone=jnp.where(take, R.HAND, b.zone),
         owner=jnp.where(take, seat, b.owner),
@@ -57,11 +56,10 @@ def _draw_up_to(rules: Variant, b: R.Board, seat, count) -> R.Board:
 
 def _take_revealed(rules: Variant, b: R.Board, card) -> R.Board:
     """A 7's chosen card leaves the top of the deck; the other revealed card goes back on top."""
-    top = b.deck[jnp.minimum(b.pos, rules.num_cards - 1)]
-    idx = jnp.where(top == card, b.pos, b.pos + 1)
-    deck = b.deck.at[idx].set(top).at[b.pos].set(card)
+    place = jnp.sum(jnp.where(IDS == card, b.slot, 0))  # pos or pos + 1
+    slot = jnp.where(IDS == card, b.pos, jnp.where(b.slot == b.pos, place, b.slot))  # swap to the top
     zone = jnp.where(b.zone == R.REVEALED, R.DECK, b.zone)
-    return b.replace(deck=deck, pos=b.pos + 1, zone=zone)
+    return b.replace(slot=slot, pos=b.pos + 1, zone=zone)
 
 
 # ---------------------------------------------------------------------------- one-off effects
@@ -103,11 +101,9 @@ def _six(rules, b):
 
 
 def _seven(rules, b):
-    slots = b.pos + jnp.arange(rules.seven_reveals)
-    shown = slots < rules.num_cards
-    cards = jnp.where(shown, b.deck[jnp.minimum(slots, rules.num_cards - 1)], R.N)  # R.N: dropped
-    zone = b.zone.at[cards].set(R.REVEALED, mode="drop")
+    shown = (b.zone == R.DECK) & (b.slot >= b.pos) & (b.slot < b.pos + rules.seven_reveals)
     some = jnp.any(shown)
+    zone = jnp.where(shown, R.REVEALED, b.zone)
     return b.replace(zone=zone, phase=jnp.where(some, R.SEVEN, b.phase), actor=b.turn), ~some
 
 

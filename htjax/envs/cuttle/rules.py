@@ -4,7 +4,7 @@ Every card has a *zone* and an *owner*; the few scalars say whose turn and which
 Moves are in :mod:`htjax.envs.cuttle.moves`; this module holds the board, the deal, what the
 board implies (who controls which card, points, goals, protection) and the legal moves.
 
-Zones: ``DECK`` (order in ``Board.deck[pos:]``, top first), ``HAND`` (of ``owner``), ``POINT``
+Zones: ``DECK`` (in the order of ``Board.slot``: slot ``pos`` is the top), ``HAND`` (of ``owner``), ``POINT``
 (a point card on the field of ``owner``, who played it), ``ROYAL`` (an 8 as glasses, a Q or a K
 on the field of ``owner``), ``ATTACHED`` (a jack on a point card or a joker on a royal,
 ``attach_to`` naming it, ``stamp`` ordering a stack of them), ``SCRAP``, ``REVEALED`` (shown by
@@ -38,6 +38,7 @@ IDS = np.arange(N, dtype=np.int32)
 VALUE = jnp.asarray(A.VALUE)
 POINTS_OF = jnp.asarray(A.POINTS_OF)
 IS_PLAY_KIND = np.isin(A.KIND, A.PLAY_KINDS)
+ATTACHERS = (40, 41, 42, 43, 52, 53)  # the jacks and the jokers
 
 
 @chex.dataclass(frozen=True, kw_only=True, mappable_dataclass=False)
@@ -48,7 +49,9 @@ class Board:
       zone, owner, attach_to, stamp: ``[54]`` per card: zone (module constants), owner seat
         (-1 in the deck), the card it is attached to (-1), and when it was attached.
       clock: ``[]`` the next attachment stamp.
-      deck: ``[num_cards]`` the shuffled deck; ``deck[pos:]`` are still in it, top first.
+      slot: ``[54]`` each card's place in the shuffled deck (-1 for a joker out of the game); the
+        cards with ``slot >= pos`` are still in the deck, slot ``pos`` on top. (Places, not an
+        order array: every deck operation is then elementwise, with no sort, gather or scatter.)
       pos: ``[]`` cards taken off the top so far.
       frozen: ``[P]`` per seat, the card a 9 returned that it may not play this turn (-1).
       phase, turn, actor: ``[]`` the phase, whose turn it is, who must act now.
@@ -66,7 +69,7 @@ class Board:
     attach_to: jax.Array
     stamp: jax.Array
     clock: jax.Array
-    deck: jax.Array
+    slot: jax.Array
     pos: jax.Array
     frozen: jax.Array
     phase: jax.Array
@@ -87,27 +90,27 @@ def _i32(x) -> jax.Array:
     return jnp.asarray(x, jnp.int32)
 
 
-def deal(rules: Variant, order: jax.Array) -> Board:
-    """The board after the deal from the shuffled deck ``order`` (``int32[num_cards]``, top
-    first): seat 0 (the dealer) gets ``hand_sizes[0]`` cards, seat 1 the next ones, ...; seat 1
-    moves first."""
-    order = _i32(order)
-    sizes = np.asarray(rules.hand_sizes)
-    dealt = int(sizes.sum())
-    seat_of_slot = np.repeat(np.arange(rules.num_players), sizes)  # static
-    slot = jnp.zeros(N, jnp.int32).at[order].set(jnp.arange(rules.num_cards, dtype=jnp.int32))
-    in_deck = jnp.zeros(N, bool).at[order].set(True)
-    dealt_card = in_deck & (slot < dealt)
-    owner = jnp.where(dealt_card, jnp.asarray(seat_of_slot, jnp.int32)[jnp.minimum(slot, dealt - 1)], -1)
-    zone = jnp.where(in_deck, jnp.where(dealt_card, HAND, DECK), OUT)
+def deal(rules: Variant, slot: jax.Array) -> Board:
+    """The board after the deal from the shuffled deck ``slot`` (``int32[54]``: each card's
+    place, a permutation of ``0..num_cards-1`` over the variant's cards, -1 for the others):
+    seat 0 (the dealer) gets the first ``hand_sizes[0]`` places, seat 1 the next ones, ...; seat
+    1 moves first."""
+    slot = _i32(slot)
+    sizes = np.cumsum(rules.hand_sizes)
+    dealt = int(sizes[-1])
+    owner = jnp.sum(slot[:, None] >= jnp.asarray(sizes)[None, :], axis=1).astype(jnp.int32)
+    in_deck = slot >= 0
+    zone = jnp.where(in_deck, jnp.where(slot < dealt, HAND, DECK), OUT)
     p = rules.num_players
     return Board(
         zone=zone.astype(jnp.int32),
-        owner=owner.astype(jnp.int32),
-        attach_to=jnp.full(N, -1, jnp.int32),
+        owner=jnp.where(in_deck & (slot < dealt), owner, -1),
+        # derived from the zone (never attached at the deal) rather than a constant, so that XLA
+        # does not constant-fold the control computation over a whole batch at init
+        attach_to=jnp.where(zone == ATTACHED, 0, -1).astype(jnp.int32),
         stamp=jnp.zeros(N, jnp.int32),
         clock=_i32(0),
-        deck=order,
+        slot=slot,
         pos=_i32(dealt),
         frozen=jnp.full(p, -1, jnp.int32),
         phase=_i32(MAIN),
@@ -149,13 +152,18 @@ class Facts:
 
 
 def facts(rules: Variant, b: Board) -> Facts:
-    attached = b.zone == ATTACHED
-    # the top of each stack of attached cards: the latest stamp on each base card (stamps are unique)
-    base = jnp.where(attached, b.attach_to, N)  # index N: dropped
-    latest = jnp.full(N, -1, jnp.int32).at[base].max(b.stamp, mode="drop")
-    top = attached & (b.stamp == latest[jnp.clip(b.attach_to, 0, N - 1)])
-    taken_by = jnp.full(N, -1, jnp.int32).at[jnp.where(top, b.attach_to, N)].set(b.owner, mode="drop")
+    # only jacks and jokers are ever attached: [6, 54] tables over them, no scatter or sort
+    att = jnp.concatenate([b.zone[ATTACHERS[0] : ATTACHERS[0] + 4], b.zone[52:54]]) == ATTACHED
+    base = jnp.concatenate([b.attach_to[40:44], b.attach_to[52:54]])
+    stamp = jnp.concatenate([b.stamp[40:44], b.stamp[52:54]])
+    own = jnp.concatenate([b.owner[40:44], b.owner[52:54]])
+    on = att[:, None] & (base[:, None] == jnp.asarray(IDS)[None, :])  # [attacher, base card]
+    latest = jnp.max(jnp.where(on, stamp[:, None], -1), axis=0)
+    is_top = on & (stamp[:, None] == latest[None, :])  # stamps are unique
+    taken_by = jnp.max(jnp.where(is_top, own[:, None], -1), axis=0)
     control = jnp.where(taken_by >= 0, taken_by, b.owner)
+    top_att = jnp.any(is_top, axis=1)
+    top = jnp.concatenate([jnp.zeros(40, bool), top_att[:4], jnp.zeros(8, bool), top_att[4:]])
     seats = jnp.arange(rules.num_players, dtype=jnp.int32)[:, None]
     mine = control[None, :] == seats  # [P, 54]
     royal = b.zone == ROYAL
