@@ -157,3 +157,14 @@ def test_cuttle__render_hides_other_hands_unless_glasses():
         view["seats"][1]["royals"] == [{"card": "8h", "attached": []}] and view["seats"][0]["hand_size"] == 2
     )
     assert "Ac" not in str(view) and "5s" not in str(view)
+
+
+def test_cuttle__env_pickles_after_building_a_position():
+    import pickle
+
+    env, _ = game("standard")
+    env.position(hands=[["Ac"], ["2d"]])
+    copy = pickle.loads(pickle.dumps(env))
+    assert copy == env and bool(
+        copy.position(hands=[["Ac"], ["2d"]]).legal_action_mask[A.action_id("points", "Ac")]
+    )

@@ -6,6 +6,7 @@ See :mod:`htjax.envs.cuttle` for the summary and ``docs/envs/cuttle.md`` for the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,12 @@ class CuttleState(State):
 
 
 Cards = Sequence[str | int]
+
+
+@functools.lru_cache(maxsize=8)
+def _start_program(env: Cuttle):
+    """The jitted start of a hand-built board, cached per env (outside the env, so it pickles)."""
+    return jax.jit(lambda b: env._finish(env._from_board(b, jnp.int32(0), 0)))
 
 
 class Cuttle(Env[CuttleState, CuttleConfig]):
@@ -214,12 +221,7 @@ class Cuttle(Env[CuttleState, CuttleConfig]):
 
     def _start_from(self, board: R.Board) -> CuttleState:
         """The state of a hand-built board (jitted once per env)."""
-        fn = self.__dict__.get("_start_jit")
-        if fn is None:
-            fn = self.__dict__["_start_jit"] = jax.jit(
-                lambda b: self._finish(self._from_board(b, jnp.int32(0), 0))
-            )
-        return fn(board)
+        return _start_program(self)(board)
 
     # ------------------------------------------------------------------ people
     def render_text(self, state: CuttleState, seat: int | None = None) -> str:
