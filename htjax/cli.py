@@ -272,7 +272,8 @@ def play_command(
     opponent: Optional[str] = typer.Option(
         None,
         "--opponent",
-        help="Plays every other seat: a shipped policy by name (holdem, ...) or an ONNX file made for ENV.",
+        help="Plays every other seat: a shipped policy by name (holdem, ...), an ONNX file made for ENV, "
+        "or `scripted` (cuttle).",
     ),
     greedy: bool = typer.Option(
         False, "--greedy/--sample", help="The --opponent policy plays its most probable action, or samples."
@@ -317,7 +318,11 @@ def play_command(
         fail(f"--seat must be in [0, {env.num_players}) for {env.id}, got {seat}")
     console = Console(highlight=False)
     policy, policy_name = None, "policy"
-    if opponent is not None:
+    if opponent == "scripted" and env.id == "cuttle":  # the scripted player of htjax.agents.cuttle
+        from htjax.agents.cuttle import seat_policy
+
+        policy, policy_name = seat_policy(seed), "scripted"
+    elif opponent is not None:
         from htjax.policies import resolve
 
         try:  # a shipped policy's name or a path to a user's own file

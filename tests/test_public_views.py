@@ -19,6 +19,7 @@ import htjax
 import htjax.sync as sync
 from htjax.core import cards
 from htjax.envs import env_class
+from htjax.envs.cuttle import actions as A
 
 NUM_WORLDS, NUM_STEPS = 8, 40
 # Non-default tables where they show more (a third seat and side pots, two seats, noise).
@@ -131,6 +132,13 @@ def test_public_view__never_shows_hidden_cards(recorded):
                 assert view["dealer"]["total"] is None, where
                 public += dealer[:1]
                 seen["hole card hidden" if len(dealer) == 2 else "no dealer cards"] += 1
+        elif env.id == "cuttle":  # every card on a field, scrapped, stacked, revealed, or a 9 returned
+            b = jax.device_get(state.board)
+            shown_zones = np.isin(b.zone, [2, 3, 4, 5, 6, 7])  # field, scrap, revealed, stack
+            frozen = set(int(c) for c in b.frozen if c >= 0)
+            public = [A.card_str(c) for c in range(54) if shown_zones[c] or c in frozen]
+            public = [c for c in public if CARD.match(c)]
+            assert sum(s["hand_size"] for s in view["seats"]) == int(np.sum(b.zone == 1)), where
         else:
             public = []
         # exactly the public cards, each once: no hole card, no undealt card of the deck or shoe
