@@ -1,0 +1,1 @@
+"""Live games of ``htjax serve`` (filled in below)."""

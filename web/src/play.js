@@ -1,0 +1,165 @@
+// Live play: this tab claims its seats of the game's episode document (an automerge-repo peer
+// through the relay of `htjax serve`), receives each seat's private view from the engine peer
+// (the dealer) over the encrypted channel, appends its seats' actions to the document's log,
+// and for an AI seat runs the shipped ONNX policy here with onnxruntime-web.
+import { LiveClient } from "./live.js";
+import { Policy } from "./policy.js";
+import { $, el, showError, clearError } from "./ui.js";
+
+export class Game {
+  constructor(config, metrics) {
+    this.config = config;
+    this.metrics = metrics;
+    this.client = null;
+    this.info = null;
+    this.views = new Map(); // seat -> latest private view
+    this.pendingClick = null; // {at, step} of the person's last move, for action -> render time
+    this.policy = null;
+  }
+
+  async create(env, opponent) {
+    clearError("#play-error");
+    const response = await fetch("/api/games", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ env, opponent }),
+    });
+    const body = await response.json();
+    if (!response.ok) return showError("#play-error", body.error);
+    await this.start(body, body.host_seats);
+  }
+
+  async join(gameId, seat) {
+    const response = await fetch(`/api/games/${encodeURIComponent(gameId)}`);
+    const body = await response.json();
+    if (!response.ok) return showError("#play-error", body.error);
+    const wanted = seat === null ? body.guest_seats : [Number(seat)];
+    await this.start(body, wanted.map((s) => ({ seat: s, kind: "human" })));
+  }
+
+  async start(info, seats) {
+    if (this.client) await this.client.close();
+    this.info = info;
+    this.views.clear();
+    this.mySeats = seats.filter((s) => s.kind === "human").map((s) => s.seat);
+    this.aiSeats = seats.filter((s) => s.kind === "policy").map((s) => s.seat);
+    $("#play").dataset.state = "connecting";
+    $("#moves").replaceChildren();
+    $("#actions").replaceChildren();
+    $("#ai").hidden = this.aiSeats.length === 0;
+    $("#share").hidden = !info.guest_seats?.length || this.aiSeats.length > 0 || seats.some((s) => info.guest_seats.includes(s.seat));
+    if (!$("#share").hidden) {
+      const url = new URL(`/#game=${info.game}`, location.href).href;
+      $("#share-link").href = url;
+      $("#share-link").textContent = url;
+    }
+    if (this.aiSeats.length) {
+      this.policy = await Policy.load(info.policy);
+      $("#ai-name").textContent = `(${info.policy}.onnx, seat ${this.aiSeats.join(", ")})`;
+    }
+    this.setStatus(`Joining ${info.title}…`);
+    this.client = new LiveClient({
+      relay: new URL(this.config.relay, location.href.replace(/^http/, "ws")).href,
+      document: info.document,
+      onStatus: (state) => this.connection(state),
+      onView: (seat, view) => this.onView(seat, view),
+      onMove: (entry) => this.logMove(entry),
+    });
+    await this.client.start();
+    for (const s of seats) {
+      await this.client.claim(s.seat, { kind: s.kind, policy: s.kind === "policy" ? info.policy : null, name: s.kind === "policy" ? `AI (${info.policy})` : "browser" });
+    }
+    this.setStatus("Waiting for the deal…");
+  }
+
+  connection(state) {
+    const badge = $("#conn");
+    badge.className = `badge ${state}`;
+    badge.dataset.state = state;
+    badge.textContent = state === "reconnecting" ? "reconnecting…" : state;
+  }
+
+  setStatus(text) {
+    $("#status").textContent = text;
+  }
+
+  logMove(entry) {
+    const label = this.info.action_labels[entry.action] ?? `action ${entry.action}`;
+    const who = this.aiSeats.includes(entry.seat) ? "AI" : this.mySeats.includes(entry.seat) ? "you" : "opponent";
+    $("#moves").append(el("li", {}, `step ${entry.step}: seat ${entry.seat} (${who}) ${label}`));
+  }
+
+  onView(seat, view) {
+    this.views.set(seat, view);
+    if (this.mySeats.includes(seat) || (this.mySeats.length === 0 && seat === this.aiSeats[0])) this.render(seat, view);
+    if (this.aiSeats.includes(seat) && view.to_move.includes(seat) && !view.done) this.aiMove(seat, view);
+  }
+
+  render(seat, view) {
+    $("#table").innerHTML = view.svg;
+    const actions = $("#actions");
+    actions.replaceChildren();
+    const myTurn = view.to_move.includes(seat) && !view.done;
+    this.info.action_labels.forEach((label, a) => {
+      if (!view.mask[a] && !myTurn) return;
+      const button = el("button", { type: "button", "data-action": String(a), "data-seat": String(seat) }, label);
+      button.disabled = !myTurn || !view.mask[a];
+      if (!button.disabled) button.onclick = () => this.humanMove(seat, view.step, a);
+      actions.append(button);
+    });
+    const play = $("#play");
+    play.dataset.step = String(view.step);
+    if (view.done) {
+      play.dataset.state = "over";
+      const r = view.returns.map((x, i) => `seat ${i}${this.mySeats.includes(i) ? " (you)" : this.aiSeats.includes(i) ? " (AI)" : ""}: ${x > 0 ? "+" : ""}${x}`);
+      this.setStatus(`Game over after ${view.step} steps. Returns: ${r.join(", ")}. ${view.verified ?? ""}`);
+    } else if (myTurn) {
+      play.dataset.state = "your-move";
+      this.setStatus(`Your move (seat ${seat}).`);
+      if (this.metrics.firstPlayableMs === null) this.metrics.firstPlayableMs = performance.now();
+    } else {
+      play.dataset.state = "waiting";
+      this.setStatus(`Waiting for seat ${view.to_move.join(", ")}…`);
+    }
+    if (this.pendingClick && view.step > this.pendingClick.step) {
+      this.metrics.actionToRenderMs.push(performance.now() - this.pendingClick.at);
+      this.pendingClick = null;
+    }
+  }
+
+  async humanMove(seat, step, action) {
+    for (const b of document.querySelectorAll("#actions button")) b.disabled = true;
+    this.pendingClick = { at: performance.now(), step };
+    try {
+      await this.client.act(seat, step, action);
+    } catch (err) {
+      showError("#play-error", `Your move was not sent: ${err.message}`);
+    }
+  }
+
+  async aiMove(seat, view) {
+    const key = `${seat}:${view.step}`;
+    if (this.aiBusy === key) return;
+    this.aiBusy = key;
+    const { probabilities, ms } = await this.policy.evaluate(view.observation, view.mask);
+    const action = Policy.greedy(probabilities, view.mask);
+    this.metrics.inferenceMs.push(ms);
+    this.metrics.aiMoves.push({ seat, step: view.step, observation: view.observation, mask: view.mask, probabilities, action });
+    const labels = this.info.action_labels;
+    $("#ai-move").textContent = `step ${view.step}: the AI plays ${labels[action]}`;
+    const table = $("#ai-probs");
+    table.replaceChildren();
+    labels.forEach((label, a) => {
+      if (!view.mask[a]) return;
+      const bar = el("div", { class: "bar", style: `width:${Math.round(100 * probabilities[a])}%` });
+      const row = el("tr", { class: a === action ? "chosen" : "" }, el("td", {}, label), el("td", {}, probabilities[a].toFixed(3)), el("td", { style: "width:50%" }, bar));
+      table.append(row);
+    });
+    $("#ai-timing").textContent = `inference ${ms.toFixed(2)} ms (onnxruntime-web, wasm)`;
+    try {
+      await this.client.act(seat, view.step, action);
+    } catch (err) {
+      showError("#play-error", `The AI's move was not sent: ${err.message}`);
+    }
+  }
+}
