@@ -1,1 +1,213 @@
-"""Live games of ``htjax serve`` (filled in below)."""
+"""Live games of ``htjax serve``: the relay the browsers sync through, and the engine peer.
+
+:class:`GameHost` runs, inside the server's event loop:
+
+* a :class:`~htjax.sync.repo.RelayServer` (automerge-repo's WebSocket protocol, documents kept
+  in ``<episodes>/.relay``) listening on a loopback port, reached by the page through the
+  ``/sync`` WebSocket route of the same server (:func:`relay_proxy` forwards the frames);
+* the engine peer: a :class:`~htjax.sync.repo.Repo` connected to that relay like any other peer.
+  For each game it creates the episode document (:func:`htjax.sync.live.new_live_document`,
+  dealer mode) and runs a :class:`~htjax.sync.live.LiveGame` that holds no seat: it derives the
+  states with JAX, deals, sends each seat its private view over the seat's encrypted channel,
+  writes the public views, and at the end reveals the key, writes the outcome, verifies the
+  whole document and saves it to ``<episodes>/`` (the viewer lists it).
+
+Every seat is played by a browser tab: the person's seats, and the AI's seat, whose ONNX policy
+runs in the tab with onnxruntime-web on the observation the engine sent it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import logging
+import pathlib
+import secrets
+from typing import Any
+
+import htjax
+import htjax.policies
+from htjax.core.errors import InvalidArgumentError
+from htjax.sync import save
+from htjax.sync.live import LiveGame, new_live_document
+from htjax.sync.repo import RelayServer, Repo
+
+__all__ = ["GameHost", "GameSpec", "GAMES", "UnknownGameError"]
+
+log = logging.getLogger("htjax.web")
+GAME_TIMEOUT = 3600.0  # a game nobody finishes is dropped after an hour
+
+
+class UnknownGameError(InvalidArgumentError):
+    """A request names a game kind, an opponent or a game id the server does not have."""
+
+
+@dataclasses.dataclass(frozen=True)
+class GameSpec:
+    """A game on offer: its env (from the shipped policy's model card) and the seats.
+
+    ``person`` is the seat of the person who starts the game, ``ai`` the seat of the policy
+    (or of the second person when the opponent is human). ``overrides``: config fields changed
+    from the policy's training env (blackjack seats two players at one table).
+    """
+
+    env: str
+    title: str
+    policy: str
+    person: int = 0
+    ai: int = 1
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    def make_env(self):
+        model = htjax.policies.model_card(self.policy)["env"]
+        config = dict(model["config"], **dict(self.overrides))
+        return htjax.make(model["id"], **config)
+
+
+GAMES: dict[str, GameSpec] = {
+    "blackjack": GameSpec(
+        "blackjack",
+        "Blackjack: you and the AI at one table against the dealer",
+        "blackjack",
+        overrides=(("num_seats", 2),),
+    ),
+    "holdem": GameSpec("holdem", "Heads-up no-limit hold'em against the AI", "holdem"),
+    "prisoners_dilemma": GameSpec("prisoners_dilemma", "Iterated prisoner's dilemma (100 rounds)", "ipd"),
+}
+
+
+@dataclasses.dataclass
+class _Game:
+    id: str
+    spec: GameSpec
+    opponent: str
+    env: Any
+    handle: Any
+    live: LiveGame
+    task: asyncio.Task | None = None
+    saved: pathlib.Path | None = None
+    error: str | None = None
+    verification: str | None = None
+
+
+class GameHost:
+    """The relay and the engine peer of ``htjax serve`` (see the module docstring).
+
+    Args:
+      episodes: where finished games are saved (the relay keeps its documents in ``.relay`` inside).
+      resend_every: seconds between the dealer's re-sends of the current private views, so a tab
+        that reconnects gets its view again (ephemeral messages are not stored).
+    """
+
+    def __init__(self, episodes: pathlib.Path, *, resend_every: float = 0.5):
+        self.episodes = pathlib.Path(episodes)
+        self.resend_every = resend_every
+        self.relay: RelayServer | None = None
+        self.engine: Repo | None = None
+        self.games: dict[str, _Game] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        self.relay = RelayServer(self.episodes / ".relay", "127.0.0.1", 0, peer_id="htjax-serve-relay")
+        await self.relay.start()
+        self.engine = Repo(None, "htjax-serve-engine")
+        await self.engine.connect(self.relay.url)
+
+    async def stop(self) -> None:
+        for game in self.games.values():
+            if game.task is not None and not game.task.done():
+                game.task.cancel()
+        if self.engine is not None:
+            await self.engine.close()
+        if self.relay is not None:
+            await self.relay.close()
+
+    def routes(self) -> list:
+        from starlette.routing import WebSocketRoute
+
+        from htjax.web.relay_proxy import relay_proxy
+
+        return [WebSocketRoute("/sync", relay_proxy(lambda: self.relay.url if self.relay else None))]
+
+    # ------------------------------------------------------------------ the API
+    def catalogue(self) -> list[dict[str, Any]]:
+        return [{"env": s.env, "title": s.title, "policy": s.policy} for s in GAMES.values()]
+
+    async def new_game(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Start a game: ``{"env": id, "opponent": "ai" | "human"}``; returns :meth:`describe`.
+
+        Raises:
+          UnknownGameError: an env the page does not offer, or another opponent.
+        """
+        if not isinstance(request, dict):
+            raise UnknownGameError('a new game is a JSON object {"env": ..., "opponent": "ai" | "human"}')
+        spec = GAMES.get(str(request.get("env")))
+        if spec is None:
+            raise UnknownGameError(f"no game {request.get('env')!r} here; games: {', '.join(GAMES)}")
+        opponent = request.get("opponent", "ai")
+        if opponent not in ("ai", "human"):
+            raise UnknownGameError(f"the opponent is 'ai' or 'human', not {opponent!r}")
+        env = await asyncio.to_thread(spec.make_env)
+        doc, secret = new_live_document(env, "dealer")
+        handle = self.engine.create(doc)
+        await self.relay.repo.find(handle.document_id, timeout=10.0)  # the relay holds it before a tab asks
+        game_id = secrets.token_urlsafe(9)
+        live = LiveGame(handle, {}, dealer=secret, name="htjax-serve", resend_every=self.resend_every)
+        game = _Game(game_id, spec, opponent, env, handle, live)
+        self.games[game_id] = game
+        game.task = asyncio.create_task(self._run(game))
+        return self.describe(game_id, host=True)
+
+    def describe(self, game_id: str, *, host: bool = False) -> dict[str, Any]:
+        """What a tab needs to play game ``game_id``: the document URL, seats, labels, state."""
+        game = self.games.get(game_id)
+        if game is None:
+            raise UnknownGameError(f"no live game {game_id!r} on this server (it may have ended long ago)")
+        spec, env = game.spec, game.env
+        if game.opponent == "ai":
+            host_seats = [{"seat": spec.person, "kind": "human"}, {"seat": spec.ai, "kind": "policy"}]
+            guest = []
+        else:
+            host_seats = [{"seat": spec.person, "kind": "human"}]
+            guest = [spec.ai]
+        out = {
+            "game": game.id,
+            "env": spec.env,
+            "title": spec.title,
+            "document": game.handle.document_id,
+            "policy": spec.policy,
+            "opponent": game.opponent,
+            "num_players": env.num_players,
+            "action_labels": list(env.action_labels),
+            "guest_seats": guest,
+            "status": game.live.status if game.live.result is None else "finished",
+            "verification": game.verification,
+            "saved": None if game.saved is None else game.saved.name,
+            "error": game.error,
+        }
+        if host:
+            out["host_seats"] = host_seats
+        return out
+
+    # ------------------------------------------------------------------ the engine peer
+    async def _run(self, game: _Game) -> None:
+        try:
+            result = await game.live.run(timeout=GAME_TIMEOUT)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a failed game is reported to its tabs, not fatal
+            game.error = f"{type(err).__name__}: {err}"
+            log.warning("game %s (%s) failed: %s", game.id, game.spec.env, game.error)
+            return
+        out = result.replay.outcome
+        game.verification = (
+            f"verified by the server: the deal matches the dealer's commitment and {result.replay.length} "
+            f"steps replay ({len(result.replay.verified)} checkpoint digests)"
+        )
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        path = self.episodes / f"{game.spec.env}-{stamp}-{game.id}.automerge"
+        await asyncio.to_thread(save, result.doc, path)
+        game.saved = path
+        log.info("game %s saved to %s (returns %s)", game.id, path, out.returns)
+        await game.live.linger(timeout=5.0)

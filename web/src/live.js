@@ -1,12 +1,12 @@
 // This tab as an automerge-repo peer of one live game's episode document, through the relay
-// of `htjax serve` (the official WebSocket client adapter), and the seat side of dealer mode:
-// claim a seat (with a fresh ECDH public key) in the document's `live.claims`, receive the
-// seat's private view from the dealer as an encrypted ephemeral message, append the seat's
-// actions to `log` (one Automerge change each, synced to every peer).
+// of `htjax serve` (the official WebSocket client adapter), and the seat side of dealer mode
+// (htjax.sync.live): claim seats in `live.claims` with a fresh ECDH public key, open the
+// dealer's encrypted private views, append the seats' actions to `log` (one change each,
+// synced to every peer), and say "done" once the final document is here.
 import { Repo, Automerge, initializeWasm, cbor } from "@automerge/automerge-repo/slim";
 import { BrowserWebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { channelKey, newKeyPair, open, toHex } from "./channel.js";
-import { CHANNEL } from "./protocol.js";
+import { DEAL_TYPE, DONE_TYPE, VERSION, channelInfo, observationOf } from "./protocol.js";
 
 let wasmReady = null;
 export function automergeReady() {
@@ -15,84 +15,110 @@ export function automergeReady() {
 }
 
 export class LiveClient {
-  constructor({ relay, document, onStatus, onView, onMove, retryMs = 1000 }) {
+  constructor({ relay, document, onStatus, onView, onMove, onFinal, retryMs = 1000 }) {
     this.relayUrl = relay;
     this.documentUrl = document;
     this.onStatus = onStatus;
     this.onView = onView;
     this.onMove = onMove;
+    this.onFinal = onFinal;
     this.retryMs = retryMs;
-    this.seats = new Map(); // seat -> {keys, channel (AES key, once the dealer is known)}
+    this.seats = new Map(); // seat -> {keys, name, channel (AES key once the dealer is known)}
     this.seenLog = 0;
-    this.lastViewStep = new Map();
+    this.latest = new Map(); // seat -> signature of the last view shown
+    this.final = false;
   }
 
   async start() {
     await automergeReady();
     this.onStatus("connecting");
     this.adapter = new BrowserWebSocketClientAdapter(this.relayUrl, this.retryMs);
-    this.adapter.on("peer-candidate", () => this.connected());
+    this.adapter.on("peer-candidate", () => this.onStatus("connected"));
     this.adapter.on("peer-disconnected", () => this.onStatus("reconnecting"));
     this.repo = new Repo({ network: [this.adapter], sharePolicy: async () => true });
     this.handle = await this.repo.find(this.documentUrl);
     this.actor = Automerge.getActorId(this.handle.doc());
     this.handle.on("change", ({ doc }) => this.changed(doc));
-    this.handle.on("ephemeral-message", ({ message }) => this.ephemeral(message));
+    this.handle.on("ephemeral-message", ({ message }) => this.ephemeral(message).catch(() => {}));
     this.changed(this.handle.doc());
-  }
-
-  connected() {
-    this.onStatus("connected");
-    // ephemeral messages sent while this tab was away are gone: ask the dealer again
-    if (this.handle) for (const seat of this.seats.keys()) this.requestView(seat);
   }
 
   async claim(seat, { kind, policy, name }) {
     const keys = await newKeyPair();
     const share = toHex(globalThis.crypto.getRandomValues(new Uint8Array(32)));
-    this.seats.set(seat, { keys, channel: null });
+    this.seats.set(seat, { keys, name, channel: null });
+    const doc = this.handle.doc();
+    const taken = (doc.live.claims ?? []).find((c) => c.seat === seat && String(c.actor) !== this.actor);
+    if (taken) throw new Error(`seat ${seat} is already taken by ${taken.name}`);
     this.handle.change((d) => {
-      d.live.claims.push({ seat, actor: this.actor, name, kind, policy, pubkey: keys.publicKey, commit: null, share });
+      d.live.claims.push({
+        seat,
+        actor: this.actor,
+        name,
+        kind,
+        policy,
+        pubkey: keys.publicKey,
+        commit: d.live.dealer ? String(d.live.dealer.commit) : null,
+        share,
+      });
     });
-    this.requestView(seat);
-  }
-
-  requestView(seat) {
-    this.handle.broadcast({ type: CHANNEL.request, seat, actor: this.actor });
   }
 
   async act(seat, step, action) {
+    const name = this.seats.get(seat)?.name ?? "browser";
     this.handle.change((d) => {
-      d.log.push({ step, seat, action, actor: this.actor, time: new Date() });
+      d.log.push({ step, seat, action, actor: `${name}/seat${seat}`, time: new Date() });
     });
   }
 
   changed(doc) {
     const log = doc.log ?? [];
     for (; this.seenLog < log.length; this.seenLog++) this.onMove(log[this.seenLog]);
+    if (!this.final && doc.outcome && doc.live?.dealer?.share) {
+      this.final = true;
+      this.handle.broadcast(cbor.encode({ type: DONE_TYPE, v: VERSION, actor: this.actor }));
+      this.onFinal?.(doc);
+    }
   }
 
   async channelFor(seat) {
     const entry = this.seats.get(seat);
-    if (!entry) return null;
     if (!entry.channel) {
       const dealer = this.handle.doc().live?.dealer;
       if (!dealer) return null;
-      entry.channel = await channelKey(entry.keys.privateKey, new Uint8Array(dealer.pubkey), CHANNEL.kdf(seat, this.actor));
+      const info = channelInfo(this.documentUrl, seat);
+      entry.channel = await channelKey(entry.keys.privateKey, new Uint8Array(dealer.pubkey), {
+        salt: new Uint8Array(0),
+        info,
+      });
     }
     return entry.channel;
   }
 
   async ephemeral(message) {
-    if (!message || message.type !== CHANNEL.view || !this.seats.has(message.seat) || message.actor !== this.actor) return;
-    const key = await this.channelFor(message.seat);
+    if (!(message instanceof Uint8Array)) return; // htjax payloads are CBOR byte strings
+    const envelope = cbor.decode(message);
+    if (!envelope || envelope.type !== DEAL_TYPE || envelope.v !== VERSION || !this.seats.has(envelope.seat)) return;
+    const key = await this.channelFor(envelope.seat);
     if (!key) return;
-    const plain = await open(key, new Uint8Array(message.nonce), new Uint8Array(message.ciphertext), CHANNEL.aad(message.seat, this.actor));
-    const view = cbor.decode(plain);
-    const last = this.lastViewStep.get(message.seat) ?? -1;
-    if (view.step < last) return; // an old view arriving late
-    this.lastViewStep.set(message.seat, view.step);
-    this.onView(message.seat, view);
+    const info = channelInfo(this.documentUrl, envelope.seat);
+    const body = cbor.decode(await open(key, new Uint8Array(envelope.nonce), new Uint8Array(envelope.ct), info));
+    if (body.seat !== envelope.seat) return;
+    const signature = `${body.step}|${body.to_move}|${body.done}`;
+    if (this.latest.get(body.seat) === signature) return; // the dealer's periodic re-send
+    const previous = this.latest.get(body.seat);
+    if (previous && Number(previous.split("|")[0]) > body.step) return; // an old view arriving late
+    this.latest.set(body.seat, signature);
+    this.onView(body.seat, {
+      seat: body.seat,
+      step: body.step,
+      to_move: Array.from(body.to_move),
+      done: body.done,
+      observation: observationOf(body),
+      mask: Array.from(body.legal, Boolean),
+      text: body.text,
+      svg: body.svg ?? null,
+    });
   }
 
   async close() {

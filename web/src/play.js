@@ -13,6 +13,7 @@ export class Game {
     this.client = null;
     this.info = null;
     this.views = new Map(); // seat -> latest private view
+    this.acted = new Set(); // "seat:step" this tab already appended
     this.pendingClick = null; // {at, step} of the person's last move, for action -> render time
     this.policy = null;
   }
@@ -41,6 +42,8 @@ export class Game {
     if (this.client) await this.client.close();
     this.info = info;
     this.views.clear();
+    this.acted.clear();
+    this.outcome = null;
     this.mySeats = seats.filter((s) => s.kind === "human").map((s) => s.seat);
     this.aiSeats = seats.filter((s) => s.kind === "policy").map((s) => s.seat);
     $("#play").dataset.state = "connecting";
@@ -64,6 +67,7 @@ export class Game {
       onStatus: (state) => this.connection(state),
       onView: (seat, view) => this.onView(seat, view),
       onMove: (entry) => this.logMove(entry),
+      onFinal: (doc) => this.finished(doc),
     });
     await this.client.start();
     for (const s of seats) {
@@ -96,10 +100,11 @@ export class Game {
   }
 
   render(seat, view) {
-    $("#table").innerHTML = view.svg;
+    if (view.svg) $("#table").innerHTML = view.svg;
+    else $("#table").replaceChildren(el("pre", { class: "table-text" }, view.text));
     const actions = $("#actions");
     actions.replaceChildren();
-    const myTurn = view.to_move.includes(seat) && !view.done;
+    const myTurn = view.to_move.includes(seat) && !view.done && !this.acted.has(`${seat}:${view.step}`);
     this.info.action_labels.forEach((label, a) => {
       if (!view.mask[a] && !myTurn) return;
       const button = el("button", { type: "button", "data-action": String(a), "data-seat": String(seat) }, label);
@@ -110,9 +115,8 @@ export class Game {
     const play = $("#play");
     play.dataset.step = String(view.step);
     if (view.done) {
-      play.dataset.state = "over";
-      const r = view.returns.map((x, i) => `seat ${i}${this.mySeats.includes(i) ? " (you)" : this.aiSeats.includes(i) ? " (AI)" : ""}: ${x > 0 ? "+" : ""}${x}`);
-      this.setStatus(`Game over after ${view.step} steps. Returns: ${r.join(", ")}. ${view.verified ?? ""}`);
+      play.dataset.state = this.outcome ? "over" : "ending";
+      if (!this.outcome) this.setStatus(`Game over after ${view.step} steps; waiting for the dealer's reveal…`);
     } else if (myTurn) {
       play.dataset.state = "your-move";
       this.setStatus(`Your move (seat ${seat}).`);
@@ -127,8 +131,30 @@ export class Game {
     }
   }
 
+  async finished(doc) {
+    const returns = Array.from(doc.outcome.returns, Number);
+    this.outcome = returns;
+    const who = (i) => (this.mySeats.includes(i) ? " (you)" : this.aiSeats.includes(i) ? " (AI)" : "");
+    const r = returns.map((x, i) => `seat ${i}${who(i)}: ${x > 0 ? "+" : ""}${x}`);
+    $("#play").dataset.state = "over";
+    $("#play").dataset.returns = JSON.stringify(returns);
+    this.setStatus(`Game over after ${Number(doc.outcome.length)} steps. Returns: ${r.join(", ")}.`);
+    for (let i = 0; i < 40; i++) {
+      const info = await (await fetch(`/api/games/${this.info.game}`)).json();
+      if (info.verification || info.error) {
+        $("#verified").textContent = info.verification ?? `not verified: ${info.error}`;
+        $("#verified").className = `badge ${info.verification ? "verified" : "mismatch"}`;
+        $("#play").dataset.verified = info.verification ? "yes" : "no";
+        if (info.saved) $("#verified").textContent += ` (saved as ${info.saved})`;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
   async humanMove(seat, step, action) {
     for (const b of document.querySelectorAll("#actions button")) b.disabled = true;
+    this.acted.add(`${seat}:${step}`);
     this.pendingClick = { at: performance.now(), step };
     try {
       await this.client.act(seat, step, action);
@@ -139,8 +165,8 @@ export class Game {
 
   async aiMove(seat, view) {
     const key = `${seat}:${view.step}`;
-    if (this.aiBusy === key) return;
-    this.aiBusy = key;
+    if (this.acted.has(key)) return;
+    this.acted.add(key);
     const { probabilities, ms } = await this.policy.evaluate(view.observation, view.mask);
     const action = Policy.greedy(probabilities, view.mask);
     this.metrics.inferenceMs.push(ms);

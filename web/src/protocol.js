@@ -1,8 +1,32 @@
-// The dealer-mode wire names shared with htjax.sync.live (Python): ephemeral message types and
-// the HKDF/AES-GCM parameters of the per-seat channel.
-export const CHANNEL = {
-  view: "htjax.view", // dealer -> seat: {type, seat, actor, nonce, ciphertext}
-  request: "htjax.want-view", // seat -> dealer: resend my latest view
-  kdf: (seat, actor) => ({ salt: "htjax.live.channel", info: `seat ${seat} ${actor}` }),
-  aad: (seat, actor) => `seat ${seat} ${actor}`,
+// The wire names of htjax.sync.live (Python) that the browser seat speaks; see
+// htjax/sync/live/channel.py and session.py, which define them.
+//   channel key  = HKDF-SHA256(ECDH-P256(seat private, dealer public), salt = empty,
+//                  info = "htjax.deal.v1|" + document URL + "|" + seat) -> AES-256-GCM key
+//   envelope     = CBOR {type: "htjax.deal", v: 1, seat, nonce: 12 bytes, ct}; additional data = info
+//   plaintext    = CBOR {step, seat, to_move, done, observation: bytes (little endian), dtype,
+//                  shape, legal, text, svg?}
+//   done         = CBOR {type: "htjax.done", v: 1, actor: hex}: this peer has the final document
+// Ephemeral payloads travel as CBOR byte strings inside automerge-repo's (CBOR) `data`.
+export const DEAL_TYPE = "htjax.deal";
+export const DONE_TYPE = "htjax.done";
+export const VERSION = 1;
+export const channelInfo = (documentUrl, seat) => `htjax.deal.v1|${documentUrl}|${seat}`;
+
+const DTYPES = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  int16: Int16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
 };
+
+// the observation bytes of a plaintext as a plain array of numbers (little-endian on the wire)
+export function observationOf(body) {
+  const Type = DTYPES[body.dtype];
+  if (!Type) throw new Error(`observation dtype ${body.dtype} is not supported`);
+  const bytes = new Uint8Array(body.observation);
+  const copy = bytes.slice().buffer; // aligned
+  return Array.from(new Type(copy, 0, bytes.byteLength / Type.BYTES_PER_ELEMENT), Number);
+}
