@@ -156,6 +156,23 @@ class DocHandle:
         finally:
             unsubscribe()
 
+    def synced(self) -> bool:
+        """Whether every connected peer of this document last advertised exactly our heads."""
+        heads = set(self.doc.get_heads())
+        return bool(self._peers) and all(set(s.their_heads) == heads for s in self._peers.values())
+
+    async def wait_synced(self, timeout: float = 10.0) -> None:
+        """Wait until every connected peer of this document has our heads (e.g. the relay stored
+        what we wrote). Raises :class:`SyncTimeout` naming the document."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.synced():
+            if asyncio.get_running_loop().time() > deadline:
+                raise SyncTimeout(
+                    f"{self.document_id}: {len(self._peers)} peer(s) did not acknowledge our heads "
+                    f"within {timeout:g} s"
+                )
+            await asyncio.sleep(0.005)
+
     # ------------------------------------------------------------------ ephemeral
     def broadcast(self, payload: Any) -> None:
         """Send ``payload`` (bytes, or any CBOR-encodable value) in an ``ephemeral`` message to every
