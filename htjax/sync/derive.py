@@ -7,15 +7,21 @@ identically. An entry is **accepted** when
 2. its ``seat`` is to move: ``current_player`` of the derived state (turn-based), or a seat
    that has not yet acted in this step (simultaneous; the step is applied once every seat
    has an accepted entry),
-3. its ``action`` is legal for that seat in the derived state, and
-4. the episode is not over.
+3. its ``action`` is legal for that seat in the derived state,
+4. the episode is not over, and
+5. in a live game (a document whose ``live`` field holds seat claims, schema version 5), the
+   Automerge actor whose change inserted the entry (``LogEntry.creator``, read from the
+   entry's object id, which a writer cannot choose) holds the entry's seat: the seat's
+   binding made by its claim (:func:`htjax.sync.live.fields.seat_bindings`). An entry for an
+   unclaimed seat, or appended by another actor (a forged seat), is rejected. Recorded
+   episodes (``live`` Null, versions 3 and 4) have no bindings and skip this rule.
 
 Every other entry is kept and reported as **rejected** with the reason; nothing is dropped.
 So concurrent appends for the same step resolve to the first legal one in list order, and all
 peers derive the same states.
 
-Implementation: rather than stepping the env entry by entry, the rule runs batched. Select
-entries by rules 1-2 (seat order for simultaneous steps) ignoring legality, replay all
+Implementation: rather than stepping the env entry by entry, the rule runs batched. Entries
+failing rule 5 are known from the log alone and are rejected first. Select the others by rules 1-2 (seat order for simultaneous steps) ignoring legality, replay all
 selected actions with ``vmap``, then check rules 2-4 on the replayed states. The first step
 that fails marks its offending entries rejected and the selection is redone from there; the
 states before that step are unchanged, so the fixed point is exactly the sequential rule.
@@ -30,6 +36,7 @@ import numpy as np
 
 from htjax.core.env import Env
 from htjax.sync.engine import ReplayBatch, replay_batch
+from htjax.sync.errors import KeyNotRevealedError
 from htjax.sync.schema import Header, LogEntry
 
 __all__ = ["Rejection", "Derivation", "derive_entries"]
@@ -197,17 +204,46 @@ def _first_failure(
     return (bad, None) if bad else None
 
 
+def _forged(log: Sequence[LogEntry], bindings: dict[int, str]) -> dict[int, str]:
+    """Rule 5: entries whose creator does not hold their seat, with the reason."""
+    bad = {}
+    for i, e in enumerate(log):
+        holder = bindings.get(e.seat)
+        if holder is None:
+            bad[i] = f"seat {e.seat} is not claimed by any peer (appended by actor {e.creator})"
+        elif e.creator != holder:
+            bad[i] = f"seat {e.seat} is bound to actor {holder}, but actor {e.creator} appended this entry"
+    return bad
+
+
 def derive_entries(
-    env: Env, headers: Sequence[Header], logs: Sequence[Sequence[LogEntry]]
+    env: Env,
+    headers: Sequence[Header],
+    logs: Sequence[Sequence[LogEntry]],
+    bindings: Sequence[dict[int, str] | None] | None = None,
 ) -> list[Derivation]:
     """Apply the merge rule to several logs of the same env at once (one ``vmap`` per round).
 
     Each header's ``params`` (validated by :meth:`EpisodeDoc.env`; None: the config's values)
-    are the rule parameters its episode replays under.
+    are the rule parameters its episode replays under. ``bindings[i]`` (live games: seat ->
+    hex Automerge actor, the logs read with ``creators``) turns on rule 5; None skips it.
+
+    Raises:
+      KeyNotRevealedError: a header's ``episode_key`` is None (a live game whose key is not
+        agreed or revealed yet).
     """
     n = len(logs)
+    for h in headers:
+        if h.episode_key is None:
+            raise KeyNotRevealedError(
+                f"{h.env_id}: the episode key of this live game is not known yet (open mode: not every "
+                "seat has revealed its share; dealer mode: the dealer reveals it when the game ends)"
+            )
     cols = [_columns(log) for log in logs]
-    bad: list[dict[int, str]] = [{} for _ in range(n)]
+    bad: list[dict[int, str]] = [
+        {} if bindings is None or bindings[i] is None else _forged(logs[i], bindings[i])  # type: ignore[arg-type]
+        for i in range(n)
+    ]
     finished: list[int | None] = [None] * n
     results: list[Derivation | None] = [None] * n
     todo = list(range(n))

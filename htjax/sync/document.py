@@ -87,8 +87,19 @@ class EpisodeDoc:
 
     # ------------------------------------------------------------------ contents
     def entries(self) -> list[schema.LogEntry]:
-        """The log in Automerge list order (accepted and rejected entries alike)."""
-        return schema.read_entries(self._doc)
+        """The log in Automerge list order (accepted and rejected entries alike); in a live game
+        each entry's ``creator`` (the Automerge actor that inserted it) is filled in."""
+        return schema.read_entries(self._doc, creators=self.header.live)
+
+    def seat_bindings(self) -> dict[int, str] | None:
+        """Live games: seat -> hex Automerge actor holding it (:mod:`htjax.sync.live.fields`);
+        None for a recorded episode (no seat rule)."""
+        if not self.header.live:
+            return None
+        from htjax.sync.live.fields import read_live
+
+        info = read_live(self._doc, self.header.num_players)
+        return None if info is None else info.bindings()
 
     def checkpoints(self) -> list[schema.Checkpoint]:
         return schema.read_checkpoints(self._doc)
@@ -238,7 +249,8 @@ class EpisodeDoc:
 
     def __repr__(self) -> str:
         h = self.header
-        return f"EpisodeDoc({h.env_id} {h.env_version}, key={list(h.episode_key)}, world={h.world}, index={h.episode_index})"
+        key = None if h.episode_key is None else list(h.episode_key)
+        return f"EpisodeDoc({h.env_id} {h.env_version}, key={key}, world={h.world}, index={h.episode_index})"
 
 
 def _short(value: Any) -> str:
@@ -264,12 +276,16 @@ def _differences(a: EpisodeDoc, b: EpisodeDoc) -> list[tuple[str, str, str]]:
             pairs.append(
                 (f"env.params.{name}", ha.params.get(name, "<absent>"), hb.params.get(name, "<absent>"))
             )
-    pairs.append(("episode.key", list(ha.episode_key), list(hb.episode_key)))
+    pairs.append(("episode.key", _key(ha.episode_key), _key(hb.episode_key)))
     pairs.append(("fork", a.fork_info(), b.fork_info()))
     for name, x, y in pairs:
         if type(x) is not type(y) or repr(x) != repr(y):  # repr: a NaN equals itself
             out.append((name, _short(x), _short(y)))
     return out
+
+
+def _key(key: tuple[int, int] | None) -> list[int] | None:
+    return None if key is None else list(key)
 
 
 def _log_id(doc: am.Document) -> bytes | None:

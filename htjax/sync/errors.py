@@ -23,6 +23,9 @@ __all__ = [
     "LogAppendError",
     "MergeError",
     "EpisodeMismatchError",
+    "KeyNotRevealedError",
+    "DealingError",
+    "LiveGameError",
     "binding_guard",
 ]
 
@@ -85,6 +88,21 @@ class EpisodeMismatchError(MergeError):
     def __init__(self, message: str, *, differences: tuple[str, ...]):
         super().__init__(message)
         self.differences = differences
+
+
+class KeyNotRevealedError(SyncError):
+    """A live game's episode key is not agreed (open mode) or revealed (dealer mode) yet."""
+
+
+class DealingError(SyncError):
+    """A live game's dealing does not verify: a reveal that does not match its commitment, an
+    episode key that is not the one derived from the shares, or a dealer whose private
+    observations differ from the key's deal. The message names the seat or dealer and step."""
+
+
+class LiveGameError(SyncError):
+    """A live game cannot go on: a seat already held by another peer, a document of another env
+    or not a live game, or no progress before the time limit (the message says what it waited for)."""
 
 
 def _is_binding_failure(exc: BaseException) -> bool:

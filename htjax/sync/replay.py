@@ -86,11 +86,15 @@ def derive_many(docs: Sequence[EpisodeDoc]) -> list[tuple[Env, Derivation]]:
     """The merge rule on many documents (batched per env); no digests are checked."""
     out: list = [None] * len(docs)
     for env, idx in _group(docs).items():
-        for i, d in zip(
-            idx, derive_entries(env, [docs[i].header for i in idx], [docs[i].entries() for i in idx])
-        ):
+        for i, d in zip(idx, _derive(env, [docs[i] for i in idx])):
             out[i] = (env, d)
     return out
+
+
+def _derive(env: Env, docs: Sequence[EpisodeDoc]) -> list[Derivation]:
+    return derive_entries(
+        env, [d.header for d in docs], [d.entries() for d in docs], [d.seat_bindings() for d in docs]
+    )
 
 
 def derive(doc: EpisodeDoc) -> Derivation:
@@ -171,10 +175,14 @@ def replay_many(docs: Sequence[EpisodeDoc]) -> list[Replay]:
     """
     out: list = [None] * len(docs)
     for env, idx in _group(docs).items():
-        derivations = derive_entries(env, [docs[i].header for i in idx], [docs[i].entries() for i in idx])
+        derivations = _derive(env, [docs[i] for i in idx])
         paths = field_paths(initial_state_shape(env))
         for i, d in zip(idx, derivations):
             _check_layout(env, docs[i], paths)
+            if docs[i].header.live:  # a game played by peers: its key must be the one its shares agree on
+                from htjax.sync.live.dealing import verify_dealing
+
+                verify_dealing(docs[i])
             try:
                 verified, outcome = _verify(env, docs[i], d, paths)
             except ReplayMismatchError as exc:

@@ -4,7 +4,7 @@ One Automerge document per episode. Version :data:`SCHEMA_VERSION` of schema
 :data:`SCHEMA` has these root keys (``docs/sync.md`` has the same table)::
 
     schema          Str        "htjax.episode"
-    schema_version  Int        4
+    schema_version  Int        5
     producer        Str        "htjax <version>"
     created         Timestamp  when the document was made
     env             Map        id: Str, version: Str, config: Map (plain values),
@@ -12,7 +12,8 @@ One Automerge document per episode. Version :data:`SCHEMA_VERSION` of schema
                                action_labels: List[Str],
                                params: Map (the world's rule parameters, one per
                                ``config_class.PARAM_FIELDS`` name: F64 | Int | Boolean)
-    episode         Map        key: List[Int, Int] (uint32 key data), world: Int | Null,
+    episode         Map        key: List[Int, Int] (uint32 key data; Null in a live game until
+                               its key is agreed or revealed), world: Int | Null,
                                index: Int | Null (episode index in the world's auto-reset stream),
                                checkpoint_every: Int
     seats           List[Map]  actor: Str, kind: Str ("human" | "policy" | "peer"), policy: Str | Null
@@ -23,10 +24,13 @@ One Automerge document per episode. Version :data:`SCHEMA_VERSION` of schema
                                truncated: Boolean, finished: Boolean (Null while being played)
     views           List[Map] | Null   public view after each step (index = step), optional
     fork            Map | Null from_heads: List[Str] (hex change hashes), at_step: Int
+    live            Map | Null a game played by peers: seat claims and dealing
+                               (:mod:`htjax.sync.live.fields` defines it); Null otherwise
 
-Versions 3 and 4 replay under key schedule 3 (:data:`htjax.core.keys.KEY_SCHEDULE`: hashed
+Versions 3, 4 and 5 replay under key schedule 3 (:data:`htjax.core.keys.KEY_SCHEDULE`: hashed
 step and episode keys, and games' per-step random words hashed from the step key). Version 4
-added ``env.params``; version 3 documents predate rule parameters, so every world played its
+added ``env.params`` and version 5 ``live`` (a version 4 document is read with
+``live`` Null, which it is: it was recorded, not played by peers); version 3 documents predate rule parameters, so every world played its
 config's values, and they are read with ``params`` None, meaning exactly that. Version 1
 documents were recorded under the ``fold_in`` schedule and version 2 under schedule 2 (words
 drawn with threefry), so their keys and actions would replay different episodes: they are
@@ -48,6 +52,8 @@ from automerge.core import ScalarType as S
 
 from htjax.core.keys import KEY_SCHEDULE
 from htjax.sync.errors import CorruptDocumentError, SchemaVersionError, binding_guard
+from htjax.sync.plain import insert_plain, put_plain, read_plain
+from htjax.sync.plain import utc as _utc
 
 __all__ = [
     "SCHEMA",
@@ -73,9 +79,10 @@ __all__ = [
 ]
 
 SCHEMA = "htjax.episode"
-SCHEMA_VERSION = 4
-# older versions read exactly: version 3 lacks env.params (every world played its config's values)
-READABLE_VERSIONS = (3, SCHEMA_VERSION)
+SCHEMA_VERSION = 5
+# older versions read exactly: version 3 lacks env.params (every world played its config's values),
+# versions 3 and 4 lack ``live`` (they were recorded, not played by peers)
+READABLE_VERSIONS = (3, 4, SCHEMA_VERSION)
 SEAT_KINDS = ("human", "policy", "peer")
 # schema versions 1 and 2 are tied to the key schedule of the same number
 _OLD_KEY_SCHEDULES = {1: "fold_in keys", 2: "hashed keys, threefry words"}
@@ -100,13 +107,18 @@ class Seat:
 
 
 class LogEntry(NamedTuple):
-    """One appended action: ``action`` of ``seat`` for ``step`` by ``actor`` at ``time`` (UTC)."""
+    """One appended action: ``action`` of ``seat`` for ``step`` by ``actor`` at ``time`` (UTC).
+
+    ``creator`` is the hex Automerge actor id whose change inserted the entry (read from the
+    entry's object id, so a writer cannot choose it), filled in for live games only.
+    """
 
     step: int
     seat: int
     action: int
     actor: str
     time: datetime.datetime
+    creator: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +158,7 @@ class Header:
     num_actions: int
     simultaneous: bool
     action_labels: tuple[str, ...]
-    episode_key: tuple[int, int]
+    episode_key: tuple[int, int] | None  # None: a live game's key, not agreed or revealed yet
     seats: tuple[Seat, ...]
     checkpoint_every: int
     digest_fields: tuple[str, ...]
@@ -157,91 +169,12 @@ class Header:
     # rule parameters {name: bool | int | float}; None in a version 3 document (the config's values)
     params: Mapping[str, bool | int | float] | None = None
     schema_version: int = SCHEMA_VERSION
-
-
-# ---------------------------------------------------------------------------- plain values
-def _scalar(value: Any) -> tuple[S, Any]:
-    if value is None:
-        return S.Null, None
-    if isinstance(value, bool):
-        return S.Boolean, value
-    if isinstance(value, int):
-        return S.Int, value
-    if isinstance(value, float):
-        return S.F64, value
-    if isinstance(value, str):
-        return S.Str, value
-    if isinstance(value, bytes):
-        return S.Bytes, value
-    if isinstance(value, datetime.datetime):
-        return S.Timestamp, value
-    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # numpy / jax scalar
-        return _scalar(value.item())
-    raise TypeError(f"cannot store {type(value).__name__} {value!r} in an episode document")
-
-
-def _is_sequence(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) or (
-        hasattr(value, "tolist") and getattr(value, "shape", ()) != ()
-    )
-
-
-def put_plain(tx: am.Transaction, obj: bytes, prop: str, value: Any) -> None:
-    """Write a plain value (None, bool, int, float, str, bytes, datetime, list, dict) at ``obj[prop]``."""
-    if isinstance(value, Mapping):
-        child = tx.put_object(obj, prop, ObjType.Map)
-        for k, v in value.items():
-            put_plain(tx, child, str(k), v)
-    elif _is_sequence(value):
-        child = tx.put_object(obj, prop, ObjType.List)
-        for i, v in enumerate(value.tolist() if hasattr(value, "tolist") else value):
-            insert_plain(tx, child, i, v)
-    else:
-        tx.put(obj, prop, *_scalar(value))
-
-
-def insert_plain(tx: am.Transaction, obj: bytes, index: int, value: Any) -> None:
-    """Insert a plain value into the list ``obj`` at ``index``."""
-    if isinstance(value, Mapping):
-        child = tx.insert_object(obj, index, ObjType.Map)
-        for k, v in value.items():
-            put_plain(tx, child, str(k), v)
-    elif _is_sequence(value):
-        child = tx.insert_object(obj, index, ObjType.List)
-        for i, v in enumerate(value.tolist() if hasattr(value, "tolist") else value):
-            insert_plain(tx, child, i, v)
-    else:
-        tx.insert(obj, index, *_scalar(value))
-
-
-def _plain_of(doc: am.Document, value: Any, obj_id: bytes) -> Any:
-    if isinstance(value, ObjType):
-        return read_plain(doc, obj_id)
-    kind, v = value
-    if kind == S.Bytes:
-        return bytes(v)
-    if kind == S.Timestamp:
-        return _utc(v)
-    return v
-
-
-def read_plain(doc: am.Document, obj_id: bytes) -> Any:
-    """Inverse of :func:`put_plain` for a map, list or text object (lists come back as lists)."""
-    kind = doc.object_type(obj_id)
-    if kind == ObjType.Map:
-        return {k: _plain_of(doc, *doc.get(obj_id, k)) for k in doc.keys(obj_id)}
-    if kind == ObjType.List:
-        return [_plain_of(doc, v, oid) for v, oid in doc.values(obj_id)]
-    return doc.text(obj_id)
+    live: bool = False  # version 5 ``live`` is a Map: seats are claimed and the key dealt by peers
 
 
 def _name(kind: Any) -> str:
     """``"Map"`` for ``ObjType.Map``, ``"Int"`` for ``ScalarType.Int`` (the binding's enums have no ``.name``)."""
     return str(kind).rsplit(".", 1)[-1]
-
-
-def _utc(value: datetime.datetime) -> datetime.datetime:
-    return value.replace(tzinfo=datetime.timezone.utc) if value.tzinfo is None else value
 
 
 # ---------------------------------------------------------------------------- typed reads
@@ -321,6 +254,15 @@ def _read_params(r: _Reader, env: bytes) -> dict[str, bool | int | float]:
     return {name: r.scalar(pid, name, f"env.params.{name}", _PARAM_KINDS) for name in names}
 
 
+def _read_key(r: _Reader, key_id: bytes) -> tuple[int, int]:
+    if r.length(key_id) != 2:
+        raise CorruptDocumentError("episode document: field 'episode.key' must hold 2 uint32 values")
+    key = tuple(int(r.scalar(key_id, i, f"episode.key[{i}]", _INT)) for i in range(2))
+    if not all(0 <= k < 2**32 for k in key):
+        raise CorruptDocumentError(f"episode document: field 'episode.key' must hold uint32 values, got {key}")
+    return key  # type: ignore[return-value]
+
+
 def read_header(doc: am.Document) -> Header:
     """Parse and check the header; raises :class:`SchemaVersionError` or :class:`CorruptDocumentError`."""
     r = _Reader(doc)
@@ -350,14 +292,9 @@ def read_header(doc: am.Document) -> Header:
     with binding_guard("reading env.config"):
         config = read_plain(doc, config_id)
     episode = r.obj(ROOT, "episode", "episode", ObjType.Map)
-    key_id = r.obj(episode, "key", "episode.key", ObjType.List)
-    if r.length(key_id) != 2:
-        raise CorruptDocumentError("episode document: field 'episode.key' must hold 2 uint32 values")
-    key = tuple(int(r.scalar(key_id, i, f"episode.key[{i}]", _INT)) for i in range(2))
-    if not all(0 <= k < 2**32 for k in key):
-        raise CorruptDocumentError(
-            f"episode document: field 'episode.key' must hold uint32 values, got {key}"
-        )
+    live = version >= 5 and r.obj(ROOT, "live", "live", ObjType.Map, optional=True) is not None
+    key_id = r.obj(episode, "key", "episode.key", ObjType.List, optional=live)
+    key = None if key_id is None else _read_key(r, key_id)
     seats_id = r.obj(ROOT, "seats", "seats", ObjType.List)
     seats = []
     for i in range(r.length(seats_id)):
@@ -394,6 +331,7 @@ def read_header(doc: am.Document) -> Header:
         created=r.scalar(ROOT, "created", "created", (S.Timestamp,)),
         params=_read_params(r, env) if version >= 4 else None,
         schema_version=version,
+        live=live,
     )
     if len(header.seats) != header.num_players:
         raise CorruptDocumentError(
@@ -430,7 +368,7 @@ def write_header(tx: am.Transaction, header: Header) -> None:
         ROOT,
         "episode",
         {
-            "key": list(header.episode_key),
+            "key": None if header.episode_key is None else list(header.episode_key),
             "world": header.world,
             "index": header.episode_index,
             "checkpoint_every": header.checkpoint_every,
@@ -443,6 +381,7 @@ def write_header(tx: am.Transaction, header: Header) -> None:
     tx.put(ROOT, "outcome", S.Null, None)
     tx.put(ROOT, "views", S.Null, None)
     tx.put(ROOT, "fork", S.Null, None)
+    tx.put(ROOT, "live", S.Null, None)  # a live game writes its Map (htjax.sync.live.fields)
 
 
 # ---------------------------------------------------------------------------- log, checkpoints, outcome
@@ -500,8 +439,32 @@ def _entry_slow(doc: am.Document, i: int, oid: bytes, times: dict) -> LogEntry:
     )
 
 
-def read_entries(doc: am.Document) -> list[LogEntry]:
+def object_actor(obj_id: bytes) -> str:
+    """Hex Automerge actor id of the change that created the object ``obj_id``.
+
+    The binding's object ids are Automerge's ``ExId`` bytes: ``0x10``, the LEB128 length of
+    the actor id, the actor id, then LEB128 actor index and counter (JavaScript spells the same
+    id ``"<counter>@<actor hex>"``). Raises :class:`CorruptDocumentError` for the root or junk.
+    """
+    raw = bytes(obj_id)
+    if len(raw) < 3 or raw[0] != 0x10:
+        raise CorruptDocumentError(f"episode document: object id {raw.hex()} names no creating actor")
+    length, shift, i = 0, 0, 1
+    while i < len(raw):
+        byte = raw[i]
+        length |= (byte & 0x7F) << shift
+        i, shift = i + 1, shift + 7
+        if not byte & 0x80:
+            break
+    if length == 0 or i + length > len(raw) or shift > 28:
+        raise CorruptDocumentError(f"episode document: object id {raw.hex()} is malformed")
+    return raw[i : i + length].hex()
+
+
+def read_entries(doc: am.Document, *, creators: bool = False) -> list[LogEntry]:
     """Every log entry in Automerge list order (the order the merge rule reads).
+
+    ``creators``: fill in each entry's ``creator`` (live games' seat rule; costs a little).
 
     The hot path reads each entry with one ``values`` call: Automerge orders a map's values by
     key, so an entry with exactly the five schema keys has them in ``_ENTRY_KEYS`` order, and
@@ -535,6 +498,8 @@ def read_entries(doc: am.Document) -> list[LogEntry]:
                     out.append(LogEntry(step, seat, action, actor, when))
                     continue
             out.append(_entry_slow(doc, i, oid, times))
+        if creators:
+            out = [e._replace(creator=object_actor(oid)) for e, (_, oid) in zip(out, values(log))]
     return out
 
 
