@@ -114,15 +114,18 @@ def record_command(
     )
 
 
-def _render_path(path: Optional[pathlib.Path], option: str) -> Optional[pathlib.Path]:
-    return None if path is None else output_file(path, option)
-
-
 @command("replay")
 def replay_command(
     file: pathlib.Path = typer.Argument(..., help="An .automerge episode file."),
-    svg: Optional[pathlib.Path] = typer.Option(None, help="Also write the replay as an SVG image."),
-    html: Optional[pathlib.Path] = typer.Option(None, help="Also write the replay as an HTML page."),
+    svg: Optional[pathlib.Path] = typer.Option(
+        None, help="Also draw every step as an SVG picture into this folder (step-0000.svg, ...)."
+    ),
+    html: Optional[pathlib.Path] = typer.Option(
+        None, help="Also write one self-contained HTML page stepping through the episode."
+    ),
+    seat: Optional[int] = typer.Option(
+        None, "--seat", min=0, help="Draw the pictures as this seat sees them (default: a spectator)."
+    ),
     states: bool = typer.Option(False, "--states", help="Show the game's text rendering after each step."),
 ) -> None:
     """Re-execute an episode log with the JAX env, verify every digest, and print the step table."""
@@ -130,11 +133,24 @@ def replay_command(
     from htjax.sync.errors import ReplayMismatchError
 
     input_file(file, "FILE")
-    svg, html = _render_path(svg, "--svg"), _render_path(html, "--html")
+    if svg is not None:
+        output_dir(svg, "--svg")
+    if html is not None:
+        output_file(html, "--html")
     try:
-        run(Console(), file, svg=svg, html=html, show_states=states, status=error_console())
+        replayed = run(Console(), file, show_states=states, status=error_console())
     except ReplayMismatchError as err:
         fail(f"{file}: {err}", code=EXIT_FAILED)
+    if svg is not None or html is not None:
+        from htjax.render.episode import write_replay_pictures
+
+        if seat is not None and seat >= replayed.env.num_players:
+            fail(f"--seat must be in [0, {replayed.env.num_players}) for {replayed.env.id}, got {seat}")
+        written = write_replay_pictures(replayed, svg_dir=svg, html=html, seat=seat)
+        if svg is not None:
+            Console().print(f"wrote {len(written) - (html is not None)} SVG pictures to {svg}")
+        if html is not None:
+            Console().print(f"wrote the HTML page {html}")
 
 
 @command("inspect")
