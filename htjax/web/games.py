@@ -60,9 +60,10 @@ class GameSpec:
     overrides: tuple[tuple[str, Any], ...] = ()
 
     def make_env(self):
+        """The policy's training env (its model card), with ``overrides`` applied."""
         model = htjax.policies.model_card(self.policy)["env"]
-        config = dict(model["config"], **dict(self.overrides))
-        return htjax.make(model["id"], **config)
+        config = {k: tuple(v) if isinstance(v, list) else v for k, v in model["config"].items()}
+        return htjax.make(model["id"], **dict(config, **dict(self.overrides)))
 
 
 GAMES: dict[str, GameSpec] = {

@@ -39,7 +39,7 @@ export class LiveClient {
     this.handle = await this.repo.find(this.documentUrl);
     this.actor = Automerge.getActorId(this.handle.doc());
     this.handle.on("change", ({ doc }) => this.changed(doc));
-    this.handle.on("ephemeral-message", ({ message }) => this.ephemeral(message).catch(() => {}));
+    this.handle.on("ephemeral-message", ({ message }) => this.ephemeral(message).catch((err) => console.warn(`htjax: an ephemeral message was not used: ${err}`)));
     this.changed(this.handle.doc());
   }
 
@@ -52,7 +52,7 @@ export class LiveClient {
     if (taken) throw new Error(`seat ${seat} is already taken by ${taken.name}`);
     this.handle.change((d) => {
       d.live.claims.push({
-        seat,
+        seat: BigInt(seat), // every integer of the schema is an Automerge Int
         actor: this.actor,
         name,
         kind,
@@ -67,7 +67,13 @@ export class LiveClient {
   async act(seat, step, action) {
     const name = this.seats.get(seat)?.name ?? "browser";
     this.handle.change((d) => {
-      d.log.push({ step, seat, action, actor: `${name}/seat${seat}`, time: new Date() });
+      d.log.push({
+        step: BigInt(step),
+        seat: BigInt(seat),
+        action: BigInt(action),
+        actor: `${name}/seat${seat}`,
+        time: new Date(),
+      });
     });
   }
 
