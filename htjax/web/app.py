@@ -73,6 +73,7 @@ def create_app(*, episodes: pathlib.Path | None = None, games: Any = None) -> St
         return JSONResponse(
             {
                 "games": games.catalogue() if games is not None else [],
+                "warmed": list(games.warmed) if games is not None else [],
                 "live": games is not None,
                 "relay": "/sync",
                 "episodes": episodes is not None,
@@ -156,4 +157,7 @@ def create_app(*, episodes: pathlib.Path | None = None, games: Any = None) -> St
             if games is not None:
                 await games.stop()
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _error(f"nothing at {request.url.path}", 404)
+
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found})

@@ -2,8 +2,8 @@
 
 :class:`GameHost` runs, inside the server's event loop:
 
-* a :class:`~htjax.sync.repo.RelayServer` (automerge-repo's WebSocket protocol, documents kept
-  in ``<episodes>/.relay``) listening on a loopback port, reached by the page through the
+* a :class:`~htjax.sync.repo.RelayServer` (automerge-repo's WebSocket protocol, documents in
+  memory) listening on a loopback port, reached by the page through the
   ``/sync`` WebSocket route of the same server (:func:`relay_proxy` forwards the frames);
 * the engine peer: a :class:`~htjax.sync.repo.Repo` connected to that relay like any other peer.
   For each game it creates the episode document (:func:`htjax.sync.live.new_live_document`,
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import datetime
 import logging
 import pathlib
@@ -60,10 +61,15 @@ class GameSpec:
     overrides: tuple[tuple[str, Any], ...] = ()
 
     def make_env(self):
-        """The policy's training env (its model card), with ``overrides`` applied."""
-        model = htjax.policies.model_card(self.policy)["env"]
-        config = {k: tuple(v) if isinstance(v, list) else v for k, v in model["config"].items()}
-        return htjax.make(model["id"], **dict(config, **dict(self.overrides)))
+        """The policy's training env (its model card), with ``overrides`` applied (built once)."""
+        return _make_env(self)
+
+
+@functools.lru_cache(maxsize=None)
+def _make_env(spec: GameSpec):
+    model = htjax.policies.model_card(spec.policy)["env"]
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in model["config"].items()}
+    return htjax.make(model["id"], **dict(config, **dict(spec.overrides)))
 
 
 GAMES: dict[str, GameSpec] = {
@@ -96,26 +102,37 @@ class GameHost:
     """The relay and the engine peer of ``htjax serve`` (see the module docstring).
 
     Args:
-      episodes: where finished games are saved (the relay keeps its documents in ``.relay`` inside).
+      episodes: where finished games are saved.
       resend_every: seconds between the dealer's re-sends of the current private views, so a tab
         that reconnects gets its view again (ephemeral messages are not stored).
     """
 
-    def __init__(self, episodes: pathlib.Path, *, resend_every: float = 0.5):
+    def __init__(self, episodes: pathlib.Path, *, resend_every: float = 0.5, warm_up: bool = True):
         self.episodes = pathlib.Path(episodes)
         self.resend_every = resend_every
+        self.warm_up = warm_up
+        self.warmed: list[str] = []  # games whose programs are compiled (see _warm_up)
+        self._warming: asyncio.Task | None = None
         self.relay: RelayServer | None = None
         self.engine: Repo | None = None
         self.games: dict[str, _Game] = {}
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        self.relay = RelayServer(self.episodes / ".relay", "127.0.0.1", 0, peer_id="htjax-serve-relay")
+        self.episodes.mkdir(parents=True, exist_ok=True)
+        # memory only: a game cannot outlive its dealer's secret (held by this process); finished
+        # games are saved to the episodes folder
+        self.relay = RelayServer(None, "127.0.0.1", 0, peer_id="htjax-serve-relay")
         await self.relay.start()
         self.engine = Repo(None, "htjax-serve-engine")
         await self.engine.connect(self.relay.url)
+        if self.warm_up:
+            self._warming = asyncio.create_task(self._warm_up())
 
     async def stop(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+            await asyncio.gather(self._warming, return_exceptions=True)
         for game in self.games.values():
             if game.task is not None and not game.task.done():
                 game.task.cancel()
@@ -192,6 +209,31 @@ class GameHost:
         return out
 
     # ------------------------------------------------------------------ the engine peer
+    async def _warm_up(self) -> None:
+        """Play one game of each kind between the engine and an in-process peer of random seats
+        (through the relay, not saved), so JAX compiles the programs of dealing, deriving and
+        verifying before a person's first move waits for them."""
+        from htjax.sync.live import RandomAgent
+
+        peer = Repo(None, "htjax-serve-warm-up")
+        try:
+            await peer.connect(self.relay.url)
+            for spec in GAMES.values():
+                env = await asyncio.to_thread(spec.make_env)
+                doc, secret = new_live_document(env, "dealer")
+                handle = self.engine.create(doc)
+                seats = await peer.find(handle.document_id, timeout=10.0)
+                dealer = LiveGame(handle, {}, dealer=secret, name="warm-up dealer")
+                players = LiveGame(seats, {s: RandomAgent(s) for s in range(env.num_players)}, name="warm-up")
+                await asyncio.gather(dealer.run(timeout=600.0), players.run(timeout=600.0))
+                self.warmed.append(spec.env)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - warming up is an optimisation; games still work
+            log.warning("warming up the games failed (%s: %s); the first games compile instead", type(err).__name__, err)
+        finally:
+            await peer.close()
+
     async def _run(self, game: _Game) -> None:
         try:
             result = await game.live.run(timeout=GAME_TIMEOUT)

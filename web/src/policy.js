@@ -32,11 +32,22 @@ export class Policy {
             executionProviders: ["wasm"],
             graphOptimizationLevel: "all",
           });
-          return new Policy(name, session);
+          const policy = new Policy(name, session);
+          await policy.warmUp();
+          return policy;
         })(),
       );
     }
     return sessions.get(name);
+  }
+
+  // one run on a zero observation, so the first real move does not pay for WebAssembly set-up
+  async warmUp() {
+    const size = this.session.inputMetadata?.[0]?.shape?.[1]; // observation: float32[batch, size]
+    const actions = this.session.inputMetadata?.[1]?.shape?.[1]; // action_mask: bool[batch, A]
+    if (typeof size === "number" && typeof actions === "number") {
+      await this.evaluate(new Array(size).fill(0), new Array(actions).fill(true));
+    }
   }
 
   // probabilities (Float32Array[A]), value, and the wall time of the run in ms
