@@ -173,4 +173,9 @@ def run_demo(
     console.print(_summary_table(ctx.rows))
     for note in ctx.notes:
         console.print(note)
+    console.print(
+        "Play the shipped policies in a browser, or watch recorded episodes: run [bold]htjax serve[/] "
+        "and open the address it prints (docs/web.md).",
+        soft_wrap=True,
+    )
     return ctx

@@ -3,7 +3,8 @@
 :func:`inspect_episode` loads a document (bytes from a dropped file or a recorded game),
 replays and verifies it with the JAX env (:func:`htjax.sync.replay`), and returns one JSON-ready
 dict: the game, the seats, the log (who acted, with what action label, when), one frame per step
-(the spectator's SVG from :func:`htjax.web.render.svg_of` and the text rendering) and the
+(the spectator's SVG from :func:`htjax.render.render_svg`, captioned with the step's moves, and
+the text rendering) and the
 verification status. A document that cannot be read raises :class:`EpisodeViewError` with a
 message the page shows; a document that reads but does not replay is returned with
 ``verification.status == "mismatch"`` and the replay's message, so its frames still show.
@@ -24,7 +25,7 @@ from htjax.core.errors import HtjaxError
 from htjax.sync import EpisodeDoc, replay
 from htjax.sync.errors import ReplayMismatchError, SyncError
 from htjax.sync.replay import derive
-from htjax.web.render import svg_of
+from htjax.render import render_svg
 
 __all__ = ["EpisodeViewError", "inspect_episode", "list_episodes", "MAX_EPISODE_BYTES"]
 
@@ -107,6 +108,7 @@ def inspect_episode(data: bytes, name: str = "episode") -> dict[str, Any]:
     except (SyncError, HtjaxError) as err:
         raise EpisodeViewError(f"{name}: cannot replay: {err}") from err
     states = jax.device_get(derivation.states)
+    params = doc.params()
     length = min(derivation.length, MAX_FRAMES - 1)
     entries = derivation.entries
     frames = []
@@ -128,7 +130,13 @@ def inspect_episode(data: bytes, name: str = "episode") -> dict[str, Any]:
         frames.append(
             {
                 "step": t,
-                "svg": svg_of(env, state, None),
+                "svg": render_svg(
+                    env,
+                    state,
+                    None,
+                    params=params,
+                    caption="; ".join(f"seat {a['seat']}: {a['label']}" for a in acted) or "the deal",
+                ),
                 "text": str(env.render_text(state)),
                 "acted": acted,
                 "rewards": np.asarray(state.rewards).astype(float).tolist(),

@@ -113,6 +113,7 @@ class GameHost:
         self.warm_up = warm_up
         self.warmed: list[str] = []  # games whose programs are compiled (see _warm_up)
         self._warming: asyncio.Task | None = None
+        self._spares: dict[str, asyncio.Future] = {}  # env id -> a document made ahead of time
         self.relay: RelayServer | None = None
         self.engine: Repo | None = None
         self.games: dict[str, _Game] = {}
@@ -133,6 +134,7 @@ class GameHost:
         if self._warming is not None:
             self._warming.cancel()
             await asyncio.gather(self._warming, return_exceptions=True)
+        await asyncio.gather(*self._spares.values(), return_exceptions=True)
         for game in self.games.values():
             if game.task is not None and not game.task.done():
                 game.task.cancel()
@@ -166,16 +168,31 @@ class GameHost:
         opponent = request.get("opponent", "ai")
         if opponent not in ("ai", "human"):
             raise UnknownGameError(f"the opponent is 'ai' or 'human', not {opponent!r}")
-        env = await asyncio.to_thread(spec.make_env)
-        doc, secret = new_live_document(env, "dealer")
+        env, doc, secret = await self._prepared(spec)
         handle = self.engine.create(doc)
         await self.relay.repo.find(handle.document_id, timeout=10.0)  # the relay holds it before a tab asks
         game_id = secrets.token_urlsafe(9)
-        live = LiveGame(handle, {}, dealer=secret, name="htjax-serve", resend_every=self.resend_every)
+        live = await asyncio.to_thread(
+            LiveGame, handle, {}, dealer=secret, name="htjax-serve", resend_every=self.resend_every
+        )
         game = _Game(game_id, spec, opponent, env, handle, live)
         self.games[game_id] = game
         game.task = asyncio.create_task(self._run(game))
         return self.describe(game_id, host=True)
+
+    async def _prepared(self, spec: GameSpec):
+        """A fresh dealer-mode document of ``spec`` (env, document, dealer secret): the one made
+        ahead of time if ready, and another made in a thread for the next game (making one traces
+        the env's initial state, a few hundred ms that a person's click should not wait for)."""
+
+        def make():
+            env = spec.make_env()
+            return (env, *new_live_document(env, "dealer"))
+
+        ready = self._spares.pop(spec.env, None)
+        made = await ready if ready is not None else await asyncio.to_thread(make)
+        self._spares[spec.env] = asyncio.ensure_future(asyncio.to_thread(make))
+        return made
 
     def describe(self, game_id: str, *, host: bool = False) -> dict[str, Any]:
         """What a tab needs to play game ``game_id``: the document URL, seats, labels, state."""
@@ -226,6 +243,10 @@ class GameHost:
                 dealer = LiveGame(handle, {}, dealer=secret, name="warm-up dealer")
                 players = LiveGame(seats, {s: RandomAgent(s) for s in range(env.num_players)}, name="warm-up")
                 await asyncio.gather(dealer.run(timeout=600.0), players.run(timeout=600.0))
+                if spec.env not in self._spares:
+                    self._spares[spec.env] = asyncio.ensure_future(
+                        asyncio.to_thread(lambda spec=spec: (spec.make_env(), *new_live_document(spec.make_env(), "dealer")))
+                    )
                 self.warmed.append(spec.env)
         except asyncio.CancelledError:
             raise

@@ -43,24 +43,25 @@ export class LiveClient {
     this.changed(this.handle.doc());
   }
 
-  async claim(seat, { kind, policy, name }) {
-    const keys = await newKeyPair();
-    const share = toHex(globalThis.crypto.getRandomValues(new Uint8Array(32)));
-    this.seats.set(seat, { keys, name, channel: null });
+  // claim seats [{seat, kind, policy, name}] in one change (the dealer deals once all are held)
+  async claim(seats) {
     const doc = this.handle.doc();
-    const taken = (doc.live.claims ?? []).find((c) => c.seat === seat && String(c.actor) !== this.actor);
-    if (taken) throw new Error(`seat ${seat} is already taken by ${taken.name}`);
+    for (const { seat } of seats) {
+      const taken = (doc.live.claims ?? []).find((c) => Number(c.seat) === seat && String(c.actor) !== this.actor);
+      if (taken) throw new Error(`seat ${seat} is already taken by ${taken.name}`);
+    }
+    const claims = [];
+    for (const { seat, kind, policy, name } of seats) {
+      const keys = await newKeyPair();
+      const share = toHex(globalThis.crypto.getRandomValues(new Uint8Array(32)));
+      this.seats.set(seat, { keys, name, channel: null });
+      claims.push({ seat: BigInt(seat), actor: this.actor, name, kind, policy, pubkey: keys.publicKey, share });
+    }
     this.handle.change((d) => {
-      d.live.claims.push({
-        seat: BigInt(seat), // every integer of the schema is an Automerge Int
-        actor: this.actor,
-        name,
-        kind,
-        policy,
-        pubkey: keys.publicKey,
-        commit: d.live.dealer ? String(d.live.dealer.commit) : null,
-        share,
-      });
+      for (const c of claims) {
+        // every integer of the schema is an Automerge Int (a BigInt here, not a float)
+        d.live.claims.push({ ...c, commit: d.live.dealer ? String(d.live.dealer.commit) : null });
+      }
     });
   }
 

@@ -1,6 +1,8 @@
 // The page of `htjax serve`: live play (an automerge-repo peer of the game's episode document,
 // the AI seat's policy run by onnxruntime-web) and the episode viewer.
 import { Game } from "./play.js";
+import { automergeReady } from "./live.js";
+import { Policy } from "./policy.js";
 import { Viewer } from "./viewer.js";
 import { $, showError } from "./ui.js";
 
@@ -10,7 +12,8 @@ const metrics = {
   firstPlayableMs: null, // navigation start -> a game's first state rendered with moves enabled
   inferenceMs: [], // onnxruntime-web session.run per AI move
   actionToRenderMs: [], // click -> the next state's SVG in the page
-  aiMoves: [], // {seat, step, observation, mask, probabilities, action}
+  aiMoves: [], // {game, seat, step, observation, mask, probabilities, action}
+  phases: {}, // ms since navigation start of the page's milestones (ready, game created, ...)
 };
 window.htjax = { metrics, ready: false };
 
@@ -27,7 +30,10 @@ async function main() {
   tabs();
   const viewer = new Viewer($("#viewer"));
   window.htjax.viewer = viewer;
+  // load the WebAssembly of Automerge and onnxruntime-web while the person chooses a game
+  automergeReady().then(() => (metrics.phases.automerge = performance.now()));
   const config = await (await fetch("/api/config")).json();
+  for (const g of config.games) Policy.load(g.policy).then(() => (metrics.phases[`policy_${g.policy}`] = performance.now())).catch(() => {});
   viewer.listRecorded();
   const select = $("#game-env");
   for (const g of config.games) {
@@ -51,6 +57,7 @@ async function main() {
     ev.preventDefault();
     await game.create($("#game-env").value, $("#game-opponent").value);
   };
+  metrics.phases.ready = performance.now();
   document.body.dataset.state = "ready";
   window.htjax.ready = true;
 }

@@ -19,6 +19,7 @@ export class Game {
   }
 
   async create(env, opponent) {
+    this.metrics.phases.clicked ??= performance.now();
     clearError("#play-error");
     const response = await fetch("/api/games", {
       method: "POST",
@@ -27,6 +28,7 @@ export class Game {
     });
     const body = await response.json();
     if (!response.ok) return showError("#play-error", body.error);
+    this.metrics.phases.gameCreated ??= performance.now();
     await this.start(body, body.host_seats);
   }
 
@@ -46,7 +48,14 @@ export class Game {
     this.outcome = null;
     this.mySeats = seats.filter((s) => s.kind === "human").map((s) => s.seat);
     this.aiSeats = seats.filter((s) => s.kind === "policy").map((s) => s.seat);
-    $("#play").dataset.state = "connecting";
+    const play = $("#play");
+    play.dataset.state = "connecting";
+    delete play.dataset.verified;
+    delete play.dataset.returns;
+    delete play.dataset.step;
+    $("#verified").textContent = "";
+    $("#verified").className = "badge";
+    $("#table").replaceChildren();
     $("#moves").replaceChildren();
     $("#actions").replaceChildren();
     $("#ai").hidden = this.aiSeats.length === 0;
@@ -56,10 +65,9 @@ export class Game {
       $("#share-link").href = url;
       $("#share-link").textContent = url;
     }
-    if (this.aiSeats.length) {
-      this.policy = await Policy.load(info.policy);
-      $("#ai-name").textContent = `(${info.policy}.onnx, seat ${this.aiSeats.join(", ")})`;
-    }
+    // the policy loads while the tab joins the game; the AI's first move waits for it if need be
+    this.policy = this.aiSeats.length ? Policy.load(info.policy) : null;
+    $("#ai-name").textContent = `(${info.policy}.onnx, seat ${this.aiSeats.join(", ")})`;
     this.setStatus(`Joining ${info.title}…`);
     this.client = new LiveClient({
       relay: new URL(this.config.relay, location.href.replace(/^http/, "ws")).href,
@@ -70,9 +78,21 @@ export class Game {
       onFinal: (doc) => this.finished(doc),
     });
     await this.client.start();
-    for (const s of seats) {
-      await this.client.claim(s.seat, { kind: s.kind, policy: s.kind === "policy" ? info.policy : null, name: s.kind === "policy" ? `AI (${info.policy})` : "browser" });
+    this.metrics.phases.documentFound ??= performance.now();
+    try {
+      await this.client.claim(
+        seats.map((s) => ({
+          seat: s.seat,
+          kind: s.kind,
+          policy: s.kind === "policy" ? info.policy : null,
+          name: s.kind === "policy" ? `AI (${info.policy})` : "browser",
+        })),
+      );
+    } catch (err) {
+      $("#play").dataset.state = "error";
+      return showError("#play-error", `Cannot join: ${err.message}`);
     }
+    this.metrics.phases.claimed ??= performance.now();
     this.setStatus("Waiting for the deal…");
   }
 
@@ -94,6 +114,7 @@ export class Game {
   }
 
   onView(seat, view) {
+    this.metrics.phases.firstView ??= performance.now();
     this.views.set(seat, view);
     if (this.mySeats.includes(seat) || (this.mySeats.length === 0 && seat === this.aiSeats[0])) this.render(seat, view);
     if (this.aiSeats.includes(seat) && view.to_move.includes(seat) && !view.done) this.aiMove(seat, view);
@@ -139,7 +160,7 @@ export class Game {
     $("#play").dataset.state = "over";
     $("#play").dataset.returns = JSON.stringify(returns);
     this.setStatus(`Game over after ${Number(doc.outcome.length)} steps. Returns: ${r.join(", ")}.`);
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 240; i++) {
       const info = await (await fetch(`/api/games/${this.info.game}`)).json();
       if (info.verification || info.error) {
         $("#verified").textContent = info.verification ?? `not verified: ${info.error}`;
@@ -167,10 +188,11 @@ export class Game {
     const key = `${seat}:${view.step}`;
     if (this.acted.has(key)) return;
     this.acted.add(key);
-    const { probabilities, ms } = await this.policy.evaluate(view.observation, view.mask);
+    const policy = await this.policy;
+    const { probabilities, ms } = await policy.evaluate(view.observation, view.mask);
     const action = Policy.greedy(probabilities, view.mask);
     this.metrics.inferenceMs.push(ms);
-    this.metrics.aiMoves.push({ seat, step: view.step, observation: view.observation, mask: view.mask, probabilities, action });
+    this.metrics.aiMoves.push({ game: this.info.game, seat, step: view.step, observation: view.observation, mask: view.mask, probabilities, action });
     const labels = this.info.action_labels;
     $("#ai-move").textContent = `step ${view.step}: the AI plays ${labels[action]}`;
     const table = $("#ai-probs");
