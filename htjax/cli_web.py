@@ -18,7 +18,9 @@ def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port (0: any free port)."),
     episodes: str = typer.Option(
-        "htjax-games", "--episodes", help="Folder of recorded games: the viewer lists them; finished games go there."
+        "htjax-games",
+        "--episodes",
+        help="Folder of recorded games: the viewer lists them; finished games go there.",
     ),
 ) -> None:
     """Serve the web page: play blackjack, hold'em or the IPD against the shipped ONNX policies

@@ -42,14 +42,21 @@ def server(recorded):
 def test_page_static_assets_and_policies_are_served(server):
     status, page = http(server.url)
     assert status == 200 and b'src="/static/app.js"' in page
-    for name in ("app.js", "automerge.wasm", "ort/ort-wasm-simd-threaded.wasm", "ort/ort-wasm-simd-threaded.mjs"):
+    for name in (
+        "app.js",
+        "automerge.wasm",
+        "ort/ort-wasm-simd-threaded.wasm",
+        "ort/ort-wasm-simd-threaded.mjs",
+    ):
         status, body = http(server.url + "static/" + name)
         assert status == 200 and body == (STATIC / name).read_bytes(), name
     for name in htjax.policies.names():
         status, body = http(f"{server.url}api/policies/{name}.onnx")
         assert status == 200 and body == htjax.policies.path(name).read_bytes()
     status, body = http(server.url + "api/policies/nope.onnx")
-    assert status == 404 and "no shipped policy file 'nope.onnx'" in body["error"] and "holdem" in body["error"]
+    assert (
+        status == 404 and "no shipped policy file 'nope.onnx'" in body["error"] and "holdem" in body["error"]
+    )
     status, config = http(server.url + "api/config")
     assert status == 200 and config["live"] and config["relay"] == "/sync"
     assert {g["env"] for g in config["games"]} == {"blackjack", "holdem", "prisoners_dilemma"}

@@ -26,8 +26,9 @@ from web_helpers import CHROMIUM, CHROMIUM_ARGS, ServeProcess, http
 import htjax.policies
 import htjax.sync as sync
 
-
-ARTIFACTS = pathlib.Path(os.environ.get("HTJAX_WEB_ARTIFACTS") or pathlib.Path(tempfile.gettempdir()) / "htjax-web-artifacts")
+ARTIFACTS = pathlib.Path(
+    os.environ.get("HTJAX_WEB_ARTIFACTS") or pathlib.Path(tempfile.gettempdir()) / "htjax-web-artifacts"
+)
 STEP_MS = 30_000  # the longest any one wait may take (a move, a view, a page)
 METRICS: dict[str, list[float]] = {"inference_ms": [], "action_to_render_ms": [], "first_playable_ms": []}
 
@@ -43,7 +44,9 @@ def artifacts():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)"
+        )
     srv = ServeProcess(tmp_path_factory.mktemp("serve") / "games")
     try:
         srv.wait_warm(("blackjack", "holdem", "prisoners_dilemma"), timeout=900)
@@ -80,7 +83,9 @@ def _play_out(page, choose=lambda buttons: buttons[0], *, max_moves: int = 200) 
     """Click until the game is over (``choose`` picks among the enabled buttons); the clicks."""
     clicks = 0
     for _ in range(max_moves):
-        page.wait_for_function("['your-move', 'over'].includes(document.querySelector('#play').dataset.state)")
+        page.wait_for_function(
+            "['your-move', 'over'].includes(document.querySelector('#play').dataset.state)"
+        )
         if _state(page) == "over":
             return clicks
         step = page.eval_on_selector("#play", "e => e.dataset.step")
@@ -276,8 +281,14 @@ def test_the_viewer_steps_through_a_recorded_game_and_refuses_a_malformed_file(s
         assert f"seat {seat}: {'+' if r > 0 else ''}{r:g}" in outcome
     page.screenshot(path=str(artifacts / "viewer.png"), full_page=True)
 
-    page.set_input_files("#viewer-file", {"name": "broken.automerge", "mimeType": "application/octet-stream",
-                                          "buffer": b"\x85oA\x83" + os.urandom(300)})
+    page.set_input_files(
+        "#viewer-file",
+        {
+            "name": "broken.automerge",
+            "mimeType": "application/octet-stream",
+            "buffer": b"\x85oA\x83" + os.urandom(300),
+        },
+    )
     page.wait_for_selector("#viewer[data-state=error]")
     assert "Cannot open broken.automerge" in page.inner_text("#viewer-error")
     assert page.is_visible("#viewer-drop") and page.is_visible("#viewer-error")

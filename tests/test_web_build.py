@@ -35,7 +35,9 @@ def test_committed_static_build_is_up_to_date(node_modules, tmp_path):
     assert not stale, f"htjax/web/static is stale ({', '.join(stale)}): run `npm run build-web` and commit it"
 
 
-@pytest.mark.parametrize("name", ["app.js", "automerge.wasm", "ort/ort-wasm-simd-threaded.wasm", "index.html"])
+@pytest.mark.parametrize(
+    "name", ["app.js", "automerge.wasm", "ort/ort-wasm-simd-threaded.wasm", "index.html"]
+)
 def test_the_page_needs_nothing_from_a_cdn(name):
     data = (STATIC / name).read_bytes()
     if name.endswith((".js", ".html")):

@@ -119,7 +119,7 @@ def create_app(*, episodes: pathlib.Path | None = None, games: Any = None) -> St
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error("the request body must be JSON: {\"env\": ..., \"opponent\": \"ai\" | \"human\"}")
+            return _error('the request body must be JSON: {"env": ..., "opponent": "ai" | "human"}')
         try:
             return JSONResponse(await games.new_game(body))
         except HtjaxError as err:

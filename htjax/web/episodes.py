@@ -22,10 +22,10 @@ import jax
 import numpy as np
 
 from htjax.core.errors import HtjaxError
+from htjax.render import render_svg
 from htjax.sync import EpisodeDoc, replay
 from htjax.sync.errors import ReplayMismatchError, SyncError
 from htjax.sync.replay import derive
-from htjax.render import render_svg
 
 __all__ = ["EpisodeViewError", "inspect_episode", "list_episodes", "MAX_EPISODE_BYTES"]
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import datetime
+import functools
 import logging
 import pathlib
 import secrets
@@ -245,13 +245,19 @@ class GameHost:
                 await asyncio.gather(dealer.run(timeout=600.0), players.run(timeout=600.0))
                 if spec.env not in self._spares:
                     self._spares[spec.env] = asyncio.ensure_future(
-                        asyncio.to_thread(lambda spec=spec: (spec.make_env(), *new_live_document(spec.make_env(), "dealer")))
+                        asyncio.to_thread(
+                            lambda spec=spec: (spec.make_env(), *new_live_document(spec.make_env(), "dealer"))
+                        )
                     )
                 self.warmed.append(spec.env)
         except asyncio.CancelledError:
             raise
         except Exception as err:  # noqa: BLE001 - warming up is an optimisation; games still work
-            log.warning("warming up the games failed (%s: %s); the first games compile instead", type(err).__name__, err)
+            log.warning(
+                "warming up the games failed (%s: %s); the first games compile instead",
+                type(err).__name__,
+                err,
+            )
         finally:
             await peer.close()
 

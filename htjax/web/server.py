@@ -28,7 +28,9 @@ def _check_port(host: str, port: int) -> None:
         try:
             s.bind(address)
         except OSError as err:
-            raise ServeError(f"cannot listen on {host}:{port}: {err.strerror} (is another server there?)") from err
+            raise ServeError(
+                f"cannot listen on {host}:{port}: {err.strerror} (is another server there?)"
+            ) from err
 
 
 def build_app(episodes: pathlib.Path, *, live: bool = True):
