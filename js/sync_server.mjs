@@ -30,20 +30,28 @@ wss.on("error", (err) => {
   process.stderr.write(`sync_server: ${err.message}\n`);
   process.exit(1);
 });
+const adapter = new NodeWSServerAdapter(wss);
 const repo = new Repo({
-  network: [new NodeWSServerAdapter(wss)],
+  network: [adapter],
   storage: new NodeFSStorageAdapter(storage),
   peerId: `storage-server-${os.hostname()}`,
   sharePolicy: async () => false,
 });
 
-wss.on("listening", () => {
+// Announce the URL only once the Repo has connected its adapter (it does so asynchronously, after
+// reading its storage id): a client that joins earlier has its "join" dropped and its socket closed.
+wss.on("listening", async () => {
+  while (adapter.peerId === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
   const { port: bound } = wss.address();
   process.stdout.write(`sync server listening on ws://${host}:${bound} (storage ${storage})\n`);
 });
 
 async function stop() {
-  await repo.shutdown();
+  // Repo.shutdown() flushes every cached handle and throws on one that never became ready (a
+  // document some client asked for and nobody had): flush the ready ones only.
+  for (const adapter of repo.networkSubsystem.adapters) adapter.disconnect();
+  const ready = Object.values(repo.handles).filter((h) => h.isReady());
+  await repo.flush(ready.map((h) => h.documentId));
   wss.close();
   process.exit(0);
 }

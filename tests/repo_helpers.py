@@ -60,7 +60,7 @@ class RelayProcess:
             text=True,
             env=env,
         )
-        line = self.proc.stdout.readline()
+        line = self.first_line = self.proc.stdout.readline()
         match = re.search(r"ws://\S+", line)
         if not match:
             self.proc.kill()

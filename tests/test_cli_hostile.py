@@ -36,6 +36,7 @@ COMMANDS = (
     "fork",
     "merge",
     "whatif",
+    "relay",
 )
 
 
@@ -162,6 +163,11 @@ def _cases(f):
         ("bench", "blackjack", "--autoreset", "maybe"),
         ("record", "blackjack", "--policy", "clever"),
         ("export", str(f["junk_npz"]), "--out", "x.onnx", "--backend", "x"),
+        ("relay",),  # --storage is required
+        ("relay", "--storage", str(f["text"])),  # a file, not a folder
+        ("relay", "--storage", str(f["dir"])),  # junk.automerge: not a document id, not a document
+        ("relay", "--storage", str(f["folder"]), "--port", "70000"),
+        ("relay", "--storage", str(f["folder"]), "--rate", "0"),
         # the command line itself
         ("no_such_command",),
         ("bench",),

@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 
 import automerge.core as am
 import jax
@@ -24,7 +23,7 @@ from sync_helpers import TOY_ENVS
 
 import htjax
 import htjax.sync as sync
-from htjax.sync.repo import Repo
+from htjax.sync.repo import Repo, with_token
 
 pytestmark = pytest.mark.usefixtures("node_modules")
 
@@ -49,7 +48,9 @@ class JsServer:
         match = re.search(r"ws://\S+", line)
         if not match:
             self.proc.kill()
-            raise AssertionError(f"js/sync_server.mjs did not start: {line!r} {self.proc.stderr.read()[-2000:]}")
+            raise AssertionError(
+                f"js/sync_server.mjs did not start: {line!r} {self.proc.stderr.read()[-2000:]}"
+            )
         self.url = match.group(0)
 
     def stop(self):
@@ -64,18 +65,22 @@ def episode() -> sync.EpisodeDoc:
     return sync.record(env, out.trajectory, [0])[0]
 
 
-@pytest.mark.parametrize("server", ["js", "relay"])
+@pytest.mark.parametrize("server", ["js", "relay", "relay-token"])
 def test_python_peer_and_node_client__sync_one_episode(server, episode, tmp_path):
-    srv = JsServer(tmp_path / "js") if server == "js" else RelayProcess(tmp_path / "relay")
+    token = "s3cret" if server == "relay-token" else None
+    if server == "js":
+        srv = JsServer(tmp_path / "js")
+    else:
+        srv = RelayProcess(tmp_path / "relay", *(["--token", token] if token else []))
     try:
-        run(_exchange(srv.url, episode), timeout=60)
+        run(_exchange(srv.url, episode, token), timeout=60)
     finally:
         srv.stop()
 
 
-async def _exchange(url: str, episode: sync.EpisodeDoc) -> None:
+async def _exchange(url: str, episode: sync.EpisodeDoc, token: str | None) -> None:
     repo = Repo()
-    await repo.connect(url)
+    await repo.connect(url, token=token)
     handle = repo.create(am.Document.load(episode.to_bytes()))
     await handle.wait_synced(10)  # the server holds the episode before Node asks for it
     heard = []
@@ -83,7 +88,7 @@ async def _exchange(url: str, episode: sync.EpisodeDoc) -> None:
     node = await asyncio.create_subprocess_exec(
         _node(),
         str(ROOT_DIR / "js" / "repo_client.mjs"),
-        url,
+        with_token(url, token),  # a JS client carries the token in its adapter's URL
         handle.document_id,
         "30000",
         stdout=asyncio.subprocess.PIPE,
@@ -120,3 +125,23 @@ async def _exchange(url: str, episode: sync.EpisodeDoc) -> None:
     assert synced.entries() == py_entries
     sync.replay(synced)
     await repo.close()
+
+
+@pytest.mark.parametrize("server", ["js", "relay"])
+def test_doc_unavailable__answered_by_both_servers(server, tmp_path):
+    from htjax.sync.repo import DocumentUnavailable, new_document_id
+
+    srv = JsServer(tmp_path / "js") if server == "js" else RelayProcess(tmp_path / "relay")
+
+    async def main():
+        repo = Repo()
+        await repo.connect(srv.url)
+        with pytest.raises(DocumentUnavailable, match="none of the 1 connected peer"):
+            await repo.find(new_document_id(), timeout=20, grace=0.2)
+        await repo.close()
+
+    try:
+        run(main(), timeout=30)
+    finally:
+        srv.stop()
+    assert srv.proc.returncode == 0  # and both shut down cleanly afterwards

@@ -69,7 +69,10 @@ class DocHandle:
         self.wire_id = wire_id
         self.document_id = URL_PREFIX + wire_id
         self.doc = doc
-        self._snapshot = snapshot  # the last good save, to recover from a binding panic
+        # the last good state as a full save plus the changes since (load() accepts the
+        # concatenation): what storage writes, and what a binding panic is recovered from
+        self._base = snapshot
+        self._chunks: list[bytes] = []
         self._peers: dict[Peer, PeerDocState] = {}
         self._change_listeners: list[Callable[[DocHandle], Any]] = []
         self._ephemeral_listeners: list[Callable[[str, Any], Any]] = []
@@ -114,7 +117,7 @@ class DocHandle:
         with self.doc.transaction() as tx:
             result = fn(tx)
         if self.doc.get_heads() != before:
-            self._changed(source=None)
+            self._changed(before, source=None)
         return result
 
     def merge(self, other: am.Document) -> None:
@@ -123,7 +126,7 @@ class DocHandle:
         before = self.doc.get_heads()
         self.doc.merge(other)
         if self.doc.get_heads() != before:
-            self._changed(source=None)
+            self._changed(before, source=None)
 
     # ------------------------------------------------------------------ listening
     def on_change(self, callback: Callable[[DocHandle], Any]) -> Callable[[], None]:
@@ -195,9 +198,18 @@ class DocHandle:
             state = self._peers[peer] = PeerDocState()
         return state
 
-    def _changed(self, source: Peer | None) -> None:
-        """After the document changed: persist, sync the other peers, tell the listeners."""
-        self._snapshot = self.doc.save()
+    @property
+    def _snapshot(self) -> bytes | None:
+        return None if self._base is None else self._base + b"".join(self._chunks)
+
+    def _changed(self, before: list[bytes], source: Peer | None) -> None:
+        """After the document changed from heads ``before``: persist, sync the other peers, tell
+        the listeners. Saves incrementally: the new changes' bytes, and a full save (compaction)
+        every 64 changes."""
+        if self._base is None or len(self._chunks) >= 64:
+            self._base, self._chunks = self.doc.save(), []
+        else:
+            self._chunks.extend(c.bytes for c in self.doc.get_changes(before))
         self.repo._persist(self)
         for peer in list(self._peers):
             if peer is not source:

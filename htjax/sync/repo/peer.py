@@ -39,6 +39,7 @@ class Limits:
       messages_per_second, burst_messages: a token bucket on frames.
       bytes_per_second, burst_bytes: a token bucket on received bytes.
       max_queued: outbound messages queued for a peer that reads too slowly before it is dropped.
+      max_documents: documents one connection may sync or ask for.
       handshake_timeout: seconds a new connection has to send its ``join``.
     """
 
@@ -48,6 +49,7 @@ class Limits:
     bytes_per_second: float = 32 * 1024 * 1024
     burst_bytes: float = 64 * 1024 * 1024
     max_queued: int = 20000
+    max_documents: int = 10000
     handshake_timeout: float = 10.0
 
 
@@ -91,6 +93,8 @@ class Peer:
         self._writer = asyncio.get_running_loop().create_task(self._write())
         self._messages = _Bucket(limits.messages_per_second, limits.burst_messages)
         self._bytes = _Bucket(limits.bytes_per_second, limits.burst_bytes)
+        self._closer: asyncio.Task | None = None
+        self.documents = 0  # documents this connection synced or asked for
 
     def __repr__(self) -> str:
         return f"Peer({self.remote_id!r})"
@@ -137,7 +141,7 @@ class Peer:
         )
         self._queue.put_nowait(None)
         self.closed = True
-        asyncio.get_running_loop().create_task(self._close_after_writer(code, reason))
+        self._closer = asyncio.get_running_loop().create_task(self._close_after_writer(code, reason))
 
     async def _close_after_writer(self, code: int, reason: str) -> None:
         try:
@@ -187,6 +191,8 @@ class Peer:
         finally:
             self.closed = True
             self._queue.put_nowait(None)
+            if self._closer is not None:  # let the error message go out before the socket closes
+                await self._closer
 
     def _admit(self, frame: Any) -> None:
         size = len(frame)

@@ -9,6 +9,7 @@ for every connection, so a reconnect re-syncs from the current heads.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import uuid
@@ -62,8 +63,8 @@ class Repo:
         self._count = 0
         self._seen: dict[tuple[str, str], int] = {}
         self._closed = False
-        self._tasks: set[asyncio.Task] = set()
         self._connections: list[Any] = []  # client connections and servers, closed by close()
+        self._unsaved: dict[str, DocHandle] = {}  # documents changed in this loop turn, not yet written
         if self.storage is not None:
             for wire_id, doc in self.storage.load_all():
                 self.handles[wire_id] = DocHandle(self, wire_id, doc, snapshot=doc.save())
@@ -89,7 +90,7 @@ class Repo:
             self, wire_id, initial if initial is not None else am.Document()
         )
         if handle.has_data:
-            handle._changed(source=None)
+            handle._changed([], source=None)
         if self.announce:
             for peer in self._peers.values():
                 self._flush(handle, peer)
@@ -169,8 +170,8 @@ class Repo:
             await connection.close()
         for peer in list(self._peers.values()):
             await peer.close()
-        for task in list(self._tasks):
-            task.cancel()
+        for wire_id in list(self._unsaved):
+            self._write(wire_id)
         for future in [f for h in self.handles.values() for f in h._finders]:
             if not future.done():
                 future.set_exception(RepoClosed("the repo was closed"))
@@ -199,8 +200,10 @@ class Repo:
     def _remove_peer(self, peer: Peer) -> None:
         if self._peers.get(peer.remote_id) is peer:
             del self._peers[peer.remote_id]
-        for handle in self.handles.values():
+        for wire_id, handle in list(self.handles.items()):
             handle._peers.pop(peer, None)
+            if not handle.has_data and not handle._peers and not handle._finders:
+                del self.handles[wire_id]  # a placeholder nobody wants any more
 
     # ------------------------------------------------------------------ documents
     def _handle(self, wire_id: str, *, create: bool) -> DocHandle | None:
@@ -214,8 +217,25 @@ class Repo:
         return handle
 
     def _persist(self, handle: DocHandle) -> None:
-        if self.storage is not None and handle._snapshot:
-            self.storage.save(handle.wire_id, handle._snapshot)
+        """Write ``handle`` to storage later in this event-loop turn, after the frames it triggered
+        went out (several changes in one turn are written once)."""
+        if self.storage is None or handle._base is None or handle.wire_id in self._unsaved:
+            return
+        self._unsaved[handle.wire_id] = handle
+        try:
+            asyncio.get_running_loop().call_soon(self._write, handle.wire_id)
+        except RuntimeError:  # no event loop running: write now
+            self._write(handle.wire_id)
+
+    def _write(self, wire_id: str) -> None:
+        handle = self._unsaved.pop(wire_id, None)
+        if handle is None or self.storage is None:
+            return
+        try:
+            self.storage.save(wire_id, handle._snapshot)
+        except OSError:
+            log.exception("%s: writing %s failed", handle.document_id, self.storage.path(wire_id))
+            raise
 
     def _flush(self, handle: DocHandle, peer: Peer) -> None:
         """Send ``peer`` the next sync message of ``handle``, if the protocol has one."""
@@ -244,15 +264,14 @@ class Repo:
                     asyncio.get_running_loop().call_later(future.grace, self._fail_finder, handle, future)
 
     def _fail_finder(self, handle: DocHandle, future: asyncio.Future) -> None:
-        if self._unavailable(handle):
-            for future in handle._finders:
-                if not future.done():
-                    future.set_exception(
-                        DocumentUnavailable(
-                            f"{handle.document_id}: unavailable: none of the {len(self._peers)} connected "
-                            "peer(s) has this document"
-                        )
-                    )
+        """``future``'s grace is over: fail it if every peer still says unavailable."""
+        if self._unavailable(handle) and not future.done():
+            future.set_exception(
+                DocumentUnavailable(
+                    f"{handle.document_id}: unavailable: none of the {len(self._peers)} connected "
+                    "peer(s) has this document"
+                )
+            )
 
     # ------------------------------------------------------------------ receiving
     def _receive(self, peer: Peer, message: dict[str, Any]) -> None:
@@ -264,10 +283,9 @@ class Repo:
                 f"a {kind!r} message with senderId {message['senderId'][:60]!r} on the connection of "
                 f"{peer.remote_id[:60]!r}"
             )
-        try:
-            wire_id = b58check_encode(parse_document_id(message["documentId"]))
-        except Exception:  # noqa: BLE001 - InvalidDocumentId
-            raise MalformedMessage(f"{message['documentId'][:60]!r} is not a document id") from None
+        wire_id = _canonical_wire_id(message["documentId"])
+        if wire_id is None:
+            raise MalformedMessage(f"{message['documentId'][:60]!r} is not a document id")
         if kind == "ephemeral":
             self._receive_ephemeral(peer, message, wire_id)
         elif kind == "doc-unavailable":
@@ -279,7 +297,11 @@ class Repo:
             self._receive_sync(peer, message, wire_id)
 
     def _receive_sync(self, peer: Peer, message: dict[str, Any], wire_id: str) -> None:
-        handle = self._handle(wire_id, create=True)
+        handle = self.handles.get(wire_id) or self._handle(wire_id, create=True)
+        if peer not in handle._peers:
+            peer.documents += 1
+            if peer.documents > self.limits.max_documents:
+                raise MalformedMessage(f"more than {self.limits.max_documents} documents on one connection")
         state = handle._peer_state(peer)
         data = message["data"]
         heads = sync_message_heads(data)
@@ -308,7 +330,7 @@ class Repo:
                 ]
             ) from None
         if handle.doc.get_heads() != before:
-            handle._changed(source=peer)
+            handle._changed(before, source=peer)
         elif handle._finders:
             handle._notify()
         if not handle.has_data and message["type"] == "request":
@@ -348,3 +370,12 @@ class Repo:
                     "data": data,
                 }
             )
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_wire_id(text: str) -> str | None:
+    """The bare base58check form of a ``documentId`` field, or None if it is not a document id."""
+    try:
+        return b58check_encode(parse_document_id(text))
+    except Exception:  # noqa: BLE001 - InvalidDocumentId
+        return None

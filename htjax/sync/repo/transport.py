@@ -109,6 +109,7 @@ class ClientConnection:
                 open_timeout=self.open_timeout,
                 max_size=2 * self.repo.limits.max_message_bytes,
                 compression=None,
+                close_timeout=2,
             )
         except InvalidURI as err:
             raise InvalidURL(f"{self.url!r} is not a WebSocket URL ({err})") from None
@@ -243,6 +244,7 @@ class Listener:
                 process_request=self._check_token,
                 max_size=2 * self.repo.limits.max_message_bytes,
                 compression=None,
+                close_timeout=2,
             )
         except OSError as err:
             raise ConnectionFailed(
