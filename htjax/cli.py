@@ -30,7 +30,7 @@ import json
 import os
 import pathlib
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 import typer
 
@@ -262,7 +262,12 @@ def play_command(
     rules: Optional[str] = typer.Option(None, "--rules", help="Rules preset."),
     config: Optional[str] = typer.Option(None, "--config", help="JSON object (or file) of config fields."),
     games: Optional[int] = typer.Option(None, min=1, help="Stop after this many games (episodes)."),
-    seat: int = typer.Option(0, min=0, help="Your seat (other seats play randomly, or --opponent)."),
+    seat: Optional[List[str]] = typer.Option(
+        None,
+        "--seat",
+        help="Your seat (other seats play randomly, or --opponent). Live games: SEAT=WHO, repeatable; WHO is "
+        "person, random, a shipped policy name or an .onnx file.",
+    ),
     opponent: Optional[str] = typer.Option(
         None,
         "--opponent",
@@ -271,11 +276,42 @@ def play_command(
     greedy: bool = typer.Option(
         False, "--greedy/--sample", help="The --opponent policy plays its most probable action, or samples."
     ),
+    host: bool = typer.Option(
+        False, "--host", help="Host a live game and print its URL for --join (docs/p2p.md)."
+    ),
+    join: Optional[str] = typer.Option(
+        None, "--join", help="Join the live game at this URL (what --host printed)."
+    ),
+    relay: Optional[str] = typer.Option(
+        None, "--relay", help="With --host: meet through this relay (ws://...)."
+    ),
+    token: Optional[str] = typer.Option(
+        None, "--token", help="Live games: the relay's or host's shared secret."
+    ),
+    dealing: Optional[str] = typer.Option(
+        None, "--dealing", help="Live games: open or dealer (default: dealer for hidden-information games)."
+    ),
+    listen: str = typer.Option(
+        "127.0.0.1:0", "--listen", help="With --host: HOST:PORT to serve on (0: any port)."
+    ),
+    timeout: float = typer.Option(600.0, "--timeout", min=1, help="Live games: seconds before giving up."),
+    out: Optional[pathlib.Path] = typer.Option(
+        None, "--out", "-o", help="Live games: save the final episode here."
+    ),
 ) -> None:
     """Play ENV in the terminal: type an action's number or label; `?` for help, `q` to quit."""
     from htjax.play import onnx_opponent, play_session
 
     env, label = load_env(env_id, rules, config)
+    if host or join is not None:
+        from htjax.play_live import run_from_cli
+
+        return run_from_cli(env, host, join, relay, token, dealing, seat or [], seed, listen, timeout, out)
+    if relay is not None or dealing is not None:
+        fail("--relay and --dealing are for live games: add --host (or --join URL)")
+    if len(seat or []) > 1 or not (seat or ["0"])[0].isdigit():
+        fail(f"--seat must be one seat number without --host/--join, got {' '.join(seat or [])}")
+    seat = int((seat or ["0"])[0])
     if seat >= env.num_players:
         fail(f"--seat must be in [0, {env.num_players}) for {env.id}, got {seat}")
     console = Console(highlight=False)

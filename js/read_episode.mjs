@@ -1,18 +1,20 @@
-// Read an htjax episode document (.automerge, schema "htjax.episode" version 4, or 3) and print it as JSON.
+// Read an htjax episode document (.automerge, schema "htjax.episode" version 5, 4 or 3) and print it as JSON.
 //
 //   node js/read_episode.mjs FILE.automerge
 //
-// Prints {schema, schema_version, env, episode, seats, log, checkpoints, outcome, views, heads}
+// Prints {schema, schema_version, env, episode, seats, log, checkpoints, outcome, views, fork, live, heads}
 // with times as milliseconds since the epoch and byte strings as hex. env.params holds the
 // world's rule parameters (version 4); a version 3 document predates them (its episode played
-// env.config's values), and env.params is printed as null for it. The merge rule that turns
+// env.config's values), and env.params is printed as null for it. live (version 5) holds a
+// game played by peers: seat claims, reveals and the dealer (docs/p2p.md); null otherwise, and
+// for versions 3 and 4. A live game's episode.key is null until its key is agreed or revealed. The merge rule that turns
 // the log into accepted actions needs the game's rules; this reader reports the raw log in
 // Automerge list order, which is what every peer sees. See docs/sync.md.
 import { readFileSync } from "node:fs";
 import * as Automerge from "@automerge/automerge";
 
 const SCHEMA = "htjax.episode";
-const SUPPORTED_VERSIONS = [3, 4]; // htjax/sync/schema.py READABLE_VERSIONS
+const SUPPORTED_VERSIONS = [3, 4, 5]; // htjax/sync/schema.py READABLE_VERSIONS
 
 function fail(message) {
   process.stderr.write(`read_episode: ${message}\n`);
@@ -75,6 +77,7 @@ const out = {
   outcome: plain(doc.outcome),
   views: plain(doc.views),
   fork: plain(doc.fork),
+  live: plain(doc.live),
   heads: Automerge.getHeads(doc),
 };
 process.stdout.write(JSON.stringify(out) + "\n");

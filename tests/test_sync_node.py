@@ -93,7 +93,8 @@ def test_node_reader__reads_rule_parameters_and_a_schema_3_document(tmp_path):
     path = tmp_path / "params.automerge"
     sync.save(rec.doc, path)
     js = _read_in_node(path)
-    assert js["schema_version"] == 4 and js["env"]["params"] == {"stake": 2.5}
+    assert js["schema_version"] == sync.SCHEMA_VERSION and js["env"]["params"] == {"stake": 2.5}
+    assert js["live"] is None
     raw = am.Document.load(rec.doc.to_bytes())
     with raw.transaction() as tx:  # a version 3 document predates env.params
         tx.put(am.ROOT, "schema_version", S.Int, 3)
@@ -103,7 +104,7 @@ def test_node_reader__reads_rule_parameters_and_a_schema_3_document(tmp_path):
     assert js["schema_version"] == 3 and js["env"]["params"] is None
     assert sync.load(path).header.params is None
     with raw.transaction() as tx:
-        tx.put(am.ROOT, "schema_version", S.Int, 5)
+        tx.put(am.ROOT, "schema_version", S.Int, 6)
     path.write_bytes(raw.save())
     done = subprocess.run(_node_reader() + [str(path)], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert done.returncode == 2 and "schema version 5 is not supported" in done.stderr
+    assert done.returncode == 2 and "schema version 6 is not supported" in done.stderr

@@ -13,8 +13,11 @@ from htjax.sync.derive import Derivation, Rejection
 from htjax.sync.document import FILE_SUFFIX, ChangeInfo, EpisodeDoc, load, save
 from htjax.sync.errors import (
     CorruptDocumentError,
+    DealingError,
     DocumentEnvError,
     EpisodeMismatchError,
+    KeyNotRevealedError,
+    LiveGameError,
     LogAppendError,
     MergeError,
     RecordError,
@@ -65,4 +68,7 @@ __all__ = [
     "LogAppendError",
     "MergeError",
     "EpisodeMismatchError",
+    "KeyNotRevealedError",
+    "DealingError",
+    "LiveGameError",
 ]

@@ -31,6 +31,7 @@ from htjax.core.rollouts import Trajectory, first_legal_policy, random_policy
 from htjax.sync.document import FILE_SUFFIX, EpisodeDoc, load, save
 from htjax.sync.engine import STEP_BUCKET
 from htjax.sync.errors import RecordError, SyncError, binding_guard
+from htjax.sync.live.fields import live_summary
 from htjax.sync.record import DEFAULT_CHECKPOINT_EVERY, record
 from htjax.sync.replay import Replay, derive, replay, replay_many
 from htjax.sync.schema import SCHEMA, SCHEMA_VERSION, list_id
@@ -463,7 +464,8 @@ def inspect_command(console: Console, path: str | os.PathLike) -> EpisodeDoc:
             f"{h.env_id} {h.env_version} ({h.num_players} players, {h.num_actions} actions{', simultaneous' if h.simultaneous else ''})",
         ),
         ("config", json.dumps(dict(h.config))),
-        ("episode key", str(list(h.episode_key))),
+        ("episode key", "not agreed or revealed yet" if h.episode_key is None else str(list(h.episode_key))),
+        ("live game", live_summary(doc.automerge, h.num_players) if h.live else "-"),
         ("world / episode", f"{h.world} / {h.episode_index}"),
         ("log entries", str(len(entries))),
         ("checkpoints", ", ".join(str(c.step) for c in doc.checkpoints()) + f" (every {h.checkpoint_every})"),

@@ -259,7 +259,9 @@ def _read_key(r: _Reader, key_id: bytes) -> tuple[int, int]:
         raise CorruptDocumentError("episode document: field 'episode.key' must hold 2 uint32 values")
     key = tuple(int(r.scalar(key_id, i, f"episode.key[{i}]", _INT)) for i in range(2))
     if not all(0 <= k < 2**32 for k in key):
-        raise CorruptDocumentError(f"episode document: field 'episode.key' must hold uint32 values, got {key}")
+        raise CorruptDocumentError(
+            f"episode document: field 'episode.key' must hold uint32 values, got {key}"
+        )
     return key  # type: ignore[return-value]
 
 
@@ -440,7 +442,23 @@ def _entry_slow(doc: am.Document, i: int, oid: bytes, times: dict) -> LogEntry:
 
 
 def object_actor(obj_id: bytes) -> str:
-    """Hex Automerge actor id of the change that created the object ``obj_id``.
+    """Hex Automerge actor id of the change that created the object ``obj_id`` (see :func:`object_op`)."""
+    return object_op(obj_id)[0]
+
+
+def _leb(raw: bytes, i: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while i < len(raw) and shift <= 63:
+        byte = raw[i]
+        value |= (byte & 0x7F) << shift
+        i, shift = i + 1, shift + 7
+        if not byte & 0x80:
+            return value, i
+    raise CorruptDocumentError(f"episode document: object id {raw.hex()} is malformed")
+
+
+def object_op(obj_id: bytes) -> tuple[str, int]:
+    """``(hex actor id, op counter)`` of the operation that created the object ``obj_id``.
 
     The binding's object ids are Automerge's ``ExId`` bytes: ``0x10``, the LEB128 length of
     the actor id, the actor id, then LEB128 actor index and counter (JavaScript spells the same
@@ -449,16 +467,13 @@ def object_actor(obj_id: bytes) -> str:
     raw = bytes(obj_id)
     if len(raw) < 3 or raw[0] != 0x10:
         raise CorruptDocumentError(f"episode document: object id {raw.hex()} names no creating actor")
-    length, shift, i = 0, 0, 1
-    while i < len(raw):
-        byte = raw[i]
-        length |= (byte & 0x7F) << shift
-        i, shift = i + 1, shift + 7
-        if not byte & 0x80:
-            break
-    if length == 0 or i + length > len(raw) or shift > 28:
+    length, i = _leb(raw, 1)
+    if length == 0 or i + length > len(raw):
         raise CorruptDocumentError(f"episode document: object id {raw.hex()} is malformed")
-    return raw[i : i + length].hex()
+    actor = raw[i : i + length].hex()
+    _, j = _leb(raw, i + length)  # the actor's index in this document's table
+    counter, _ = _leb(raw, j)
+    return actor, counter
 
 
 def read_entries(doc: am.Document, *, creators: bool = False) -> list[LogEntry]:

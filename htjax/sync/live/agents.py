@@ -57,7 +57,9 @@ class PolicyAgent:
 
     def __call__(self, view: SeatView) -> int:
         obs = view.observation.astype(np.float32)[None]
-        return int(self.model.act(obs, view.legal[None], None if self.greedy else self.rng, greedy=self.greedy)[0])
+        return int(
+            self.model.act(obs, view.legal[None], None if self.greedy else self.rng, greedy=self.greedy)[0]
+        )
 
 
 class JaxAgent:

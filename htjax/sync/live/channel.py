@@ -9,7 +9,9 @@ Keys: every seat claims with an ECDH P-256 public key and the dealer publishes o
     info   = UTF-8 "htjax.deal.v1|" + D + "|" + decimal s
     key    = HKDF-SHA256(secret, salt = empty, info = info, length = 32)   (AES-256 key)
 
-Messages are automerge-repo ``ephemeral`` payloads, CBOR (RFC 8949) maps::
+Messages are automerge-repo ``ephemeral`` messages: the dealer calls ``handle.broadcast(envelope)``
+with the envelope map, which the repo sends as the CBOR (RFC 8949) ``data`` of the message, as
+automerge-repo's JavaScript ``DocHandle.broadcast`` does; receivers get the decoded map::
 
     envelope = {"type": "htjax.deal", "v": 1, "seat": s (int), "nonce": 12 random bytes,
                 "ct": AES-256-GCM(key, nonce, plaintext, additional data = info) (ciphertext || 16-byte tag)}
@@ -67,24 +69,34 @@ def channel_key(own: ec.EllipticCurvePrivateKey, other_public: bytes, document_i
     try:
         other = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes(other_public))
     except (ValueError, TypeError) as exc:
-        raise DealingError(f"seat {seat}'s channel: the published public key is not a P-256 point ({exc})") from exc
+        raise DealingError(
+            f"seat {seat}'s channel: the published public key is not a P-256 point ({exc})"
+        ) from exc
     secret = own.exchange(ec.ECDH(), other)
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_info(document_id, seat)).derive(secret)
 
 
-def seal(key: bytes, document_id: str, seat: int, plaintext: dict[str, Any]) -> bytes:
-    """The CBOR envelope carrying ``plaintext`` (a CBOR-able map) to ``seat``."""
+def seal(key: bytes, document_id: str, seat: int, plaintext: dict[str, Any]) -> dict[str, Any]:
+    """The envelope (a map to broadcast) carrying ``plaintext`` (a CBOR-able map) to ``seat``."""
     nonce = os.urandom(12)
     ct = AESGCM(key).encrypt(nonce, cbor2.dumps(plaintext), _info(document_id, seat))
-    return cbor2.dumps({"type": MESSAGE_TYPE, "v": VERSION, "seat": int(seat), "nonce": nonce, "ct": ct})
+    return {"type": MESSAGE_TYPE, "v": VERSION, "seat": int(seat), "nonce": nonce, "ct": ct}
 
 
-def parse(payload: bytes) -> dict[str, Any] | None:
-    """The envelope in an ephemeral payload, or None when the payload is not one (other traffic)."""
-    try:
-        msg = cbor2.loads(payload)
-    except Exception:  # noqa: BLE001 - any undecodable payload is someone else's traffic
-        return None
+def decoded(payload: Any) -> Any:
+    """An ephemeral payload as a value: CBOR bytes are decoded (None if they are not CBOR)."""
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        try:
+            return cbor2.loads(bytes(payload))
+        except Exception:  # noqa: BLE001 - any undecodable payload is someone else's traffic
+            return None
+    return payload
+
+
+def parse(payload: Any) -> dict[str, Any] | None:
+    """The envelope in an ephemeral payload (a map, or its CBOR bytes), or None when the
+    payload is not one (other traffic)."""
+    msg = decoded(payload)
     if not isinstance(msg, dict) or msg.get("type") != MESSAGE_TYPE or msg.get("v") != VERSION:
         return None
     if not isinstance(msg.get("seat"), int) or not isinstance(msg.get("nonce"), bytes):
@@ -104,7 +116,9 @@ def open_sealed(key: bytes, document_id: str, envelope: dict[str, Any]) -> dict[
     try:
         raw = AESGCM(key).decrypt(envelope["nonce"], envelope["ct"], _info(document_id, envelope["seat"]))
     except InvalidTag as exc:
-        raise DealingError(f"a message for seat {envelope['seat']} does not authenticate with its channel key") from exc
+        raise DealingError(
+            f"a message for seat {envelope['seat']} does not authenticate with its channel key"
+        ) from exc
     try:
         body = cbor2.loads(raw)
     except Exception as exc:  # noqa: BLE001

@@ -125,7 +125,11 @@ def verify_dealing(doc) -> tuple[int, int] | None:
         raise DealingError(
             f"{info.mode}-mode game: the episode key cannot be checked, a share is missing "
             f"({len(info.seat_claims())}/{info.num_players} seats claimed"
-            + (", dealer share not revealed)" if info.mode == "dealer" else f", {len(info.seat_reveals())} revealed)")
+            + (
+                ", dealer share not revealed)"
+                if info.mode == "dealer"
+                else f", {len(info.seat_reveals())} revealed)"
+            )
         )
     if doc.header.episode_key is not None and tuple(doc.header.episode_key) != key:
         raise DealingError(

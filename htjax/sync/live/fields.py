@@ -15,9 +15,13 @@ A game played by peers writes, at its creation, a root Map ``live``::
                    bytes)), share: Str | Null (revealed when the game ends)
 
 **Seat binding.** A claim is *valid* when the Automerge actor whose change created the claim's
-Map (its object id: a writer cannot choose it) equals its ``actor`` and its seat exists. The
-first valid claim of a seat in list order binds the seat to its ``actor``; later claims of a
-bound seat are ignored (every peer reads the same list, so every peer binds the same actor).
+Map (its object id: a writer cannot choose it) equals its ``actor``, its seat exists, and no
+other valid claim of the same seat is in its causal past (the change that made it did not
+depend, directly or through other changes, on the change holding the other claim: a peer that
+had seen the seat taken cannot take it, even by inserting its claim first in the list). The
+first valid claim of a seat in list order binds the seat to its ``actor``; among claims made
+concurrently, list order decides (every peer reads the same list and the same history, so every
+peer binds the same actor).
 The merge rule (:mod:`htjax.sync.derive`, rule 5) then rejects log entries created by any
 other actor. Reveals and the dealer's map count only when created by the actor they name.
 """
@@ -32,7 +36,7 @@ from automerge.core import ROOT, ObjType
 from automerge.core import ScalarType as S
 
 from htjax.sync.errors import CorruptDocumentError, binding_guard
-from htjax.sync.schema import SEAT_KINDS, _Reader, object_actor
+from htjax.sync.schema import SEAT_KINDS, _Reader, object_actor, object_op
 
 __all__ = [
     "LIVE_MODES",
@@ -45,6 +49,7 @@ __all__ = [
     "add_claim",
     "add_reveal",
     "reveal_dealer_share",
+    "live_summary",
 ]
 
 LIVE_MODES = ("open", "dealer")
@@ -65,6 +70,7 @@ class Claim:
     commit: str | None
     share: str | None
     creator: str
+    counter: int = 0  # the op counter of the claim's creation (with ``creator``: its op id)
 
     @property
     def valid(self) -> bool:
@@ -102,13 +108,18 @@ class LiveInfo:
     claims: tuple[Claim, ...]
     reveals: tuple[Reveal, ...]
     dealer: DealerInfo | None
+    # claim index -> indices of claims of the same seat in its causal past (contested seats only)
+    after: dict[int, frozenset[int]] = dataclasses.field(default_factory=dict)
 
     def seat_claims(self) -> dict[int, Claim]:
-        """Seat -> the claim that binds it (first valid claim in list order)."""
+        """Seat -> the claim that binds it (the module docstring's rule)."""
         out: dict[int, Claim] = {}
         for c in self.claims:
-            if c.valid and 0 <= c.seat < self.num_players and c.seat not in out:
-                out[c.seat] = c
+            if not (c.valid and 0 <= c.seat < self.num_players) or c.seat in out:
+                continue
+            if self.after.get(c.index):  # it saw another valid claim of its seat
+                continue
+            out[c.seat] = c
         return out
 
     def bindings(self) -> dict[int, str]:
@@ -133,11 +144,11 @@ def _str_or_text(r: _Reader, obj: bytes, prop: str, where: str, optional: bool =
     return r.scalar(obj, prop, where, _STR, optional=optional)
 
 
-def _read_list(r: _Reader, live: bytes, name: str):
+def _read_list(r: _Reader, live: bytes, name: str, ops: bool = False):
     lid = r.obj(live, name, f"live.{name}", ObjType.List)
     for i in range(r.length(lid)):
         m = r.obj(lid, i, f"live.{name}[{i}]", ObjType.Map)
-        yield i, m, object_actor(m)
+        yield i, m, object_op(m) if ops else object_actor(m)
 
 
 def read_live(doc: am.Document, num_players: int) -> LiveInfo | None:
@@ -154,9 +165,11 @@ def read_live(doc: am.Document, num_players: int) -> LiveInfo | None:
         return None
     mode = _str_or_text(r, live, "mode", "live.mode")
     if mode not in LIVE_MODES:
-        raise CorruptDocumentError(f"episode document: field 'live.mode' must be one of {LIVE_MODES}, got {mode!r}")
+        raise CorruptDocumentError(
+            f"episode document: field 'live.mode' must be one of {LIVE_MODES}, got {mode!r}"
+        )
     claims = []
-    for i, m, creator in _read_list(r, live, "claims"):
+    for i, m, creator in _read_list(r, live, "claims", ops=True):
         w = f"live.claims[{i}]"
         pub = r.scalar(m, "pubkey", f"{w}.pubkey", (S.Bytes,), optional=True)
         kind = _str_or_text(r, m, "kind", f"{w}.kind")
@@ -173,7 +186,8 @@ def read_live(doc: am.Document, num_players: int) -> LiveInfo | None:
                 pubkey=pub,
                 commit=_str_or_text(r, m, "commit", f"{w}.commit", optional=True),
                 share=_str_or_text(r, m, "share", f"{w}.share", optional=True),
-                creator=creator,
+                creator=creator[0],
+                counter=creator[1],
             )
         )
     reveals = [
@@ -198,7 +212,42 @@ def read_live(doc: am.Document, num_players: int) -> LiveInfo | None:
         )
     if mode == "dealer" and dealer is None:
         raise CorruptDocumentError("episode document: a dealer-mode game has no 'live.dealer'")
-    return LiveInfo(mode, num_players, tuple(claims), tuple(reveals), dealer)
+    return LiveInfo(mode, num_players, tuple(claims), tuple(reveals), dealer, _causal_past(doc, claims))
+
+
+def _causal_past(doc: am.Document, claims: list[Claim]) -> dict[int, frozenset[int]]:
+    """For claims of seats claimed more than once: the other valid claims of the seat that the
+    change holding the claim depended on (the history's deps, transitively)."""
+    valid = [c for c in claims if c.valid]
+    seats = [c.seat for c in valid]
+    contested = [c for c in valid if seats.count(c.seat) > 1]
+    if not contested:
+        return {}
+    with binding_guard("reading the history of seat claims"):
+        changes = doc.get_changes([])
+    deps = {c.hash: list(c.deps) for c in changes}
+    span = [(c.actor_id.hex(), c.start_op, c.max_op, c.hash) for c in changes]
+
+    def change_of(claim: Claim) -> bytes | None:
+        return next((h for a, lo, hi, h in span if a == claim.creator and lo <= claim.counter <= hi), None)
+
+    def past(start: bytes) -> set[bytes]:
+        seen, todo = set(), list(deps.get(start, []))
+        while todo:
+            h = todo.pop()
+            if h not in seen:
+                seen.add(h)
+                todo.extend(deps.get(h, []))
+        return seen
+
+    where = {c.index: change_of(c) for c in contested}
+    out = {}
+    for c in contested:
+        before = past(where[c.index]) if where[c.index] is not None else set()
+        out[c.index] = frozenset(
+            o.index for o in contested if o.seat == c.seat and o.index != c.index and where[o.index] in before
+        )
+    return out
 
 
 def write_live(tx: am.Transaction, mode: str, dealer: dict | None = None) -> None:
@@ -286,3 +335,12 @@ def reveal_dealer_share(tx: am.Transaction, share: str) -> None:
     with binding_guard("writing the dealer's share"):
         got = tx.get(_live_map(tx), "dealer")
         tx.put(got[1], "share", S.Str, share)
+
+
+def live_summary(doc: am.Document, num_players: int) -> str:
+    """One line for ``htjax inspect``: the dealing mode and who holds each seat."""
+    info = read_live(doc, num_players)
+    if info is None:
+        return "-"
+    seats = ", ".join(f"{s}={c.name}" for s, c in sorted(info.seat_claims().items())) or "none claimed"
+    return f"{info.mode} dealing; seats {seats}"

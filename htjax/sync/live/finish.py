@@ -26,7 +26,15 @@ from htjax.sync.record import DEFAULT_CHECKPOINT_EVERY, checkpoint_steps, new_he
 from htjax.sync.replay import episode_returns
 from htjax.sync.views import public_view_of
 
-__all__ = ["DealerSecret", "new_live_document", "derive_with", "to_move_of", "state_at", "finish", "check_private"]
+__all__ = [
+    "DealerSecret",
+    "new_live_document",
+    "derive_with",
+    "to_move_of",
+    "state_at",
+    "finish",
+    "check_private",
+]
 
 
 @dataclasses.dataclass
@@ -96,7 +104,12 @@ def done_of(state: State) -> bool:
 
 
 def finish(
-    tx: am.Transaction, env: Env, doc: EpisodeDoc, d: Derivation, key: tuple[int, int], dealer_share: str | None
+    tx: am.Transaction,
+    env: Env,
+    doc: EpisodeDoc,
+    d: Derivation,
+    key: tuple[int, int],
+    dealer_share: str | None,
 ) -> None:
     """Write the end of the game: the key, checkpoints, outcome (and the dealer's share)."""
     length = d.length
@@ -146,7 +159,9 @@ def check_views(env: Env, doc: EpisodeDoc, states: State, length: int) -> None:
     expected = public_view_of(env, states, min(length, len(views) - 1))
     for t, (got, want) in enumerate(zip(views, expected)):
         if _plain(got) != _plain(want):
-            raise DealingError(f"the public view written for step {t} differs from the replay of the revealed key")
+            raise DealingError(
+                f"the public view written for step {t} differs from the replay of the revealed key"
+            )
 
 
 def _plain(v: Any) -> Any:
@@ -174,7 +189,9 @@ def check_private(env: Env, states: State, length: int, received: Mapping[int, S
         for body in bodies:
             t = int(body.get("step", -1))
             if not 0 <= t <= length:
-                raise DealingError(f"the dealer sent seat {seat} a view of step {t}, which the game never reached")
+                raise DealingError(
+                    f"the dealer sent seat {seat} a view of step {t}, which the game never reached"
+                )
             state = state_at(states, t)
             if t not in obs_cache:
                 obs_cache[t] = observations(env, state)

@@ -12,7 +12,8 @@ message it does what it can, in this order:
    sends each seat its private view (:mod:`htjax.sync.live.channel`) and writes the public
    views; seats to move ask their agent and append (:meth:`DocHandle.change`);
 4. dealer mode, a seat: act on the latest private view the dealer sent it;
-5. when the game is over, the finisher (the dealer; open mode: the holder of seat 0) writes
+5. when the game is over, the finisher (the dealer; open mode: the holder of seat 0, or any
+   seat :data:`FINISH_GRACE` seconds later) writes
    the key, the checkpoints, the outcome and (dealer) its share, in one change; every peer
    then replays and verifies the document, the deal, the public views and the private views
    it received (:class:`~htjax.sync.errors.DealingError` on any difference) and returns a
@@ -31,7 +32,6 @@ import inspect
 import time
 from typing import Any, Callable, Mapping
 
-import cbor2
 import numpy as np
 
 from htjax.sync import schema
@@ -58,6 +58,7 @@ from htjax.sync.replay import Replay, replay
 __all__ = ["LiveGame", "LiveResult", "DONE_TYPE"]
 
 DONE_TYPE = "htjax.done"
+FINISH_GRACE = 3.0  # seconds an open-mode seat waits for the holder of seat 0 to write the end
 
 
 @dataclasses.dataclass
@@ -123,6 +124,8 @@ class LiveGame:
         self._channel_keys: dict[int, bytes] = {}
         self._sent: tuple[int, float] = (-1, 0.0)  # dealer: (step, time) of the last send
         self._shown: dict[int, tuple] = {}
+        self._views: dict[int, SeatView] = {}
+        self._done_at = 0.0
         self._done_from: set[str] = set()
         self._wake = asyncio.Event()
         self.status = "starting"
@@ -187,11 +190,8 @@ class LiveGame:
         return others <= self._done_from
 
     # ------------------------------------------------------------------ messages
-    def _on_message(self, sender: str, payload: bytes) -> None:
-        try:
-            msg = cbor2.loads(payload)
-        except Exception:  # noqa: BLE001 - someone else's traffic
-            return
+    def _on_message(self, sender: str, payload: Any) -> None:
+        msg = channel.decoded(payload)
         if isinstance(msg, dict) and msg.get("type") == DONE_TYPE and isinstance(msg.get("actor"), str):
             self._done_from.add(msg["actor"])
             self._wake.set()
@@ -226,7 +226,7 @@ class LiveGame:
         return self._channel_keys[seat]
 
     def _announce_done(self) -> None:
-        self.handle.broadcast(cbor2.dumps({"type": DONE_TYPE, "v": 1, "actor": self.actor}))
+        self.handle.broadcast({"type": DONE_TYPE, "v": 1, "actor": self.actor})
 
     # ------------------------------------------------------------------ one step of work
     def _info(self) -> LiveInfo:
@@ -300,12 +300,19 @@ class LiveGame:
             return
         self._revealed = True
         self.handle.change(
-            lambda tx: [add_reveal(tx, seat=s, actor=self.actor, share=self._shares[s]) for s in sorted(self.agents)]
+            lambda tx: [
+                add_reveal(tx, seat=s, actor=self.actor, share=self._shares[s]) for s in sorted(self.agents)
+            ]
         )
 
     def _play(self, info: LiveInfo, key: tuple[int, int]) -> None:
         env = self.env
-        if info.mode == "open" and 0 in self.agents and self.doc.header.episode_key is None and not self._key_written:
+        if (
+            info.mode == "open"
+            and 0 in self.agents
+            and self.doc.header.episode_key is None
+            and not self._key_written
+        ):
             self._key_written = True
             self.handle.change(lambda tx: _put_key(tx, key))
         d = derive_with(env, self.doc, key, info)
@@ -315,19 +322,17 @@ class LiveGame:
         done = done_of(state)
         if self.secret is not None:
             self._deal(info, d, state, obs)
-        finisher = self.secret is not None or (info.mode == "open" and 0 in self.agents)
-        if done:
-            self.status = "game over: waiting for the final document"
-            if finisher and not self._finished and self.doc.outcome() is None:
-                self._finished = True
-                share = self.secret.share if self.secret is not None else None
-                self.handle.change(lambda tx: finish(tx, env, self.doc, d, key, share))
-            return
         to_move = to_move_of(env, state)
         public = env.public_view(state)
         for seat in self.agents:
             view = SeatView(
-                seat, t, to_move, done, obs[seat], legal_of(env, state, seat, to_move), str(env.render_text(state, seat)),
+                seat,
+                t,
+                to_move,
+                done,
+                obs[seat],
+                legal_of(env, state, seat, to_move),
+                str(env.render_text(state, seat)),
                 public=public,
             )
             if env.simultaneous and seat in d.pending:
@@ -337,6 +342,19 @@ class LiveGame:
             if view.my_turn:
                 self._act(seat, view)
         self.status = f"step {t}: waiting for seat(s) {[s for s in to_move if s not in d.pending]}"
+        if done:
+            self.status = "game over: waiting for the final document"
+            # open mode: the holder of seat 0 writes the end; any other seat after a grace period
+            # (the holder of seat 0 may have left); the same values, so duplicates are harmless
+            self._done_at = self._done_at or time.monotonic()
+            late = (
+                info.mode == "open" and bool(self.agents) and time.monotonic() - self._done_at > FINISH_GRACE
+            )
+            finisher = self.secret is not None or (info.mode == "open" and 0 in self.agents) or late
+            if finisher and not self._finished and self.doc.outcome() is None:
+                self._finished = True
+                share = self.secret.share if self.secret is not None else None
+                self.handle.change(lambda tx: finish(tx, env, self.doc, d, key, share))
 
     def _deal(self, info: LiveInfo, d, state, obs) -> None:
         t = d.length
@@ -374,7 +392,12 @@ class LiveGame:
             waiting.append(f"seat {seat}: step {view.step}, to move {list(view.to_move)}")
         self.status = "dealer mode: " + ("; ".join(waiting) or "waiting for the dealer's first private view")
 
+    def view(self, seat: int) -> SeatView | None:
+        """The latest view of one of this peer's seats (None before the first one)."""
+        return self._views.get(seat)
+
     def _show(self, view: SeatView) -> None:
+        self._views[view.seat] = view
         sig = (view.step, view.to_move, view.done)
         if self.on_view is not None and self._shown.get(view.seat) != sig:
             self._shown[view.seat] = sig
