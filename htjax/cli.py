@@ -413,7 +413,7 @@ def demo_command(
     ),
 ) -> None:
     """Run thousands of batched blackjack worlds (casino rules) and summarise what happened."""
-    from htjax.demo import run_demo
+    from htjax.demo import print_web_hint, run_demo
 
     console = Console()
     run_demo(console, num_envs=num_envs, steps=steps, seed=seed)
@@ -421,6 +421,7 @@ def demo_command(
         from htjax.train.demo import run_training_demo
 
         run_training_demo(console, seed=seed)
+    print_web_hint(console)
 
 
 # --------------------------------------------------------------------------- tournament
@@ -507,7 +508,7 @@ def tournament_command(
 
 
 # the other commands register themselves on `app` (they import it, so they come last)
-from htjax import cli_episodes, cli_live, cli_train, cli_web  # noqa: E402,F401,I001
+from htjax import cli_episodes, cli_live, cli_mcp, cli_train, cli_web  # noqa: E402,F401,I001
 
 
 def main() -> None:  # pragma: no cover - console-script entry

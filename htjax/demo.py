@@ -173,9 +173,12 @@ def run_demo(
     console.print(_summary_table(ctx.rows))
     for note in ctx.notes:
         console.print(note)
-    console.print(
-        "Play the shipped policies in a browser, or watch recorded episodes: run [bold]htjax serve[/] "
-        "and open the address it prints (docs/web.md).",
-        soft_wrap=True,
-    )
     return ctx
+
+
+def print_web_hint(console: Console) -> None:
+    """The demo's last line: how to open the web page (``htjax serve``, ``docs/web.md``)."""
+    console.print(
+        "Play in your browser: run [bold]htjax serve[/] and open the address it prints (docs/web.md).",
+        soft_wrap=True,  # one line whatever the terminal's width
+    )

@@ -56,13 +56,19 @@ def test_cli_record__writes_one_verified_file_per_episode(recorded):
 def test_cli_replay__prints_steps_verification_and_renders(recorded, tmp_path):
     out, _ = recorded
     path = sorted(out.glob("*.automerge"))[0]
-    svg, html = tmp_path / "r.svg", tmp_path / "r.html"
+    svg, html = tmp_path / "pictures", tmp_path / "r.html"
     result = runner.invoke(
         app, ["replay", str(path), "--svg", str(svg), "--html", str(html)], env={"COLUMNS": "200"}
     )
     assert result.exit_code == 0, result.output
     assert "verified" in result.output and "random/seat" in result.output
-    assert svg.read_text().lstrip().startswith("<svg") and "verified" in html.read_text()
+    length = sync.load(path).outcome().length
+    pictures = sorted(svg.glob("*.svg"))  # one SVG per state: step-0000.svg ... (htjax.render)
+    assert [p.name for p in pictures] == [f"step-{t:04d}.svg" for t in range(length + 1)]
+    assert all(p.read_text().startswith("<svg") for p in pictures)
+    assert "step 0: seat 0 (random/seat0) plays" in pictures[1].read_text()
+    page = html.read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == length + 1
 
 
 def test_cli_replay__a_tampered_file_fails_naming_the_step(recorded, tmp_path):

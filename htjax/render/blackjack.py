@@ -22,7 +22,7 @@ def _total(total: int | None, soft: bool | None) -> str:
     if total is None:
         return ""
     if total > 21:
-        return f"{total} bust"
+        return f"{total}"
     return f"soft {total}" if soft else str(total)
 
 
@@ -36,7 +36,8 @@ def _dealer(c: Canvas, view: dict, y: float) -> float:
     faces: list[str | None] = shown if dealer["hole_revealed"] else shown + [None]
     x = c.cards(LEFT + 80, y, faces)
     if dealer["hole_revealed"]:
-        label = "= " + _total(dealer["total"], dealer["soft"])
+        total = dealer["total"]
+        label = "= " + _total(total, dealer["soft"]) + (" bust" if total is not None and total > 21 else "")
     else:
         label = f"showing {dealer['up_value']}"
     c.text(x + 8, y + CARD_H / 2 + 5, label, size=14)
@@ -61,7 +62,9 @@ def _seat(c: Canvas, frame: Frame, p: int, seat: dict, y: float) -> float:
     for h, hand in enumerate(seat["hands"]):
         active = acting and view["hand_to_act"] == h
         if active:
-            c.rect(LEFT + 6, y - 4, WIDTH - 2 * LEFT - 12, HAND_ROW - 6, stroke=HIGHLIGHT, stroke_width=2, rx=8)
+            c.rect(
+                LEFT + 6, y - 4, WIDTH - 2 * LEFT - 12, HAND_ROW - 6, stroke=HIGHLIGHT, stroke_width=2, rx=8
+            )
         x = c.cards(LEFT + 16, y, hand["cards"])
         parts = [f"= {_total(hand['total'], hand['soft'])}"]
         if hand["status"]:
@@ -101,7 +104,12 @@ def draw(frame: Frame) -> str:
     y += 18
     rewards = view["rewards"]
     if any(r != 0 for r in rewards):
-        c.text(LEFT, y, "last rewards: " + ", ".join(f"{frame.who(p)} {r:+g}" for p, r in enumerate(rewards)), size=12)
+        c.text(
+            LEFT,
+            y,
+            "last rewards: " + ", ".join(f"{frame.who(p)} {r:+g}" for p, r in enumerate(rewards)),
+            size=12,
+        )
         y += 18
     if view["over"]:
         c.badge(LEFT, y + 4, "episode over")

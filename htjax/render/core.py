@@ -134,7 +134,12 @@ def _viewer_legal(env: Env, host: State, seat: int | None) -> np.ndarray | None:
 
 
 def make_frame(
-    env: Env, state: State, seat: int | None = None, *, params: Params | None = None, caption: str | None = None
+    env: Env,
+    state: State,
+    seat: int | None = None,
+    *,
+    params: Params | None = None,
+    caption: str | None = None,
 ) -> Frame:
     """The :class:`Frame` of one (unbatched) ``state`` for viewer ``seat`` (see :func:`render_svg`)."""
     if not isinstance(env, Env):
@@ -166,7 +171,12 @@ def make_frame(
 
 
 def render_svg(
-    env: Env, state: State, seat: int | None = None, *, params: Params | None = None, caption: str | None = None
+    env: Env,
+    state: State,
+    seat: int | None = None,
+    *,
+    params: Params | None = None,
+    caption: str | None = None,
 ) -> str:
     """One world of ``env`` as an SVG document, as viewer ``seat`` sees it.
 

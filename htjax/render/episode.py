@@ -58,7 +58,9 @@ def write_replay_pictures(
     env, states, params = replay.env, jax.device_get(replay.states), replay.env_params
     captions = replay_captions(replay)
     svgs = [
-        render_svg(env, jax.tree_util.tree_map(lambda x: x[t], states), seat, params=params, caption=captions[t])
+        render_svg(
+            env, jax.tree_util.tree_map(lambda x: x[t], states), seat, params=params, caption=captions[t]
+        )
         for t in range(replay.length + 1)
     ]
     written: list[pathlib.Path] = []
@@ -72,7 +74,9 @@ def write_replay_pictures(
     if html is not None:
         viewer = "a spectator" if seat is None else f"seat {seat}"
         # each SVG carries its caption already
-        text = page(svgs, [None] * len(svgs), title or f"{env.id} episode, {replay.length} steps, seen by {viewer}")
+        text = page(
+            svgs, [None] * len(svgs), title or f"{env.id} episode, {replay.length} steps, seen by {viewer}"
+        )
         path = pathlib.Path(html)
         path.write_text(text, encoding="utf-8")
         written.append(path)

@@ -92,9 +92,9 @@ def _seat(c: Canvas, frame: Frame, p: int, k: int, n: int) -> None:
     elif acting:
         c.text(bx + box_w - 8, bottom, "to act", size=11, anchor="end", fill=HIGHLIGHT, weight="bold")
     if view["button"] == p:
-        dx, dy = _position(k, n, RX - 40, RY - 40)
-        c.circle(dx + 34, dy, 10, fill="#ffffff", stroke="#333333", stroke_width=1)
-        c.text(dx + 34, dy + 4, "D", size=11, fill="#1b1b1b", anchor="middle", weight="bold")
+        dx, dy = _position(k - min(0.3, 0.9 / n), n, RX - 36, RY - 36)  # beside the bet, not on it
+        c.circle(dx, dy, 10, fill="#ffffff", stroke="#333333", stroke_width=1)
+        c.text(dx, dy + 4, "D", size=11, fill="#1b1b1b", anchor="middle", weight="bold")
     if seat["bet"] > 0 and not view["over"]:
         bx2, by2 = _position(k, n, RX - 70, RY - 62)
         c.chips(bx2 - 12, by2, seat["bet"])
@@ -116,17 +116,25 @@ def _centre(c: Canvas, view: dict) -> None:
     y = y0 + CARD_H + 20
     if view["pot"]:
         c.text(CX, y, f"pot {view['pot']} chips ({fmt(view['pot'] / bb)} bb)", size=13, anchor="middle")
-        pots = view["pots"]
-        if len(pots) > 1:
-            names = ["main pot"] + (["side pot"] if len(pots) == 2 else [f"side pot {i}" for i in range(1, len(pots))])
-            parts = [
-                f"{name}: {pot['amount']} (seat{'s' if len(pot['eligible']) > 1 else ''} "
-                f"{', '.join(str(s) for s in pot['eligible'])})"
-                for name, pot in zip(names, pots)
-            ]
-            c.text(CX, y + 16, " · ".join(parts), size=11, anchor="middle")
+        if len(view["pots"]) > 1:
+            c.text(CX, y + 16, f"{len(view['pots'])} pots (listed below)", size=11, anchor="middle")
     elif view["over"]:
         c.text(CX, y, "hand over" + (": showdown" if view["showdown"] else ""), size=13, anchor="middle")
+
+
+def pot_lines(view: dict) -> list[str]:
+    """``main pot: 10 (seats 0, 1, 2)``, ``side pot 1: 40 (seats 0, 2)``, ... when there are side pots."""
+    pots = view["pots"]
+    if len(pots) < 2:
+        return []
+    names = ["main pot"] + (
+        ["side pot"] if len(pots) == 2 else [f"side pot {i}" for i in range(1, len(pots))]
+    )
+    return [
+        f"{name}: {pot['amount']} chips (seat{'s' if len(pot['eligible']) > 1 else ''} "
+        f"{', '.join(str(s) for s in pot['eligible'])})"
+        for name, pot in zip(names, pots)
+    ]
 
 
 def draw(frame: Frame) -> str:
@@ -134,10 +142,18 @@ def draw(frame: Frame) -> str:
     view = frame.public
     n = len(view["seats"])
     viewer = "spectator" if frame.seat is None else f"seat {frame.seat}"
-    height = TABLE_H + 70 + (18 if frame.caption else 0)
+    pots = pot_lines(view)
+    height = TABLE_H + 70 + 16 * len(pots) + (18 if frame.caption else 0)
     c = Canvas(WIDTH, height, f"hold'em, step {view['step']}, seen by {viewer}", background="#20262e")
     c.element(
-        "ellipse", cx=CX, cy=CY, rx=float(RX), ry=float(RY), fill="#1f6b3a", stroke="#6d4c2f", stroke_width=14.0
+        "ellipse",
+        cx=CX,
+        cy=CY,
+        rx=float(RX),
+        ry=float(RY),
+        fill="#1f6b3a",
+        stroke="#6d4c2f",
+        stroke_width=14.0,
     )
     _centre(c, view)
     me = 0 if frame.seat is None else frame.seat
@@ -152,7 +168,8 @@ def draw(frame: Frame) -> str:
         c.text(24, y, text, size=12, fill=HIGHLIGHT)
     elif view["to_act"] is not None:
         c.text(24, y, f"waiting for {frame.who(view['to_act']).lower()}", size=12)
-    c.text(24, y + 22, "amounts in chips; D = button", size=11, fill="#b0bec5")
+    y = c.lines(24, y + 20, pots, size=12, gap=16) if pots else y + 20
+    c.text(24, y + 2, "amounts in chips; D = button", size=11, fill="#b0bec5")
     if frame.caption:
-        c.text(24, y + 44, frame.caption, size=12)
+        c.text(24, y + 24, frame.caption, size=12)
     return c.to_svg()

@@ -66,7 +66,7 @@ def page(svgs: Sequence[str], captions: Sequence[str | None], title: str) -> str
         raise InvalidArgumentError(f"{len(svgs)} states but {len(captions)} captions")
     last = len(svgs) - 1
     parts = [
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
         f"<title>{esc(title)}</title>\n<style>{_STYLE}</style>\n",
         "<noscript><style>.frame { display: block; } .controls { display: none; }</style></noscript>\n",
         "</head>\n<body>\n",

@@ -61,10 +61,16 @@ def draw(frame: Frame) -> str:
     c.text(20, 28, f"Iterated prisoner's dilemma: {head}", size=15, weight="bold")
     first = played - len(rounds) + 1
     if played > len(rounds):
-        c.text(20, 48, f"last {len(rounds)} rounds shown ({played - len(rounds)} earlier)", size=11, fill="#b0bec5")
+        c.text(
+            20,
+            48,
+            f"last {len(rounds)} rounds shown ({played - len(rounds)} earlier)",
+            size=11,
+            fill="#b0bec5",
+        )
     y0 = 62
     for k, r in enumerate(range(first, played + 1)):
-        if r == first or r % 5 == 0 or r == played:
+        if r % 5 == 0 or (r == first and r % 5 != 4) or (r == played and r % 5 != 1):
             c.text(GRID_X + k * CELL + CELL / 2, y0, str(r), size=9, anchor="middle", fill="#b0bec5")
     for seat in (0, 1):
         y = y0 + 8 + seat * (CELL + 10)
@@ -73,9 +79,13 @@ def draw(frame: Frame) -> str:
             mine, theirs = moves[seat], moves[1 - seat]
             x = GRID_X + k * CELL
             c.open(class_="move", data_round=str(first + k), data_seat=str(seat), data_move=MOVE_CHARS[mine])
-            c.element("title", f"round {first + k}: {MOVE_CHARS[mine]}, payoff {fmt(_payoff(mine, theirs, tprs))}")
+            c.element(
+                "title", f"round {first + k}: {MOVE_CHARS[mine]}, payoff {fmt(_payoff(mine, theirs, tprs))}"
+            )
             c.rect(x, y, CELL - 2, CELL, fill=MOVE_FILL[mine], rx=2)
-            c.text(x + (CELL - 2) / 2, y + CELL - 5, fmt(_payoff(mine, theirs, tprs)), size=9, anchor="middle")
+            c.text(
+                x + (CELL - 2) / 2, y + CELL - 5, fmt(_payoff(mine, theirs, tprs)), size=9, anchor="middle"
+            )
             c.close()
         sx = GRID_X + WINDOW * CELL + 14
         c.text(sx, y + CELL - 3, fmt(view["scores"][seat]), size=16, weight="bold")

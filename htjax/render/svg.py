@@ -179,14 +179,22 @@ class Canvas:
         if card is None:
             self.open(class_="card back")
             self.rect(x, y, w, h, fill="#24458f", stroke=LIGHT, stroke_width=2, rx=5 * scale)
-            self.rect(x + 5 * scale, y + 5 * scale, w - 10 * scale, h - 10 * scale, stroke="#8fa8e0", rx=3 * scale)
+            self.rect(
+                x + 5 * scale, y + 5 * scale, w - 10 * scale, h - 10 * scale, stroke="#8fa8e0", rx=3 * scale
+            )
             step = 8 * scale
             k = 1
             while k * step < w + h - 20 * scale:
                 d = k * step
                 # diagonals clipped by hand to the inner frame
-                x0, y0 = x + 5 * scale + max(0.0, d - (h - 10 * scale)), y + 5 * scale + min(d, h - 10 * scale)
-                x1, y1 = x + 5 * scale + min(d, w - 10 * scale), y + 5 * scale + max(0.0, d - (w - 10 * scale))
+                x0, y0 = (
+                    x + 5 * scale + max(0.0, d - (h - 10 * scale)),
+                    y + 5 * scale + min(d, h - 10 * scale),
+                )
+                x1, y1 = (
+                    x + 5 * scale + min(d, w - 10 * scale),
+                    y + 5 * scale + max(0.0, d - (w - 10 * scale)),
+                )
                 self.line(x0, y0, x1, y1, stroke="#5b78c2", stroke_width=1)
                 k += 1
             self.close()
@@ -200,10 +208,14 @@ class Canvas:
         self.rect(x, y, w, h, fill="#ffffff", stroke="#9e9e9e", stroke_width=1, rx=5 * scale)
         self.text(x + 4 * scale, y + 15 * scale, rank_text, size=14 * scale, fill=colour, weight="bold")
         self.text(x + 4 * scale, y + 28 * scale, symbol, size=12 * scale, fill=colour)
-        self.text(x + w / 2 + 3 * scale, y + h - 10 * scale, symbol, size=24 * scale, fill=colour, anchor="middle")
+        self.text(
+            x + w / 2 + 3 * scale, y + h - 10 * scale, symbol, size=24 * scale, fill=colour, anchor="middle"
+        )
         self.close()
 
-    def cards(self, x: float, y: float, cards: Sequence[str | None], *, gap: float = 6, scale: float = 1.0) -> float:
+    def cards(
+        self, x: float, y: float, cards: Sequence[str | None], *, gap: float = 6, scale: float = 1.0
+    ) -> float:
         """Cards left to right from ``(x, y)``; returns the x after the last one."""
         for c in cards:
             self.card(x, y, c, scale=scale)
@@ -234,7 +246,7 @@ class Canvas:
                 rx=11.0,
                 ry=4.5,
                 fill=colour,
-                stroke="#555555" if colour != "#222222" else "#bbbbbb",
+                stroke="#555555" if colour == "#eeeeee" else "#f4f1e8",
                 stroke_width=1.0,
             )
         self.text(x + 15, y + 4, label if label is not None else fmt(amount), size=12)
@@ -246,7 +258,9 @@ class Canvas:
         self.rect(x, y - 12, w, 16, fill=fill, rx=8)
         self.text(x + w / 2, y, text, size=11, fill=ink, anchor="middle", weight="bold")
 
-    def lines(self, x: float, y: float, rows: Iterable[str], *, size: float = 12, gap: float = 16, **kw) -> float:
+    def lines(
+        self, x: float, y: float, rows: Iterable[str], *, size: float = 12, gap: float = 16, **kw
+    ) -> float:
         """Text rows from ``(x, y)`` downward; returns the y after the last one."""
         for row in rows:
             self.text(x, y, row, size=size, **kw)
