@@ -70,8 +70,7 @@ def serve(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ServeError(f"cannot create the episodes folder {str(folder)!r}: {err.strerror}") from err
-    if port:
-        _check_port(host, port)
+    _check_port(host, port)
     app = build_app(folder)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, ws="websockets-sansio")
     server = uvicorn.Server(config)
