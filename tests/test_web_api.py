@@ -152,3 +152,18 @@ def test_a_python_peer_plays_a_live_game_through_the_sync_route(server):
     status, ep = http(server.url + "api/episodes/" + state["saved"])
     assert ep["verification"]["status"] == "verified"
     assert ep["outcome"]["returns"] == list(result.replay.outcome.returns)
+
+
+def test_an_abandoned_game_is_dropped(server, monkeypatch):
+    import htjax.web.games as games
+
+    monkeypatch.setattr(games, "IDLE_TIMEOUT", 1.0)
+    status, info = http(server.url + "api/games", {"env": "holdem", "opponent": "human"})
+    assert status == 200 and info["guest_seats"] == [1]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status, state = http(f"{server.url}api/games/{info['game']}")
+        if state["error"]:
+            break
+        time.sleep(0.25)
+    assert state["error"] == "abandoned: nobody moved for 1 s" and state["saved"] is None

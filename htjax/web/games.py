@@ -38,6 +38,7 @@ __all__ = ["GameHost", "GameSpec", "GAMES", "UnknownGameError"]
 
 log = logging.getLogger("htjax.web")
 GAME_TIMEOUT = 3600.0  # a game nobody finishes is dropped after an hour
+IDLE_TIMEOUT = 600.0  # ... and one where nobody moved (or claimed) for ten minutes
 
 
 class UnknownGameError(InvalidArgumentError):
@@ -261,15 +262,38 @@ class GameHost:
         finally:
             await peer.close()
 
+    async def _idle(self, game: _Game) -> None:
+        """Return once the game's document has not changed for :data:`IDLE_TIMEOUT` seconds
+        (its tabs were closed): the dealer then stops re-sending views to nobody."""
+        heads, since = None, asyncio.get_running_loop().time()
+        while True:
+            await asyncio.sleep(min(30.0, IDLE_TIMEOUT / 4))
+            now, current = asyncio.get_running_loop().time(), game.handle.heads
+            if current != heads:
+                heads, since = current, now
+            elif now - since >= IDLE_TIMEOUT:
+                return
+
     async def _run(self, game: _Game) -> None:
+        playing = asyncio.ensure_future(game.live.run(timeout=GAME_TIMEOUT))
+        idle = asyncio.ensure_future(self._idle(game))
         try:
-            result = await game.live.run(timeout=GAME_TIMEOUT)
+            await asyncio.wait([playing, idle], return_when=asyncio.FIRST_COMPLETED)
+            if not playing.done():
+                playing.cancel()
+                await asyncio.gather(playing, return_exceptions=True)
+                game.error = f"abandoned: nobody moved for {IDLE_TIMEOUT:g} s"
+                return
+            result = playing.result()
         except asyncio.CancelledError:
+            playing.cancel()
             raise
         except Exception as err:  # noqa: BLE001 - a failed game is reported to its tabs, not fatal
             game.error = f"{type(err).__name__}: {err}"
             log.warning("game %s (%s) failed: %s", game.id, game.spec.env, game.error)
             return
+        finally:
+            idle.cancel()
         out = result.replay.outcome
         game.verification = (
             f"verified by the server: the deal matches the dealer's commitment and {result.replay.length} "

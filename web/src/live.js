@@ -83,7 +83,7 @@ export class LiveClient {
     for (; this.seenLog < log.length; this.seenLog++) this.onMove(log[this.seenLog]);
     if (!this.final && doc.outcome && doc.live?.dealer?.share) {
       this.final = true;
-      this.handle.broadcast(cbor.encode({ type: DONE_TYPE, v: VERSION, actor: this.actor }));
+      this.handle.broadcast({ type: DONE_TYPE, v: VERSION, actor: this.actor });
       this.onFinal?.(doc);
     }
   }
@@ -103,8 +103,8 @@ export class LiveClient {
   }
 
   async ephemeral(message) {
-    if (!(message instanceof Uint8Array)) return; // htjax payloads are CBOR byte strings
-    const envelope = cbor.decode(message);
+    // the dealer broadcasts the envelope map (older peers: its CBOR bytes)
+    const envelope = message instanceof Uint8Array ? cbor.decode(message) : message;
     if (!envelope || envelope.type !== DEAL_TYPE || envelope.v !== VERSION || !this.seats.has(envelope.seat)) return;
     const key = await this.channelFor(envelope.seat);
     if (!key) return;

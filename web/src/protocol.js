@@ -6,7 +6,7 @@
 //   plaintext    = CBOR {step, seat, to_move, done, observation: bytes (little endian), dtype,
 //                  shape, legal, text, svg?}
 //   done         = CBOR {type: "htjax.done", v: 1, actor: hex}: this peer has the final document
-// Ephemeral payloads travel as CBOR byte strings inside automerge-repo's (CBOR) `data`.
+// Ephemeral payloads are maps, sent as automerge-repo's CBOR `data` (DocHandle.broadcast).
 export const DEAL_TYPE = "htjax.deal";
 export const DONE_TYPE = "htjax.done";
 export const VERSION = 1;
