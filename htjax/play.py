@@ -61,7 +61,10 @@ def _program(env: Env):
     def step(state, action, episode_key):
         return env.step(state, action, step_key(episode_key, state.step_count))
 
-    tree = jax.tree_util.tree_structure(jax.eval_shape(env.init, jax.ShapeDtypeStruct((2,), np.uint32)))
+    shape = program_cache.eval_shape(
+        env.init, jax.ShapeDtypeStruct((2,), np.uint32), name="init-shape", env=env
+    )
+    tree = jax.tree_util.tree_structure(shape)
     state_tree = lambda args: tree  # noqa: E731
     return (
         program_cache.jit(env.init, name="play-init", env=env, out_tree=state_tree),

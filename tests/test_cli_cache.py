@@ -62,3 +62,36 @@ def test_off_it_is_jax_jit(tmp_path):
         lambda x: x + 1, name="inc", out_tree=lambda args: jax.tree_util.tree_structure(args[0])
     )
     assert int(f(jnp.int32(1))) == 2 and not list(tmp_path.iterdir())
+
+
+def test_eval_shape_is_saved_once_then_loaded_without_tracing(cache):
+    env = htjax.make("prisoners_dilemma", rounds=5)
+    traces = []
+
+    def init_of(env):  # a new function each time, as in a new process (JAX caches traces per function)
+        def init(key):
+            traces.append(1)  # runs only while tracing
+            return env.init(key)
+
+        return init
+
+    spec = jax.ShapeDtypeStruct((2,), jnp.uint32)
+    first = program_cache.eval_shape(init_of(env), spec, name="shape-t", env=env)
+    assert len(traces) == 1 and len(list(cache.glob("shape-t-*.shape.pickle"))) == 1
+    program_cache._SHAPES.clear()  # as in a new process: only the file remains
+    second = program_cache.eval_shape(init_of(env), spec, name="shape-t", env=env)
+    assert len(traces) == 1
+    assert jax.tree_util.tree_structure(first) == jax.tree_util.tree_structure(second)
+    assert [(x.shape, x.dtype) for x in jax.tree_util.tree_leaves(first)] == [
+        (x.shape, x.dtype) for x in jax.tree_util.tree_leaves(second)
+    ]
+    # other rules: evaluated again; a damaged file: evaluated again
+    other = htjax.make("prisoners_dilemma", rounds=6)
+    program_cache.eval_shape(init_of(other), spec, name="shape-t", env=other)
+    assert len(traces) == 2
+    for path in cache.glob("shape-t-*.shape.pickle"):
+        path.write_bytes(b"junk")
+    program_cache._SHAPES.clear()
+    again = program_cache.eval_shape(init_of(env), spec, name="shape-t", env=env)
+    assert len(traces) == 3
+    assert jax.tree_util.tree_structure(again) == jax.tree_util.tree_structure(first)

@@ -6,7 +6,7 @@ the same mistake:
 * **Seeds** (:func:`seed_key`): an int in ``[0, 2**64)`` becomes the ``uint32[2]`` world key
   ``[seed >> 32, seed & 0xffffffff]`` (equal to ``jax.random.PRNGKey(seed)`` below ``2**32``);
   anything else (negative, too large, not an int, a bool) is an :class:`InvalidArgumentError`.
-* **Actions** (:func:`check_actions`): through :meth:`htjax.Env.validate_action`, the core's
+* **Actions** (:func:`check_actions`): through :meth:`htjax.Env.check_action`, the core's
   one check of shape, dtype and range; a bad action is an :class:`InvalidActionError` naming
   who sent it and the legal labels, raised before anything runs.
 * **Spaces** (:func:`observation_box`): a bounded ``Box`` from :attr:`htjax.Env.observation_bounds`
@@ -173,10 +173,10 @@ def legal_text(env: Env, mask_row: np.ndarray) -> str:
 
 
 def _validate_one(env: Env, value: Any) -> None:
-    """One seat's action through :meth:`Env.validate_action` (a joint action when simultaneous)."""
+    """One seat's action through :meth:`Env.check_action` (a joint action when simultaneous)."""
     if env.simultaneous:
         value = np.full(env.num_players, value)  # keeps the value's dtype
-    env.validate_action(value)
+    env.check_action(value)
 
 
 def check_actions(
@@ -184,7 +184,7 @@ def check_actions(
 ) -> np.ndarray:
     """One seat's action (``shape=()``), or one per world (``shape=(N,)``), as ``int32[*shape]``.
 
-    Every value goes through :meth:`Env.validate_action` (the core's check of dtype and range;
+    Every value goes through :meth:`Env.check_action` (the core's check of dtype and range;
     the smallest and largest value of a batch stand for all of it, which covers the range).
 
     Raises:

@@ -23,7 +23,7 @@ before any seed draws one from ``np_random``. Reset options are refused (none ex
 Actions
 -------
 An action must be an integer in ``[0, num_actions)`` (``int[num_envs]`` for the vector env),
-checked by :meth:`htjax.Env.validate_action`; a wrong shape, dtype or range raises
+checked by :meth:`htjax.Env.check_action`; a wrong shape, dtype or range raises
 :class:`htjax.InvalidActionError` before anything runs. An in-range action that
 ``info["action_mask"]`` forbids follows the core illegal-action rule: the episode terminates,
 the offender forfeits what it has at stake and gets the penalty; ``info["illegal_action"]`` is

@@ -20,7 +20,7 @@ Conventions (documented in ``docs/pettingzoo.md``):
   (``htjax.replay_episode``). A bad seed or option is an :class:`htjax.InvalidArgumentError`.
 * An out-of-range or non-integer action, or an action for a finished agent other than ``None``,
   raises :class:`htjax.InvalidActionError` naming the agent and its legal actions and changes
-  nothing (the same check, through ``Env.validate_action``, as the Gymnasium adapters). A
+  nothing (the same check, through ``Env.check_action``, as the Gymnasium adapters). A
   masked (illegal) in-range action follows ``illegal_action``: ``"penalty"`` (default, the core
   contract's rule: the episode terminates, the offender forfeits what it has at stake and gets
   the penalty) or ``"raise"`` (:class:`IllegalActionError`, an ``InvalidActionError``; nothing

@@ -389,6 +389,17 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
 
     def validate_action(self, action: Any) -> jax.Array:
         """Check shape and dtype (always) and range (when concrete); return ``int32`` action."""
+        arr = self.check_action(action)
+        return jnp.asarray(arr, jnp.int32)
+
+    def check_action(self, action: Any) -> Any:
+        """:meth:`validate_action`'s checks without the conversion to a JAX array (no JAX op runs,
+        so host code such as the Gymnasium adapters pays nothing per step); returns the action as
+        a numpy array (or the JAX array or tracer it was).
+
+        Raises:
+          InvalidActionError: wrong shape, a non-integer dtype, or (when concrete) out of range.
+        """
         expected = (self.num_players,) if self.simultaneous else ()
         arr = action if isinstance(action, jax.Array) else np.asarray(action)
         what = f"{self.id}: action"
@@ -405,7 +416,7 @@ class Env(abc.ABC, Generic[StateT, ConfigT]):
                     f"{what} out of range [0, {self.num_actions}): {values.tolist()!r}; "
                     f"actions are {list(enumerate(self.action_labels))}"
                 )
-        return jnp.asarray(arr, jnp.int32)
+        return arr
 
     # ------------------------------------------------------------------ shared mechanics
     def _legal(self, state: StateT, action: jax.Array) -> jax.Array:

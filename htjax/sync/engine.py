@@ -135,7 +135,7 @@ def _replay(env: Env, keys: np.ndarray, actions: list[np.ndarray], rows: list[di
     for i, a in enumerate(actions):
         acts[i, : len(a)] = a
         lengths[i] = len(a)
-    args = (jnp.asarray(padded_keys), jnp.asarray(acts), jnp.asarray(lengths))
+    args = (padded_keys, acts, lengths)  # numpy: jit transfers them (an eager jnp.asarray compiles)
     if rows is None:
         states = _replay_fn(env)(*args)
     else:  # padding rows replay under the first episode's (valid) parameters
@@ -144,5 +144,12 @@ def _replay(env: Env, keys: np.ndarray, actions: list[np.ndarray], rows: list[di
 
 
 def initial_state_shape(env: Env) -> Any:
-    """Abstract shape of one state (no compile): used for field paths."""
-    return jax.eval_shape(env.init, jax.ShapeDtypeStruct((2,), jnp.uint32))
+    """Abstract shape of one state (no compile): used for field paths.
+
+    Remembered by :func:`htjax.program_cache.eval_shape` (on disk when the CLI turns the cache on).
+    """
+    from htjax import program_cache
+
+    return program_cache.eval_shape(
+        env.init, jax.ShapeDtypeStruct((2,), jnp.uint32), name="init-shape", env=env
+    )
