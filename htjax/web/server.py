@@ -72,7 +72,11 @@ def serve(
         raise ServeError(f"cannot create the episodes folder {str(folder)!r}: {err.strerror}") from err
     _check_port(host, port)
     app = build_app(folder)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, ws="websockets-sansio")
+    from uvicorn.config import WS_PROTOCOLS
+
+    # websockets' sans-I/O protocol where this uvicorn has it (0.35+), else uvicorn's choice
+    ws = "websockets-sansio" if "websockets-sansio" in WS_PROTOCOLS else "auto"
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, ws=ws)
     server = uvicorn.Server(config)
 
     original = server.startup
