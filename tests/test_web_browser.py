@@ -25,6 +25,7 @@ from web_helpers import CHROMIUM, CHROMIUM_ARGS, ServeProcess, http
 
 import htjax.policies
 import htjax.sync as sync
+from htjax.sync.live.views import observations
 
 ARTIFACTS = pathlib.Path(
     os.environ.get("HTJAX_WEB_ARTIFACTS") or pathlib.Path(tempfile.gettempdir()) / "htjax-web-artifacts"
@@ -139,7 +140,8 @@ def _check_ai_moves(page, doc: sync.EpisodeDoc, policy_name: str) -> int:
         obs = np.asarray(m["observation"], np.float32)
         mask = np.asarray(m["mask"], bool)
         state = jax.tree_util.tree_map(lambda x: x[m["step"]], states)
-        np.testing.assert_array_equal(obs, np.asarray(env.observe(state, m["seat"]), np.float32))
+        # the dealer's observation of that seat (htjax.sync.live computes them jitted, all seats at once)
+        np.testing.assert_array_equal(obs, observations(env, state)[m["seat"]].astype(np.float32))
         expected = policy.probabilities(obs[None], mask[None])[0]
         np.testing.assert_allclose(np.asarray(m["probabilities"], np.float32), expected, atol=1e-5, rtol=0)
         assert m["action"] == int(np.argmax(expected)) == entries[(m["step"], m["seat"])]
@@ -242,8 +244,12 @@ def test_a_lost_connection_shows_reconnecting_and_the_game_resumes(server, brows
     page.route_web_socket("**/sync", relay)
     page.goto(server.url)
     page.wait_for_function("window.htjax && window.htjax.ready")
-    _new_game(page, "blackjack")
-    page.wait_for_selector("#play[data-state=your-move]")
+    for attempt in range(6):  # a natural ends a hand before anyone moves: deal again
+        _new_game(page, "blackjack")
+        page.wait_for_selector("#play[data-state=your-move], #play[data-state=over]")
+        if _state(page) == "your-move":
+            break
+    assert _state(page) == "your-move"
     page.wait_for_selector("#conn[data-state=connected]")
     sockets[-1].close()  # the network drops the page's connection
     page.wait_for_selector("#conn[data-state=reconnecting]")
@@ -297,6 +303,19 @@ def test_the_viewer_steps_through_a_recorded_game_and_refuses_a_malformed_file(s
     page.set_input_files("#viewer-file", str(server_file(server, names[0])))
     page.wait_for_selector("#viewer[data-state=ready]")
     assert not page.is_visible("#viewer-error")
+
+    # drag and drop: a File in a DataTransfer dropped on the drop zone
+    dropped = page.evaluate_handle(
+        "(bytes) => { const dt = new DataTransfer(); "
+        "dt.items.add(new File([new Uint8Array(bytes)], 'dropped.automerge')); return dt; }",
+        list(server_file(server, names[0]).read_bytes()),
+    )
+    page.dispatch_event("#viewer-drop", "drop", {"dataTransfer": dropped})
+    page.wait_for_function(
+        "document.querySelector('#viewer-title').textContent.startsWith('dropped.automerge:')"
+    )
+    page.wait_for_selector("#viewer[data-state=ready]")
+    assert page.inner_text("#viewer-verify").startswith("verified")
     assert not page.errors
     page.context.close()
 

@@ -295,13 +295,16 @@ class GameHost:
         finally:
             idle.cancel()
         out = result.replay.outcome
-        game.verification = (
-            f"verified by the server: the deal matches the dealer's commitment and {result.replay.length} "
-            f"steps replay ({len(result.replay.verified)} checkpoint digests)"
-        )
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
         path = self.episodes / f"{game.spec.env}-{stamp}-{game.id}.automerge"
         await asyncio.to_thread(save, result.doc, path)
-        game.saved = path
+        # both at once: a tab that sees the verification finds the file too
+        game.saved, game.verification = (
+            path,
+            (
+                f"verified by the server: the deal matches the dealer's commitment and {result.replay.length} "
+                f"steps replay ({len(result.replay.verified)} checkpoint digests)"
+            ),
+        )
         log.info("game %s saved to %s (returns %s)", game.id, path, out.returns)
         await game.live.linger(timeout=5.0)
