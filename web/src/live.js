@@ -128,8 +128,14 @@ export class LiveClient {
     });
   }
 
+  // leave the game: the repo's shutdown disconnects the adapter; it is given half a second at most
   async close() {
-    this.adapter?.disconnect();
-    await this.repo?.shutdown?.();
+    let shutdown = null;
+    try {
+      shutdown = this.repo?.shutdown();
+    } catch {
+      // the adapter was disconnected already
+    }
+    await Promise.race([Promise.resolve(shutdown).catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
   }
 }

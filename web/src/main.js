@@ -55,7 +55,11 @@ async function main() {
   }
   $("#new-game").onsubmit = async (ev) => {
     ev.preventDefault();
-    await game.create($("#game-env").value, $("#game-opponent").value);
+    try {
+      await game.create($("#game-env").value, $("#game-opponent").value);
+    } catch (err) {
+      showError("#play-error", `The game could not start: ${err.message}`);
+    }
   };
   metrics.phases.ready = performance.now();
   document.body.dataset.state = "ready";

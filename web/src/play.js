@@ -41,7 +41,7 @@ export class Game {
   }
 
   async start(info, seats) {
-    if (this.client) await this.client.close();
+    if (this.client) await this.client.close().catch(() => {});
     this.info = info;
     this.views.clear();
     this.acted.clear();
