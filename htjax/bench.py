@@ -210,7 +210,8 @@ def measure_throughput(
     check_memory(env, num_envs, num_steps, chunks)
     chunks = min(chunks, num_steps)
     chunk = -(-num_steps // chunks)
-    key = key_data(jax.random.PRNGKey(0) if key is None else key)
+    # host data: with devices over several processes, jit takes only global or numpy inputs
+    key = np.asarray(key_data(jax.random.PRNGKey(0) if key is None else key))
 
     t0 = time.perf_counter()
     start = _start_fn(env, num_envs, devices).lower(key).compile()

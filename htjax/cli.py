@@ -44,6 +44,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 import htjax
+from htjax import cli_scale
 from htjax.console import (  # noqa: F401  (re-exported for commands in other modules)
     EXIT_FAILED,
     EXIT_USAGE,
@@ -355,8 +356,17 @@ def bench_command(
     autoreset: str = typer.Option("select", help="Auto-reset form: select or cond."),
     seed: int = seed_option("Rollout seed (an integer in [0, 2**32))."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    distributed: bool = cli_scale.distributed_option(),
+    coordinator: Optional[str] = cli_scale.coordinator_option(),
+    num_processes: Optional[int] = cli_scale.num_processes_option(),
+    process_id: Optional[int] = cli_scale.process_id_option(),
+    join_timeout: float = cli_scale.join_timeout_option(),
 ) -> None:
-    """Steps/s of ENV with a random policy: compile seconds, peak memory and device too."""
+    """Steps/s of ENV with a random policy: compile seconds, peak memory and device too.
+
+    With --distributed the worlds are split over every device of every process (start one
+    process per host with the same options; process 0 prints the result; docs/scale.md)."""
+    info = cli_scale.join(distributed, coordinator, num_processes, process_id, join_timeout)
     import jax
 
     from htjax.bench import check_memory, measure_throughput
@@ -365,10 +375,25 @@ def bench_command(
     if autoreset not in AUTORESET_MODES:
         fail(f"--autoreset must be one of {', '.join(AUTORESET_MODES)}, got {autoreset!r}")
     env, label = load_env(env_id, rules, config)
+    if info is not None:
+        from htjax.core.distributed import check_same_across_processes
+
+        check_same_across_processes(
+            "htjax bench --distributed",
+            {
+                "env": env.id,
+                "config": env.config.to_dict(),
+                "num_envs": num_envs,
+                "steps": steps,
+                "seed": seed,
+                "autoreset": autoreset,
+            },
+        )
     check_memory(env, num_envs, steps)
     err_console = error_console()
     total = num_envs * steps
-    with progress_bar(err_console, transient=json_output) as bar:
+    quiet = info is not None and info.process_id != 0
+    with progress_bar(err_console, transient=json_output or quiet) as bar:
         task = bar.add_task(f"{env.id} x{num_envs} (compiling)", total=total)
         result = measure_throughput(
             env,
@@ -377,13 +402,19 @@ def bench_command(
             key=jax.random.PRNGKey(seed),
             autoreset=autoreset,
             rules=label,
+            devices=None if info is None else "all",
             progress=lambda done: bar.update(
                 task, completed=min(done, total), description=f"{env.id} x{num_envs}"
             ),
         )
         bar.update(task, completed=total)
+    if quiet:
+        return
     if json_output:
-        typer.echo(json.dumps(result.to_dict()))
+        out = result.to_dict()
+        if info is not None:
+            out.update(processes=info.num_processes, devices=info.global_devices)
+        typer.echo(json.dumps(out))
         return
     table = Table(title=f"htjax bench {env.id} ({label})")
     table.add_column("metric")
@@ -398,6 +429,11 @@ def bench_command(
     table.add_row("episodes finished", f"{result.episodes:,}")
     table.add_row("peak memory", f"{result.peak_memory_bytes / 2**20:,.0f} MiB ({result.peak_memory_source})")
     table.add_row("device", result.device)
+    if info is not None:
+        table.add_row(
+            "processes x devices",
+            f"{info.num_processes} x {info.local_devices} ({info.global_devices} in all)",
+        )
     table.add_row("auto-reset", result.autoreset)
     Console().print(table)
 

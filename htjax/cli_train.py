@@ -13,6 +13,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
+from htjax import cli_scale
 from htjax.cli import EXIT_FAILED, command, fail, input_file, load_env, output_file
 from htjax.core.config import ConfigError
 from htjax.core.errors import HtjaxError
@@ -61,12 +62,18 @@ def train_command(
     ppo: Optional[str] = typer.Option(
         None, "--ppo", help="JSON object of PPO settings, e.g. '{\"num_steps\": 8}'."
     ),
+    distributed: bool = cli_scale.distributed_option(),
+    coordinator: Optional[str] = cli_scale.coordinator_option(),
+    num_processes: Optional[int] = cli_scale.num_processes_option(),
+    process_id: Optional[int] = cli_scale.process_id_option(),
+    join_timeout: float = cli_scale.join_timeout_option(),
 ) -> None:
     """Train a PPO policy on batched worlds; writes checkpoints and metrics (CSV and JSON).
 
     The checkpoint is rewritten every --checkpoint-every updates and on Ctrl-C (after the update
     in progress; exit code 130); `htjax train --resume CHECKPOINT` continues the run bit for bit.
     """
+    info = cli_scale.join(distributed, coordinator, num_processes, process_id, join_timeout)
     from rich.markup import escape
 
     from htjax.train.commands import run_train
@@ -82,7 +89,26 @@ def train_command(
         if not isinstance(ppo_values, dict):
             fail(f"--ppo must be a JSON object of PPO settings, got {type(ppo_values).__name__}")
     env = load_env(env_id, rules, config)[0] if env_id is not None else None
-    console = Console()
+    console = Console(quiet=info is not None and info.process_id != 0)  # process 0 reports
+    if info is not None:
+        from htjax.core.distributed import check_same_across_processes
+
+        check_same_across_processes(
+            "htjax train --distributed",
+            {
+                "env": env_id,
+                "rules": rules,
+                "config": config,
+                "steps": steps,
+                "seed": seed,
+                "out": out,
+                "num_envs": num_envs,
+                "lr": lr,
+                "ppo": ppo,
+                "opponents": opponents,
+                "resume": resume,
+            },
+        )
 
     def checkpoint_line(path: pathlib.Path, updates: int) -> None:
         console.print(f"checkpoint {escape(str(path))} ({updates} updates)", soft_wrap=True, highlight=False)
@@ -102,6 +128,7 @@ def train_command(
             ppo=ppo_values,
             num_envs=num_envs,
             learning_rate=lr,
+            devices=None if info is None else "all",
         )
     except (HtjaxError, ConfigError) as err:
         fail(str(err))

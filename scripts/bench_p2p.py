@@ -7,6 +7,11 @@
    before its change to the other process's ``on_change`` callback seeing the entry (the
    monotonic clock is shared by all processes of a machine). Directly (one peer listens, the
    other connects) and through ``htjax relay`` (a third process).
+1b. Derived-state latency: two ``LiveGame`` peers (two processes, IPD in open mode, scripted
+   agents, the seats alternating) per action from the agent's choice (just before its
+   ``DocHandle.change``) to the other peer's ``on_derived`` including it; directly and through
+   ``htjax relay``, with incremental deriving and (the comparison) the whole log re-derived per
+   change.
 2. Load: one ``htjax relay`` process serving G concurrent two-peer games (2G WebSocket peers in
    one client process); each game is R rounds, both seats appending a move each round, the
    second seat after it saw the first's. Reports errors, wall time, and the relay's CPU seconds
@@ -17,6 +22,7 @@ Writes ``docs/bench/p2p.json`` and the ``bench_p2p`` section of ``docs/benchmark
 
     python scripts/bench_p2p.py                      # 500 latency moves, 200 games x 20 rounds
     python scripts/bench_p2p.py --small              # 60 moves, 10 games x 5 rounds (a check)
+    python scripts/bench_p2p.py --live-only [--full-derive]   # only 1b, printed
 """
 
 from __future__ import annotations
@@ -217,6 +223,193 @@ async def latency(mode: str, moves: int, header: schema.Header) -> dict:
     }
 
 
+# --------------------------------------------------------------------------- 1b. derived-state latency
+class Stamps:
+    """One live peer's clock readings (``time.monotonic_ns``, shared by the processes of a machine).
+
+    ``decided[(seat, step)]``: its agent chose the action, immediately before ``DocHandle.change``
+    appends it; ``seen[(seat, step)]``: the first of its derivations (``LiveGame.on_derived``)
+    that includes another peer's entry for that seat and step (accepted, or pending in a
+    simultaneous step).
+    """
+
+    def __init__(self, mine: set[int]):
+        self.mine = mine
+        self.decided: dict[str, int] = {}
+        self.arrived: dict[str, int] = {}  # the document changed with the entry in it (transport only)
+        self.seen: dict[str, int] = {}
+        self.full_derives = 0
+        self.derived = asyncio.Event()
+
+    def agent(self, seat: int, after: int | None = None):
+        """A scripted agent; with ``after``, it acts only once this peer derived seat ``after``'s
+        entry of the same step (the IPD then alternates: one action in flight at a time)."""
+
+        async def act(view) -> int:
+            while after is not None and f"{after},{view.step}" not in self.seen:
+                self.derived.clear()
+                await self.derived.wait()
+            legal = [int(a) for a in view.legal.nonzero()[0]]
+            action = legal[(view.step + seat) % len(legal)]  # scripted: alternate the legal actions
+            self.decided[f"{seat},{view.step}"] = time.monotonic_ns()
+            return action
+
+        return act
+
+    def on_change(self, handle) -> None:
+        now = time.monotonic_ns()
+        doc = handle.doc
+        log = schema.list_id(doc, "log")
+        n = doc.length(log)
+        for i in range(max(0, n - 4), n):  # concurrent appends land near the end
+            entry = doc.get(log, i)[1]
+            seat, step = doc.get(entry, "seat")[0][1], doc.get(entry, "step")[0][1]
+            if seat not in self.mine:
+                self.arrived.setdefault(f"{seat},{step}", now)
+
+    def on_derived(self, d) -> None:
+        now = time.monotonic_ns()
+        rows = [(t, i) for t, row in enumerate(d.accepted) for i in row]
+        rows += [(d.length, i) for i in d.pending.values()]
+        for t, i in rows:
+            seat = d.entries[i].seat
+            if seat not in self.mine:
+                self.seen.setdefault(f"{seat},{t}", now)
+        self.derived.set()
+
+
+_EXTEND = None
+
+
+def _full_derive_only(on: bool = True) -> None:
+    """The comparison: every change derives the whole log (``derive_entries``), as LiveGame did
+    before deriving was incremental."""
+    global _EXTEND
+    from htjax.sync.incremental import IncrementalDeriver
+
+    if _EXTEND is None:
+        _EXTEND = IncrementalDeriver._extend
+    IncrementalDeriver._extend = (lambda self, *args: None) if on else _EXTEND
+
+
+LIVE_GAMES = {
+    # name: (make(rounds), what the report calls it); IPD: simultaneous, the seats alternated by
+    # the scripted agents; blackjack: turn-based, two seats, a session of many rounds
+    "ipd": (lambda n: ("prisoners_dilemma", {"rounds": n}), "IPD, open mode"),
+    "blackjack": (
+        lambda n: ("blackjack", {"num_seats": 2, "episode": "session", "max_rounds": max(1, n // 2)}),
+        "blackjack (2 seats, a session), open mode",
+    ),
+}
+
+
+def _live_env(game: str, rounds: int):
+    import htjax
+
+    env_id, config = LIVE_GAMES[game][0](rounds)
+    return htjax.make(env_id, **config)
+
+
+async def live_peer(url: str, document_id: str) -> None:
+    """The second process of the derived-state latency: plays seat 1, prints its stamps."""
+    from htjax.sync.document import EpisodeDoc
+    from htjax.sync.live.peers import join_game
+
+    repo = Repo()
+    await repo.connect(url)
+    stamps = Stamps({1})
+    probe = await repo.find(document_id, timeout=30)
+    simultaneous = EpisodeDoc(probe.doc).env().simultaneous
+    agent = stamps.agent(1, after=0 if simultaneous else None)  # simultaneous: wait for seat 0
+    game = await join_game(repo, document_id, {1: agent}, on_derived=stamps.on_derived, timeout=30)
+    game.handle.on_change(stamps.on_change)
+    print("ready", flush=True)
+    await game.run(timeout=300)
+    await game.linger(5)
+    stamps.full_derives = game.deriver.full_derives
+    print(
+        json.dumps(
+            {k: v for k, v in vars(stamps).items() if k in ("decided", "arrived", "seen", "full_derives")}
+        ),
+        flush=True,
+    )
+    await repo.close()
+
+
+async def live_latency(mode: str, rounds: int, full: bool = False, name: str = "ipd") -> dict:
+    """Two LiveGame peers (two processes) play one IPD game in open mode; per action, the time
+    from the actor's append to the other peer's derived state including it."""
+    from htjax.sync.live.peers import host_game
+
+    _full_derive_only(full)
+    relay = None
+    repo = Repo()
+    if mode == "direct":
+        url = await repo.listen()
+    else:
+        relay, url = start_server("relay", tempfile.mkdtemp(prefix="bench-p2p-live-"))
+        await repo.connect(url)
+    stamps = Stamps({0})
+    game = await host_game(
+        repo, _live_env(name, rounds), "open", {0: stamps.agent(0)}, on_derived=stamps.on_derived
+    )
+    game.handle.on_change(stamps.on_change)
+    if relay is not None:
+        await game.handle.wait_synced(10)
+    peer = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--live-peer",
+        url,
+        game.handle.document_id,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "BENCH_P2P_FULL_DERIVE": "1" if full else ""},
+    )
+    assert (await asyncio.wait_for(peer.stdout.readline(), 120)).strip() == b"ready"
+    result = await game.run(timeout=300)
+    await game.linger(5)
+    other = json.loads((await asyncio.wait_for(peer.stdout.readline(), 120)).decode())
+    await peer.wait()
+    await repo.close()
+    if relay is not None:
+        relay.terminate()
+        relay.wait(10)
+    skip = lambda k: int(k.split(",")[1]) < WARMUP  # noqa: E731  (compiles happen in the first steps)
+    a_to_b = [
+        (other["seen"][k] - t) / 1e6 for k, t in stamps.decided.items() if k in other["seen"] and not skip(k)
+    ]
+    b_to_a = [
+        (stamps.seen[k] - t) / 1e6 for k, t in other["decided"].items() if k in stamps.seen and not skip(k)
+    ]
+    both = sorted(a_to_b + b_to_a)
+    mine = vars(stamps)
+    transport = {
+        name: [
+            (receiver["arrived"][k] - t) / 1e6
+            for k, t in actor["decided"].items()
+            if k in receiver["arrived"] and not skip(k)
+        ]
+        for name, actor, receiver in (("a_to_b", mine, other), ("b_to_a", other, mine))
+    }
+    return {
+        "mode": mode,
+        "deriving": "full (derive_entries per change)" if full else "incremental",
+        "env": LIVE_GAMES[name][1],
+        "median_transport_ms": statistics.median(transport["a_to_b"] + transport["b_to_a"]),
+        "median_transport_a_to_b_ms": statistics.median(transport["a_to_b"]),
+        "median_transport_b_to_a_ms": statistics.median(transport["b_to_a"]),
+        "steps": result.replay.length,
+        "samples": len(both),
+        "median_ms": statistics.median(both),
+        "p99_ms": both[min(len(both) - 1, int(0.99 * len(both)))],
+        "max_ms": both[-1],
+        "median_a_to_b_ms": statistics.median(a_to_b),
+        "median_b_to_a_ms": statistics.median(b_to_a),
+        "full_derives": [game.deriver.full_derives, other["full_derives"]],
+        "load_average": os.getloadavg()[0],
+    }
+
+
 # --------------------------------------------------------------------------- 2. load
 async def one_game(url: str, header: schema.Header, rounds: int, timeout: float) -> int:
     a, b = Repo(), Repo()
@@ -305,6 +498,31 @@ def markdown(report: dict) -> str:
         r = lat[mode]
         name = "direct (listen/connect)" if mode == "direct" else "through `htjax relay`"
         lines.append(f"| {name} | {r['median_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {r['max_ms']:.2f} ms |")
+    live = report["live_latency"]
+    lines += [
+        "",
+        "Latency from one peer's action to the other peer's **derived state** including it: two "
+        "`LiveGame` peers (two processes) play one game in open mode with scripted agents: an IPD "
+        f"of {report['rounds_live']} rounds, the seats alternating (seat 1 acts once it derived seat "
+        "0's action of the step, so one action is in flight at a time), and a blackjack session "
+        "(two seats, turn-based). Per action, from the agent's choice (immediately before "
+        "`DocHandle.change`) to the first `LiveGame.on_derived` of the other process that includes "
+        f"it (accepted, or pending in a simultaneous step), after {WARMUP} warm-up steps (compiles "
+        "excluded). *transport* is the part until the other peer's document has the entry; *full* "
+        "is the comparison: every change derives the whole log with `derive_entries` (the same "
+        "`LiveGame` otherwise), as before deriving was incremental; its p99 includes the replay's "
+        "recompiles as the padded episode grows:",
+        "",
+        "| game | path | deriving | actions | median | p99 | max | transport median | load average |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in live:
+        name = "direct" if r["mode"] == "direct" else "`htjax relay`"
+        lines.append(
+            f"| {r['env'].split(',')[0]} | {name} | {r['deriving'].split(' ')[0]} | {r['samples']} | "
+            f"{r['median_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {r['max_ms']:.2f} ms | "
+            f"{r['median_transport_ms']:.2f} ms | {r['load_average']:.1f} |"
+        )
     lines += [
         "",
         f"One server, {report['load'][0]['games']} concurrent two-peer IPD games "
@@ -341,11 +559,17 @@ async def main(args) -> dict:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "load_average_start": os.getloadavg()[0],
         "latency": [],
+        "rounds_live": args.rounds_live,
+        "live_latency": [],
         "load": [],
     }
     for mode in ("direct", "relay"):
         report["latency"].append(await latency(mode, args.moves, header))
         print(json.dumps(report["latency"][-1]), flush=True)
+    for name, full in (("ipd", False), ("blackjack", False), ("ipd", True)):
+        for mode in ("direct", "relay"):
+            report["live_latency"].append(await live_latency(mode, args.rounds_live, full, name))
+            print(json.dumps(report["live_latency"][-1]), flush=True)
     for kind in ("relay", "js"):
         report["load"].append(await load(kind, args.games, args.rounds, header))
         print(json.dumps(report["load"][-1]), flush=True)
@@ -359,13 +583,36 @@ if __name__ == "__main__":
     parser.add_argument("--games", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--small", action="store_true", help="60 moves, 10 games x 5 rounds; writes nothing")
+    parser.add_argument(
+        "--rounds-live", type=int, default=100, help="IPD rounds of the LiveGame latency game"
+    )
+    parser.add_argument(
+        "--live-only", action="store_true", help="only the LiveGame latency (prints; writes nothing)"
+    )
+    parser.add_argument(
+        "--full-derive", action="store_true", help="LiveGame latency with the whole log re-derived per change"
+    )
+    parser.add_argument(
+        "--live-game", choices=sorted(LIVE_GAMES), default="ipd", help="the game of --live-only"
+    )
+    parser.add_argument("--live-peer", nargs=2, metavar=("URL", "DOC"), help=argparse.SUPPRESS)
     parser.add_argument("--echo", nargs=3, metavar=("URL", "DOC", "MOVES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo:
         asyncio.run(echo_peer(args.echo[0], args.echo[1], int(args.echo[2])))
         sys.exit(0)
+    if os.environ.get("BENCH_P2P_FULL_DERIVE"):  # the peer process of a --full-derive game
+        _full_derive_only()
+    if args.live_peer:
+        asyncio.run(live_peer(*args.live_peer))
+        sys.exit(0)
     if args.small:
-        args.moves, args.games, args.rounds = 60, 10, 5
+        args.moves, args.games, args.rounds, args.rounds_live = 60, 10, 5, 60
+    if args.live_only:
+        for mode in ("direct", "relay"):
+            result = asyncio.run(live_latency(mode, args.rounds_live, args.full_derive, args.live_game))
+            print(json.dumps(result), flush=True)
+        sys.exit(0)
     report = asyncio.run(main(args))
     if not args.small:
         for path in write_results("p2p", report, markdown(report)):

@@ -27,8 +27,9 @@ htjax envs keep ``init`` cheap (a shoe is reshuffled by resetting a counter, see
 measured comparison (``scripts/bench_autoreset.py``).
 
 Devices: ``devices="all"`` (or a list of devices) shards the world axis over a 1-D mesh, so
-the same code runs on one CPU, one GPU or every accelerator of a host. For several hosts,
-call ``jax.distributed.initialize()`` first and pass ``jax.devices()``; see ``docs/rollout.md``.
+the same code runs on one CPU, one GPU or every accelerator of a host. For several processes
+(hosts), call :func:`htjax.core.distributed.initialize` first: ``"all"`` is then every device of
+every process, each process builds and steps only its own worlds; see ``docs/scale.md``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from htjax.core.distributed import global_array, replicated, world_mesh
 from htjax.core.env import Env, Params, State
 from htjax.core.errors import InvalidActionError, InvalidArgumentError
 from htjax.core.keys import (
@@ -166,20 +168,35 @@ class Rollout:
 
 
 def world_sharding(devices: Sequence[jax.Device] | str | None, num_envs: int):
-    """A ``NamedSharding`` splitting the world axis over ``devices`` (``"all"`` = local devices)."""
+    """A ``NamedSharding`` splitting the world axis over ``devices`` (``"all"`` = every device of
+    every process, see :mod:`htjax.core.distributed`), or ``None`` for ``devices=None``."""
     if devices is None:
         return None
-    if isinstance(devices, str):
-        if devices != "all":
-            raise InvalidArgumentError(f"devices must be 'all', None or a list of devices, got {devices!r}")
-        devices = jax.local_devices()
-    devices = list(devices)
-    if num_envs % len(devices):
+    mesh = world_mesh(devices)
+    if num_envs % mesh.size:
         raise InvalidArgumentError(
-            f"num_envs={num_envs} must be divisible by the number of devices ({len(devices)})"
+            f"num_envs={num_envs} must be divisible by the number of devices ({mesh.size})"
         )
-    mesh = jax.sharding.Mesh(np.asarray(devices), ("worlds",))
     return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("worlds"))
+
+
+@functools.lru_cache(maxsize=64)
+def _sharded_start(env: Env, num_envs: int, sharding, with_params: bool):
+    """``jit`` of a rollout's start whose per-world outputs are split by ``sharding``: every
+    device computes only its own worlds' keys and states (the world keys are threefry splits,
+    partitionable), so each process builds only its share of the initial state."""
+    repl = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
+
+    def start(key, env_params):
+        env_root, pol_root = jax.random.split(key)
+        wkeys = jax.lax.with_sharding_constraint(world_keys(env_root, num_envs), sharding)
+        ekeys = jax.vmap(lambda k: episode_key_for(k, 0))(wkeys)
+        extra = (env_params,) if with_params else ()
+        state = jax.vmap(env.init)(ekeys, *extra)
+        return state, wkeys, jnp.zeros(num_envs, jnp.int32), ekeys, pol_root, jnp.int32(0), env_params
+
+    shard = (sharding,) * 4 + (repl, repl, sharding if with_params else None)
+    return jax.jit(start, out_shardings=shard)
 
 
 @functools.lru_cache(maxsize=64)
@@ -214,10 +231,25 @@ def rollout_start(
         raise InvalidArgumentError(f"num_envs must be a positive int, got {num_envs!r}")
     env_params = world_params(env, env_params, num_envs)
     key = key_data(key)
+    sharding = world_sharding(devices, num_envs)
+    if sharding is not None and not isinstance(key, jax.core.Tracer):
+        placed = None
+        if env_params is not None:
+            placed = {k: global_array(jax.device_get(v), sharding) for k, v in env_params.items()}
+        parts = _sharded_start(env, num_envs, sharding, placed is not None)(np.asarray(key), placed)
+        state, wkeys, episode_index, ekeys, pol_root, t, placed = parts
+        return RolloutCarry(
+            state=state,
+            world_key=wkeys,
+            episode_index=episode_index,
+            episode_key=ekeys,
+            policy_key=pol_root,
+            t=t,
+            env_params=placed,
+        )
     env_root, pol_root = jax.random.split(key)
     wkeys = world_keys(env_root, num_envs)
     ekeys = jax.vmap(lambda k: episode_key_for(k, 0))(wkeys)
-    sharding = world_sharding(devices, num_envs)
     if sharding is not None:
         wkeys, ekeys, env_params = jax.device_put((wkeys, ekeys, env_params), sharding)
     if env_params is None:
@@ -489,7 +521,10 @@ def rollout(
         raise InvalidArgumentError(f"carry holds {carry.episode_index.shape[0]} worlds, num_envs={num_envs}")
     elif env_params is not None:
         raise InvalidArgumentError("pass env_params when starting a rollout; a carry keeps its own")
-    fn = _compiled_steps(env, policy, num_steps, autoreset, record_observations, carry_mesh(carry))
+    mesh = carry_mesh(carry)
+    if mesh is not None and jax.process_count() > 1 and params is not None:
+        params = replicated(params, mesh)  # a global value: jit refuses process-local arrays here
+    fn = _compiled_steps(env, policy, num_steps, autoreset, record_observations, mesh)
     new_carry, traj = fn(carry, params)
     return Rollout(carry=new_carry, trajectory=traj)
 

@@ -14,10 +14,11 @@ from htjax.core.env import Env, UnknownEnvError
 
 __all__ = ["EnvId", "make", "available_envs", "register", "env_class"]
 
-EnvId = Literal["blackjack", "holdem", "prisoners_dilemma"]
+EnvId = Literal["blackjack", "hanabi", "holdem", "prisoners_dilemma"]
 
 _REGISTRY: dict[str, str] = {
     "blackjack": "htjax.envs.blackjack.env:Blackjack",
+    "hanabi": "htjax.envs.hanabi.env:Hanabi",
     "holdem": "htjax.envs.holdem.env:Holdem",
     "prisoners_dilemma": "htjax.envs.prisoners_dilemma.env:IteratedPrisonersDilemma",
 }

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from typing import Any, Literal, Mapping, NamedTuple, Sequence
 
 import automerge.core as am
@@ -441,6 +442,7 @@ def _entry_slow(doc: am.Document, i: int, oid: bytes, times: dict) -> LogEntry:
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a live peer re-reads every entry's creator per change
 def object_actor(obj_id: bytes) -> str:
     """Hex Automerge actor id of the change that created the object ``obj_id`` (see :func:`object_op`)."""
     return object_op(obj_id)[0]
@@ -510,11 +512,12 @@ def read_entries(doc: am.Document, *, creators: bool = False) -> list[LogEntry]:
                     when = times.get(t)
                     if when is None:
                         when = times[t] = _utc(t)
-                    out.append(LogEntry(step, seat, action, actor, when))
+                    out.append(
+                        LogEntry(step, seat, action, actor, when, object_actor(oid) if creators else None)
+                    )
                     continue
-            out.append(_entry_slow(doc, i, oid, times))
-        if creators:
-            out = [e._replace(creator=object_actor(oid)) for e, (_, oid) in zip(out, values(log))]
+            entry = _entry_slow(doc, i, oid, times)
+            out.append(entry._replace(creator=object_actor(oid)) if creators else entry)
     return out
 
 

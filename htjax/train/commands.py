@@ -127,6 +127,7 @@ def run_train(
     resume: str | None = None,
     on_checkpoint=None,
     ppo: dict[str, Any] | None = None,
+    devices=None,
     **ppo_overrides: Any,
 ):
     """Train ``env`` for ``env_steps`` steps and save ``out`` (.npz); returns the :class:`TrainResult`.
@@ -187,6 +188,7 @@ def run_train(
         overwrite=overwrite,
         resume=resume,
         opponents_choice=opponents,
+        devices=devices,
     )
 
 

@@ -28,6 +28,15 @@
 
 Everything is seeded: the same ``(env, config, opponents, key)`` gives the same parameters
 bit for bit on the same machine.
+
+**Devices and processes.** ``make_train(..., devices="all")`` splits the worlds over every device
+of every process (after :func:`htjax.core.distributed.initialize`; see ``docs/scale.md``): the
+update runs under ``jax.shard_map``, each device collects, scores and shuffles its own worlds'
+decisions (world ``w`` draws the policy key it has in the whole batch), takes its minibatch
+gradients and averages them over every device (``lax.pmean``) before the shared Adam step, so
+parameters stay identical everywhere. A run over 2 processes x 2 devices equals one process with
+4 devices bit for bit up to the order of the all-reduce (1e-6); it differs from an unsplit run
+(minibatches are drawn per device).
 """
 
 from __future__ import annotations
@@ -40,8 +49,10 @@ import chex
 import jax
 import jax.numpy as jnp
 import optax
+from jax.sharding import PartitionSpec as P
 
 from htjax.core.config import check_bool, check_choice, check_float, check_int
+from htjax.core.distributed import replicated, world_mesh
 from htjax.core.env import Env
 from htjax.core.errors import ConfigError
 from htjax.core.keys import policy_key
@@ -234,7 +245,7 @@ class Trainer:
       steps_per_update: env steps per update (``num_envs * num_steps``).
     """
 
-    def __init__(self, env: Env, config: PPOConfig, opponents: Opponents | None = None):
+    def __init__(self, env: Env, config: PPOConfig, opponents: Opponents | None = None, devices=None):
         if opponents is not None and config.snapshot_pool:
             raise ConfigError("use either fixed opponents or snapshot_pool > 0, not both")
         if (opponents is not None or config.snapshot_pool) and env.num_players < 2:
@@ -252,6 +263,17 @@ class Trainer:
             activation=config.activation,
         )
         self.steps_per_update = config.num_envs * config.num_steps
+        self.mesh = None if devices is None else world_mesh(devices)
+        if self.mesh is not None and self.mesh.size == 1:
+            self.mesh = None
+        if self.mesh is not None:
+            d = self.mesh.size
+            if config.num_envs % d or (config.num_envs // d * config.num_steps) % config.num_minibatches:
+                raise ConfigError(
+                    f"config field 'num_envs' ({config.num_envs}) must split evenly over {d} devices, and "
+                    f"num_minibatches ({config.num_minibatches}) must divide each device's "
+                    f"num_envs / {d} * num_steps decisions"
+                )
         schedule: Any = config.learning_rate
         if config.anneal_updates:
             total = config.anneal_updates * config.update_epochs * config.num_minibatches
@@ -261,7 +283,7 @@ class Trainer:
         self.optimizer = optax.chain(
             optax.clip_by_global_norm(config.max_grad_norm), optax.adam(schedule, eps=1e-5)
         )
-        self.train_step = jax.jit(self._train_step)
+        self.train_step = jax.jit(self._train_step if self.mesh is None else self._sharded_train_step)
 
     # ----------------------------------------------------------------- set-up
     def init(self, key: jax.Array, opponent_params: tuple | None = None) -> RunnerState:
@@ -275,15 +297,20 @@ class Trainer:
             pool = jax.tree_util.tree_map(lambda p: jnp.broadcast_to(p, (k,) + p.shape), params)
         if opponent_params is None:
             opponent_params = self.opponents.params if self.opponents is not None else ()
-        return RunnerState(
+        devices = None if self.mesh is None else list(self.mesh.devices.flat)
+        shared = dict(
             params=params,
             opt_state=self.optimizer.init(params),
-            carry=rollout_start(self.env, k_env, self.config.num_envs),
             update=jnp.int32(0),
             pool=pool,
             pool_count=jnp.int32(1),
             opponent_params=tuple(opponent_params),
             key=k_shuffle,
+        )
+        if self.mesh is not None:  # global values, the same on every device of every process
+            shared = replicated(shared, self.mesh)
+        return RunnerState(
+            carry=rollout_start(self.env, k_env, self.config.num_envs, devices=devices), **shared
         )
 
     def policy(self, *, greedy: bool = False):
@@ -328,15 +355,18 @@ class Trainer:
         action = jnp.where(learner, a_learn, a_opp).astype(jnp.int32)
         return action, log_prob, value, learner
 
-    def _collect(self, rs: RunnerState):
+    def _collect(self, rs: RunnerState, first: jax.Array | int = 0):
+        """Roll out the carry's worlds; ``first`` is the index of its first world in the whole
+        batch (a device's share under :meth:`_sharded_train_step`), which picks their keys and seats."""
         env, cfg = self.env, self.config
-        n = cfg.num_envs
-        seats = learner_seats(env, n, self.mode == "all_seats")
-        worlds = jnp.arange(n, dtype=jnp.int32)
+        n, total = rs.carry.episode_index.shape[0], cfg.num_envs
+        share = (lambda x: x) if n == total else (lambda x: jax.lax.dynamic_slice_in_dim(x, first, n))  # noqa: E731
+        seats = share(learner_seats(env, total, self.mode == "all_seats"))
+        worlds = first + jnp.arange(n, dtype=jnp.int32)
 
         def one_step(c: RolloutCarry, _):
             state = c.state
-            keys = jax.random.split(policy_key(c.policy_key, c.t), n)
+            keys = share(jax.random.split(policy_key(c.policy_key, c.t), total))
             action, log_prob, value, learner = jax.vmap(
                 functools.partial(self._act_world, rs), in_axes=(0, 0, 0, 0, 0)
             )(state, seats, worlds, c.episode_index, keys)
@@ -424,9 +454,42 @@ class Trainer:
         }
         return loss, aux
 
-    def _train_step(self, rs: RunnerState):
+    def _sharded_train_step(self, rs: RunnerState):
+        """:meth:`_train_step` per device under ``shard_map``: worlds split, the rest replicated."""
+        worlds = P("worlds")
+        carry_spec = RolloutCarry(
+            state=worlds,
+            world_key=worlds,
+            episode_index=worlds,
+            episode_key=worlds,
+            policy_key=P(),
+            t=P(),
+            env_params=None if rs.carry.env_params is None else worlds,
+        )
+        spec = RunnerState(
+            params=P(),
+            opt_state=P(),
+            carry=carry_spec,
+            update=P(),
+            pool=None if rs.pool is None else P(),
+            pool_count=P(),
+            opponent_params=P(),
+            key=P(),
+        )
+        return jax.shard_map(
+            functools.partial(self._train_step, axis="worlds"),
+            mesh=self.mesh,
+            in_specs=(spec,),
+            out_specs=(spec, P()),
+            check_vma=False,
+        )(rs)
+
+    def _train_step(self, rs: RunnerState, axis: str | None = None):
+        """One update; with ``axis`` (under ``shard_map``) on this device's worlds, with the
+        gradients averaged and the metrics totalled over ``axis``."""
         cfg = self.config
-        carry, b, seats = self._collect(rs)
+        first = 0 if axis is None else jax.lax.axis_index(axis) * rs.carry.episode_index.shape[0]
+        carry, b, seats = self._collect(rs, first)
         adv, target = self._advantages(rs, carry, b, seats)
         lead = adv.ndim  # 2 (turn-based) or 3 (simultaneous: [T, N, P])
         flat = lambda x: x.reshape((-1,) + x.shape[lead:])  # noqa: E731
@@ -445,6 +508,8 @@ class Trainer:
 
         def epoch(c, key):
             params, opt_state = c
+            if axis is not None:  # each device shuffles its own decisions its own way
+                key = jax.random.fold_in(key, jax.lax.axis_index(axis))
             perm = jax.random.permutation(key, size)
             shuffled = jax.tree_util.tree_map(
                 lambda x: x[perm].reshape((cfg.num_minibatches, mb_size) + x.shape[1:]), data
@@ -453,6 +518,8 @@ class Trainer:
             def minibatch(c2, mb):
                 params, opt_state = c2
                 (_, aux), grads = jax.value_and_grad(self._loss, has_aux=True)(params, mb, ent_coef)
+                if axis is not None:  # data parallel: every device applies the mean gradient
+                    grads = jax.lax.pmean(grads, axis)
                 updates, opt_state = self.optimizer.update(grads, opt_state, params)
                 return (optax.apply_updates(params, updates), opt_state), aux
 
@@ -471,8 +538,9 @@ class Trainer:
                 lambda stack, p: jnp.where(take, stack.at[slot].set(p), stack), pool, params
             )
             pool_count = pool_count + take.astype(jnp.int32)
-        metrics = self._metrics(b, seats)
-        metrics.update({k: jnp.mean(v) for k, v in aux.items()})
+        metrics = self._metrics(b, seats, axis)
+        mean = (lambda x: x) if axis is None else (lambda x: jax.lax.pmean(x, axis))  # noqa: E731
+        metrics.update({k: mean(jnp.mean(v)) for k, v in aux.items()})
         metrics["ent_coef"] = ent_coef
         new_rs = rs.replace(
             params=params,
@@ -485,18 +553,24 @@ class Trainer:
         )
         return new_rs, metrics
 
-    def _metrics(self, b: _Batch, seats):
-        episodes = b.done.sum().astype(jnp.float32)
-        learner_reward = jnp.sum(b.rewards * seats[None].astype(jnp.float32))
-        seats_per_world = jnp.sum(seats[0]).astype(jnp.float32)
+    def _metrics(self, b: _Batch, seats, axis: str | None = None):
+        total = (lambda x: x) if axis is None else (lambda x: jax.lax.psum(x, axis))  # noqa: E731
+        episodes = total(b.done.sum().astype(jnp.float32))
+        learner_reward = total(jnp.sum(b.rewards * seats[None].astype(jnp.float32)))
+        seats_per_world = jnp.sum(seats[0]).astype(jnp.float32)  # the same in every world
         return {
             "env_steps": jnp.float32(self.steps_per_update),
             "episodes": episodes,
             "return_per_episode": learner_reward / jnp.maximum(episodes, 1.0) / seats_per_world,
-            "reward_per_step": learner_reward / b.done.size / seats_per_world,
+            "reward_per_step": learner_reward / self.steps_per_update / seats_per_world,
         }
 
 
-def make_train(env: Env, config: PPOConfig | None = None, opponents: Opponents | None = None) -> Trainer:
-    """Build the PPO :class:`Trainer` of ``env`` (jit compiles on the first ``train_step``)."""
-    return Trainer(env, config if config is not None else PPOConfig(), opponents)
+def make_train(
+    env: Env, config: PPOConfig | None = None, opponents: Opponents | None = None, *, devices=None
+) -> Trainer:
+    """Build the PPO :class:`Trainer` of ``env`` (jit compiles on the first ``train_step``).
+
+    ``devices`` (``"all"`` or a list) splits the worlds over devices, across processes too after
+    :func:`htjax.core.distributed.initialize`; gradients are averaged over every device."""
+    return Trainer(env, config if config is not None else PPOConfig(), opponents, devices)

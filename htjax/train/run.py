@@ -143,6 +143,7 @@ def train(
     resume: str | pathlib.Path | None = None,
     opponents_choice: str | None = None,
     handle_interrupt: bool = True,
+    devices=None,
 ) -> TrainResult:
     """Run PPO until ``updates`` updates are done; save checkpoints to ``out`` (.npz).
 
@@ -158,6 +159,8 @@ def train(
         opponents and seed must equal these; see :func:`htjax.train.resume.load_run_state`).
       opponents_choice: the name the opponents were chosen by (``"ipd-classic"``), recorded.
       handle_interrupt: with ``out``, catch Ctrl-C as described in the module docstring.
+      devices: ``"all"`` (or a list) splits the worlds over devices, over every process after
+        :func:`htjax.core.distributed.initialize` (``docs/scale.md``); process 0 writes the files.
       command, console, progress, on_update: what to record and how to show progress;
         ``on_update(u, row)`` is called after update ``u`` (0-based) with its metrics row.
 
@@ -171,8 +174,17 @@ def train(
 
     _positive("updates", updates, 1)
     _positive("checkpoint_every", checkpoint_every, 0)
+    from htjax.core.distributed import gather
+
+    writer = jax.process_index() == 0  # one process writes; every process gathers the state
+    if resume is not None and jax.process_count() > 1:
+        raise ConfigError(
+            "resume: continue a run in one process (htjax train --resume without --distributed)"
+        )
     path = None
-    if out is not None:
+    if out is not None and not writer:
+        path = pathlib.Path(out)
+    elif out is not None:
         path = prepare_output_path(
             out,
             suffix=".npz",
@@ -182,7 +194,7 @@ def train(
             own=resume,
             hint="replace it with --overwrite (overwrite=True) or continue its run with --resume (resume=...)",
         )
-    trainer = make_train(env, config, opponents)
+    trainer = make_train(env, config, opponents, devices=devices)
     names = (
         list(opponents.names)
         if opponents is not None
@@ -226,11 +238,15 @@ def train(
 
     def save(u_done: int, session_wall: float | None = None) -> None:
         nonlocal saved_at
+        host_rs = gather(rs)  # a collective: every process takes part, process 0 writes
+        if not writer:
+            saved_at = u_done
+            return
         wall = wall_before + (time.perf_counter() - start if session_wall is None else session_wall)
         save_run_checkpoint(
             path,
             trainer,
-            rs,
+            host_rs,
             seed=seed,
             opponents=names,
             opponents_choice=opponents_choice,

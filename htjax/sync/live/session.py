@@ -35,8 +35,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from htjax.sync import schema
+from htjax.sync.derive import Derivation
 from htjax.sync.document import EpisodeDoc, utc_now
 from htjax.sync.errors import DealingError, LiveGameError
+from htjax.sync.incremental import IncrementalDeriver
 from htjax.sync.live import channel
 from htjax.sync.live.agents import Agent, describe
 from htjax.sync.live.dealing import agreed_key, commitment, dealer_key, new_share
@@ -45,7 +47,6 @@ from htjax.sync.live.finish import (
     DealerSecret,
     check_private,
     check_views,
-    derive_with,
     done_of,
     finish,
     state_at,
@@ -89,6 +90,12 @@ class LiveGame:
       on_view: called with each new :class:`SeatView` of this peer's seats (a UI).
       resend_every: seconds between the dealer's re-sends of the current private views (a peer
         that (re)connects late still gets its view: ephemeral messages are not stored).
+      on_derived: called with each new :class:`~htjax.sync.derive.Derivation` this peer derives
+        (a peer with the key: open mode, or the dealer), right after deriving (benchmarks, UIs).
+
+    Deriving is incremental (:class:`~htjax.sync.incremental.IncrementalDeriver`): entries
+    appended after the part of the log already derived are stepped one by one; any other
+    change of the log derives it whole. The result is the full merge rule's either way.
     """
 
     def __init__(
@@ -100,6 +107,7 @@ class LiveGame:
         name: str = "peer",
         on_view: Callable[[SeatView], None] | None = None,
         resend_every: float = 0.5,
+        on_derived: Callable[[Derivation], None] | None = None,
     ):
         self.handle = handle
         self.doc = EpisodeDoc(handle.doc)  # raises on another schema, version or a corrupt document
@@ -114,6 +122,9 @@ class LiveGame:
         self.name = name
         self.on_view = on_view
         self.resend_every = resend_every
+        self.on_derived = on_derived
+        self.deriver = IncrementalDeriver(self.env)
+        self._derived: tuple[Derivation, Any] | None = None  # the last derivation and its views
         self.actor = handle.doc.get_actor().hex()
         self._ecdh = channel.new_private_key()
         self._shares = {seat: new_share() for seat in self.agents}
@@ -315,32 +326,22 @@ class LiveGame:
         ):
             self._key_written = True
             self.handle.change(lambda tx: _put_key(tx, key))
-        d = derive_with(env, self.doc, key, info)
+        header = dataclasses.replace(self.doc.header, episode_key=tuple(key))
+        d = self.deriver.derive(header, self.doc.entries(), info.bindings())
+        if self._derived is None or self._derived[0] is not d:
+            if self.on_derived is not None:
+                self.on_derived(d)
+            self._derived = (d, self._seat_views(d))
         t = d.length
-        state = state_at(d.states, t)
-        obs = observations(env, state)
+        state, obs, views = self._derived[1]
         done = done_of(state)
         if self.secret is not None:
             self._deal(info, d, state, obs)
         to_move = to_move_of(env, state)
-        public = env.public_view(state)
-        for seat in self.agents:
-            view = SeatView(
-                seat,
-                t,
-                to_move,
-                done,
-                obs[seat],
-                legal_of(env, state, seat, to_move),
-                str(env.render_text(state, seat)),
-                public=public,
-            )
-            if env.simultaneous and seat in d.pending:
-                view.legal = np.zeros_like(view.legal)
-                view.to_move = tuple(s for s in to_move if s not in d.pending)
+        for view in views:
             self._show(view)
             if view.my_turn:
-                self._act(seat, view)
+                self._act(view.seat, view)
         self.status = f"step {t}: waiting for seat(s) {[s for s in to_move if s not in d.pending]}"
         if done:
             self.status = "game over: waiting for the final document"
@@ -355,6 +356,30 @@ class LiveGame:
                 self._finished = True
                 share = self.secret.share if self.secret is not None else None
                 self.handle.change(lambda tx: finish(tx, env, self.doc, d, key, share))
+
+    def _seat_views(self, d: Derivation) -> tuple[Any, np.ndarray, list[SeatView]]:
+        """The last state of ``d``, every seat's observation and this peer's seats' views."""
+        env = self.env
+        state = state_at(d.states, d.length)
+        obs = observations(env, state)
+        to_move, done, public = to_move_of(env, state), done_of(state), env.public_view(state)
+        views = []
+        for seat in self.agents:
+            view = SeatView(
+                seat,
+                d.length,
+                to_move,
+                done,
+                obs[seat],
+                legal_of(env, state, seat, to_move),
+                str(env.render_text(state, seat)),
+                public=public,
+            )
+            if env.simultaneous and seat in d.pending:
+                view.legal = np.zeros_like(view.legal)
+                view.to_move = tuple(s for s in to_move if s not in d.pending)
+            views.append(view)
+        return state, obs, views
 
     def _deal(self, info: LiveInfo, d, state, obs) -> None:
         t = d.length
