@@ -549,7 +549,7 @@ def tournament_command(
 
 
 # the other commands register themselves on `app` (they import it, so they come last)
-from htjax import cli_episodes, cli_live, cli_mcp, cli_train  # noqa: E402,F401,I001
+from htjax import cli_episodes, cli_live, cli_mcp, cli_train, cli_web  # noqa: E402,F401,I001
 
 
 def main() -> None:  # pragma: no cover - console-script entry

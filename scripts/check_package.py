@@ -33,6 +33,10 @@ import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 POLICIES = sorted(p.name for p in (ROOT / "htjax" / "policies").iterdir() if p.suffix in (".onnx", ".json"))
+# the built web page of `htjax serve` (committed build output: pip users need no Node)
+WEB_STATIC = sorted(
+    str(p.relative_to(ROOT)) for p in (ROOT / "htjax" / "web" / "static").rglob("*") if p.is_file()
+)
 # what a build, the tests and the JavaScript reader need from the sdist (besides the htjax package)
 SDIST_NEEDS = (
     "pyproject.toml",
@@ -40,6 +44,8 @@ SDIST_NEEDS = (
     "package.json",
     "package-lock.json",
     "js/read_episode.mjs",
+    "web/build.mjs",
+    "web/src/main.js",
     "tests/conftest.py",
     "docs/installing.md",
 )
@@ -105,6 +111,8 @@ def build(tmp: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
     in_wheel = set(zipfile.ZipFile(wheel).namelist())
     missing = [p for p in POLICIES if f"htjax/policies/{p}" not in in_wheel]
     expect(bool(POLICIES) and not missing, f"{wheel.name} lacks shipped policy files {missing}")
+    missing = [p for p in WEB_STATIC if p not in in_wheel]
+    expect(bool(WEB_STATIC) and not missing, f"{wheel.name} lacks the web page's files {missing}")
     top = sdist.name[: -len(".tar.gz")]
     with tarfile.open(sdist) as archive:
         in_sdist = set(archive.getnames())

@@ -38,6 +38,7 @@ COMMANDS = (
     "merge",
     "whatif",
     "relay",
+    "serve",
 )
 
 
@@ -174,6 +175,10 @@ def _cases(f):
         ("relay", "--storage", str(f["dir"])),  # junk.automerge: not a document id, not a document
         ("relay", "--storage", str(f["folder"]), "--port", "70000"),
         ("relay", "--storage", str(f["folder"]), "--rate", "0"),
+        ("serve", "--port", "70000"),
+        ("serve", "--host", "nosuchhost.invalid", "--port", "0"),
+        ("serve", "--port", "0", "--episodes", str(f["text"])),  # a file, not a folder
+        ("serve", "--port", "0", "--episodes", f["unwritable"] + "/games"),
         # the command line itself
         ("no_such_command",),
         ("bench",),
