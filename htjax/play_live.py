@@ -23,6 +23,7 @@ from rich.console import Console
 from htjax.core.env import Env
 from htjax.core.errors import InvalidArgumentError
 from htjax.play import HELP_WORDS, QUIT_WORDS, parse_action
+from htjax.policies import load as load_policy
 from htjax.sync import save
 from htjax.sync.errors import DealingError, LiveGameError, ReplayMismatchError
 from htjax.sync.live import LIVE_MODES, SeatView, make_agent, parse_seat, read_live
@@ -95,7 +96,10 @@ def _agents(env: Env, specs: list[SeatSpec], seed: int, console: Console, read_l
         )
     person = _person(env, console, read_line)
     return {
-        s.seat: _announced(make_agent(s, env, seed=seed, person=person), env, console, s.seat) for s in specs
+        s.seat: _announced(
+            make_agent(s, env, seed=seed, person=person, load_policy=load_policy), env, console, s.seat
+        )
+        for s in specs
     }
 
 

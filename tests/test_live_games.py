@@ -9,7 +9,8 @@ import pytest
 
 import htjax
 import htjax.sync as sync
-from htjax.sync.live import LiveGame, RandomAgent
+from htjax.policies import load as load_policy
+from htjax.sync.live import LiveGame, PolicyAgent, RandomAgent
 from htjax.sync.live.peers import game_url, host_game, join_game, split_game_url
 from htjax.sync.repo import RelayServer, Repo
 
@@ -175,11 +176,11 @@ def test_node_reads_a_live_game_mid_game_and_finished(tmp_path):
 def test_a_jax_policy_and_an_onnx_policy_play_each_other(tmp_path):
     import jax.numpy as jnp
 
-    from htjax.sync.live import JaxAgent, PolicyAgent
+    from htjax.sync.live import JaxAgent
 
     env = htjax.make("prisoners_dilemma")  # the shipped ipd policy's rules (100 rounds)
     first_legal = JaxAgent(lambda params, obs, mask, key: jnp.argmax(mask), name="first-legal")
-    onnx = PolicyAgent("ipd", env, seed=3)
+    onnx = PolicyAgent(load_policy("ipd", env), seed=3)
 
     async def main():
         host, guest, relay, url = await _connected(False, tmp_path)

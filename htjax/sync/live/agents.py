@@ -39,19 +39,19 @@ class RandomAgent:
 
 
 class PolicyAgent:
-    """An exported ONNX policy (shipped name or ``.onnx`` path) on the seat's own observation.
+    """An exported ONNX policy on the seat's own observation.
 
-    Raises (at construction): ``htjax.policies.UnknownPolicyError``, ``OnnxModelError`` or
-    ``EnvMismatchError`` (a policy made for another env) as :func:`htjax.policies.load`.
+    Args:
+      model: a loaded policy (``.name`` and ``.act(obs, mask, rng, greedy=)``, as
+        :func:`htjax.policies.load` returns; the sync layer does not import the policy files'
+        package, so the caller loads it).
     """
 
     kind = "policy"
 
-    def __init__(self, policy: str, env: Env, *, seed: int = 0, greedy: bool = False):
-        from htjax.policies import load
-
-        self.model = load(policy, env)
-        self.policy = self.model.name
+    def __init__(self, model: Any, *, seed: int = 0, greedy: bool = False):
+        self.model = model
+        self.policy = model.name
         self.greedy = greedy
         self.rng = np.random.default_rng([seed, 0x0F1])
 
@@ -108,15 +108,29 @@ def parse_seat(text: str, env: Env) -> SeatSpec:
     return SeatSpec(n, who.strip())
 
 
-def make_agent(spec: SeatSpec, env: Env, *, seed: int = 0, person: Agent | None = None) -> Agent:
-    """The agent of a parsed spec; ``person`` is the agent used for ``person`` (the terminal's)."""
+def make_agent(
+    spec: SeatSpec,
+    env: Env,
+    *,
+    seed: int = 0,
+    person: Agent | None = None,
+    load_policy: Callable[[str, Env], Any] | None = None,
+) -> Agent:
+    """The agent of a parsed spec; ``person`` is the agent used for ``person`` (the terminal's).
+
+    A policy name or ``.onnx`` path is loaded by ``load_policy(who, env)`` (the CLI passes
+    :func:`htjax.policies.load`, which raises ``UnknownPolicyError``, ``OnnxModelError`` or
+    ``EnvMismatchError`` for a policy made for another env).
+    """
     if spec.who == PERSON:
         if person is None:
             raise InvalidArgumentError(f"seat {spec.seat}: a person can only play at a terminal")
         return person
     if spec.who == RANDOM:
         return RandomAgent(seed + spec.seat)
-    return PolicyAgent(spec.who, env, seed=seed + spec.seat)
+    if load_policy is None:
+        raise InvalidArgumentError(f"seat {spec.seat}: no policy loader given for {spec.who!r}")
+    return PolicyAgent(load_policy(spec.who, env), seed=seed + spec.seat)
 
 
 def describe(agent: Agent) -> tuple[str, str | None]:
