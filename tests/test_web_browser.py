@@ -34,12 +34,24 @@ STEP_MS = 30_000  # the longest any one wait may take (a move, a view, a page)
 METRICS: dict[str, list[float]] = {"inference_ms": [], "action_to_render_ms": [], "first_playable_ms": []}
 
 
+# one worker runs the whole module (one server, one browser; `--dist loadgroup` in addopts)
+pytestmark = pytest.mark.xdist_group("browser")
+
+
 @pytest.fixture(scope="module")
 def artifacts():
+    """The artifacts folder; when the module ends, the timings its tests measured go to
+    metrics.json there (and to stdout): in-browser inference per AI move, page load to the first
+    playable state, click to the next state rendered."""
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     print(f"\nweb test artifacts (screenshots, metrics.json): {ARTIFACTS}")
-    return ARTIFACTS
+    yield ARTIFACTS
+    summary = {
+        name: {"n": len(v), "median": statistics.median(v), "max": max(v)} for name, v in METRICS.items() if v
+    }
+    (ARTIFACTS / "metrics.json").write_text(json.dumps({"summary": summary, "samples": METRICS}, indent=2))
+    print(json.dumps(summary, indent=2))
 
 
 @pytest.fixture(scope="module")
@@ -174,8 +186,16 @@ def _check_ai_moves(page, doc: sync.EpisodeDoc, policy_name: str) -> int:
 
 
 def _collect_timings(page) -> None:
-    METRICS["inference_ms"].extend(page.evaluate("window.htjax.metrics.inferenceMs"))
-    METRICS["action_to_render_ms"].extend(page.evaluate("window.htjax.metrics.actionToRenderMs"))
+    """Keep this page's timings for metrics.json and bound them (generously: the goals are 5 ms
+    per inference and a response well under a second; a loaded CI machine is slower)."""
+    inference = page.evaluate("window.htjax.metrics.inferenceMs")
+    to_render = page.evaluate("window.htjax.metrics.actionToRenderMs")
+    METRICS["inference_ms"].extend(inference)
+    METRICS["action_to_render_ms"].extend(to_render)
+    if inference:
+        assert statistics.median(inference) < 50
+    if to_render:
+        assert statistics.median(to_render) < 5_000
 
 
 # ------------------------------------------------------------------------------------ tests
@@ -189,7 +209,9 @@ def test_page_loads_to_a_playable_blackjack_hand_and_plays_it_by_clicking(server
             break
         page.context.close()
     # navigation start -> the first state with the person's moves enabled (a new game clicked at once)
-    METRICS["first_playable_ms"].append(page.evaluate("window.htjax.metrics.firstPlayableMs"))
+    first_playable = page.evaluate("window.htjax.metrics.firstPlayableMs")
+    METRICS["first_playable_ms"].append(first_playable)
+    assert first_playable < 15_000  # goal 2 s on a quiet machine (metrics.json has the numbers)
     page.screenshot(path=str(artifacts / "blackjack-playing.png"))
     clicks = _play_out(page, lambda b: b[0])  # stand
     state, doc = _finished(page, server)
@@ -344,18 +366,3 @@ def test_the_viewer_steps_through_a_recorded_game_and_refuses_a_malformed_file(s
     assert page.inner_text("#viewer-verify").startswith("verified")
     assert not page.errors
     page.context.close()
-
-
-def test_report_browser_timings(artifacts):
-    """In-browser inference per AI move, page load to the first playable state, click to the next
-    state rendered: written to metrics.json and bounded (generously: the goals are 5 ms, 2 s)."""
-    if not METRICS["inference_ms"] or not METRICS["first_playable_ms"]:
-        pytest.fail("no timings: the game tests of this module did not run first")
-    summary = {
-        name: {"n": len(v), "median": statistics.median(v), "max": max(v)} for name, v in METRICS.items() if v
-    }
-    (artifacts / "metrics.json").write_text(json.dumps({"summary": summary, "samples": METRICS}, indent=2))
-    print(json.dumps(summary, indent=2))
-    assert summary["inference_ms"]["median"] < 50
-    assert summary["first_playable_ms"]["max"] < 15_000
-    assert summary["action_to_render_ms"]["median"] < 5_000
