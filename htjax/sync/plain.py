@@ -42,30 +42,30 @@ def _is_sequence(value: Any) -> bool:
     )
 
 
-def put_plain(tx: am.Transaction, obj: bytes, prop: str, value: Any) -> None:
-    """Write a plain value (None, bool, int, float, str, bytes, datetime, list, dict) at ``obj[prop]``."""
+def _fill(tx: am.Transaction, child: bytes, value: Any) -> None:
+    """Write the items of a mapping or sequence ``value`` into the new object ``child``."""
     if isinstance(value, Mapping):
-        child = tx.put_object(obj, prop, ObjType.Map)
         for k, v in value.items():
             put_plain(tx, child, str(k), v)
-    elif _is_sequence(value):
-        child = tx.put_object(obj, prop, ObjType.List)
+    else:
         for i, v in enumerate(value.tolist() if hasattr(value, "tolist") else value):
             insert_plain(tx, child, i, v)
+
+
+def put_plain(tx: am.Transaction, obj: bytes, prop: str, value: Any) -> None:
+    """Write a plain value (None, bool, int, float, str, bytes, datetime, list, dict) at ``obj[prop]``."""
+    if isinstance(value, Mapping) or _is_sequence(value):
+        kind = ObjType.Map if isinstance(value, Mapping) else ObjType.List
+        _fill(tx, tx.put_object(obj, prop, kind), value)
     else:
         tx.put(obj, prop, *_scalar(value))
 
 
 def insert_plain(tx: am.Transaction, obj: bytes, index: int, value: Any) -> None:
     """Insert a plain value into the list ``obj`` at ``index``."""
-    if isinstance(value, Mapping):
-        child = tx.insert_object(obj, index, ObjType.Map)
-        for k, v in value.items():
-            put_plain(tx, child, str(k), v)
-    elif _is_sequence(value):
-        child = tx.insert_object(obj, index, ObjType.List)
-        for i, v in enumerate(value.tolist() if hasattr(value, "tolist") else value):
-            insert_plain(tx, child, i, v)
+    if isinstance(value, Mapping) or _is_sequence(value):
+        kind = ObjType.Map if isinstance(value, Mapping) else ObjType.List
+        _fill(tx, tx.insert_object(obj, index, kind), value)
     else:
         tx.insert(obj, index, *_scalar(value))
 
