@@ -72,6 +72,16 @@ class CheckReport:
         return "\n".join(lines)
 
 
+_BATCH = 16
+"""Worlds per batched call: the vmap check and the illegal-action continuations share it, so
+``v_step`` compiles once per :func:`check_env`."""
+
+
+_EAGER_STEPS = 20
+"""Steps of the first episode compared with eager execution: op-by-op dispatch costs about a
+second a step for the largest games, and a jit/eager difference shows on the first steps."""
+
+
 class _Programs:
     """Jitted functions of one env, built once per :func:`check_env` call; ``traces`` counts
     how often each was traced (every check shares them, so the count covers the whole run)."""
@@ -121,7 +131,11 @@ def _game_fields(state: State) -> dict[str, Any]:
 
 
 def _random_action(env: Env, state: State, rng: np.random.Generator) -> np.ndarray:
-    mask = np.asarray(state.legal_action_mask)
+    return _random_legal(env, np.asarray(state.legal_action_mask), rng)
+
+
+def _random_legal(env: Env, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random legal action of one world's ``legal_action_mask``."""
     if env.simultaneous:
         return np.array([rng.choice(np.flatnonzero(m)) for m in mask], np.int32)
     return np.int32(rng.choice(np.flatnonzero(mask)))
@@ -189,7 +203,7 @@ def check_env(
         ("bounds", lambda: _check_bounds(env, episodes)),
         ("bad_actions", lambda: _check_bad_actions(p)),
         ("replay", lambda: _check_replay(p, episodes[0])),
-        ("params", lambda: _check_params(env, params, seed)),
+        ("params", lambda: _check_params(p, seed)),
         ("traces_once", lambda: _check_traces_once(p)),  # last: counts every call above
     ]
     for name, check in checks:
@@ -252,18 +266,18 @@ def _check_jit_equals_eager(p: _Programs, episode) -> str:
     key, states, actions = episode
     eager = p.env.init(key, p.params)
     _require(_tree_equal(eager, states[0]), f"init differs at {_first_difference(eager, states[0])}")
-    for t, a in enumerate(actions[:40]):
+    for t, a in enumerate(actions[:_EAGER_STEPS]):
         eager = p.env.step(eager, a, step_key(key, t), p.params)
         _require(
             _tree_equal(eager, states[t + 1]),
             f"step {t} differs at {_first_difference(eager, states[t + 1])}",
         )
-    return f"{min(len(actions), 40)} steps"
+    return f"{min(len(actions), _EAGER_STEPS)} steps"
 
 
 def _check_vmap(p: _Programs, episodes, seed: int) -> str:
     env = p.env
-    n = 5
+    n = _BATCH
     keys = jax.random.split(jax.random.PRNGKey(seed + 100), n)
     batch = p.v_init(keys)
     rng = np.random.default_rng(seed + 100)
@@ -399,36 +413,56 @@ def _check_illegal_never_pays(
             if env.simultaneous
             else [np.int32(a) for a in np.flatnonzero(mask)]
         )
-        for a0 in first_moves:
-            for c in range(continuations):
-                ret = _continuation_return(
-                    p, state, a0, jax.random.PRNGKey(seed * 1000 + n * 100 + c), rng, max_steps
+        starts = [
+            (a0, jax.random.PRNGKey(seed * 1000 + n * 100 + c))
+            for a0 in first_moves
+            for c in range(continuations)
+        ]
+        returns = _continuation_returns(p, state, starts, rng, max_steps)
+        for (a0, _), ret in zip(starts, returns):
+            if ret is None:
+                continue
+            for seat in actors:
+                _require(
+                    illegal_return[seat] <= ret[seat] + 1e-5,
+                    f"seat {seat}: illegal action returns {illegal_return[seat]:+g} but legal play "
+                    f"({env.action_labels[int(np.atleast_1d(a0)[0])]} ...) returned {ret[seat]:+g}",
                 )
-                if ret is None:
-                    continue
-                for seat in actors:
-                    _require(
-                        illegal_return[seat] <= ret[seat] + 1e-5,
-                        f"seat {seat}: illegal action returns {illegal_return[seat]:+g} but legal play "
-                        f"({env.action_labels[int(np.atleast_1d(a0)[0])]} ...) returned {ret[seat]:+g}",
-                    )
-                compared += 1
+            compared += 1
     _require(compared > 0, "no legal continuation finished within max_steps; raise max_steps")
     return f"{len(picks)} states, {compared} legal continuations"
 
 
-def _continuation_return(p: _Programs, state: State, first: np.ndarray, key: jax.Array, rng, max_steps: int):
-    """Every seat's return from ``state`` when ``first`` is played, then random legal play; None
-    if the episode does not end within ``max_steps``."""
-    total = np.zeros(p.env.num_players, np.float64)
-    s, action = state, first
-    for t in range(max_steps):
-        s = p.step(s, action, jax.random.fold_in(key, t))
-        total += np.asarray(s.rewards, np.float64)
-        if bool(s.done):
-            return total
-        action = _random_action(p.env, s, rng)
-    return None
+def _continuation_returns(
+    p: _Programs, state: State, starts: list[tuple[np.ndarray, jax.Array]], rng, max_steps: int
+) -> list[np.ndarray | None]:
+    """Every seat's return (``float64[num_players]``) from ``state`` for each ``(first action,
+    key)`` of ``starts``: that action, then random legal play, step ``t`` keyed
+    ``fold_in(key, t)``; ``None`` where the episode does not end within ``max_steps``.
+
+    The continuations run ``_BATCH`` at a time through the batched step (``vmap`` equals a loop
+    of single steps: the ``vmap_equals_loop`` check), one call per step for the whole batch."""
+    env = p.env
+    fold = jax.vmap(jax.random.fold_in, in_axes=(0, None))
+    out: list[np.ndarray | None] = []
+    for lo in range(0, len(starts), _BATCH):
+        chunk = starts[lo : lo + _BATCH]
+        padded = chunk + [chunk[-1]] * (_BATCH - len(chunk))
+        batch = jax.tree_util.tree_map(lambda x: jnp.stack([x] * _BATCH), state)
+        actions = np.stack([a for a, _ in padded])
+        keys = jnp.stack([k for _, k in padded])
+        total = np.zeros((_BATCH, env.num_players), np.float64)
+        ended = np.zeros(_BATCH, bool)
+        for t in range(max_steps):
+            batch = p.v_step(batch, jnp.asarray(actions), fold(keys, t))
+            total[~ended] += np.asarray(batch.rewards, np.float64)[~ended]
+            ended |= np.asarray(batch.done)
+            if ended.all():
+                break
+            masks = np.asarray(batch.legal_action_mask)
+            actions = np.stack([_random_legal(env, m, rng) for m in masks])
+        out += [total[i].copy() if ended[i] else None for i in range(len(chunk))]
+    return out
 
 
 def _check_masks(episodes) -> str:
@@ -455,15 +489,15 @@ def _check_observe(p: _Programs, episode) -> str:
     env = p.env
     s = episode[1][0]
     low, high = env.observation_bounds
+    # one program with the seat traced serves every seat, and the seat that does not exist
+    observe = jax.jit(lambda st, seat: env.observe(st, seat, p.params))
     for seat in range(env.num_players):
-        obs = np.asarray(env.observe(s, seat, p.params))
+        obs = np.asarray(observe(s, jnp.int32(seat)))
         _require(obs.shape == tuple(env.observation_shape), f"observe({seat}) has shape {obs.shape}")
         _require(bool(np.all((obs >= low) & (obs <= high))), f"observe({seat}) is outside observation_bounds")
     if not env.simultaneous:
         _require(
-            np.array_equal(
-                np.asarray(env.observe(s, int(s.current_player), p.params)), np.asarray(s.observation)
-            ),
+            np.array_equal(np.asarray(observe(s, s.current_player)), np.asarray(s.observation)),
             "observe(current_player) differs from state.observation",
         )
     for bad in (env.num_players, -1):
@@ -472,8 +506,10 @@ def _check_observe(p: _Programs, episode) -> str:
         except InvalidActionError:
             continue
         raise AssertionError(f"observe(state, {bad}) did not raise InvalidActionError")
-    traced = jax.jit(lambda st, seat: env.observe(st, seat, p.params))(s, jnp.int32(env.num_players + 3))
-    _require(not np.asarray(traced).any(), "a traced seat that does not exist must get an all-zero view")
+    _require(
+        not np.asarray(observe(s, jnp.int32(env.num_players + 3))).any(),
+        "a traced seat that does not exist must get an all-zero view",
+    )
     return f"{env.num_players} seats"
 
 
@@ -530,20 +566,21 @@ def _check_replay(p: _Programs, episode) -> str:
     return f"{len(actions)} steps"
 
 
-def _check_params(env: Env, params: Params | None, seed: int) -> str:
+def _check_params(p: _Programs, seed: int) -> str:
+    env, params, init = p.env, p.params, p.init  # the shared jitted init: no recompile
     fields = type(env.config).PARAM_FIELDS
     if not fields:
         return "the game has no rule parameters"
     explicit = env.default_params if params is None else params
     key = jax.random.PRNGKey(seed)
-    a = jax.jit(lambda k: env.init(k, params))(key)
+    a = init(key)
     b = jax.jit(env.init)(key, jax.tree_util.tree_map(jnp.asarray, explicit))
     _require(_tree_equal(a, b), f"init with traced parameters differs at {_first_difference(a, b)}")
     batch = {k: jnp.stack([jnp.asarray(v)] * 3) for k, v in explicit.items()}
     keys = jax.random.split(key, 3)
     c = jax.jit(jax.vmap(env.init))(keys, batch)
     for i in range(3):
-        single = jax.jit(lambda k: env.init(k, params))(keys[i])
+        single = init(keys[i])
         _require(
             _tree_equal(_world(c, i), single), "batched parameters differ from the same parameters alone"
         )
