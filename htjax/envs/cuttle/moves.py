@@ -22,8 +22,14 @@ IDS = jnp.asarray(R.IDS)
 PASSES_TO_DRAW = 3
 
 
+def _set(arr: jax.Array, index, value) -> jax.Array:
+    """``arr.at[index].set(value)`` as an elementwise select (a scatter is a kernel of its own,
+    and compile time on XLA:CPU grows with the kernels)."""
+    return jnp.where(jnp.arange(arr.shape[0]) == index, value, arr)
+
+
 def _put(b: R.Board, card, zone, owner) -> R.Board:
-    return b.replace(zone=b.zone.at[card].set(zone), owner=b.owner.at[card].set(owner))
+    return b.replace(zone=_set(b.zone, card, zone), owner=_set(b.owner, card, owner))
 
 
 def _nxt(rules: Variant, seat):
@@ -110,10 +116,10 @@ def _seven(rules, b):
 def _nine(rules, b):
     t = b.target
     under = (b.zone == R.ATTACHED) & (b.attach_to == t)
-    zone = jnp.where(under, R.SCRAP, b.zone).at[t].set(R.HAND)
+    zone = _set(jnp.where(under, R.SCRAP, b.zone), t, R.HAND)
     owner = b.owner[t]
-    frozen = b.frozen.at[owner].set(t) if rules.nine_freezes else b.frozen
-    return b.replace(zone=zone, attach_to=b.attach_to.at[t].set(-1), frozen=frozen), jnp.bool_(True)
+    frozen = _set(b.frozen, owner, t) if rules.nine_freezes else b.frozen
+    return b.replace(zone=zone, attach_to=_set(b.attach_to, t, -1), frozen=frozen), jnp.bool_(True)
 
 
 _EFFECTS = (_ace, _two, _three, _four, _five, _six, _seven, _nine)
@@ -183,9 +189,9 @@ def _royal(rules, b, c, t, k):
 
 def _attach(rules, b, c, t, k):
     b = _put(b, c, R.ATTACHED, b.actor)
-    return b.replace(
-        attach_to=b.attach_to.at[c].set(t), stamp=b.stamp.at[c].set(b.clock), clock=b.clock + 1
-    ), (jnp.bool_(True))
+    return b.replace(attach_to=_set(b.attach_to, c, t), stamp=_set(b.stamp, c, b.clock), clock=b.clock + 1), (
+        jnp.bool_(True)
+    )
 
 
 def _counter(rules, b, c, t, k):
@@ -234,6 +240,6 @@ def act(rules: Variant, b: R.Board, action: jax.Array) -> R.Board:
     drawn_game = b.passes >= PASSES_TO_DRAW
     # the turn passes: the next seat acts in its main phase, and this seat's frozen card thaws
     nxt = _nxt(rules, b.turn)
-    passed = b.replace(frozen=b.frozen.at[b.turn].set(-1), turn=nxt, actor=nxt, phase=R.MAIN)
+    passed = b.replace(frozen=_set(b.frozen, b.turn, -1), turn=nxt, actor=nxt, phase=R.MAIN)
     b = jax.tree_util.tree_map(lambda x, y: jnp.where(turn_over, x, y), passed, b)
     return b.replace(winner=win, over=(win >= 0) | drawn_game)

@@ -26,7 +26,18 @@ import numpy as np
 from htjax.envs.cuttle import actions as A
 from htjax.envs.cuttle.config import Variant
 
-__all__ = ["BLOCKS", "Board", "Facts", "deal", "facts", "legal_mask", "legal_parts", "points", "winner"]
+__all__ = [
+    "BLOCKS",
+    "PLAY_GROUPS",
+    "Board",
+    "Facts",
+    "deal",
+    "facts",
+    "legal_mask",
+    "legal_parts",
+    "points",
+    "winner",
+]
 
 DECK, HAND, POINT, ROYAL, ATTACHED, SCRAP, REVEALED, STACK, OUT = range(9)
 ZONE_NAMES = ("deck", "hand", "point", "royal", "attached", "scrap", "revealed", "stack", "out")
@@ -37,7 +48,6 @@ N = A.NUM_CARDS
 IDS = np.arange(N, dtype=np.int32)
 VALUE = jnp.asarray(A.VALUE)
 POINTS_OF = jnp.asarray(A.POINTS_OF)
-IS_PLAY_KIND = np.isin(A.KIND, A.PLAY_KINDS)
 ATTACHERS = (40, 41, 42, 43, 52, 53)  # the jacks and the jokers
 
 
@@ -151,6 +161,15 @@ class Facts:
     protected: jax.Array
 
 
+def pick(values: jax.Array, index: jax.Array) -> jax.Array:
+    """``values[index]`` for a short static-length ``values`` (per seat) and a traced ``index``
+    (any shape): a chain of selects, which XLA fuses into its consumers (a gather would not)."""
+    out = jnp.zeros(jnp.shape(index), values.dtype)
+    for i in range(values.shape[0]):
+        out = jnp.where(index == i, values[i], out)
+    return out
+
+
 def facts(rules: Variant, b: Board) -> Facts:
     # only jacks and jokers are ever attached: [6, 54] tables over them, no scatter or sort
     att = jnp.concatenate([b.zone[ATTACHERS[0] : ATTACHERS[0] + 4], b.zone[52:54]]) == ATTACHED
@@ -209,6 +228,10 @@ def winner(rules: Variant, b: Board, f: Facts) -> jax.Array:
 def targets(rules: Variant, b: Board, f: Facts) -> jax.Array:
     """``bool[7, 54]``: per target class (:mod:`~htjax.envs.cuttle.actions` ``T_*``), which
     cards (or, for seats, which offsets) the actor may target now."""
+    return jnp.stack(_target_rows(rules, b, f))
+
+
+def _target_rows(rules: Variant, b: Board, f: Facts) -> list[jax.Array]:
     theirs = (f.control != b.actor) & (f.control >= 0)
     open_ = theirs & ~f.protected
     point = b.zone == POINT
@@ -217,13 +240,58 @@ def targets(rules: Variant, b: Board, f: Facts) -> jax.Array:
     nine = destroy | (point & open_) if rules.nine_points else destroy
     joker = (b.zone == ROYAL) & ((VALUE == A.QUEEN) | (VALUE == A.KING)) & open_
     seat = (jnp.asarray(IDS) >= 1) & (jnp.asarray(IDS) < rules.num_players)
-    return jnp.stack([jnp.ones(N, bool), point & theirs, destroy, nine, point & open_, joker, seat])
+    return [jnp.ones(N, bool), point & theirs, destroy, nine, point & open_, joker, seat]
+
+
+def _play_groups() -> list[tuple[int, int, np.ndarray, np.ndarray, bool]]:
+    """The play kinds' actions grouped by ``(kind, target class)``: ``(kind, tclass, cards
+    bool[54], targets bool[54], triangle)``; every card of a group pairs with every target of
+    it, except in a ``triangle`` group (scuttle), where card ``c`` pairs with the targets ``t < c``."""
+    groups: dict[tuple[int, int], set] = {}
+    for kind, card, target, tclass in A.ACTIONS:
+        if kind in A.PLAY_KINDS:
+            groups.setdefault((kind, tclass), set()).add((max(card, 0), max(target, 0)))
+    out = []
+    for (kind, tclass), pairs in groups.items():
+        cards, tgts = np.zeros(N, bool), np.zeros(N, bool)
+        cards[[c for c, _ in pairs]] = True
+        tgts[[t for _, t in pairs]] = True
+        full = len(pairs) == cards.sum() * tgts.sum()
+        triangle = pairs == {(c, t) for c in np.flatnonzero(cards) for t in np.flatnonzero(tgts) if t < c}
+        assert full or triangle, (kind, tclass)
+        out.append((kind, tclass, cards, tgts, not full))
+    return out
+
+
+PLAY_GROUPS = _play_groups()
+
+
+def _any_play(kinds_ok: list, cards_ok: list, tg: list) -> jax.Array:
+    """``bool[]``: some play move (points, scuttle, one-off, royal, jack, joker) is legal, from
+    the parts alone (a reduction over the assembled mask would repeat its whole assembly)."""
+    ids = jnp.asarray(IDS)
+    found = jnp.bool_(False)
+    for kind, tclass, cards, tgts, triangle in PLAY_GROUPS:
+        c, t = cards_ok[kind] & jnp.asarray(cards), tg[tclass] & jnp.asarray(tgts)
+        if triangle:  # some card above the lowest target
+            found = found | (kinds_ok[kind] & jnp.any(c & (ids > jnp.min(jnp.where(t, ids, N)))))
+        else:
+            found = found | (kinds_ok[kind] & jnp.any(c) & jnp.any(t))
+    return found
 
 
 def legal_parts(rules: Variant, b: Board) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """What the legal mask is made of, before the two phase-wide rules of :func:`legal_mask`:
-    ``(kinds bool[11], cards bool[11, 54], targets bool[7, 54])``; action ``a`` needs
-    ``kinds[KIND[a]] & cards[KIND[a], CARD[a]] & targets[TCLASS[a], TARGET[a]]``."""
+    """What the legal mask is made of: ``(kinds bool[11], cards bool[11, 54], targets bool[7,
+    54])``; action ``a`` is legal exactly when ``kinds[KIND[a]] & cards[KIND[a], CARD[a]] &
+    targets[TCLASS[a], TARGET[a]]``. The two phase-wide rules are folded in: pass is legal in
+    the main phase when the deck is empty or nothing else is, and a 7's revealed card may be
+    discarded only when no revealed card can be played."""
+    kinds, cards, tg = _rows(rules, b)
+    return jnp.stack(kinds), jnp.stack(cards), jnp.stack(tg)
+
+
+def _rows(rules: Variant, b: Board) -> tuple[list, list, list]:
+    """:func:`legal_parts` as lists of rows (stacking them costs a kernel per row on XLA:CPU)."""
     f = facts(rules, b)
     a = b.actor
     ids = jnp.asarray(IDS)
@@ -234,28 +302,19 @@ def legal_parts(rules: Variant, b: Board) -> tuple[jax.Array, jax.Array, jax.Arr
     left = rules.num_cards - b.pos - seven.astype(jnp.int32)  # deck left once the card is played
     oneoff = src & ((VALUE != A.SEVEN) | (left > 0))
     counter = (b.phase == COUNTER) & in_hand & (VALUE == A.TWO) & (f.queens[jnp.maximum(b.last, 0)] == 0)
-    discard = (((b.phase == DISCARD4) | (b.phase == DISCARD5)) & in_hand) | (seven & revealed)
+    discard = ((b.phase == DISCARD4) | (b.phase == DISCARD5)) & in_hand
     retrieve = (b.phase == CHOOSE3) & (b.zone == SCRAP) & (ids != b.pending)
     true = jnp.ones(N, bool)
-    cards_ok = jnp.stack([true, true, true, src, src, oneoff, src, src, counter, discard, retrieve])
     play = main | seven
     can_draw = main & (left > 0) & (f.hand[a] < rules.hand_limit)
-    kinds_ok = jnp.stack(
-        [
-            can_draw,
-            main,
-            b.phase == COUNTER,
-            play,
-            play,
-            play,
-            play,
-            play,
-            b.phase == COUNTER,
-            true[0],
-            true[0],
-        ]
-    )
-    return kinds_ok, cards_ok, targets(rules, b, f)
+    counter_phase = b.phase == COUNTER
+    kinds = [can_draw, main, counter_phase, play, play, play, play, play, counter_phase, true[0], true[0]]
+    cards = [true, true, true, src, src, oneoff, src, src, counter, discard, retrieve]
+    tg = _target_rows(rules, b, f)
+    any_play = _any_play(kinds, cards, tg)
+    kinds[A.PASS] = main & ((left <= 0) | ~(can_draw | any_play))
+    cards[A.DISCARD] = discard | (seven & revealed & ~any_play)  # a 7 revealed nothing playable
+    return kinds, cards, tg
 
 
 def _runs(ids) -> list[tuple[int, int]]:
@@ -289,8 +348,6 @@ def _blocks() -> list[tuple[int, int, tuple, tuple]]:
 
 
 BLOCKS = _blocks()
-_PLAY = jnp.asarray(IS_PLAY_KIND)
-_KIND = jnp.asarray(A.KIND)
 
 
 def _take(vec: jax.Array, runs) -> jax.Array:
@@ -298,20 +355,26 @@ def _take(vec: jax.Array, runs) -> jax.Array:
     return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
 
 
+SCUTTLE_PAIRS = np.array([40 * c + t for c in range(40) for t in range(c)], np.int32)
+"""The scuttle ids' ``(card c, target t < c)`` pairs as indices into a flat ``[40, 40]`` table."""
+
+
 def legal_mask(rules: Variant, b: Board) -> jax.Array:
     """``bool[NUM_ACTIONS]``: the moves the actor may make (see :mod:`~htjax.envs.cuttle.actions`).
 
-    Assembled from :func:`legal_parts` by static slices in table order (:data:`BLOCKS`), not a
-    gather per action: a vmapped gather over the 1439 ids cost 30 times as much on CPU."""
-    kinds_ok, cards_ok, tg = legal_parts(rules, b)
+    Assembled from :func:`legal_parts` in table order (:data:`BLOCKS`): static slices, except
+    the 780 scuttle ids, which one constant-index gather takes from the ``[40, 40]`` table of
+    (card, target) pairs (as 39 slices they cost a second of compile time). Not one gather per
+    action: inside a rollout that made the whole step 3-4x slower on CPU. Nothing reduces over
+    the assembled mask (XLA would repeat the assembly in every reduction)."""
+    kinds_ok, cards_ok, tg = _rows(rules, b)
     pieces = []
     for kind, tclass, card_runs, target_runs in BLOCKS:
+        if kind == A.SCUTTLE:
+            if card_runs[0][0] == 1:  # the first of the scuttle blocks stands for all of them
+                table = cards_ok[kind][:40, None] & tg[tclass][None, :40]
+                pieces.append(kinds_ok[kind] & table.reshape(-1)[SCUTTLE_PAIRS])
+            continue
         outer = _take(cards_ok[kind], card_runs)[:, None] & _take(tg[tclass], target_runs)[None, :]
         pieces.append(kinds_ok[kind] & outer.reshape(-1))
-    mask = jnp.concatenate(pieces)
-    seven, main = b.phase == SEVEN, b.phase == MAIN
-    stuck = ~jnp.any(mask & _PLAY)  # a 7 revealed nothing playable: discard one
-    mask = jnp.where((_KIND == A.DISCARD) & seven, mask & stuck, mask)
-    anything = jnp.any(mask & (_KIND != A.PASS))
-    left = rules.num_cards - b.pos
-    return jnp.where(_KIND == A.PASS, main & ((left <= 0) | ~anything), mask)
+    return jnp.concatenate(pieces)
