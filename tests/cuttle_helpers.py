@@ -50,12 +50,12 @@ def hand(state, seat) -> list[str]:
 
 
 def controller(state, card) -> int:
-    """Who controls a card on a field, from the host arrays: the owner of the last jack or joker
-    attached to it, else its owner."""
+    """Who controls a card on a field, from the host arrays: whoever controls the last jack or
+    joker attached to it (a joker may sit on a jack, or on the other joker), else its owner."""
     b = jax.device_get(state.board)
-    c = A.parse_card(card)
+    c = A.parse_card(card) if isinstance(card, str) else int(card)
     on = [a for a in range(R.N) if b.zone[a] == R.ATTACHED and b.attach_to[a] == c]
-    return int(b.owner[max(on, key=lambda a: b.stamp[a])]) if on else int(b.owner[c])
+    return controller(state, max(on, key=lambda a: b.stamp[a])) if on else int(b.owner[c])
 
 
 def field_points(state, seat) -> int:

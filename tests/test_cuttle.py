@@ -100,6 +100,25 @@ def test_cuttle__two_destroys_a_royal_and_a_queen_shields_its_other_cards():
     assert not legal(two_queens, "one-off", "2c", "Qh") and not legal(two_queens, "one-off", "2c", "Qs")
 
 
+@pytest.mark.parametrize("variant", ["classic", "standard"])
+def test_cuttle__twos_nines_and_jacks_target_only_the_opponents_cards(variant):
+    """cuttle.cards looks the target up on the opponent's board only (``findTargetCard(...,
+    opponent)`` in ``api/helpers/game-states/moves/one-off/validate.js``)."""
+    s = pos(
+        variant,
+        hands=[["2c", "9c", "Jc"], ["3d"]],
+        points={0: ["7h"], 1: ["6h"]},
+        royals={0: ["Kd"], 1: ["Ks"]},
+    )
+    for kind, card, mine, theirs in (
+        ("one-off", "2c", "Kd", "Ks"),
+        ("one-off", "9c", "Kd", "Ks"),
+        ("attach", "Jc", "7h", "6h"),
+    ):
+        assert not legal(s, kind, card, mine) and legal(s, kind, card, theirs)
+    assert legal(s, "one-off", "9c", "6h") == (variant == "standard")  # point cards: standard only
+
+
 def test_cuttle__three_retrieves_a_card_from_the_scrap_pile():
     s = pos(hands=[["3c"], ["4d"]], scrap=["Kh", "5s"])
     s = do("classic", s, "one-off", "3c")

@@ -36,9 +36,22 @@ def _nxt(rules: Variant, seat):
     return (seat + 1) % rules.num_players
 
 
-def _scrap_with_attached(b: R.Board, card) -> R.Board:
-    """``card`` and every jack or joker on it go to the scrap pile."""
-    under = (b.zone == R.ATTACHED) & (b.attach_to == card)
+def _attached_to(rules: Variant, b: R.Board, gone: jax.Array) -> jax.Array:
+    """``bool[54]``: the cards stacked on the cards of ``gone``, directly or on each other (a
+    jack, a joker on that jack, the other joker on that joker)."""
+    on = jnp.zeros(R.N, bool)
+    base = jnp.clip(b.attach_to, 0, R.N - 1)
+    for _ in range(R._depth(rules)):
+        on = on | ((b.zone == R.ATTACHED) & (b.attach_to >= 0) & (gone | on)[base])
+    return on
+
+
+def _scrap_with_attached(rules: Variant, b: R.Board, card) -> R.Board:
+    """``card`` and every jack or joker stacked on it go to the scrap pile."""
+    if R._depth(rules) == 1:
+        under = (b.zone == R.ATTACHED) & (b.attach_to == card)
+    else:
+        under = _attached_to(rules, b, IDS == card)
     zone = jnp.where(under | (IDS == card), R.SCRAP, b.zone)
     return b.replace(zone=zone)
 
@@ -73,12 +86,16 @@ def _take_revealed(rules: Variant, b: R.Board, card) -> R.Board:
 
 
 def _ace(rules, b):
-    gone = (b.zone == R.POINT) | ((b.zone == R.ATTACHED) & (R.VALUE == A.JACK))
+    points = b.zone == R.POINT
+    if R._depth(rules) == 1:
+        gone = points | ((b.zone == R.ATTACHED) & (R.VALUE == A.JACK))
+    else:  # the jacks on the point cards, and the jokers on those jacks
+        gone = points | _attached_to(rules, b, points)
     return b.replace(zone=jnp.where(gone, R.SCRAP, b.zone)), jnp.bool_(True)
 
 
 def _two(rules, b):
-    return _scrap_with_attached(b, b.target), jnp.bool_(True)
+    return _scrap_with_attached(rules, b, b.target), jnp.bool_(True)
 
 
 def _three(rules, b):
@@ -115,7 +132,10 @@ def _seven(rules, b):
 
 def _nine(rules, b):
     t = b.target
-    under = (b.zone == R.ATTACHED) & (b.attach_to == t)
+    if R._depth(rules) == 1:
+        under = (b.zone == R.ATTACHED) & (b.attach_to == t)
+    else:
+        under = _attached_to(rules, b, IDS == t)
     zone = _set(jnp.where(under, R.SCRAP, b.zone), t, R.HAND)
     owner = b.owner[t]
     frozen = _set(b.frozen, owner, t) if rules.nine_freezes else b.frozen
@@ -165,7 +185,7 @@ def _points(rules, b, c, t, k):
 
 
 def _scuttle(rules, b, c, t, k):
-    return _scrap_with_attached(_put(b, c, R.SCRAP, b.actor), t), jnp.bool_(True)
+    return _scrap_with_attached(rules, _put(b, c, R.SCRAP, b.actor), t), jnp.bool_(True)
 
 
 def _oneoff(rules, b, c, t, k):

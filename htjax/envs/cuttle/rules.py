@@ -11,9 +11,11 @@ on the field of ``owner``), ``ATTACHED`` (a jack on a point card or a joker on a
 a 7, still on top of the deck), ``STACK`` (a one-off and the 2s countering it) and ``OUT``
 (the jokers in a two-player game).
 
-Control: a card on a field is controlled by the owner of the *top* card attached to it (the
-last jack or joker played on it), else by its owner. Jacks and jokers are controlled by their
-owner (whoever played them).
+Control: a card on a field is controlled by the controller of the *top* card attached to it
+(the last jack or joker played on it), else by its owner. A jack or joker with nothing on it is
+controlled by its owner (whoever played it); in cutthroat a joker may steal a jack or the other
+joker too, so control follows the chain (a point card, a jack on it, a joker on the jack, the
+other joker on that one).
 """
 
 from __future__ import annotations
@@ -170,27 +172,38 @@ def pick(values: jax.Array, index: jax.Array) -> jax.Array:
     return out
 
 
+def _depth(rules: Variant) -> int:
+    """How many cards can be stacked on a field card: a jack (or a joker on a royal), then with
+    the jokers a joker on that jack and the other joker on that joker."""
+    return 3 if rules.num_cards > 52 else 1
+
+
 def facts(rules: Variant, b: Board) -> Facts:
     # only jacks and jokers are ever attached: [6, 54] tables over them, no scatter or sort
     att = jnp.concatenate([b.zone[ATTACHERS[0] : ATTACHERS[0] + 4], b.zone[52:54]]) == ATTACHED
     base = jnp.concatenate([b.attach_to[40:44], b.attach_to[52:54]])
     stamp = jnp.concatenate([b.stamp[40:44], b.stamp[52:54]])
-    own = jnp.concatenate([b.owner[40:44], b.owner[52:54]])
     on = att[:, None] & (base[:, None] == jnp.asarray(IDS)[None, :])  # [attacher, base card]
     latest = jnp.max(jnp.where(on, stamp[:, None], -1), axis=0)
     is_top = on & (stamp[:, None] == latest[None, :])  # stamps are unique
-    taken_by = jnp.max(jnp.where(is_top, own[:, None], -1), axis=0)
-    control = jnp.where(taken_by >= 0, taken_by, b.owner)
+    control = b.owner
+    for _ in range(_depth(rules)):  # a joker may sit on a jack, or on the other joker: follow the chain
+        by = jnp.concatenate([control[40:44], control[52:54]])
+        taken_by = jnp.max(jnp.where(is_top, by[:, None], -1), axis=0)
+        control = jnp.where(taken_by >= 0, taken_by, b.owner)
     top_att = jnp.any(is_top, axis=1)
     top = jnp.concatenate([jnp.zeros(40, bool), top_att[:4], jnp.zeros(8, bool), top_att[4:]])
     seats = jnp.arange(rules.num_players, dtype=jnp.int32)[:, None]
     mine = control[None, :] == seats  # [P, 54]
     royal = b.zone == ROYAL
-    pts = jnp.sum(jnp.where(mine & (b.zone == POINT), POINTS_OF, 0), axis=1)
-    kings = jnp.sum(mine & royal & (VALUE == A.KING), axis=1)
-    queens = jnp.sum(mine & royal & (VALUE == A.QUEEN), axis=1)
-    glasses = jnp.sum(mine & royal & (VALUE == A.EIGHT), axis=1)
-    hand = jnp.sum((b.owner[None, :] == seats) & (b.zone == HAND), axis=1)
+    per_seat = [  # [P, 54] each, summed in one reduction
+        jnp.where(mine & (b.zone == POINT), POINTS_OF, 0),
+        mine & royal & (VALUE == A.KING),
+        mine & royal & (VALUE == A.QUEEN),
+        mine & royal & (VALUE == A.EIGHT),
+        (b.owner[None, :] == seats) & (b.zone == HAND),
+    ]
+    pts, kings, queens, glasses, hand = jnp.sum(_rows_table(per_seat, jnp.int32), axis=-1)
     goal = jnp.asarray(rules.goals, jnp.int32)[jnp.minimum(kings, 4)]
     is_queen = royal & (VALUE == A.QUEEN)
     protected = (queens[jnp.clip(control, 0, rules.num_players - 1)] - is_queen) > 0
@@ -238,7 +251,7 @@ def _target_rows(rules: Variant, b: Board, f: Facts) -> list[jax.Array]:
     permanent = (b.zone == ROYAL) | f.top
     destroy = permanent & open_
     nine = destroy | (point & open_) if rules.nine_points else destroy
-    joker = (b.zone == ROYAL) & ((VALUE == A.QUEEN) | (VALUE == A.KING)) & open_
+    joker = permanent & open_  # any royal: a glasses eight, queen, king, top jack, the other joker
     seat = (jnp.asarray(IDS) >= 1) & (jnp.asarray(IDS) < rules.num_players)
     return [jnp.ones(N, bool), point & theirs, destroy, nine, point & open_, joker, seat]
 
@@ -246,7 +259,8 @@ def _target_rows(rules: Variant, b: Board, f: Facts) -> list[jax.Array]:
 def _play_groups() -> list[tuple[int, int, np.ndarray, np.ndarray, bool]]:
     """The play kinds' actions grouped by ``(kind, target class)``: ``(kind, tclass, cards
     bool[54], targets bool[54], triangle)``; every card of a group pairs with every target of
-    it, except in a ``triangle`` group (scuttle), where card ``c`` pairs with the targets ``t < c``."""
+    it (except itself), except in a ``triangle`` group (scuttle), where card ``c`` pairs with the
+    targets ``t < c``."""
     groups: dict[tuple[int, int], set] = {}
     for kind, card, target, tclass in A.ACTIONS:
         if kind in A.PLAY_KINDS:
@@ -256,7 +270,9 @@ def _play_groups() -> list[tuple[int, int, np.ndarray, np.ndarray, bool]]:
         cards, tgts = np.zeros(N, bool), np.zeros(N, bool)
         cards[[c for c, _ in pairs]] = True
         tgts[[t for _, t in pairs]] = True
-        full = len(pairs) == cards.sum() * tgts.sum()
+        # a card is never both played and a target (one is in a hand or revealed, the other on
+        # a field), so the missing (c, c) pairs of the jokers' group change nothing
+        full = len(pairs | {(c, c) for c, _ in pairs if tgts[c]}) == cards.sum() * tgts.sum()
         triangle = pairs == {(c, t) for c in np.flatnonzero(cards) for t in np.flatnonzero(tgts) if t < c}
         assert full or triangle, (kind, tclass)
         out.append((kind, tclass, cards, tgts, not full))
@@ -266,18 +282,36 @@ def _play_groups() -> list[tuple[int, int, np.ndarray, np.ndarray, bool]]:
 PLAY_GROUPS = _play_groups()
 
 
+def _rows_table(rows: list[jax.Array], dtype) -> jax.Array:
+    """``[len(rows), ...]``: the rows as one array built by selects (a stack is a kernel per row
+    on XLA:CPU, and the compile time grows with the kernels)."""
+    sel = jnp.arange(len(rows)).reshape((-1,) + (1,) * rows[0].ndim)
+    table = jnp.zeros((len(rows), *rows[0].shape), dtype)
+    for i, row in enumerate(rows):
+        table = jnp.where(sel == i, row.astype(dtype), table)
+    return table
+
+
 def _any_play(kinds_ok: list, cards_ok: list, tg: list) -> jax.Array:
     """``bool[]``: some play move (points, scuttle, one-off, royal, jack, joker) is legal, from
-    the parts alone (a reduction over the assembled mask would repeat its whole assembly)."""
+    the parts alone (a reduction over the assembled mask would repeat its whole assembly): one
+    reduction finds which target rows have a target (for the scuttle row, the lowest), a second
+    whether some card has a play."""
     ids = jnp.asarray(IDS)
-    found = jnp.bool_(False)
-    for kind, tclass, cards, tgts, triangle in PLAY_GROUPS:
-        c, t = cards_ok[kind] & jnp.asarray(cards), tg[tclass] & jnp.asarray(tgts)
-        if triangle:  # some card above the lowest target
-            found = found | (kinds_ok[kind] & jnp.any(c & (ids > jnp.min(jnp.where(t, ids, N)))))
-        else:
-            found = found | (kinds_ok[kind] & jnp.any(c) & jnp.any(t))
-    return found
+    targeted = [g for g in PLAY_GROUPS if g[1] != A.T_NONE]
+    rows = []
+    for _, tclass, _, tgts, triangle in targeted:
+        t = tg[tclass] & jnp.asarray(tgts)
+        rows.append(jnp.where(t, N - ids, 0) if triangle else t)
+    best = jnp.max(_rows_table(rows, jnp.int32), axis=-1)
+    playable = jnp.zeros(N, bool)
+    for kind, tclass, cards, _, triangle in PLAY_GROUPS:
+        ok = cards_ok[kind] & jnp.asarray(cards) & kinds_ok[kind]
+        if tclass != A.T_NONE:
+            i = next(j for j, g in enumerate(targeted) if g[:2] == (kind, tclass))
+            ok = ok & ((ids > N - best[i]) if triangle else (best[i] > 0))  # scuttle: above the lowest
+        playable = playable | ok
+    return jnp.any(playable)
 
 
 def legal_parts(rules: Variant, b: Board) -> tuple[jax.Array, jax.Array, jax.Array]:

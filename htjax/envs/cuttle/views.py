@@ -35,13 +35,18 @@ def _cards(ids) -> list[str]:
 
 
 def _field(b, f, seat: int) -> dict[str, Any]:
-    """The point cards and royals ``seat`` controls, each with the jacks or jokers on it (bottom
-    first): ``{"card": "9h", "attached": ["Jd"]}``."""
+    """The point cards and royals ``seat`` controls, each with the jacks or jokers stacked on it
+    (in the order they were played, a joker on a jack included): ``{"card": "9h", "attached":
+    ["Jd"]}``."""
     ids = np.arange(R.N)
     ctrl = f.control == seat
 
+    def stacked(c) -> list[int]:  # the jacks or jokers on c, and (cutthroat) the jokers on those
+        on = [int(a) for a in ids[(b.zone == R.ATTACHED) & (b.attach_to == c)]]
+        return on + [x for a in on for x in stacked(a)]
+
     def entry(c):
-        on = sorted(ids[(b.zone == R.ATTACHED) & (b.attach_to == c)], key=lambda a: int(b.stamp[a]))
+        on = sorted(stacked(c), key=lambda a: int(b.stamp[a]))
         return {"card": A.card_str(int(c)), "attached": _cards(on)}
 
     return {
