@@ -23,6 +23,18 @@ def game(variant: str):
     return env, jax.jit(env.step)
 
 
+@functools.cache
+def initer(variant: str):
+    """The variant's jitted ``init`` (one compile per process, shared by the modules)."""
+    return jax.jit(game(variant)[0].init)
+
+
+@functools.cache
+def observer(variant: str):
+    """The variant's jitted ``observe(state, seat)`` (op by op it took seconds a call)."""
+    return jax.jit(game(variant)[0].observe)
+
+
 def legal(state, kind, card=None, target=None) -> bool:
     return bool(np.asarray(state.legal_action_mask)[A.action_id(kind, card, target)])
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cuttle_helpers import controller, do, field_points, game, hand, legal, owner, phase, zone
+from cuttle_helpers import controller, do, field_points, game, hand, legal, observer, owner, phase, zone
 
 import htjax
 from htjax.envs.cuttle import actions as A
@@ -129,6 +129,24 @@ def test_cuttle__three_retrieves_a_card_from_the_scrap_pile():
     assert hand(s, 0) == ["Kh"] and int(s.current_player) == 1
 
 
+def test_cuttle__standard_checks_the_one_offs_as_cuttle_cards_does():
+    """cuttle.cards (``one-off/validate.js``, rules 1.0.1): no 3 for a 3, a 3 needs another card
+    in the scrap pile, a 4 an opponent with a card, a 5 a card in the deck; classic allows them."""
+    threes = dict(hands=[["3c", "4c", "5c"], []], scrap=["3d"])
+    s, c = pos("standard", **threes), pos("classic", **threes)
+    for card, target in (("3c", None), ("4c", 1)):
+        assert not legal(s, "one-off", card, target) and legal(c, "one-off", card, target)
+    assert legal(s, "one-off", "5c") and legal(s, "draw")
+    rest = [A.card_str(x) for x in range(52) if A.card_str(x) not in ("3c", "4c", "5c", "9d")]
+    empty = dict(hands=[["3c", "4c", "5c"], ["9d"]], scrap=rest)  # every other card scrapped: no deck
+    s, c = pos("standard", **empty), pos("classic", **empty)
+    assert not legal(s, "one-off", "5c") and legal(c, "one-off", "5c") and not legal(s, "draw")
+    assert legal(s, "one-off", "3c") and legal(s, "one-off", "4c", 1)
+    s = pos("standard", hands=[["3c"], ["9d"]], scrap=["3d", "Kh"])
+    s = do("standard", do("standard", s, "one-off", "3c"), "resolve")
+    assert phase(s) == "choose_three" and not legal(s, "retrieve", "3d") and legal(s, "retrieve", "Kh")
+
+
 def test_cuttle__four_makes_the_opponent_discard_two():
     s = pos(hands=[["4c", "Ah"], ["5d", "6d", "7d"]])
     s = do("classic", s, "one-off", "4c", 1)
@@ -220,9 +238,9 @@ def test_cuttle__glasses_show_the_opponents_hand_in_the_observation():
     env, _ = game("classic")
     lay = env.observation_layout
     s = pos(hands=[["Ac"], ["Kd", "5s"]], royals={0: ["8h"]})
-    seen = lay.unpack(np.asarray(env.observe(s, 0)))["other_hands"]
+    seen = lay.unpack(np.asarray(observer("classic")(s, 0)))["other_hands"]
     assert sorted(A.card_str(c) for c in np.flatnonzero(seen)) == ["5s", "Kd"]
-    blind = lay.unpack(np.asarray(env.observe(s, 1)))["other_hands"]
+    blind = lay.unpack(np.asarray(observer("classic")(s, 1)))["other_hands"]
     assert not blind.any()
 
 

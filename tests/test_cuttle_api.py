@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from cuttle_helpers import game
+from cuttle_helpers import game, initer
 from pettingzoo.test import api_test, seed_test
 from typer.testing import CliRunner
 
@@ -28,7 +28,7 @@ PAGE = ROOT / "docs" / "envs" / "cuttle.md"
 
 def _random_states(variant: str, episodes: int, steps: int):
     env, step = game(variant)
-    init = jax.jit(env.init)
+    init = initer(variant)
     rng = np.random.default_rng(5)
     for ep in range(episodes):
         s = init(jax.random.PRNGKey(ep))
@@ -106,7 +106,7 @@ def test_cuttle__rollout_with_auto_reset_finishes_games():
 
 def test_cuttle__scripted_agent_beats_random_play():
     env = htjax.make("cuttle")
-    worlds, steps = 128, 240
+    worlds, steps = 64, 240
 
     def act(state, key):
         seat = state.current_player

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import jax
 import numpy as np
 import pytest
-from cuttle_helpers import do, game
+from cuttle_helpers import do, game, initer
 
 from htjax.envs.cuttle import actions as A
 from htjax.envs.cuttle import rules as R
@@ -112,7 +112,7 @@ def _facts(rules):
 
 def _random_states(variant, episodes, steps):
     env, step = game(variant)
-    init = jax.jit(env.init)
+    init = initer(variant)
     rng = np.random.default_rng(11)
     for ep in range(episodes):
         s = init(jax.random.PRNGKey(100 + ep))

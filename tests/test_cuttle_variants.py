@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from cuttle_helpers import controller, do, game, hand, legal, phase, zone
+from cuttle_helpers import controller, do, game, hand, initer, legal, observer, phase, zone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +23,7 @@ def pos(**kw):
 # ---------------------------------------------------------------------------- cutthroat
 def test_cuttle__cutthroat_deals_five_each_from_54_cards():
     env, _ = game("cutthroat")
-    s = jax.jit(env.init)(jax.random.PRNGKey(3))
+    s = initer("cutthroat")(jax.random.PRNGKey(3))
     view = env.public_view(s)
     assert [seat["hand_size"] for seat in view["seats"]] == [5, 5, 5]
     assert view["deck_size"] == 54 - 15 and int(s.current_player) == 1
@@ -103,7 +103,7 @@ def test_cuttle__cutthroat_joker_steals_glasses_and_the_other_joker_unless_a_que
     s = pos(hands=[["X1", "Ac"], ["5c"], ["6c"]], royals={1: ["8d", "Kh"]}, attached=[("X2", "Kh", 2)])
     assert legal(s, "attach", "X1", "8d") and legal(s, "attach", "X1", "X2")
     glasses = do("cutthroat", s, "attach", "X1", "8d")
-    seen = env.observation_layout.unpack(np.asarray(env.observe(glasses, 0)))["other_hands"]
+    seen = env.observation_layout.unpack(np.asarray(observer("cutthroat")(glasses, 0)))["other_hands"]
     assert seen.reshape(2, -1)[:, [A.parse_card("5c"), A.parse_card("6c")]].tolist() == [[1, 0], [0, 1]]
     king = do("cutthroat", s, "attach", "X1", "X2")  # the joker on the king, so the king too
     assert controller(king, "Kh") == 0 and env.public_view(king)["seats"][0]["goal"] == 9
@@ -128,7 +128,7 @@ def test_cuttle__cutthroat_hand_limit_is_seven():
 
 def test_cuttle__forfeit_loses_the_game_for_the_offender():
     env, step = game("classic")
-    s = jax.jit(env.init)(jax.random.PRNGKey(1))
+    s = initer("classic")(jax.random.PRNGKey(1))
     bad = int(np.flatnonzero(~np.asarray(s.legal_action_mask))[0])
     out = step(s, jnp.int32(bad), jax.random.PRNGKey(0))
     seat = int(s.current_player)
@@ -195,7 +195,7 @@ def _check_conserved(variant: str, board) -> None:
 @pytest.mark.parametrize("variant", ["classic", "standard", "cutthroat"])
 def test_cuttle__every_card_is_conserved_under_random_legal_play(variant):
     env, step = game(variant)
-    init = jax.jit(env.init)
+    init = initer(variant)
 
     @settings(max_examples=4, deadline=None, derandomize=True)
     @given(seed=st.integers(0, 2**31 - 1), choices=st.lists(st.integers(0, 10**6), min_size=60, max_size=60))

@@ -99,7 +99,10 @@ def _two(rules, b):
 
 
 def _three(rules, b):
-    some = jnp.any((b.zone == R.SCRAP) & (IDS != b.pending))
+    takeable = (b.zone == R.SCRAP) & (IDS != b.pending)
+    if rules.strict_oneoffs:  # no 3 for a 3
+        takeable = takeable & (R.VALUE != A.THREE)
+    some = jnp.any(takeable)
     return b.replace(phase=jnp.where(some, R.CHOOSE3, b.phase), actor=b.turn), ~some
 
 

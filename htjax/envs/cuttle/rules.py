@@ -252,7 +252,10 @@ def _target_rows(rules: Variant, b: Board, f: Facts) -> list[jax.Array]:
     destroy = permanent & open_
     nine = destroy | (point & open_) if rules.nine_points else destroy
     joker = permanent & open_  # any royal: a glasses eight, queen, king, top jack, the other joker
-    seat = (jnp.asarray(IDS) >= 1) & (jnp.asarray(IDS) < rules.num_players)
+    offsets = jnp.asarray(IDS)
+    seat = (offsets >= 1) & (offsets < rules.num_players)
+    if rules.strict_oneoffs:  # a 4 only at an opponent holding a card
+        seat = seat & (pick(f.hand, (b.actor + offsets) % rules.num_players) > 0)
     return [jnp.ones(N, bool), point & theirs, destroy, nine, point & open_, joker, seat]
 
 
@@ -335,9 +338,13 @@ def _rows(rules: Variant, b: Board) -> tuple[list, list, list]:
     src = jnp.where(main, in_hand & (ids != b.frozen[a]), seven & revealed)
     left = rules.num_cards - b.pos - seven.astype(jnp.int32)  # deck left once the card is played
     oneoff = src & ((VALUE != A.SEVEN) | (left > 0))
+    takeable = (b.zone == SCRAP) & (ids != b.pending)  # what a 3 may take from the scrap pile
+    if rules.strict_oneoffs:  # no 3 for a 3; a 3 needs something to take, a 5 a deck to draw from
+        takeable = takeable & (VALUE != A.THREE)
+        oneoff = oneoff & ((VALUE != A.THREE) | jnp.any(takeable)) & ((VALUE != A.FIVE) | (left > 0))
     counter = (b.phase == COUNTER) & in_hand & (VALUE == A.TWO) & (f.queens[jnp.maximum(b.last, 0)] == 0)
     discard = ((b.phase == DISCARD4) | (b.phase == DISCARD5)) & in_hand
-    retrieve = (b.phase == CHOOSE3) & (b.zone == SCRAP) & (ids != b.pending)
+    retrieve = (b.phase == CHOOSE3) & takeable
     true = jnp.ones(N, bool)
     play = main | seven
     can_draw = main & (left > 0) & (f.hand[a] < rules.hand_limit)
