@@ -11,6 +11,7 @@ Usage::
 
     python scripts/bench_cuttle.py                 # 4096 and 8192 worlds, every variant, writes JSON + docs
     python scripts/bench_cuttle.py --quick --no-docs
+    python scripts/bench_cuttle.py --compile-only   # cold compile seconds only, nothing written
 
 JSON goes to ``docs/bench/cuttle.json``; the ``bench_cuttle`` block of ``docs/benchmarks.md``
 is replaced unless ``--no-docs``.
@@ -40,6 +41,8 @@ def uniform_legal_policy(params, observation, legal_action_mask, key):
 
 
 def compile_times(env, num_envs: int) -> dict:
+    """Cold compile of ``jit(vmap(init))`` and ``jit(vmap(step))`` (lowering included), wall and
+    process CPU seconds; JAX's persistent compilation cache is off (see :func:`main`)."""
     keys = jax.random.split(jax.random.PRNGKey(0), num_envs)
     out = {}
     wall, cpu = time.perf_counter(), time.process_time()
@@ -86,7 +89,10 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--quick", action="store_true", help="256 worlds, 16 steps")
     parser.add_argument("--no-docs", action="store_true", help="do not touch docs/benchmarks.md")
+    parser.add_argument("--compile-only", action="store_true", help="print the compile times only")
     args = parser.parse_args()
+    # a cold compile every time: never read (or fill) a persistent cache a caller turned on
+    jax.config.update("jax_enable_compilation_cache", False)
     sizes, steps = ([256], 16) if args.quick else (args.sizes, args.steps)
     report = {
         "machine": machine_info(),
@@ -98,13 +104,21 @@ def main() -> None:
     for variant in args.variants:
         env = htjax.make("cuttle", preset=variant)
         comp = compile_times(env, 8192 if not args.quick else 256)
-        print(f"{variant}: compile init {comp['init_s']:.1f} s + step {comp['step_s']:.1f} s", flush=True)
+        print(
+            f"{variant}: compile init {comp['init_s']:.1f} s + step {comp['step_s']:.1f} s "
+            f"= {comp['init_plus_step_s']:.1f} s ({comp['init_plus_step_cpu_s']:.1f} s CPU)",
+            flush=True,
+        )
+        if args.compile_only:
+            continue
         rates = {}
         for n in sizes:
             r = measure_throughput(env, n, steps, policy=uniform_legal_policy, chunks=4)
             rates[str(n)] = r.steps_per_second
             print(f"  {n:>5} worlds: {r.steps_per_second:>12,.0f} steps/s", flush=True)
         report["variants"][variant] = {"compile": comp, "steps_per_second": rates}
+    if args.compile_only:
+        return
     for path in write_results("cuttle", report, None if args.no_docs else markdown(report)):
         print("wrote", path)
 

@@ -23,6 +23,18 @@ def game(variant: str):
     return env, jax.jit(env.step)
 
 
+@functools.cache
+def initer(variant: str):
+    """The variant's jitted ``init`` (one compile per process, shared by the modules)."""
+    return jax.jit(game(variant)[0].init)
+
+
+@functools.cache
+def observer(variant: str):
+    """The variant's jitted ``observe(state, seat)`` (op by op it took seconds a call)."""
+    return jax.jit(game(variant)[0].observe)
+
+
 def legal(state, kind, card=None, target=None) -> bool:
     return bool(np.asarray(state.legal_action_mask)[A.action_id(kind, card, target)])
 
@@ -50,12 +62,12 @@ def hand(state, seat) -> list[str]:
 
 
 def controller(state, card) -> int:
-    """Who controls a card on a field, from the host arrays: the owner of the last jack or joker
-    attached to it, else its owner."""
+    """Who controls a card on a field, from the host arrays: whoever controls the last jack or
+    joker attached to it (a joker may sit on a jack, or on the other joker), else its owner."""
     b = jax.device_get(state.board)
-    c = A.parse_card(card)
+    c = A.parse_card(card) if isinstance(card, str) else int(card)
     on = [a for a in range(R.N) if b.zone[a] == R.ATTACHED and b.attach_to[a] == c]
-    return int(b.owner[max(on, key=lambda a: b.stamp[a])]) if on else int(b.owner[c])
+    return controller(state, max(on, key=lambda a: b.stamp[a])) if on else int(b.owner[c])
 
 
 def field_points(state, seat) -> int:

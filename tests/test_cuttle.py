@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cuttle_helpers import controller, do, field_points, game, hand, legal, owner, phase, zone
+from cuttle_helpers import controller, do, field_points, game, hand, legal, observer, owner, phase, zone
 
 import htjax
 from htjax.envs.cuttle import actions as A
@@ -100,6 +100,25 @@ def test_cuttle__two_destroys_a_royal_and_a_queen_shields_its_other_cards():
     assert not legal(two_queens, "one-off", "2c", "Qh") and not legal(two_queens, "one-off", "2c", "Qs")
 
 
+@pytest.mark.parametrize("variant", ["classic", "standard"])
+def test_cuttle__twos_nines_and_jacks_target_only_the_opponents_cards(variant):
+    """cuttle.cards looks the target up on the opponent's board only (``findTargetCard(...,
+    opponent)`` in ``api/helpers/game-states/moves/one-off/validate.js``)."""
+    s = pos(
+        variant,
+        hands=[["2c", "9c", "Jc"], ["3d"]],
+        points={0: ["7h"], 1: ["6h"]},
+        royals={0: ["Kd"], 1: ["Ks"]},
+    )
+    for kind, card, mine, theirs in (
+        ("one-off", "2c", "Kd", "Ks"),
+        ("one-off", "9c", "Kd", "Ks"),
+        ("attach", "Jc", "7h", "6h"),
+    ):
+        assert not legal(s, kind, card, mine) and legal(s, kind, card, theirs)
+    assert legal(s, "one-off", "9c", "6h") == (variant == "standard")  # point cards: standard only
+
+
 def test_cuttle__three_retrieves_a_card_from_the_scrap_pile():
     s = pos(hands=[["3c"], ["4d"]], scrap=["Kh", "5s"])
     s = do("classic", s, "one-off", "3c")
@@ -108,6 +127,24 @@ def test_cuttle__three_retrieves_a_card_from_the_scrap_pile():
     assert not legal(s, "retrieve", "3c")  # not the three itself
     s = do("classic", s, "retrieve", "Kh")
     assert hand(s, 0) == ["Kh"] and int(s.current_player) == 1
+
+
+def test_cuttle__standard_checks_the_one_offs_as_cuttle_cards_does():
+    """cuttle.cards (``one-off/validate.js``, rules 1.0.1): no 3 for a 3, a 3 needs another card
+    in the scrap pile, a 4 an opponent with a card, a 5 a card in the deck; classic allows them."""
+    threes = dict(hands=[["3c", "4c", "5c"], []], scrap=["3d"])
+    s, c = pos("standard", **threes), pos("classic", **threes)
+    for card, target in (("3c", None), ("4c", 1)):
+        assert not legal(s, "one-off", card, target) and legal(c, "one-off", card, target)
+    assert legal(s, "one-off", "5c") and legal(s, "draw")
+    rest = [A.card_str(x) for x in range(52) if A.card_str(x) not in ("3c", "4c", "5c", "9d")]
+    empty = dict(hands=[["3c", "4c", "5c"], ["9d"]], scrap=rest)  # every other card scrapped: no deck
+    s, c = pos("standard", **empty), pos("classic", **empty)
+    assert not legal(s, "one-off", "5c") and legal(c, "one-off", "5c") and not legal(s, "draw")
+    assert legal(s, "one-off", "3c") and legal(s, "one-off", "4c", 1)
+    s = pos("standard", hands=[["3c"], ["9d"]], scrap=["3d", "Kh"])
+    s = do("standard", do("standard", s, "one-off", "3c"), "resolve")
+    assert phase(s) == "choose_three" and not legal(s, "retrieve", "3d") and legal(s, "retrieve", "Kh")
 
 
 def test_cuttle__four_makes_the_opponent_discard_two():
@@ -201,9 +238,9 @@ def test_cuttle__glasses_show_the_opponents_hand_in_the_observation():
     env, _ = game("classic")
     lay = env.observation_layout
     s = pos(hands=[["Ac"], ["Kd", "5s"]], royals={0: ["8h"]})
-    seen = lay.unpack(np.asarray(env.observe(s, 0)))["other_hands"]
+    seen = lay.unpack(np.asarray(observer("classic")(s, 0)))["other_hands"]
     assert sorted(A.card_str(c) for c in np.flatnonzero(seen)) == ["5s", "Kd"]
-    blind = lay.unpack(np.asarray(env.observe(s, 1)))["other_hands"]
+    blind = lay.unpack(np.asarray(observer("classic")(s, 1)))["other_hands"]
     assert not blind.any()
 
 

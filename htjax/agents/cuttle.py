@@ -4,7 +4,7 @@
 -> int32[]`` (``params`` unused) for every Cuttle variant; :func:`seat_policy` wraps it for
 ``htjax play cuttle --opponent scripted`` (:data:`htjax.play.SeatPolicy`).
 
-The priorities (:data:`PRIORITY`, ``float32[1439]``, higher first), roughly how a beginner plays:
+The priorities (:data:`PRIORITY`, ``float32[1457]``, higher first), roughly how a beginner plays:
 counter every one-off it can; steal the biggest point card with a jack (or a royal with a
 joker); play a king, then a queen; destroy royals with 2s and bounce them with 9s; play the
 highest point card; scuttle a big card with a small one; glasses; draw; the other one-offs
@@ -64,7 +64,7 @@ def scripted_policy(
 ) -> jax.Array:
     """The legal action of highest :data:`PRIORITY`, ties broken by ``key``: ``int32[]``.
 
-    ``legal_action_mask`` is ``bool[1439]``; ``observation`` and ``params`` are unused."""
+    ``legal_action_mask`` is ``bool[1457]``; ``observation`` and ``params`` are unused."""
     noise = jax.random.uniform(key, legal_action_mask.shape, maxval=0.5)
     score = jnp.where(legal_action_mask, jnp.asarray(PRIORITY) + noise, -jnp.inf)
     return jnp.argmax(score).astype(jnp.int32)

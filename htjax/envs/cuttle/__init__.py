@@ -12,7 +12,7 @@ The package, one module per concern:
 
 Full rules text, the action id table and the observation table: ``docs/envs/cuttle.md``.
 
-* **Actions** (``int32[]``): 1439 fixed ids (move kind x card x target card or seat), the same
+* **Actions** (``int32[]``): 1457 fixed ids (move kind x card x target card or seat), the same
   move in every state and variant; the legal mask does the rest.
 * **Reward**: ``float32[P]``, +1 to the winner and -1 to the others on the winning step; 0 in a
   drawn game (three consecutive passes) or a truncated one (``max_steps``). An illegal action

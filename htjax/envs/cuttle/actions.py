@@ -32,7 +32,11 @@ ids         count  move
 1327-1330   4      counter the one-off on the stack with the 2 ``c``
 1331-1384   54     discard card ``c`` (from hand for a 4 or 5; a revealed card for a 7)
 1385-1438   54     retrieve card ``c`` from the scrap pile (for a 3)
+1439-1456   18     joker ``c`` onto a glasses eight, a jack or the other joker ``t`` (cutthroat)
 ==========  =====  ==================================================================
+
+The last range was added after the others (cuttle.cards' cutthroat jokers steal any royal), so
+every older id kept its meaning.
 
 :func:`decode` names an id's parts; :func:`action_id` is its inverse; :func:`label` is the
 text ``htjax play`` shows (``"scuttle 9h>7c"``).
@@ -154,6 +158,8 @@ def _build() -> list[tuple[int, int, int, int]]:
     table += [(COUNTER, c, -1, T_NONE) for c in _by_value(TWO)]
     table += [(DISCARD, c, -1, T_NONE) for c in range(NUM_CARDS)]
     table += [(RETRIEVE, c, -1, T_NONE) for c in range(NUM_CARDS)]
+    other = {JOKERS[0]: JOKERS[1], JOKERS[1]: JOKERS[0]}
+    table += [(ATTACH, c, t, T_JOKER) for c in JOKERS for t in _by_value(EIGHT, JACK) + [other[c]]]
     return table
 
 

@@ -25,6 +25,8 @@ class Variant:
       seven_reveals: cards a 7 reveals from the top of the deck (choose one of them to play).
       nine_points: a 9 may also target point cards (otherwise royals, glasses, jacks, jokers).
       nine_freezes: a card a 9 returns cannot be played on its owner's next turn.
+      strict_oneoffs: cuttle.cards' checks: a 3 needs a card other than a 3 in the scrap pile
+        and cannot take a 3, a 4 needs an opponent with a card in hand, a 5 a card in the deck.
     """
 
     num_players: int
@@ -37,15 +39,16 @@ class Variant:
     seven_reveals: int
     nine_points: bool
     nine_freezes: bool
+    strict_oneoffs: bool
 
 
 VARIANTS: dict[str, Variant] = {
     # classic (pagat, HyperToken's default): 5 draws two, 7 plays the top card, 9 bounces a permanent
-    "classic": Variant(2, 52, (6, 5), 8, (21, 14, 10, 7, 5), False, 2, 1, False, False),
+    "classic": Variant(2, 52, (6, 5), 8, (21, 14, 10, 7, 5), False, 2, 1, False, False, False),
     # cuttle.cards' current rules
-    "standard": Variant(2, 52, (6, 5), 8, (21, 14, 10, 5, 0), True, 3, 2, True, True),
+    "standard": Variant(2, 52, (6, 5), 8, (21, 14, 10, 5, 0), True, 3, 2, True, True, True),
     # cuttle.cards' three-player game, 54 cards with the two jokers
-    "cutthroat": Variant(3, 54, (5, 5, 5), 7, (14, 9, 5, 0, 0), True, 3, 2, True, True),
+    "cutthroat": Variant(3, 54, (5, 5, 5), 7, (14, 9, 5, 0, 0), True, 3, 2, True, True, True),
 }
 
 

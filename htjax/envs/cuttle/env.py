@@ -47,7 +47,7 @@ def _start_program(env: Cuttle):
 class Cuttle(Env[CuttleState, CuttleConfig]):
     """Cuttle for 2 (classic, standard) or 3 (cutthroat) seats; see :mod:`htjax.envs.cuttle`.
 
-    ``num_actions`` is 1439 in every variant (:mod:`htjax.envs.cuttle.actions`); the observation
+    ``num_actions`` is 1457 in every variant (:mod:`htjax.envs.cuttle.actions`); the observation
     is ``float32[226 + 330 * P]`` (:func:`~htjax.envs.cuttle.observation.observation_layout`).
     Rewards: +1 to the winner and -1 to every other seat on the winning step, 0 to all in a
     drawn (three passes) or truncated game.

@@ -22,17 +22,36 @@ IDS = jnp.asarray(R.IDS)
 PASSES_TO_DRAW = 3
 
 
+def _set(arr: jax.Array, index, value) -> jax.Array:
+    """``arr.at[index].set(value)`` as an elementwise select (a scatter is a kernel of its own,
+    and compile time on XLA:CPU grows with the kernels)."""
+    return jnp.where(jnp.arange(arr.shape[0]) == index, value, arr)
+
+
 def _put(b: R.Board, card, zone, owner) -> R.Board:
-    return b.replace(zone=b.zone.at[card].set(zone), owner=b.owner.at[card].set(owner))
+    return b.replace(zone=_set(b.zone, card, zone), owner=_set(b.owner, card, owner))
 
 
 def _nxt(rules: Variant, seat):
     return (seat + 1) % rules.num_players
 
 
-def _scrap_with_attached(b: R.Board, card) -> R.Board:
-    """``card`` and every jack or joker on it go to the scrap pile."""
-    under = (b.zone == R.ATTACHED) & (b.attach_to == card)
+def _attached_to(rules: Variant, b: R.Board, gone: jax.Array) -> jax.Array:
+    """``bool[54]``: the cards stacked on the cards of ``gone``, directly or on each other (a
+    jack, a joker on that jack, the other joker on that joker)."""
+    on = jnp.zeros(R.N, bool)
+    base = jnp.clip(b.attach_to, 0, R.N - 1)
+    for _ in range(R._depth(rules)):
+        on = on | ((b.zone == R.ATTACHED) & (b.attach_to >= 0) & (gone | on)[base])
+    return on
+
+
+def _scrap_with_attached(rules: Variant, b: R.Board, card) -> R.Board:
+    """``card`` and every jack or joker stacked on it go to the scrap pile."""
+    if R._depth(rules) == 1:
+        under = (b.zone == R.ATTACHED) & (b.attach_to == card)
+    else:
+        under = _attached_to(rules, b, IDS == card)
     zone = jnp.where(under | (IDS == card), R.SCRAP, b.zone)
     return b.replace(zone=zone)
 
@@ -67,16 +86,23 @@ def _take_revealed(rules: Variant, b: R.Board, card) -> R.Board:
 
 
 def _ace(rules, b):
-    gone = (b.zone == R.POINT) | ((b.zone == R.ATTACHED) & (R.VALUE == A.JACK))
+    points = b.zone == R.POINT
+    if R._depth(rules) == 1:
+        gone = points | ((b.zone == R.ATTACHED) & (R.VALUE == A.JACK))
+    else:  # the jacks on the point cards, and the jokers on those jacks
+        gone = points | _attached_to(rules, b, points)
     return b.replace(zone=jnp.where(gone, R.SCRAP, b.zone)), jnp.bool_(True)
 
 
 def _two(rules, b):
-    return _scrap_with_attached(b, b.target), jnp.bool_(True)
+    return _scrap_with_attached(rules, b, b.target), jnp.bool_(True)
 
 
 def _three(rules, b):
-    some = jnp.any((b.zone == R.SCRAP) & (IDS != b.pending))
+    takeable = (b.zone == R.SCRAP) & (IDS != b.pending)
+    if rules.strict_oneoffs:  # no 3 for a 3
+        takeable = takeable & (R.VALUE != A.THREE)
+    some = jnp.any(takeable)
     return b.replace(phase=jnp.where(some, R.CHOOSE3, b.phase), actor=b.turn), ~some
 
 
@@ -109,11 +135,14 @@ def _seven(rules, b):
 
 def _nine(rules, b):
     t = b.target
-    under = (b.zone == R.ATTACHED) & (b.attach_to == t)
-    zone = jnp.where(under, R.SCRAP, b.zone).at[t].set(R.HAND)
+    if R._depth(rules) == 1:
+        under = (b.zone == R.ATTACHED) & (b.attach_to == t)
+    else:
+        under = _attached_to(rules, b, IDS == t)
+    zone = _set(jnp.where(under, R.SCRAP, b.zone), t, R.HAND)
     owner = b.owner[t]
-    frozen = b.frozen.at[owner].set(t) if rules.nine_freezes else b.frozen
-    return b.replace(zone=zone, attach_to=b.attach_to.at[t].set(-1), frozen=frozen), jnp.bool_(True)
+    frozen = _set(b.frozen, owner, t) if rules.nine_freezes else b.frozen
+    return b.replace(zone=zone, attach_to=_set(b.attach_to, t, -1), frozen=frozen), jnp.bool_(True)
 
 
 _EFFECTS = (_ace, _two, _three, _four, _five, _six, _seven, _nine)
@@ -159,7 +188,7 @@ def _points(rules, b, c, t, k):
 
 
 def _scuttle(rules, b, c, t, k):
-    return _scrap_with_attached(_put(b, c, R.SCRAP, b.actor), t), jnp.bool_(True)
+    return _scrap_with_attached(rules, _put(b, c, R.SCRAP, b.actor), t), jnp.bool_(True)
 
 
 def _oneoff(rules, b, c, t, k):
@@ -183,9 +212,9 @@ def _royal(rules, b, c, t, k):
 
 def _attach(rules, b, c, t, k):
     b = _put(b, c, R.ATTACHED, b.actor)
-    return b.replace(
-        attach_to=b.attach_to.at[c].set(t), stamp=b.stamp.at[c].set(b.clock), clock=b.clock + 1
-    ), (jnp.bool_(True))
+    return b.replace(attach_to=_set(b.attach_to, c, t), stamp=_set(b.stamp, c, b.clock), clock=b.clock + 1), (
+        jnp.bool_(True)
+    )
 
 
 def _counter(rules, b, c, t, k):
@@ -234,6 +263,6 @@ def act(rules: Variant, b: R.Board, action: jax.Array) -> R.Board:
     drawn_game = b.passes >= PASSES_TO_DRAW
     # the turn passes: the next seat acts in its main phase, and this seat's frozen card thaws
     nxt = _nxt(rules, b.turn)
-    passed = b.replace(frozen=b.frozen.at[b.turn].set(-1), turn=nxt, actor=nxt, phase=R.MAIN)
+    passed = b.replace(frozen=_set(b.frozen, b.turn, -1), turn=nxt, actor=nxt, phase=R.MAIN)
     b = jax.tree_util.tree_map(lambda x, y: jnp.where(turn_over, x, y), passed, b)
     return b.replace(winner=win, over=(win >= 0) | drawn_game)

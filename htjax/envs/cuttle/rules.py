@@ -11,9 +11,11 @@ on the field of ``owner``), ``ATTACHED`` (a jack on a point card or a joker on a
 a 7, still on top of the deck), ``STACK`` (a one-off and the 2s countering it) and ``OUT``
 (the jokers in a two-player game).
 
-Control: a card on a field is controlled by the owner of the *top* card attached to it (the
-last jack or joker played on it), else by its owner. Jacks and jokers are controlled by their
-owner (whoever played them).
+Control: a card on a field is controlled by the controller of the *top* card attached to it
+(the last jack or joker played on it), else by its owner. A jack or joker with nothing on it is
+controlled by its owner (whoever played it); in cutthroat a joker may steal a jack or the other
+joker too, so control follows the chain (a point card, a jack on it, a joker on the jack, the
+other joker on that one).
 """
 
 from __future__ import annotations
@@ -26,7 +28,18 @@ import numpy as np
 from htjax.envs.cuttle import actions as A
 from htjax.envs.cuttle.config import Variant
 
-__all__ = ["BLOCKS", "Board", "Facts", "deal", "facts", "legal_mask", "legal_parts", "points", "winner"]
+__all__ = [
+    "BLOCKS",
+    "PLAY_GROUPS",
+    "Board",
+    "Facts",
+    "deal",
+    "facts",
+    "legal_mask",
+    "legal_parts",
+    "points",
+    "winner",
+]
 
 DECK, HAND, POINT, ROYAL, ATTACHED, SCRAP, REVEALED, STACK, OUT = range(9)
 ZONE_NAMES = ("deck", "hand", "point", "royal", "attached", "scrap", "revealed", "stack", "out")
@@ -37,7 +50,6 @@ N = A.NUM_CARDS
 IDS = np.arange(N, dtype=np.int32)
 VALUE = jnp.asarray(A.VALUE)
 POINTS_OF = jnp.asarray(A.POINTS_OF)
-IS_PLAY_KIND = np.isin(A.KIND, A.PLAY_KINDS)
 ATTACHERS = (40, 41, 42, 43, 52, 53)  # the jacks and the jokers
 
 
@@ -151,27 +163,47 @@ class Facts:
     protected: jax.Array
 
 
+def pick(values: jax.Array, index: jax.Array) -> jax.Array:
+    """``values[index]`` for a short static-length ``values`` (per seat) and a traced ``index``
+    (any shape): a chain of selects, which XLA fuses into its consumers (a gather would not)."""
+    out = jnp.zeros(jnp.shape(index), values.dtype)
+    for i in range(values.shape[0]):
+        out = jnp.where(index == i, values[i], out)
+    return out
+
+
+def _depth(rules: Variant) -> int:
+    """How many cards can be stacked on a field card: a jack (or a joker on a royal), then with
+    the jokers a joker on that jack and the other joker on that joker."""
+    return 3 if rules.num_cards > 52 else 1
+
+
 def facts(rules: Variant, b: Board) -> Facts:
     # only jacks and jokers are ever attached: [6, 54] tables over them, no scatter or sort
     att = jnp.concatenate([b.zone[ATTACHERS[0] : ATTACHERS[0] + 4], b.zone[52:54]]) == ATTACHED
     base = jnp.concatenate([b.attach_to[40:44], b.attach_to[52:54]])
     stamp = jnp.concatenate([b.stamp[40:44], b.stamp[52:54]])
-    own = jnp.concatenate([b.owner[40:44], b.owner[52:54]])
     on = att[:, None] & (base[:, None] == jnp.asarray(IDS)[None, :])  # [attacher, base card]
     latest = jnp.max(jnp.where(on, stamp[:, None], -1), axis=0)
     is_top = on & (stamp[:, None] == latest[None, :])  # stamps are unique
-    taken_by = jnp.max(jnp.where(is_top, own[:, None], -1), axis=0)
-    control = jnp.where(taken_by >= 0, taken_by, b.owner)
+    control = b.owner
+    for _ in range(_depth(rules)):  # a joker may sit on a jack, or on the other joker: follow the chain
+        by = jnp.concatenate([control[40:44], control[52:54]])
+        taken_by = jnp.max(jnp.where(is_top, by[:, None], -1), axis=0)
+        control = jnp.where(taken_by >= 0, taken_by, b.owner)
     top_att = jnp.any(is_top, axis=1)
     top = jnp.concatenate([jnp.zeros(40, bool), top_att[:4], jnp.zeros(8, bool), top_att[4:]])
     seats = jnp.arange(rules.num_players, dtype=jnp.int32)[:, None]
     mine = control[None, :] == seats  # [P, 54]
     royal = b.zone == ROYAL
-    pts = jnp.sum(jnp.where(mine & (b.zone == POINT), POINTS_OF, 0), axis=1)
-    kings = jnp.sum(mine & royal & (VALUE == A.KING), axis=1)
-    queens = jnp.sum(mine & royal & (VALUE == A.QUEEN), axis=1)
-    glasses = jnp.sum(mine & royal & (VALUE == A.EIGHT), axis=1)
-    hand = jnp.sum((b.owner[None, :] == seats) & (b.zone == HAND), axis=1)
+    per_seat = [  # [P, 54] each, summed in one reduction
+        jnp.where(mine & (b.zone == POINT), POINTS_OF, 0),
+        mine & royal & (VALUE == A.KING),
+        mine & royal & (VALUE == A.QUEEN),
+        mine & royal & (VALUE == A.EIGHT),
+        (b.owner[None, :] == seats) & (b.zone == HAND),
+    ]
+    pts, kings, queens, glasses, hand = jnp.sum(_rows_table(per_seat, jnp.int32), axis=-1)
     goal = jnp.asarray(rules.goals, jnp.int32)[jnp.minimum(kings, 4)]
     is_queen = royal & (VALUE == A.QUEEN)
     protected = (queens[jnp.clip(control, 0, rules.num_players - 1)] - is_queen) > 0
@@ -209,21 +241,94 @@ def winner(rules: Variant, b: Board, f: Facts) -> jax.Array:
 def targets(rules: Variant, b: Board, f: Facts) -> jax.Array:
     """``bool[7, 54]``: per target class (:mod:`~htjax.envs.cuttle.actions` ``T_*``), which
     cards (or, for seats, which offsets) the actor may target now."""
+    return jnp.stack(_target_rows(rules, b, f))
+
+
+def _target_rows(rules: Variant, b: Board, f: Facts) -> list[jax.Array]:
     theirs = (f.control != b.actor) & (f.control >= 0)
     open_ = theirs & ~f.protected
     point = b.zone == POINT
     permanent = (b.zone == ROYAL) | f.top
     destroy = permanent & open_
     nine = destroy | (point & open_) if rules.nine_points else destroy
-    joker = (b.zone == ROYAL) & ((VALUE == A.QUEEN) | (VALUE == A.KING)) & open_
-    seat = (jnp.asarray(IDS) >= 1) & (jnp.asarray(IDS) < rules.num_players)
-    return jnp.stack([jnp.ones(N, bool), point & theirs, destroy, nine, point & open_, joker, seat])
+    joker = permanent & open_  # any royal: a glasses eight, queen, king, top jack, the other joker
+    offsets = jnp.asarray(IDS)
+    seat = (offsets >= 1) & (offsets < rules.num_players)
+    if rules.strict_oneoffs:  # a 4 only at an opponent holding a card
+        seat = seat & (pick(f.hand, (b.actor + offsets) % rules.num_players) > 0)
+    return [jnp.ones(N, bool), point & theirs, destroy, nine, point & open_, joker, seat]
+
+
+def _play_groups() -> list[tuple[int, int, np.ndarray, np.ndarray, bool]]:
+    """The play kinds' actions grouped by ``(kind, target class)``: ``(kind, tclass, cards
+    bool[54], targets bool[54], triangle)``; every card of a group pairs with every target of
+    it (except itself), except in a ``triangle`` group (scuttle), where card ``c`` pairs with the
+    targets ``t < c``."""
+    groups: dict[tuple[int, int], set] = {}
+    for kind, card, target, tclass in A.ACTIONS:
+        if kind in A.PLAY_KINDS:
+            groups.setdefault((kind, tclass), set()).add((max(card, 0), max(target, 0)))
+    out = []
+    for (kind, tclass), pairs in groups.items():
+        cards, tgts = np.zeros(N, bool), np.zeros(N, bool)
+        cards[[c for c, _ in pairs]] = True
+        tgts[[t for _, t in pairs]] = True
+        # a card is never both played and a target (one is in a hand or revealed, the other on
+        # a field), so the missing (c, c) pairs of the jokers' group change nothing
+        full = len(pairs | {(c, c) for c, _ in pairs if tgts[c]}) == cards.sum() * tgts.sum()
+        triangle = pairs == {(c, t) for c in np.flatnonzero(cards) for t in np.flatnonzero(tgts) if t < c}
+        assert full or triangle, (kind, tclass)
+        out.append((kind, tclass, cards, tgts, not full))
+    return out
+
+
+PLAY_GROUPS = _play_groups()
+
+
+def _rows_table(rows: list[jax.Array], dtype) -> jax.Array:
+    """``[len(rows), ...]``: the rows as one array built by selects (a stack is a kernel per row
+    on XLA:CPU, and the compile time grows with the kernels)."""
+    sel = jnp.arange(len(rows)).reshape((-1,) + (1,) * rows[0].ndim)
+    table = jnp.zeros((len(rows), *rows[0].shape), dtype)
+    for i, row in enumerate(rows):
+        table = jnp.where(sel == i, row.astype(dtype), table)
+    return table
+
+
+def _any_play(kinds_ok: list, cards_ok: list, tg: list) -> jax.Array:
+    """``bool[]``: some play move (points, scuttle, one-off, royal, jack, joker) is legal, from
+    the parts alone (a reduction over the assembled mask would repeat its whole assembly): one
+    reduction finds which target rows have a target (for the scuttle row, the lowest), a second
+    whether some card has a play."""
+    ids = jnp.asarray(IDS)
+    targeted = [g for g in PLAY_GROUPS if g[1] != A.T_NONE]
+    rows = []
+    for _, tclass, _, tgts, triangle in targeted:
+        t = tg[tclass] & jnp.asarray(tgts)
+        rows.append(jnp.where(t, N - ids, 0) if triangle else t)
+    best = jnp.max(_rows_table(rows, jnp.int32), axis=-1)
+    playable = jnp.zeros(N, bool)
+    for kind, tclass, cards, _, triangle in PLAY_GROUPS:
+        ok = cards_ok[kind] & jnp.asarray(cards) & kinds_ok[kind]
+        if tclass != A.T_NONE:
+            i = next(j for j, g in enumerate(targeted) if g[:2] == (kind, tclass))
+            ok = ok & ((ids > N - best[i]) if triangle else (best[i] > 0))  # scuttle: above the lowest
+        playable = playable | ok
+    return jnp.any(playable)
 
 
 def legal_parts(rules: Variant, b: Board) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """What the legal mask is made of, before the two phase-wide rules of :func:`legal_mask`:
-    ``(kinds bool[11], cards bool[11, 54], targets bool[7, 54])``; action ``a`` needs
-    ``kinds[KIND[a]] & cards[KIND[a], CARD[a]] & targets[TCLASS[a], TARGET[a]]``."""
+    """What the legal mask is made of: ``(kinds bool[11], cards bool[11, 54], targets bool[7,
+    54])``; action ``a`` is legal exactly when ``kinds[KIND[a]] & cards[KIND[a], CARD[a]] &
+    targets[TCLASS[a], TARGET[a]]``. The two phase-wide rules are folded in: pass is legal in
+    the main phase when the deck is empty or nothing else is, and a 7's revealed card may be
+    discarded only when no revealed card can be played."""
+    kinds, cards, tg = _rows(rules, b)
+    return jnp.stack(kinds), jnp.stack(cards), jnp.stack(tg)
+
+
+def _rows(rules: Variant, b: Board) -> tuple[list, list, list]:
+    """:func:`legal_parts` as lists of rows (stacking them costs a kernel per row on XLA:CPU)."""
     f = facts(rules, b)
     a = b.actor
     ids = jnp.asarray(IDS)
@@ -233,29 +338,24 @@ def legal_parts(rules: Variant, b: Board) -> tuple[jax.Array, jax.Array, jax.Arr
     src = jnp.where(main, in_hand & (ids != b.frozen[a]), seven & revealed)
     left = rules.num_cards - b.pos - seven.astype(jnp.int32)  # deck left once the card is played
     oneoff = src & ((VALUE != A.SEVEN) | (left > 0))
+    takeable = (b.zone == SCRAP) & (ids != b.pending)  # what a 3 may take from the scrap pile
+    if rules.strict_oneoffs:  # no 3 for a 3; a 3 needs something to take, a 5 a deck to draw from
+        takeable = takeable & (VALUE != A.THREE)
+        oneoff = oneoff & ((VALUE != A.THREE) | jnp.any(takeable)) & ((VALUE != A.FIVE) | (left > 0))
     counter = (b.phase == COUNTER) & in_hand & (VALUE == A.TWO) & (f.queens[jnp.maximum(b.last, 0)] == 0)
-    discard = (((b.phase == DISCARD4) | (b.phase == DISCARD5)) & in_hand) | (seven & revealed)
-    retrieve = (b.phase == CHOOSE3) & (b.zone == SCRAP) & (ids != b.pending)
+    discard = ((b.phase == DISCARD4) | (b.phase == DISCARD5)) & in_hand
+    retrieve = (b.phase == CHOOSE3) & takeable
     true = jnp.ones(N, bool)
-    cards_ok = jnp.stack([true, true, true, src, src, oneoff, src, src, counter, discard, retrieve])
     play = main | seven
     can_draw = main & (left > 0) & (f.hand[a] < rules.hand_limit)
-    kinds_ok = jnp.stack(
-        [
-            can_draw,
-            main,
-            b.phase == COUNTER,
-            play,
-            play,
-            play,
-            play,
-            play,
-            b.phase == COUNTER,
-            true[0],
-            true[0],
-        ]
-    )
-    return kinds_ok, cards_ok, targets(rules, b, f)
+    counter_phase = b.phase == COUNTER
+    kinds = [can_draw, main, counter_phase, play, play, play, play, play, counter_phase, true[0], true[0]]
+    cards = [true, true, true, src, src, oneoff, src, src, counter, discard, retrieve]
+    tg = _target_rows(rules, b, f)
+    any_play = _any_play(kinds, cards, tg)
+    kinds[A.PASS] = main & ((left <= 0) | ~(can_draw | any_play))
+    cards[A.DISCARD] = discard | (seven & revealed & ~any_play)  # a 7 revealed nothing playable
+    return kinds, cards, tg
 
 
 def _runs(ids) -> list[tuple[int, int]]:
@@ -289,8 +389,6 @@ def _blocks() -> list[tuple[int, int, tuple, tuple]]:
 
 
 BLOCKS = _blocks()
-_PLAY = jnp.asarray(IS_PLAY_KIND)
-_KIND = jnp.asarray(A.KIND)
 
 
 def _take(vec: jax.Array, runs) -> jax.Array:
@@ -298,20 +396,26 @@ def _take(vec: jax.Array, runs) -> jax.Array:
     return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
 
 
+SCUTTLE_PAIRS = np.array([40 * c + t for c in range(40) for t in range(c)], np.int32)
+"""The scuttle ids' ``(card c, target t < c)`` pairs as indices into a flat ``[40, 40]`` table."""
+
+
 def legal_mask(rules: Variant, b: Board) -> jax.Array:
     """``bool[NUM_ACTIONS]``: the moves the actor may make (see :mod:`~htjax.envs.cuttle.actions`).
 
-    Assembled from :func:`legal_parts` by static slices in table order (:data:`BLOCKS`), not a
-    gather per action: a vmapped gather over the 1439 ids cost 30 times as much on CPU."""
-    kinds_ok, cards_ok, tg = legal_parts(rules, b)
+    Assembled from :func:`legal_parts` in table order (:data:`BLOCKS`): static slices, except
+    the 780 scuttle ids, which one constant-index gather takes from the ``[40, 40]`` table of
+    (card, target) pairs (as 39 slices they cost a second of compile time). Not one gather per
+    action: inside a rollout that made the whole step 3-4x slower on CPU. Nothing reduces over
+    the assembled mask (XLA would repeat the assembly in every reduction)."""
+    kinds_ok, cards_ok, tg = _rows(rules, b)
     pieces = []
     for kind, tclass, card_runs, target_runs in BLOCKS:
+        if kind == A.SCUTTLE:
+            if card_runs[0][0] == 1:  # the first of the scuttle blocks stands for all of them
+                table = cards_ok[kind][:40, None] & tg[tclass][None, :40]
+                pieces.append(kinds_ok[kind] & table.reshape(-1)[SCUTTLE_PAIRS])
+            continue
         outer = _take(cards_ok[kind], card_runs)[:, None] & _take(tg[tclass], target_runs)[None, :]
         pieces.append(kinds_ok[kind] & outer.reshape(-1))
-    mask = jnp.concatenate(pieces)
-    seven, main = b.phase == SEVEN, b.phase == MAIN
-    stuck = ~jnp.any(mask & _PLAY)  # a 7 revealed nothing playable: discard one
-    mask = jnp.where((_KIND == A.DISCARD) & seven, mask & stuck, mask)
-    anything = jnp.any(mask & (_KIND != A.PASS))
-    left = rules.num_cards - b.pos
-    return jnp.where(_KIND == A.PASS, main & ((left <= 0) | ~anything), mask)
+    return jnp.concatenate(pieces)
