@@ -97,8 +97,15 @@ class ObservationLayout:
             start += f.size
         raise InvalidArgumentError(f"no field {name!r} in layout; fields: {list(self.names)}")
 
-    def pack(self, parts: Mapping[str, jax.Array], dtype=jnp.float32) -> jax.Array:
+    def pack(
+        self, parts: Mapping[str, jax.Array], dtype=jnp.float32, *, feature_major: bool = False
+    ) -> jax.Array:
         """Concatenate ``parts`` (one array per field, any shape with ``size`` entries) in table order.
+
+        ``feature_major=True`` gives the same values, but under ``vmap`` it concatenates the
+        batch as ``[size, N]`` and transposes once, instead of writing each field into a
+        column of ``[N, size]``: on XLA:CPU the column concatenation of many one-entry fields
+        is one slow kernel that cost blackjack about 10% of a step at 8,192 worlds.
 
         Raises :class:`InvalidArgumentError` (at trace time) if a field is missing, unknown or of
         the wrong size.
@@ -115,7 +122,7 @@ class ObservationLayout:
                     f"observation field {f.name!r} has {part.shape[0]} entries, the layout says {f.size}"
                 )
             out.append(part)
-        return jnp.concatenate(out)
+        return _concat_feature_major(*out) if feature_major else jnp.concatenate(out)
 
     def unpack(self, observation) -> dict[str, np.ndarray]:
         """Split a flat observation (host values, leading batch axes allowed) back into named parts."""
@@ -155,3 +162,15 @@ def _num(x: float) -> str:
     if x == float("-inf"):
         return "-inf"
     return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+@jax.custom_batching.custom_vmap
+def _concat_feature_major(*parts: jax.Array) -> jax.Array:
+    """``jnp.concatenate(parts)`` of 1-D parts, batched feature-major (see ``pack``)."""
+    return jnp.concatenate(parts)
+
+
+@_concat_feature_major.def_vmap
+def _concat_feature_major_batched(axis_size: int, in_batched: list[bool], *parts: jax.Array):
+    rows = [(p if b else jnp.broadcast_to(p, (axis_size,) + p.shape)).T for p, b in zip(parts, in_batched)]
+    return jnp.concatenate(rows, axis=0).T, True

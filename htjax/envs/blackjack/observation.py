@@ -150,4 +150,4 @@ def observe(rules: Rules, t: BlackjackState, player: jax.Array) -> jax.Array:
         "split_hand": _at(t.num_hands, player) > 1,
         "in_round": _at(t.seat_bet, player) > 0,
     }
-    return LAYOUT.pack(parts)
+    return LAYOUT.pack(parts, feature_major=True)
