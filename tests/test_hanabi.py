@@ -1,7 +1,7 @@
 """Hanabi: the contract for every preset, and a hand-built position for every rule.
 
 Positions are dealt from stacked decks (``env.stacked_deck``: seat 0's hand, seat 1's, ..., then
-the draws) or built by replacing board fields (``env.state_from_board``). The move-for-move
+the draws) or built by replacing board quantities (``Board.with_values``, ``env.state_from_board``). The move-for-move
 comparison with the reference implementation is in ``test_hanabi_reference.py``;
 ``htjax.testing.check_env`` runs on the config and on every preset (``2p`` .. ``5p``) in
 ``test_contract.py``, as for every registered game.
@@ -49,7 +49,7 @@ class Game:
         return {self.env.action_labels[i] for i in np.flatnonzero(np.asarray(state.legal_action_mask))}
 
     def with_board(self, state, **fields):
-        return self.env.state_from_board(state.board.replace(**fields), state.step_count)
+        return self.env.state_from_board(state.board.with_values(**fields), state.step_count)
 
 
 @pytest.fixture(scope="module")
