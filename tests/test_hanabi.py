@@ -79,7 +79,7 @@ def test_hanabi__sizes_follow_the_seat_count():
 
 
 def test_hanabi__deck_holds_fifty_cards_three_ones_one_five_per_colour(g2):
-    state = g2.env.init(KEY)
+    state = g2.deal([])  # init_deal of the fresh deck: what init deals (jitted: no eager compiles)
     deck = np.asarray(state.board.deck.cards)
     counts = np.bincount(deck, minlength=25).reshape(5, 5)
     assert deck.size == 50 and (counts == [3, 2, 2, 2, 1]).all()
