@@ -183,7 +183,7 @@ class Board:
         """A copy with the named quantities replaced: any field, or a name of ``counters``,
         ``last`` or ``knowledge`` (``info_tokens=jnp.int32(5)``, ``color_hinted=...``)."""
         fields = {k: v for k, v in values.items() if k not in COUNTERS + LAST + KNOWLEDGE}
-        counters, last, knowledge = self.counters, self.last, self.knowledge
+        counters, last, knowledge = (jnp.asarray(x) for x in (self.counters, self.last, self.knowledge))
         for i, name in enumerate(COUNTERS):
             if name in values:
                 counters = counters.at[..., i].set(jnp.asarray(values[name], jnp.int32))
