@@ -40,6 +40,10 @@ from htjax.core.errors import InvalidArgumentError
 __all__ = [
     "CARD_COUNTS",
     "COLORS",
+    "COUNTERS",
+    "FRESH_CARD",
+    "KNOWLEDGE",
+    "LAST",
     "DECK_SIZE",
     "DISCARD",
     "HINT_COLOR",
@@ -56,8 +60,11 @@ __all__ = [
     "Rules",
     "act",
     "card_str",
+    "div5",
     "fresh_deck",
+    "knowledge_bits",
     "legal_moves",
+    "mod5",
     "parse_card",
     "score",
     "stacked_deck",
@@ -357,8 +364,6 @@ def act(rules: Rules, board: Board, move: jax.Array, word: jax.Array) -> Board:
     Every kind's effect is computed elementwise and the move's kind selects it (no branch)."""
     p = rules.num_players
     b = board
-    # ---- the move's per-world numbers first, materialised once (the barrier): otherwise XLA
-    # recomputes the decoding inside every array update below, and LLVM compiles each copy
     kind, where, value = decode(rules, move)
     me = b.to_act
     is_play, is_discard = kind == PLAY, kind == DISCARD
@@ -368,8 +373,6 @@ def act(rules: Rules, board: Board, move: jax.Array, word: jax.Array) -> Board:
     deck, drawn = cards.draw(b.deck, word)
     target = (me + where) % p
     seats = jnp.arange(p)
-    is_play, is_discard = kind == PLAY, kind == DISCARD
-    leaves = is_play | is_discard
     turns = jnp.where(cards.remaining(b.deck) <= 0, b.turns_to_play - 1, b.turns_to_play)
 
     # ---- play / discard: the card leaves slot `slot` of my hand
