@@ -103,6 +103,9 @@ class _Programs:
         self.v_init = jax.jit(jax.vmap(lambda k: env.init(k, params)))
         self.v_step = jax.jit(jax.vmap(lambda s, a, k: env.step(s, a, k, params)))
         self.forfeit = jax.jit(lambda s, o: env._forfeit(s, o, env._resolve_params(params)))
+        # the seat is traced: one compile serves every seat, and a seat that does not exist
+        self.observe = jax.jit(lambda s, seat: env.observe(s, seat, params))
+        self.replay = jax.jit(lambda k, a: replay_episode(env, k, a, env_params=params))
 
 
 def _tree_equal(a: Any, b: Any) -> bool:
@@ -199,7 +202,7 @@ def check_env(
         ),
         ("masks", lambda: _check_masks(episodes)),
         ("determinism", lambda: _check_determinism(p, episodes[1])),
-        ("observe", lambda: _check_observe(p, episodes[0])),
+        ("observe", lambda: _check_observe(p, episodes[0], eager)),
         ("bounds", lambda: _check_bounds(env, episodes)),
         ("bad_actions", lambda: _check_bad_actions(p)),
         ("replay", lambda: _check_replay(p, episodes[0])),
@@ -485,31 +488,33 @@ def _check_determinism(p: _Programs, episode) -> str:
     return f"{len(actions)} steps"
 
 
-def _check_observe(p: _Programs, episode) -> str:
+def _check_observe(p: _Programs, episode, eager: bool) -> str:
     env = p.env
     s = episode[1][0]
     low, high = env.observation_bounds
-    # one program with the seat traced serves every seat, and the seat that does not exist
-    observe = jax.jit(lambda st, seat: env.observe(st, seat, p.params))
     for seat in range(env.num_players):
-        obs = np.asarray(observe(s, jnp.int32(seat)))
+        obs = np.asarray(p.observe(s, jnp.int32(seat)))
         _require(obs.shape == tuple(env.observation_shape), f"observe({seat}) has shape {obs.shape}")
         _require(bool(np.all((obs >= low) & (obs <= high))), f"observe({seat}) is outside observation_bounds")
     if not env.simultaneous:
+        seat = int(s.current_player)
         _require(
-            np.array_equal(np.asarray(observe(s, s.current_player)), np.asarray(s.observation)),
+            np.array_equal(np.asarray(p.observe(s, jnp.int32(seat))), np.asarray(s.observation)),
             "observe(current_player) differs from state.observation",
         )
+        if eager:  # the concrete-seat path, op by op (slow for large games, as jit_equals_eager)
+            _require(
+                np.array_equal(np.asarray(env.observe(s, seat, p.params)), np.asarray(s.observation)),
+                "eager observe(current_player) differs from state.observation",
+            )
     for bad in (env.num_players, -1):
         try:
             env.observe(s, bad, p.params)
         except InvalidActionError:
             continue
         raise AssertionError(f"observe(state, {bad}) did not raise InvalidActionError")
-    _require(
-        not np.asarray(observe(s, jnp.int32(env.num_players + 3))).any(),
-        "a traced seat that does not exist must get an all-zero view",
-    )
+    traced = p.observe(s, jnp.int32(env.num_players + 3))
+    _require(not np.asarray(traced).any(), "a traced seat that does not exist must get an all-zero view")
     return f"{env.num_players} seats"
 
 
@@ -557,7 +562,7 @@ def _check_replay(p: _Programs, episode) -> str:
     if not actions:
         return "empty episode"
     acts = jnp.asarray(np.stack(actions), jnp.int32)
-    replayed = replay_episode(p.env, key, acts, env_params=p.params)
+    replayed = p.replay(key, acts)  # jitted: no op-by-op init before the scan
     for t, s in enumerate(states):
         _require(
             _tree_equal(_world(replayed, t), s),

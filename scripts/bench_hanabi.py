@@ -44,6 +44,11 @@ SCRIPT = pathlib.Path(__file__).resolve()
 
 # ---------------------------------------------------------------------------- workers
 def work_compile(spec: dict) -> dict:
+    import jax
+
+    # cold: a fresh process (nothing compiled in memory) and no persistent compilation cache,
+    # even if JAX_COMPILATION_CACHE_DIR is set in the environment
+    jax.config.update("jax_enable_compilation_cache", False)
     import htjax
     from htjax.bench import init_step_compile_seconds
 
@@ -260,7 +265,7 @@ def main(argv=None) -> int:
     sizes = [64, worlds] if args.quick else [1, 64, 1024, worlds]
     num_steps = 64 if args.quick else 200
     timeout = 900.0
-    runs = [measure({"system": "compile", "players": p, "num_envs": worlds}, timeout) for p in (2, 5)]
+    runs = [measure({"system": "compile", "players": p, "num_envs": worlds}, timeout) for p in (2, 3, 4, 5)]
     for n in sizes:
         runs.append(
             measure(

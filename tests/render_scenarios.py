@@ -5,7 +5,7 @@ Shared by ``tests/test_render.py`` (which diffs against the files) and
 Each scenario plays a small env from a fixed key with a fixed choice rule and draws chosen
 steps for chosen viewers, so the pictures cover: face-down dealer hole card and its reveal,
 split hands, hold'em hole cards of the viewer only, side pots, a showdown, the IPD grid
-(short, and longer than the 32-round window).
+(short, and longer than the 32-round window), Hanabi seen by a seat and by the spectator.
 """
 
 from __future__ import annotations
@@ -87,6 +87,10 @@ def scenarios():
     states = play(ipd, 1, _ipd_pattern)
     out["ipd_round6_seat0"] = (ipd, states[6], 0)
     out["ipd_over_spectator"] = (ipd, states[-1], None)
+    hanabi = htjax.make("hanabi", num_players=3)
+    states = play(hanabi, 5, prefer("hint +1 red", "play 0", "discard 0"), max_steps=40)
+    out["hanabi_seat1"] = (hanabi, states[9], 1)
+    out["hanabi_over_spectator"] = (hanabi, states[-1], None)
     return out
 
 

@@ -1,7 +1,7 @@
 """Hanabi: the contract for every preset, and a hand-built position for every rule.
 
 Positions are dealt from stacked decks (``env.stacked_deck``: seat 0's hand, seat 1's, ..., then
-the draws) or built by replacing board fields (``env.state_from_board``). The move-for-move
+the draws) or built by replacing board quantities (``Board.with_values``, ``env.state_from_board``). The move-for-move
 comparison with the reference implementation is in ``test_hanabi_reference.py``;
 ``htjax.testing.check_env`` runs on the config and on every preset (``2p`` .. ``5p``) in
 ``test_contract.py``, as for every registered game.
@@ -31,6 +31,7 @@ class Game:
         self._step = jax.jit(env.step)
         self._deal = jax.jit(env.init_deal)
         self._observe = jax.jit(env.observe)
+        self._from_board = jax.jit(env.state_from_board)
 
     def deal(self, order, key=KEY):
         return self._deal(key, self.env.stacked_deck(order))
@@ -49,7 +50,7 @@ class Game:
         return {self.env.action_labels[i] for i in np.flatnonzero(np.asarray(state.legal_action_mask))}
 
     def with_board(self, state, **fields):
-        return self.env.state_from_board(state.board.replace(**fields), state.step_count)
+        return self._from_board(state.board.with_values(**fields), state.step_count)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def test_hanabi__sizes_follow_the_seat_count():
 
 
 def test_hanabi__deck_holds_fifty_cards_three_ones_one_five_per_colour(g2):
-    state = g2.env.init(KEY)
+    state = g2.deal([])  # init_deal of the fresh deck: what init deals (jitted: no eager compiles)
     deck = np.asarray(state.board.deck.cards)
     counts = np.bincount(deck, minlength=25).reshape(5, 5)
     assert deck.size == 50 and (counts == [3, 2, 2, 2, 1]).all()
@@ -283,3 +284,18 @@ def test_hanabi__bench_script_measures_the_references_and_writes_markdown():
     md = bench.markdown(report)
     assert "| PettingZoo `hanabi_v5` (AEC loop) | 2 | 1 |" in md and "**3.0x**" in md
     assert "not run: timed out" in md
+
+
+def test_hanabi__board_with_values_sets_one_named_quantity_and_keeps_the_rest(g2):
+    b = jax.device_get(g2.deal(ORDER_2P).board)
+    hinted = np.zeros((2, 5, 5), bool)
+    hinted[1, 2, 3] = True  # seat 1's slot 2 was told "white"
+    c = jax.device_get(
+        b.with_values(info_tokens=jnp.int32(3), last_kind=jnp.int32(R.HINT_RANK), color_hinted=hinted)
+    )
+    assert (int(c.info_tokens), int(c.life_tokens), int(c.to_act)) == (3, 3, 0)
+    assert int(c.last_kind) == R.HINT_RANK and int(c.last_player) == -1
+    assert (np.asarray(c.color_hinted) == hinted).all()
+    for name in ("color_plausible", "rank_plausible", "rank_hinted"):
+        assert (np.asarray(getattr(c, name)) == np.asarray(getattr(b, name))).all(), name
+    assert (np.asarray(c.hands) == np.asarray(b.hands)).all() and (c.fireworks == b.fireworks).all()

@@ -23,12 +23,25 @@ GAMES_PER_SEATS = {2: 60, 3: 50, 4: 50, 5: 50}  # 210 games
 
 
 class Programs:
+    """One env's jitted programs, shared by all of a seat count's games: a game costs one call
+    per step (the step and every seat's observation together), read on the host in one copy."""
+
     def __init__(self, num_players: int):
         self.env = env = htjax.make("hanabi", num_players=num_players)
-        self.init = jax.jit(env.init)
-        self.step = jax.jit(env.step)
         seats = jnp.arange(num_players)
-        self.observe_all = jax.jit(lambda s: jax.vmap(lambda p: env.observe(s, p))(seats))
+
+        def observe_all(s):
+            return jax.vmap(lambda p: env.observe(s, p))(seats)
+
+        def start(key):
+            s = env.init(key)
+            return s, observe_all(s)
+
+        def step(s, a, key, t):
+            s = env.step(s, a, htjax.step_key(key, t))
+            return s, observe_all(s)
+
+        self.start, self.step = jax.jit(start), jax.jit(step)
 
 
 @pytest.fixture(scope="module", params=sorted(GAMES_PER_SEATS), ids=lambda n: f"{n}p")
@@ -38,8 +51,8 @@ def programs(request):
 
 def _seer_action(env, state, rng) -> int:
     """Play a card that fits (the policy sees its own cards), else a random non-play move."""
-    b = jax.device_get(state.board)
-    mask = np.asarray(state.legal_action_mask)
+    b = state.board
+    mask = state.legal_action_mask
     me, h = int(b.to_act), env.hand_size
     for slot in range(h):
         card = int(b.hands[me, slot])
@@ -50,26 +63,30 @@ def _seer_action(env, state, rng) -> int:
 
 
 def _play(p: Programs, seed: int):
+    """One game in htjax: host copies of every state and of every seat's observation of it."""
     rng = np.random.default_rng(seed)
     key = jax.random.PRNGKey(seed)
     seer = seed % 2 == 1
-    states, actions = [p.init(key)], []
-    while not bool(states[-1].terminated):
-        s = states[-1]
+    states, views, actions = [], [], []
+    state, view = jax.device_get(p.start(key))
+    while True:
+        states.append(state)
+        views.append(view)
+        if bool(state.terminated):
+            return states, views, actions
         a = (
-            _seer_action(p.env, s, rng)
+            _seer_action(p.env, state, rng)
             if seer
-            else int(rng.choice(np.flatnonzero(np.asarray(s.legal_action_mask))))
+            else int(rng.choice(np.flatnonzero(state.legal_action_mask)))
         )
         actions.append(a)
-        states.append(p.step(s, np.int32(a), htjax.step_key(key, len(actions) - 1)))
-    return states, actions
+        state, view = jax.device_get(p.step(state, np.int32(a), key, np.int32(len(actions) - 1)))
 
 
 def _compare(p: Programs, seed: int, seen: dict) -> None:
     env = p.env
-    states, actions = _play(p, seed)
-    final = jax.device_get(states[-1].board)
+    states, views, actions = _play(p, seed)
+    final = states[-1].board
     order = np.asarray(final.deck.cards)[: int(final.deck.position)]
     ref = Reference(env.num_players, order)
     for t, a in enumerate(actions):
@@ -77,16 +94,15 @@ def _compare(p: Programs, seed: int, seen: dict) -> None:
         where = f"{env.num_players}p seed {seed} step {t}"
         seat = int(s.current_player)
         assert ref.current_player() == seat, where
-        obs = np.asarray(p.observe_all(s))
         for k in range(env.num_players):
             view, mask = ref.observe(k)
-            np.testing.assert_array_equal(obs[k], view, err_msg=f"{where} seat {k}")
+            np.testing.assert_array_equal(views[t][k], view, err_msg=f"{where} seat {k}")
             if k == seat:
-                np.testing.assert_array_equal(np.asarray(s.legal_action_mask), mask == 1, where)
+                np.testing.assert_array_equal(s.legal_action_mask, mask == 1, where)
         b = s.board
         assert ref.tokens() == (int(b.info_tokens), int(b.life_tokens), int(R.score(b))), where
         rewards = ref.step(int(a))
-        np.testing.assert_array_equal(rewards, np.asarray(states[t + 1].rewards), f"{where} rewards")
+        np.testing.assert_array_equal(rewards, states[t + 1].rewards, f"{where} rewards")
         assert ref.terminal() == bool(states[t + 1].terminated), where
     b = states[-1].board
     assert ref.tokens() == (int(b.info_tokens), int(b.life_tokens), int(R.score(b)))

@@ -42,6 +42,7 @@ Renderer = Callable[["Frame"], str]
 _RENDERERS: dict[str, str | Renderer] = {
     "blackjack": "htjax.render.blackjack:draw",
     "cuttle": "htjax.render.cuttle:draw",
+    "hanabi": "htjax.render.hanabi:draw",
     "holdem": "htjax.render.holdem:draw",
     "prisoners_dilemma": "htjax.render.prisoners_dilemma:draw",
 }

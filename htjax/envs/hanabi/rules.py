@@ -26,6 +26,7 @@ Everything is vectorised over seats, slots and values (no Python loop over cards
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 import chex
@@ -39,6 +40,10 @@ from htjax.core.errors import InvalidArgumentError
 __all__ = [
     "CARD_COUNTS",
     "COLORS",
+    "COUNTERS",
+    "FRESH_CARD",
+    "KNOWLEDGE",
+    "LAST",
     "DECK_SIZE",
     "DISCARD",
     "HINT_COLOR",
@@ -55,8 +60,11 @@ __all__ = [
     "Rules",
     "act",
     "card_str",
+    "div5",
     "fresh_deck",
+    "knowledge_bits",
     "legal_moves",
+    "mod5",
     "parse_card",
     "score",
     "stacked_deck",
@@ -99,6 +107,31 @@ class Rules:
         return 2 * self.hand_size + 2 * NUM_COLORS * (self.num_players - 1)
 
 
+# Board packing: a few arrays rather than one per quantity. Every array is one more output of a
+# compiled step (and of a batch's keep-or-step select), so this packing halves what XLA compiles
+# (docs/envs/hanabi.md, Performance); the properties below give every quantity its name back.
+COUNTERS = ("info_tokens", "life_tokens", "turns_to_play", "to_act")
+LAST = (
+    "last_player",
+    "last_kind",
+    "last_target",
+    "last_value",
+    "last_slot",
+    "last_card",
+    "last_scored",
+    "last_info",
+)
+# card knowledge: one int32 of bit fields per card, 5 bits per group in this order (bit 5g + v)
+KNOWLEDGE = ("color_plausible", "rank_plausible", "color_hinted", "rank_hinted")
+FRESH_CARD = (1 << 2 * NUM_COLORS) - 1  # a card just dealt: every colour and rank plausible
+
+
+def knowledge_bits(knowledge, group: int):
+    """``bool[..., 5]``: group ``group`` (an index of ``KNOWLEDGE``) of knowledge bit fields
+    (``int32[...]``, host or traced values)."""
+    return (knowledge[..., None] >> (NUM_COLORS * group + np.arange(NUM_COLORS))) & 1 == 1
+
+
 @chex.dataclass(frozen=True, kw_only=True, mappable_dataclass=False)
 class Board:
     """The state of one game; ``P`` seats, ``H`` hand slots.
@@ -108,43 +141,67 @@ class Board:
         deck.position]`` are the cards dealt so far, in deal order.
       hands: ``int8[P, H]`` card ids, ``NO_CARD`` in empty slots (only once the deck is out;
         empty slots are always the last ones).
-      color_plausible, rank_plausible: ``bool[P, H, 5]`` the colours / ranks each card may still
-        have given the hints (HLE's card knowledge; all False for an empty slot).
-      color_hinted, rank_hinted: ``bool[P, H, 5]`` one-hot of the colour / rank a hint revealed.
+      knowledge: ``int32[P, H]`` HLE's card knowledge as bit fields, four groups of 5 bits
+        (``KNOWLEDGE``; as ``bool[P, H, 5]`` properties): ``color_plausible``,
+        ``rank_plausible`` (the colours / ranks each card may still have given the hints; none
+        for an empty slot), ``color_hinted``, ``rank_hinted`` (the colour / rank a hint revealed).
       fireworks: ``int32[5]`` cards played per colour.
       discards: ``int32[25]`` discarded (or misplayed) cards per card id.
-      info_tokens, life_tokens: ``int32[]``.
-      turns_to_play: ``int32[]`` HLE's counter: starts at ``P`` and drops at every move made
-        with an empty deck; the game ends at 0.
-      to_act: ``int32[]`` seat to move.
-      last_*: the last move (HLE's history item): ``last_player`` (seat, -1 before any move),
-        ``last_kind`` (``PLAY``..``HINT_RANK`` or -1), ``last_target`` (hinted seat),
-        ``last_value`` (hinted colour or rank), ``last_reveal`` (``bool[H]`` slots a hint
-        matched), ``last_slot`` and ``last_card`` (card played or discarded), ``last_scored``
-        (a play that extended a firework), ``last_info`` (the move gained a token).
+      counters: ``int32[4]`` (names as properties): ``info_tokens``, ``life_tokens``,
+        ``turns_to_play`` (HLE's counter: starts at ``P`` and drops at every move made with an
+        empty deck; the game ends at 0), ``to_act`` (seat to move).
+      last: ``int32[8]`` the last move (HLE's history item; names as properties): ``last_player``
+        (seat, -1 before any move), ``last_kind`` (``PLAY``..``HINT_RANK`` or -1),
+        ``last_target`` (hinted seat), ``last_value`` (hinted colour or rank), ``last_slot`` and
+        ``last_card`` (card played or discarded), ``last_scored`` (1: a play that extended a
+        firework), ``last_info`` (1: the move gained a token); -1 where the move has no such part.
+      last_reveal: ``bool[H]`` slots the last hint matched.
+
+    Build one with :func:`start` and change named quantities with :meth:`with_values`.
     """
 
     deck: cards.Deck
     hands: jax.Array
-    color_plausible: jax.Array
-    rank_plausible: jax.Array
-    color_hinted: jax.Array
-    rank_hinted: jax.Array
+    knowledge: jax.Array
     fireworks: jax.Array
     discards: jax.Array
-    info_tokens: jax.Array
-    life_tokens: jax.Array
-    turns_to_play: jax.Array
-    to_act: jax.Array
-    last_player: jax.Array
-    last_kind: jax.Array
-    last_target: jax.Array
-    last_value: jax.Array
+    counters: jax.Array
+    last: jax.Array
     last_reveal: jax.Array
-    last_slot: jax.Array
-    last_card: jax.Array
-    last_scored: jax.Array
-    last_info: jax.Array
+
+    info_tokens = property(lambda b: b.counters[..., 0])
+    life_tokens = property(lambda b: b.counters[..., 1])
+    turns_to_play = property(lambda b: b.counters[..., 2])
+    to_act = property(lambda b: b.counters[..., 3])
+    last_player = property(lambda b: b.last[..., 0])
+    last_kind = property(lambda b: b.last[..., 1])
+    last_target = property(lambda b: b.last[..., 2])
+    last_value = property(lambda b: b.last[..., 3])
+    last_slot = property(lambda b: b.last[..., 4])
+    last_card = property(lambda b: b.last[..., 5])
+    last_scored = property(lambda b: b.last[..., 6] > 0)
+    last_info = property(lambda b: b.last[..., 7] > 0)
+    color_plausible = property(lambda b: knowledge_bits(b.knowledge, 0))
+    rank_plausible = property(lambda b: knowledge_bits(b.knowledge, 1))
+    color_hinted = property(lambda b: knowledge_bits(b.knowledge, 2))
+    rank_hinted = property(lambda b: knowledge_bits(b.knowledge, 3))
+
+    def with_values(self, **values) -> Board:
+        """A copy with the named quantities replaced: any field, or a name of ``counters``,
+        ``last`` or ``knowledge`` (``info_tokens=jnp.int32(5)``, ``color_hinted=...``)."""
+        fields = {k: v for k, v in values.items() if k not in COUNTERS + LAST + KNOWLEDGE}
+        counters, last, knowledge = (jnp.asarray(x) for x in (self.counters, self.last, self.knowledge))
+        for i, name in enumerate(COUNTERS):
+            if name in values:
+                counters = counters.at[..., i].set(jnp.asarray(values[name], jnp.int32))
+        for i, name in enumerate(LAST):
+            if name in values:
+                last = last.at[..., i].set(jnp.asarray(values[name], jnp.int32))
+        for i, name in enumerate(KNOWLEDGE):
+            if name in values:
+                bits = jnp.asarray(values[name], jnp.int32) << (NUM_COLORS * i + jnp.arange(NUM_COLORS))
+                knowledge = (knowledge & ~(0x1F << NUM_COLORS * i)) | jnp.sum(bits, axis=-1)
+        return self.replace(counters=counters, last=last, knowledge=knowledge, **fields)
 
 
 # ---------------------------------------------------------------------------- cards
@@ -209,30 +266,15 @@ def start(rules: Rules, deck: cards.Deck, words: jax.Array) -> Board:
     # compiled in a third of the time of the predraw's unrolled pairs of draws
     deck, dealt = cards.draw_many(deck, words[: p * h])
     hands = dealt.reshape(p, h).astype(jnp.int8)
-    full = jnp.ones((p, h, NUM_COLORS), jnp.bool_)
-    none = jnp.zeros((p, h, NUM_COLORS), jnp.bool_)
     return Board(
         deck=deck,
         hands=hands,
-        color_plausible=full,
-        rank_plausible=full,
-        color_hinted=none,
-        rank_hinted=none,
+        knowledge=jnp.full((p, h), FRESH_CARD, jnp.int32),
         fireworks=jnp.zeros(NUM_COLORS, jnp.int32),
         discards=jnp.zeros(NUM_COLORS * NUM_RANKS, jnp.int32),
-        info_tokens=jnp.int32(MAX_INFO),
-        life_tokens=jnp.int32(MAX_LIVES),
-        turns_to_play=jnp.int32(p),
-        to_act=jnp.int32(0),
-        last_player=jnp.int32(-1),
-        last_kind=jnp.int32(NO_MOVE),
-        last_target=jnp.int32(-1),
-        last_value=jnp.int32(-1),
+        counters=jnp.asarray([MAX_INFO, MAX_LIVES, p, 0], jnp.int32),  # COUNTERS
+        last=jnp.asarray([-1, NO_MOVE, -1, -1, -1, NO_CARD, 0, 0], jnp.int32),  # LAST
         last_reveal=jnp.zeros(h, jnp.bool_),
-        last_slot=jnp.int32(-1),
-        last_card=jnp.int32(NO_CARD),
-        last_scored=jnp.bool_(False),
-        last_info=jnp.bool_(False),
     )
 
 
@@ -245,25 +287,67 @@ def decode(rules: Rules, move: jax.Array) -> tuple[jax.Array, jax.Array, jax.Arr
         move < h, DISCARD, jnp.where(move < 2 * h, PLAY, jnp.where(hint < per_kind, HINT_COLOR, HINT_RANK))
     )
     h_index = jnp.where(hint < per_kind, hint, hint - per_kind)
-    where = jnp.where(move < h, move, jnp.where(move < 2 * h, move - h, 1 + h_index // NUM_COLORS))
-    value = jnp.where(kind >= HINT_COLOR, h_index % NUM_COLORS, -1)
+    h_index = jnp.maximum(h_index, 0)  # (only read for hints)
+    where = jnp.where(move < h, move, jnp.where(move < 2 * h, move - h, 1 + div5(h_index)))
+    value = jnp.where(kind >= HINT_COLOR, mod5(h_index), -1)
     return kind.astype(jnp.int32), where.astype(jnp.int32), value.astype(jnp.int32)
+
+
+def div5(x: jax.Array) -> jax.Array:
+    """``x // 5`` (a card's colour, ``NUM_RANKS == 5``) for ``-1 <= x < 25`` as a multiply and a
+    shift. XLA compiles an integer division into a program of its own (it does not fuse it into
+    its users): with a dozen in a step, that was a tenth of the compile time."""
+    return (x * 13) >> 6
+
+
+def mod5(x: jax.Array) -> jax.Array:
+    """``x % 5`` (a card's rank index) for ``-1 <= x < 25`` (see :func:`div5`)."""
+    return x - NUM_RANKS * div5(x)
+
+
+_CHECK = np.arange(-1, NUM_COLORS * NUM_RANKS)
+assert NUM_RANKS == 5 and (div5(_CHECK) == _CHECK // 5).all() and (mod5(_CHECK) == _CHECK % 5).all()
 
 
 def legal_moves(rules: Rules, board: Board) -> jax.Array:
     """``bool[num_moves]``: the moves the seat to act may make (HLE's ``MoveIsLegal``)."""
-    p = rules.num_players
-    own = board.hands[board.to_act] >= 0
-    discard = own & (board.info_tokens < MAX_INFO)
-    others = board.hands[(board.to_act + jnp.arange(1, p)) % p]  # [P-1, H] by offset
-    valid = others >= 0
+    p, h = rules.num_players, rules.hand_size
+    hands = board.hands[(board.to_act + jnp.arange(p)) % p].astype(jnp.int32)  # [P, H] mover first
+    valid = hands >= 0
     values = jnp.arange(NUM_COLORS)
-    has_color = jnp.any(valid[..., None] & (others[..., None] // NUM_RANKS == values), axis=1)
-    has_rank = jnp.any(valid[..., None] & (others[..., None] % NUM_RANKS == values), axis=1)
+    has_color = jnp.any(valid[..., None] & (div5(hands)[..., None] == values), axis=1)  # [P, 5]
+    has_rank = jnp.any(valid[..., None] & (mod5(hands)[..., None] == values), axis=1)
+    own = jnp.zeros(NUM_COLORS, jnp.bool_).at[:h].set(valid[0])  # slots, padded to 5 columns
     can_hint = board.info_tokens > 0
-    return jnp.concatenate(
-        [discard, own, (has_color & can_hint).reshape(-1), (has_rank & can_hint).reshape(-1)]
+    # rows of 5: discard by slot, play by slot, colour hints per offset, rank hints per offset
+    # (rows of five rather than one long vector: XLA's CPU backend compiles it in a fraction)
+    grid = jnp.concatenate(
+        [
+            (own & (board.info_tokens < MAX_INFO))[None],
+            own[None],
+            has_color[1:] & can_hint,
+            has_rank[1:] & can_hint,
+        ]
     )
+    return grid.reshape(-1) if h == NUM_COLORS else grid.reshape(-1)[_move_cells(p, h)]
+
+
+@functools.cache
+def _move_cells(p: int, h: int) -> np.ndarray:
+    """Where each move id sits in :func:`legal_moves`' grid of rows of five."""
+    slots = [r * NUM_COLORS + i for r in range(2) for i in range(h)]
+    return np.asarray(slots + list(range(2 * NUM_COLORS, 2 * NUM_COLORS * p)), np.int32)
+
+
+def _pack(values: Sequence[jax.Array]) -> jax.Array:
+    """``int32[len(values)]`` of scalars. Selected entry by entry rather than stacked: a batch's
+    stack is a concatenation along the minor axis, which XLA's CPU backend lays out transposed and
+    compiles into several times the code."""
+    at = jnp.arange(len(values))
+    out = jnp.zeros(len(values), jnp.int32)
+    for i, v in enumerate(values):
+        out = jnp.where(at == i, jnp.asarray(v, jnp.int32), out)
+    return out
 
 
 def _shift_out(x: jax.Array, slot: jax.Array, new: jax.Array) -> jax.Array:
@@ -282,15 +366,17 @@ def act(rules: Rules, board: Board, move: jax.Array, word: jax.Array) -> Board:
     b = board
     kind, where, value = decode(rules, move)
     me = b.to_act
-    seats = jnp.arange(p)
     is_play, is_discard = kind == PLAY, kind == DISCARD
     leaves = is_play | is_discard
-    turns = jnp.where(cards.remaining(b.deck) <= 0, b.turns_to_play - 1, b.turns_to_play)
-
-    # ---- play / discard: the card leaves slot `where` of my hand
     slot = jnp.where(leaves, where, 0)
     card = b.hands[me, slot].astype(jnp.int32)
-    color, rank = card // NUM_RANKS, card % NUM_RANKS
+    deck, drawn = cards.draw(b.deck, word)
+    target = (me + where) % p
+    seats = jnp.arange(p)
+    turns = jnp.where(cards.remaining(b.deck) <= 0, b.turns_to_play - 1, b.turns_to_play)
+
+    # ---- play / discard: the card leaves slot `slot` of my hand
+    color, rank = div5(card), mod5(card)
     fits = b.fireworks[color] == rank
     scored = is_play & fits
     misplay = is_play & ~fits
@@ -300,61 +386,51 @@ def act(rules: Rules, board: Board, move: jax.Array, word: jax.Array) -> Board:
     fireworks = b.fireworks + (scored & (jnp.arange(NUM_COLORS) == color)).astype(jnp.int32)
     to_pile = is_discard | misplay
     discards = b.discards + (to_pile & (jnp.arange(NUM_COLORS * NUM_RANKS) == card)).astype(jnp.int32)
-    deck, drawn = cards.draw(b.deck, word)
     new_deck = jax.tree_util.tree_map(lambda a, c: jnp.where(leaves, a, c), deck, b.deck)
     has_new = drawn >= 0
     mine = (seats == me)[:, None]  # rows of my hand
     row = mine & leaves
     new_cards = jnp.full(p, drawn, jnp.int8)
     hands = jnp.where(row, _shift_out(b.hands, slot, new_cards), b.hands)
-    fresh = jnp.broadcast_to(has_new, (p, NUM_COLORS))
-    blank = jnp.zeros((p, NUM_COLORS), jnp.bool_)
-    row3 = row[..., None]
-    color_plausible = jnp.where(row3, _shift_out(b.color_plausible, slot, fresh), b.color_plausible)
-    rank_plausible = jnp.where(row3, _shift_out(b.rank_plausible, slot, fresh), b.rank_plausible)
-    color_hinted = jnp.where(row3, _shift_out(b.color_hinted, slot, blank), b.color_hinted)
-    rank_hinted = jnp.where(row3, _shift_out(b.rank_hinted, slot, blank), b.rank_hinted)
+    fresh = jnp.full(p, jnp.where(has_new, FRESH_CARD, 0), jnp.int32)
+    knowledge = jnp.where(row, _shift_out(b.knowledge, slot, fresh), b.knowledge)
 
     # ---- hints: every card of the target's hand learns whether it has `value`
     is_hint = kind >= HINT_COLOR
     by_color = kind == HINT_COLOR
-    target = (me + where) % p
     hand = b.hands.astype(jnp.int32)
-    attr = jnp.where(by_color, hand // NUM_RANKS, hand % NUM_RANKS)
+    attr = jnp.where(by_color, div5(hand), mod5(hand))
     valid = b.hands >= 0
     in_target = (seats == target)[:, None] & valid & is_hint  # [P, H]
     match = in_target & (attr == value)
-    onehot = jnp.arange(NUM_COLORS) == value  # [5]
-    told = in_target[..., None]
-    learned = jnp.where(match[..., None], onehot, ~onehot)  # plausible values after the hint
-    hint_c, hint_r = told & by_color, told & ~by_color
-    color_plausible = jnp.where(hint_c, color_plausible & learned, color_plausible)
-    rank_plausible = jnp.where(hint_r, rank_plausible & learned, rank_plausible)
-    color_hinted = jnp.where(hint_c & match[..., None], onehot, color_hinted)
-    rank_hinted = jnp.where(hint_r & match[..., None], onehot, rank_hinted)
+    # the bit of `value` in the group the hint narrows (plausible colours or ranks), the group,
+    # and the same in the group it reveals (hinted colour or rank), 10 bits up
+    bit = 1 << (jnp.where(by_color, 0, NUM_COLORS) + jnp.maximum(value, 0))
+    group = jnp.where(by_color, 0x1F, 0x1F << NUM_COLORS)
+    revealed = (knowledge & (~group | bit) & ~(group << 10)) | (bit << 10)
+    knowledge = jnp.where(match, revealed, jnp.where(in_target, knowledge & ~bit, knowledge))
     reveal = match[jnp.clip(target, 0, p - 1)]
 
     info = b.info_tokens + info_gained.astype(jnp.int32) - is_hint.astype(jnp.int32)
+    lives = b.life_tokens - misplay.astype(jnp.int32)
     return b.replace(
         deck=new_deck,
         hands=hands,
-        color_plausible=color_plausible,
-        rank_plausible=rank_plausible,
-        color_hinted=color_hinted,
-        rank_hinted=rank_hinted,
+        knowledge=knowledge,
         fireworks=fireworks,
         discards=discards,
-        info_tokens=info,
-        life_tokens=b.life_tokens - misplay.astype(jnp.int32),
-        turns_to_play=turns,
-        to_act=(me + 1) % p,
-        last_player=me,
-        last_kind=kind,
-        last_target=jnp.where(is_hint, target, -1),
-        last_value=jnp.where(is_hint, value, -1),
+        counters=_pack([info, lives, turns, (me + 1) % p]),  # COUNTERS
+        last=_pack(  # LAST
+            [
+                me,
+                kind,
+                jnp.where(is_hint, target, -1),
+                jnp.where(is_hint, value, -1),
+                jnp.where(leaves, slot, -1),
+                jnp.where(leaves, card, NO_CARD),
+                scored.astype(jnp.int32),
+                info_gained,
+            ]
+        ),
         last_reveal=reveal & is_hint,
-        last_slot=jnp.where(leaves, slot, -1),
-        last_card=jnp.where(leaves, card, NO_CARD),
-        last_scored=scored,
-        last_info=info_gained,
     )
