@@ -150,9 +150,7 @@ def check_single_agent(env: Env, what: str) -> None:
 
 # --------------------------------------------------------------------------- the env
 # Attributes _build() makes (not pickled: the program is rebuilt from the shared cache).
-_REBUILT = frozenset(
-    {"_program", "_obs_at", "_obs_dtype", "_obs_shape", "_reward_at", "_term_at", "_trunc_at", "_mask_at"}
-)
+_REBUILT = frozenset({"_program", "_obs_at", "_obs_view", "_reward_at", "_term_at", "_trunc_at", "_mask_at"})
 
 
 class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
@@ -211,20 +209,20 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
         self._world_key: np.ndarray | None = None
         self._episode_index = -1
         self._episode_key = None
-        self._buffers: jax.Array | np.ndarray | None = None  # the packed state of the world
+        self._buffers: tuple | None = None  # the packed state of the world (its chunks)
         self._mask: np.ndarray | None = None
         self._done = False
 
     def _build(self) -> None:
         self._program = program(self.htjax_env, self._view.fields)
+        # where each output sits: (chunk, byte slice) of the program's output chunks
         layout = self._program.out_layout
-        self._obs_at = layout.slices["observation"]
-        self._obs_dtype = layout.dtypes[layout.index["observation"]]
-        self._obs_shape = layout.shapes[layout.index["observation"]]
-        self._reward_at = layout.slices["reward"]
-        self._term_at = layout.slices["terminated"].start
-        self._trunc_at = layout.slices["truncated"].start
-        self._mask_at = layout.slices["mask"]
+        self._obs_at = layout.place["observation"]
+        self._obs_view = (layout.dtypes["observation"], layout.shapes["observation"])
+        self._reward_at = layout.place["reward"]
+        self._term_at = layout.place["terminated"]
+        self._trunc_at = layout.place["truncated"]
+        self._mask_at = layout.place["mask"]
         self._num_actions = self.htjax_env.num_actions
         common.note_jax_started()
 
@@ -232,7 +230,7 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
     def __getstate__(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in _REBUILT}
         state["_view"] = self.observation_mode
-        state["_buffers"] = None if self._buffers is None else np.asarray(self._buffers)
+        state["_buffers"] = None if self._buffers is None else tuple(self._program.host(self._buffers))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -264,9 +262,9 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
             self._buffers, out = self._program.next_episode(self._buffers)
         else:
             self._buffers, out = self._program.init(self._world_key, np.int32(self._episode_index))
-        raw = np.asarray(out)
-        self._episode_key = self._program.out_layout.read(raw, "episode_key").copy()
-        obs = self._read(raw)
+        raws = self._program.host(out)
+        self._episode_key = self._program.out_layout.read(raws, "episode_key").copy()
+        obs = self._read(raws)
         return self._view.single(obs), {"action_mask": self._mask.astype(np.int8), "illegal_action": False}
 
     def step(self, action):
@@ -278,10 +276,11 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
             action = int(common.check_actions(self.htjax_env, action, who="action"))
         illegal = not self._done and not self._mask[action]
         self._buffers, out = self._program.step(self._buffers, self._program.action(action))
-        raw = np.asarray(out)
-        obs = self._read(raw)
-        reward = float(raw[self._reward_at].view(np.float32)[0])
-        terminated, truncated = bool(raw[self._term_at]), bool(raw[self._trunc_at])
+        raws = [np.asarray(chunk) for chunk in out]
+        obs = self._read(raws)
+        chunk, at = self._reward_at
+        reward = float(raws[chunk][at].view(np.float32)[0])
+        terminated, truncated = self._flags
         info = {"action_mask": self._mask.astype(np.int8), "illegal_action": illegal}
         return self._view.single(obs), reward, terminated, truncated, info
 
@@ -290,9 +289,11 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
 
     # ----------------------------------------------------------------- extras
 
-    def _read(self, raw: np.ndarray) -> np.ndarray:
-        """Keep the mask and done flag of one call's outputs (``uint8[O]`` on the host); the
-        observation (a read-only view of ``raw``)."""
-        self._mask = raw[self._mask_at].view(np.bool_)
-        self._done = bool(raw[self._term_at]) or bool(raw[self._trunc_at])
-        return raw[self._obs_at].view(self._obs_dtype).reshape(self._obs_shape)
+    def _read(self, raws: list[np.ndarray]) -> np.ndarray:
+        """Keep the mask and flags of one call's outputs (host copies of the output chunks);
+        the observation (a read-only view of them)."""
+        (mc, ma), (tc, ta), (uc, ua), (oc, oa) = self._mask_at, self._term_at, self._trunc_at, self._obs_at
+        self._mask = raws[mc][ma].view(np.bool_)
+        self._flags = bool(raws[tc][ta.start]), bool(raws[uc][ua.start])
+        self._done = self._flags[0] or self._flags[1]
+        return raws[oc][oa].view(self._obs_view[0]).reshape(self._obs_view[1])

@@ -200,7 +200,7 @@ class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
     def __getstate__(self) -> dict[str, Any]:
         drop = ("_program", "_policies")
         state = {k: v for k, v in self.__dict__.items() if k not in drop}
-        state["_buffers"] = None if self._buffers is None else np.asarray(self._buffers)
+        state["_buffers"] = None if self._buffers is None else tuple(self._program.host(self._buffers))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -228,9 +228,9 @@ class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
                 self._buffers, out = self._program.next_episode(self._buffers)
             else:
                 self._buffers, out = self._program.init(self._world_key, np.int32(self._episode_index))
-            raw = np.asarray(out)
-            self._episode_key = self._program.out_layout.read(raw, "episode_key").copy()
-            self._read(raw)
+            raws = self._program.host(out)
+            self._episode_key = self._program.out_layout.read(raws, "episode_key").copy()
+            self._read(raws)
             reward = 0.0 if self.htjax_env.simultaneous else self._play_opponents()
             if not self._done:
                 break
@@ -267,7 +267,7 @@ class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
             move = self._program.action(action)
         was_done = self._done
         self._buffers, out = self._program.step(self._buffers, move)
-        reward = self._read(np.asarray(out))
+        reward = self._read(self._program.host(out))
         if not was_done:
             reward += self._pending_reward + (0.0 if env.simultaneous else self._play_opponents())
             self._pending_reward = 0.0
@@ -278,18 +278,18 @@ class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
         return common.render(self.htjax_env, self.state, self.render_mode, seat=self.learner_seat)
 
     # ----------------------------------------------------------------- opponents
-    def _read(self, raw: np.ndarray) -> float:
-        """Keep every seat's view, mask and the flags of one call's outputs (``uint8[O]`` on the
-        host); the learner's reward."""
+    def _read(self, raws: list[np.ndarray]) -> float:
+        """Keep every seat's view, mask and the flags of one call's outputs (host copies of the
+        output chunks); the learner's reward."""
         layout, p = self._program.out_layout, self.htjax_env.num_players
-        self._views = layout.read(raw, "views")
-        mask = layout.read(raw, "mask")
+        self._views = layout.read(raws, "views")
+        mask = layout.read(raws, "mask")
         self._masks = np.broadcast_to(mask, (p, self.htjax_env.num_actions))
-        self._flags = (bool(layout.read(raw, "terminated")), bool(layout.read(raw, "truncated")))
-        self._turn = int(layout.read(raw, "current_player"))
+        self._flags = (bool(layout.read(raws, "terminated")), bool(layout.read(raws, "truncated")))
+        self._turn = int(layout.read(raws, "current_player"))
         self._done = any(self._flags)
         self._mask = self._masks[self.learner_seat].copy()
-        return float(layout.read(raw, "rewards")[self.learner_seat])
+        return float(layout.read(raws, "rewards")[self.learner_seat])
 
     def _opponent_action(self, seat: int) -> int:
         mask = self._masks[seat]
@@ -312,7 +312,7 @@ class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
         while not self._done and self._turn != self.learner_seat:
             action = self._program.action(self._opponent_action(self._turn))
             self._buffers, out = self._program.step(self._buffers, action)
-            total += self._read(np.asarray(out))
+            total += self._read(self._program.host(out))
         return total
 
     # ----------------------------------------------------------------- extras

@@ -81,72 +81,106 @@ def program_device() -> jax.Device:
         return default
 
 
-class Layout:
-    """Named arrays in one flat ``uint8`` buffer, packed and unpacked inside ``jit``, read on the host.
+CHUNK_BYTES = 512
+"""Largest packed buffer. XLA:CPU runs a program's kernels one after another in the calling
+thread only while every buffer they touch is at most 512 bytes (``ThunkExecutor``'s
+``execute_sequential_buffer_threshold``); past that it schedules them on its thread pool, which
+costs a single small world about three times its step (measured: a blackjack step packed in
+one 568-byte buffer took 62-89 us of CPU against 22 us in one 284-byte buffer)."""
 
-    Each field ``name -> (shape, dtype)`` sits at an offset aligned to its item size; the buffer
-    holds the arrays' exact bytes (booleans as one byte 0/1). ``pack``/``unpack`` are traceable;
-    :meth:`read` is a numpy view of a host copy of the buffer (no copy, no JAX).
+
+class Layout:
+    """Named arrays packed into a few flat ``uint8`` buffers (chunks), inside ``jit``; read on the host.
+
+    Fields are placed first-fit, largest first, into chunks of at most :data:`CHUNK_BYTES`
+    bytes (a field larger than that gets a chunk of its own), each at an offset aligned to its
+    item size; a chunk holds the arrays' exact bytes (booleans as one byte 0/1). ``pack`` and
+    ``unpack`` are traceable; :meth:`read` is a numpy view of a host copy of a chunk.
 
     Args:
-      fields: ``[(name, shape, dtype), ...]`` in buffer order.
+      fields: ``[(name, shape, dtype), ...]``.
+      chunk_bytes: the largest chunk.
+
+    Attributes:
+      sizes: bytes of each chunk; ``place[name] = (chunk, slice of its bytes)``.
     """
 
-    def __init__(self, fields: list[tuple[str, tuple[int, ...], Any]]):
+    def __init__(self, fields: list[tuple[str, tuple[int, ...], Any]], chunk_bytes: int = CHUNK_BYTES):
         self.names = [name for name, _, _ in fields]
-        self.shapes = [tuple(int(d) for d in shape) for _, shape, _ in fields]
-        self.dtypes = [np.dtype(dtype) for _, _, dtype in fields]
-        self.offsets, offset = [], 0
-        for shape, dtype in zip(self.shapes, self.dtypes):
-            offset = -(-offset // dtype.itemsize) * dtype.itemsize  # align to the item size
-            self.offsets.append(offset)
-            offset += int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        self.nbytes = max(offset, 1)
-        self.index = {name: i for i, name in enumerate(self.names)}
-        self.slices = {
-            name: slice(o, o + int(np.prod(s, dtype=np.int64)) * d.itemsize)
-            for name, o, s, d in zip(self.names, self.offsets, self.shapes, self.dtypes)
+        self.shapes = {name: tuple(int(d) for d in shape) for name, shape, _ in fields}
+        self.dtypes = {name: np.dtype(dtype) for name, _, dtype in fields}
+        nbytes = {
+            name: int(np.prod(self.shapes[name], dtype=np.int64)) * self.dtypes[name].itemsize
+            for name in self.names
         }
+        self.sizes: list[int] = []
+        self.place: dict[str, tuple[int, slice]] = {}
+        members: list[list[str]] = []
+        for name in sorted(self.names, key=lambda n: (-nbytes[n], self.names.index(n))):
+            item = self.dtypes[name].itemsize
+            for chunk, used in enumerate(self.sizes):
+                offset = -(-used // item) * item  # aligned to the item size
+                if offset + nbytes[name] <= chunk_bytes:
+                    break
+            else:
+                chunk, offset = len(self.sizes), 0
+                self.sizes.append(0)
+                members.append([])
+            self.place[name] = (chunk, slice(offset, offset + nbytes[name]))
+            self.sizes[chunk] = offset + nbytes[name]
+            members[chunk].append(name)
+        self.sizes = [max(size, 1) for size in self.sizes] or [1]
+        self._members = [sorted(m, key=lambda n: self.place[n][1].start) for m in members] or [[]]
 
     @classmethod
     def of(cls, named: dict[str, Any]) -> Layout:
-        """The layout of a dict of arrays or ``ShapeDtypeStruct``s (in the dict's order)."""
+        """The layout of a dict of arrays or ``ShapeDtypeStruct``s."""
         return cls([(name, tuple(x.shape), x.dtype) for name, x in named.items()])
 
-    def pack(self, arrays: list[jax.Array]) -> jax.Array:
-        """``uint8[nbytes]`` holding ``arrays`` (in field order; traced)."""
-        pieces, end = [], 0
-        for x, offset, dtype in zip(arrays, self.offsets, self.dtypes):
-            x = jnp.asarray(x)
-            if x.dtype != dtype:
-                raise TypeError(f"Layout.pack: field has dtype {x.dtype}, layout says {dtype}")
-            if offset > end:
-                pieces.append(jnp.zeros(offset - end, jnp.uint8))
-            raw = x.astype(jnp.uint8) if dtype == np.bool_ else jax.lax.bitcast_convert_type(x, jnp.uint8)
-            pieces.append(raw.reshape(-1))
-            end = offset + raw.size
-        if end < self.nbytes:
-            pieces.append(jnp.zeros(self.nbytes - end, jnp.uint8))
-        return jnp.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+    def pack(self, named: dict[str, jax.Array]) -> tuple[jax.Array, ...]:
+        """``(uint8[sizes[0]], ...)`` holding every field of ``named`` (traced)."""
+        chunks = []
+        for size, members in zip(self.sizes, self._members):
+            pieces, end = [], 0
+            for name in members:
+                x, where = jnp.asarray(named[name]), self.place[name][1]
+                if x.dtype != self.dtypes[name] or x.shape != self.shapes[name]:
+                    raise TypeError(
+                        f"Layout.pack: {name!r} is {x.dtype}{list(x.shape)}, the layout says "
+                        f"{self.dtypes[name]}{list(self.shapes[name])}"
+                    )
+                if where.start > end:
+                    pieces.append(jnp.zeros(where.start - end, jnp.uint8))
+                raw = (
+                    x.astype(jnp.uint8)
+                    if x.dtype == jnp.bool_
+                    else jax.lax.bitcast_convert_type(x, jnp.uint8)
+                )
+                pieces.append(raw.reshape(-1))
+                end = where.stop
+            if end < size:
+                pieces.append(jnp.zeros(size - end, jnp.uint8))
+            chunks.append(jnp.concatenate(pieces) if len(pieces) > 1 else pieces[0])
+        return tuple(chunks)
 
-    def unpack(self, buffer: jax.Array) -> list[jax.Array]:
-        """The fields of a ``uint8[nbytes]`` buffer, in field order (traced)."""
-        out = []
-        for name, shape, dtype in zip(self.names, self.shapes, self.dtypes):
-            raw = buffer[self.slices[name]]
+    def unpack(self, chunks: tuple[jax.Array, ...]) -> dict[str, jax.Array]:
+        """Every field of packed ``chunks``, by name (traced)."""
+        out = {}
+        for name in self.names:
+            chunk, where = self.place[name]
+            raw, shape, dtype = chunks[chunk][where], self.shapes[name], self.dtypes[name]
             if dtype == np.bool_:
-                out.append((raw != 0).reshape(shape))
+                out[name] = (raw != 0).reshape(shape)
             elif dtype.itemsize == 1:
-                out.append(jax.lax.bitcast_convert_type(raw, dtype).reshape(shape))
+                out[name] = jax.lax.bitcast_convert_type(raw, dtype).reshape(shape)
             else:
-                words = raw.reshape(*shape, dtype.itemsize)
-                out.append(jax.lax.bitcast_convert_type(words, dtype))
+                out[name] = jax.lax.bitcast_convert_type(raw.reshape(*shape, dtype.itemsize), dtype)
         return out
 
-    def read(self, host: np.ndarray, name: str) -> np.ndarray:
-        """Field ``name`` of a host copy (``np.uint8[nbytes]``) of the buffer: a read-only view."""
-        i = self.index[name]
-        return host[self.slices[name]].view(self.dtypes[i]).reshape(self.shapes[i])
+    def read(self, hosts: list[np.ndarray] | tuple[np.ndarray, ...], name: str) -> np.ndarray:
+        """Field ``name`` from host copies (``np.uint8``) of the chunks: a read-only view."""
+        chunk, where = self.place[name]
+        return hosts[chunk][where].view(self.dtypes[name]).reshape(self.shapes[name])
 
 
 def all_views(env: Env, state: State) -> jax.Array:
@@ -177,9 +211,10 @@ def seat_outputs(env: Env, state: State) -> dict[str, jax.Array]:
 class Program:
     """Jitted functions of one world whose state and outputs travel as one buffer each.
 
-    ``S = state_layout.nbytes``, ``O = out_layout.nbytes``; every function returns
-    ``(state uint8[S], outputs uint8[O])``. The outputs are ``outputs(env, state)`` plus
-    ``episode_key`` (``uint32[2]``), read on the host with ``out_layout.read(np.asarray(out), name)``.
+    The state is ``state_layout``'s chunks (one ``uint8`` buffer for a small state), the
+    outputs ``out_layout``'s; every function returns ``(state chunks, output chunks)``. The
+    outputs are ``outputs(env, state)`` plus ``episode_key`` (``uint32[2]``), read on the host
+    with ``out_layout.read([np.asarray(c) for c in out], name)``.
 
     * ``init(world_key uint32[2], episode_index int32[])``: episode ``episode_index`` of the
       world's stream, ``episode_key_for(world_key, episode_index)``.
@@ -194,8 +229,9 @@ class Program:
         template = jax.eval_shape(env.init, jax.random.PRNGKey(0))
         leaves, self._treedef = jax.tree_util.tree_flatten(template)
         key = jax.ShapeDtypeStruct((2,), jnp.uint32)
+        self._leaf_names = [f"leaf{i}" for i in range(len(leaves))]
         self.state_layout = Layout(
-            [(f"leaf{i}", leaf.shape, leaf.dtype) for i, leaf in enumerate(leaves)]
+            [(name, leaf.shape, leaf.dtype) for name, leaf in zip(self._leaf_names, leaves)]
             + [
                 ("episode_key", (2,), jnp.uint32),
                 ("world_key", (2,), jnp.uint32),
@@ -208,7 +244,6 @@ class Program:
         named["episode_key"] = key
         self.out_layout = Layout.of(named)
         self._env, self._outputs = env, outputs
-        self._num_leaves = len(leaves)
         self._actions: tuple[jax.Array, ...] | None = None
         self.device = program_device()
         on_device = jax.sharding.SingleDeviceSharding(self.device)
@@ -223,19 +258,16 @@ class Program:
     def _pack(self, state: State, episode_key, world_key, episode_index):
         named = dict(self._outputs(self._env, state))
         named["episode_key"] = episode_key
-        state_fields = [
-            *jax.tree_util.tree_leaves(state),
-            episode_key,
-            world_key,
-            jnp.asarray(episode_index, jnp.int32),
-        ]
-        out_fields = [named[name] for name in self.out_layout.names]
-        return self.state_layout.pack(state_fields), self.out_layout.pack(out_fields)
+        fields = dict(zip(self._leaf_names, jax.tree_util.tree_leaves(state)))
+        fields.update(
+            episode_key=episode_key, world_key=world_key, episode_index=jnp.asarray(episode_index, jnp.int32)
+        )
+        return self.state_layout.pack(fields), self.out_layout.pack(named)
 
     def _split(self, state_buf):
         fields = self.state_layout.unpack(state_buf)
-        state = jax.tree_util.tree_unflatten(self._treedef, fields[: self._num_leaves])
-        return state, *fields[self._num_leaves :]
+        state = jax.tree_util.tree_unflatten(self._treedef, [fields[name] for name in self._leaf_names])
+        return state, fields["episode_key"], fields["world_key"], fields["episode_index"]
 
     def _unpack(self, state_buf) -> State:
         return self._split(state_buf)[0]
@@ -260,9 +292,14 @@ class Program:
         return self._pack(state, episode_key, world_key, episode_index)
 
     # ------------------------------------------------------------------ host
+    @staticmethod
+    def host(chunks) -> list[np.ndarray]:
+        """Host copies (``np.uint8``) of packed chunks: one transfer per chunk, for :meth:`Layout.read`."""
+        return [np.asarray(chunk) for chunk in chunks]
+
     def unpack(self, state_buf) -> State:
         """The htjax ``State`` of a packed state, on JAX's default device (not :attr:`device`)."""
-        return self._unpack_jit(np.asarray(state_buf))
+        return self._unpack_jit(tuple(np.asarray(chunk) for chunk in state_buf))
 
     def action(self, action: int) -> jax.Array:
         """Action id ``action`` (``0 <= action < num_actions``) as an ``int32[]`` on :attr:`device`, cached."""

@@ -112,13 +112,13 @@ class Session:
         common.note_jax_started()
         self._root: np.ndarray | None = None
         self._episode_index = 0
-        self._buffers: jax.Array | np.ndarray | None = None  # the packed state (programs.Layout)
+        self._buffers: tuple | None = None  # the packed state's chunks (programs.Layout)
         self.episode_key: np.ndarray | None = None
         self.actions: list = []
 
     def __getstate__(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k != "_program"}
-        state["_buffers"] = None if self._buffers is None else np.asarray(self._buffers)
+        state["_buffers"] = None if self._buffers is None else tuple(self._program.host(self._buffers))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -161,7 +161,7 @@ class Session:
         self.actions.append(action.item() if action.ndim == 0 else action.copy())
 
     def _absorb(self, out) -> None:
-        self._raw = raw = np.asarray(out)
+        self._raw = raw = self._program.host(out)
         layout = self._program.out_layout
         self.observations, self.mask = layout.read(raw, "views"), layout.read(raw, "mask")
         self.rewards = layout.read(raw, "rewards")
