@@ -34,7 +34,7 @@ import numpy as np
 from gymnasium import spaces
 
 from htjax.adapters import common
-from htjax.adapters.programs import seats_program
+from htjax.adapters.programs import program_device, seats_program
 from htjax.core.env import Env
 from htjax.core.errors import HtjaxError, InvalidActionError, InvalidArgumentError
 from htjax.core.rollouts import first_legal_policy, random_policy
@@ -83,7 +83,10 @@ def builtin_opponent(env: Env, name: str) -> Callable | None:
 
 @functools.lru_cache(maxsize=64)
 def _jitted(policy: Callable) -> Callable:
-    return jax.jit(policy)
+    """``policy`` jitted on the device of the one-world programs (:func:`program_device`: a
+    synchronous CPU client on CPU), so an opponent's move costs no thread hand-off either."""
+    on_device = jax.sharding.SingleDeviceSharding(program_device())
+    return jax.jit(policy, in_shardings=on_device, out_shardings=on_device)
 
 
 def _host_policy(policy: Callable, rng: Callable[[], np.random.Generator]) -> SeatPolicy:

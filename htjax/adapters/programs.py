@@ -6,33 +6,40 @@
 
 The fast path (what one Python-side ``step`` costs)
 ---------------------------------------------------
-A Gymnasium user who steps one env from Python pays the per-call overhead of JAX, not the
-rules: a blackjack step computes in microseconds, but every array that goes into or comes out
-of a jitted call costs about a microsecond or more of dispatch, allocation and
-device-to-host work, and a blackjack state has about thirty leaves. So every call here moves
-as few buffers as possible:
+A Gymnasium user who steps one env from Python pays JAX's per-call overhead, not the rules: a
+blackjack step computes in a few microseconds inside XLA, but a Python-side ``step`` (with its
+share of resets) cost about 250 us of CPU before this design (measured on a loaded 2-core
+machine, where Gymnasium's own ``Blackjack-v1`` takes about 35 us). Where the time went, and what each part does
+about it (numbers: CPU per blackjack step call, same machine):
 
-* **One state buffer.** The world's whole state, the episode key, the world key and the
-  episode index travel as ONE ``uint8`` buffer (:class:`Layout`: each leaf's bytes at an
-  aligned offset, bitcast in and out inside the compiled function). The host never flattens
-  or rebuilds a pytree per step; :attr:`Program.unpack` rebuilds the ``State`` only when
-  someone asks for it (``env.state``, ``render``).
-* **One output buffer.** Everything the host needs after a call (observation, rewards, flags,
-  legal mask, episode key) comes back as ONE small ``uint8`` buffer, read with one
-  ``np.asarray`` and sliced with numpy views (:meth:`Layout.read`).
-* **Keys inside.** ``step(state, action)`` derives ``step_key(episode_key, t)`` from the key
-  stored in the state; ``next_episode(state)`` starts episode ``index + 1`` of the same world
-  with ``episode_key_for(world_key, index + 1)``: the core key schedule
-  (:mod:`htjax.core.keys`), computed in the compiled function, so no key is split or sent from
-  the host per step or per reset.
-* **Actions already on the device.** :meth:`Program.action` hands out one cached device scalar
-  per action id, so a step sends nothing from the host.
+* **The hand-off to a worker thread** (about 40 us). JAX's CPU client runs every program that
+  XLA's cost model does not call trivial (under 1,000 flops) on a worker thread and wakes the
+  caller when it is done. The programs here run on :func:`program_device`: the one device of a
+  private, *synchronous* XLA:CPU client, so a call runs to completion in the calling thread.
+  Nothing changes for the user's own JAX code (``jax.devices()``, the default backend and
+  ``jax_cpu_enable_async_dispatch`` stay as they are).
+* **XLA's thread pool inside a program** (40-60 us). XLA:CPU runs a program's kernels one after
+  another only while every buffer they touch is at most 512 bytes; otherwise it schedules them
+  on its thread pool. So the packed buffers are chunks of at most :data:`CHUNK_BYTES`.
+* **Arguments and results** (about 1-2 us each; a blackjack state has about 30 leaves, 60 us
+  as leaves in and out against 22 us packed). The world's whole state, its episode key, world
+  key and episode index travel as one ``uint8`` buffer per 512 bytes (:class:`Layout`: each
+  leaf's bytes at an aligned offset, bitcast in and out inside the compiled function), and
+  everything the host needs after a call (observation, rewards, flags, legal mask, episode
+  key) comes back the same way, read with one ``np.asarray`` per chunk and sliced with numpy
+  views (:meth:`Layout.read`). The host never flattens or rebuilds a pytree per step;
+  :meth:`Program.unpack` rebuilds the ``State`` only when asked (``env.state``, ``render``).
+* **Keys and actions from the host.** ``step(state, action)`` derives ``step_key(episode_key,
+  t)`` from the key stored in the state, ``next_episode(state)`` starts episode ``index + 1``
+  of the same world with ``episode_key_for(world_key, index + 1)``: the core key schedule
+  (:mod:`htjax.core.keys`), computed in the compiled function. :meth:`Program.action` hands
+  out one cached device scalar per action id. So a step sends nothing from the host.
 
-So a ``step`` is one jitted call with two inputs (state, action) and two outputs (state,
-outputs), and a reset without a seed is one call with one input. AOT compilation
-(``jit(f).lower(...).compile()``) was measured and gave nothing over ``jax.jit``'s C++
-dispatch path on this JAX, so the programs are plain ``jax.jit`` functions (which also keeps
-``jax.clear_caches`` and the persistent compilation cache working for them).
+A blackjack ``step`` is then one jitted call with two arguments (state, action) and two
+results (state, outputs): about 22 us of CPU, of which about 8 us is the floor of any jitted
+call with that signature. AOT compilation (``jit(f).lower(...).compile()``) was measured and
+gave nothing over ``jax.jit``'s C++ dispatch path, so the programs are plain ``jax.jit``
+functions (which keeps ``jax.clear_caches`` and the persistent compilation cache working).
 
 Every episode starts from ``(world_key, episode_index)`` with ``episode_key_for`` (or from an
 explicit episode key) and steps with ``step_key(episode_key, t)``, so every adapter episode
