@@ -150,7 +150,7 @@ def check_single_agent(env: Env, what: str) -> None:
 
 # --------------------------------------------------------------------------- the env
 # Attributes _build() makes (not pickled: the program is rebuilt from the shared cache).
-_REBUILT = frozenset({"_program", "_obs_at", "_obs_view", "_reward_at", "_term_at", "_trunc_at", "_mask_at"})
+_REBUILT = frozenset({"_program", "_places", "_obs_dtype", "_obs_shape", "_actions", "_step_fn"})
 
 
 class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
@@ -215,14 +215,14 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
 
     def _build(self) -> None:
         self._program = program(self.htjax_env, self._view.fields)
-        # where each output sits: (chunk, byte slice) of the program's output chunks
         layout = self._program.out_layout
-        self._obs_at = layout.place["observation"]
-        self._obs_view = (layout.dtypes["observation"], layout.shapes["observation"])
-        self._reward_at = layout.place["reward"]
-        self._term_at = layout.place["terminated"]
-        self._trunc_at = layout.place["truncated"]
-        self._mask_at = layout.place["mask"]
+        # where each output sits in the output chunks: (chunk, byte slice), flags as (chunk, byte)
+        places = [layout.place[name] for name in ("observation", "reward", "terminated", "truncated", "mask")]
+        places[2], places[3] = (places[2][0], places[2][1].start), (places[3][0], places[3][1].start)
+        self._places = tuple(places)
+        self._obs_dtype, self._obs_shape = layout.dtypes["observation"], layout.shapes["observation"]
+        self._actions = self._program.actions()  # one device scalar per action id
+        self._step_fn = self._program.step
         self._num_actions = self.htjax_env.num_actions
         common.note_jax_started()
 
@@ -262,9 +262,8 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
             self._buffers, out = self._program.next_episode(self._buffers)
         else:
             self._buffers, out = self._program.init(self._world_key, np.int32(self._episode_index))
-        raws = self._program.host(out)
+        raws, obs, _, _, _ = self._read(out)
         self._episode_key = self._program.out_layout.read(raws, "episode_key").copy()
-        obs = self._read(raws)
         return self._view.single(obs), {"action_mask": self._mask.astype(np.int8), "illegal_action": False}
 
     def step(self, action):
@@ -275,12 +274,8 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
         else:
             action = int(common.check_actions(self.htjax_env, action, who="action"))
         illegal = not self._done and not self._mask[action]
-        self._buffers, out = self._program.step(self._buffers, self._program.action(action))
-        raws = [np.asarray(chunk) for chunk in out]
-        obs = self._read(raws)
-        chunk, at = self._reward_at
-        reward = float(raws[chunk][at].view(np.float32)[0])
-        terminated, truncated = self._flags
+        self._buffers, out = self._step_fn(self._buffers, self._actions[action])
+        _, obs, reward, terminated, truncated = self._read(out)
         info = {"action_mask": self._mask.astype(np.int8), "illegal_action": illegal}
         return self._view.single(obs), reward, terminated, truncated, info
 
@@ -289,11 +284,14 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
 
     # ----------------------------------------------------------------- extras
 
-    def _read(self, raws: list[np.ndarray]) -> np.ndarray:
-        """Keep the mask and flags of one call's outputs (host copies of the output chunks);
-        the observation (a read-only view of them)."""
-        (mc, ma), (tc, ta), (uc, ua), (oc, oa) = self._mask_at, self._term_at, self._trunc_at, self._obs_at
+    def _read(self, out) -> tuple[list[np.ndarray], np.ndarray, float, bool, bool]:
+        """Copy one call's output chunks to the host (one transfer each) and keep the mask and
+        done flag; returns ``(host chunks, observation (a read-only view), reward, terminated,
+        truncated)``."""
+        raws = [np.asarray(chunk) for chunk in out]
+        (oc, oa), (rc, ra), (tc, t), (uc, u), (mc, ma) = self._places
         self._mask = raws[mc][ma].view(np.bool_)
-        self._flags = bool(raws[tc][ta.start]), bool(raws[uc][ua.start])
-        self._done = self._flags[0] or self._flags[1]
-        return raws[oc][oa].view(self._obs_view[0]).reshape(self._obs_view[1])
+        terminated, truncated = bool(raws[tc][t]), bool(raws[uc][u])
+        self._done = terminated or truncated
+        obs = raws[oc][oa].view(self._obs_dtype).reshape(self._obs_shape)
+        return raws, obs, float(raws[rc][ra].view(np.float32)[0]), terminated, truncated

@@ -308,13 +308,17 @@ class Program:
         """The htjax ``State`` of a packed state, on JAX's default device (not :attr:`device`)."""
         return self._unpack_jit(tuple(np.asarray(chunk) for chunk in state_buf))
 
-    def action(self, action: int) -> jax.Array:
-        """Action id ``action`` (``0 <= action < num_actions``) as an ``int32[]`` on :attr:`device`, cached."""
+    def actions(self) -> tuple[jax.Array, ...]:
+        """Every action id as an ``int32[]`` on :attr:`device` (made once, shared by instances)."""
         if self._actions is None:
             self._actions = tuple(
                 jax.device_put(np.int32(a), self.device) for a in range(self._env.num_actions)
             )
-        return self._actions[action]
+        return self._actions
+
+    def action(self, action: int) -> jax.Array:
+        """Action id ``action`` (``0 <= action < num_actions``) as an ``int32[]`` on :attr:`device`."""
+        return self.actions()[action]
 
 
 @functools.lru_cache(maxsize=64)
