@@ -24,6 +24,7 @@ section of ``docs/benchmarks.md``. ``--quick`` runs a small sweep (to check the 
     python scripts/bench_blackjack.py            # full sweep, 1 .. 65536 worlds
     python scripts/bench_blackjack.py --quick    # 1, 64, 4096 worlds, short timings
     python scripts/bench_blackjack.py --sizes 8192 --only htjax --only pgx --no-docs   # a spot check
+    python scripts/bench_blackjack.py --sizes 1 --only gym --only adapter --no-docs    # one env from Python
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def gymnasium_rules() -> dict:
 MAX_SECONDS = 10.0  # timed seconds per measurement at most (slow systems run fewer chunks)
 TARGET_GYM_RATIO = 300.0
 TARGET_COMPILE_SECONDS = 3.0
+TARGET_SINGLE_ENV_RATIO = 0.5  # one HtjaxGymEnv stepped from Python against Blackjack-v1's loop
 
 
 # --------------------------------------------------------------------------- workers (subprocess)
@@ -349,15 +351,17 @@ def run_isolated(spec: dict, timeout: float) -> dict:
 
 def plan(quick: bool, sizes: tuple[int, ...] | None = None) -> list[dict]:
     """The measurements of one run; ``sizes`` replaces the sweep of world counts."""
+    sync_sizes = QUICK_SYNC_SIZES if quick else FULL_SYNC_SIZES
+    adapter_sizes = ADAPTER_SIZES
+    if sizes:  # the Gymnasium sweeps keep only the sizes asked for (--sizes 1: the single-env loops)
+        sync_sizes = tuple(n for n in sync_sizes if n in sizes)
+        adapter_sizes = tuple(n for n in adapter_sizes if n in sizes)
     sizes = sizes or (QUICK_SIZES if quick else FULL_SIZES)
     seconds = 1.0 if quick else 5.0
     budget = 200_000 if quick else 4_000_000
     specs = [{"kind": "gym_loop", "seconds": seconds}]
-    specs += [
-        {"kind": "gym_sync", "num_envs": n, "seconds": seconds}
-        for n in (QUICK_SYNC_SIZES if quick else FULL_SYNC_SIZES)
-    ]
-    specs += [{"kind": "adapter", "num_envs": n, "seconds": seconds} for n in ADAPTER_SIZES]
+    specs += [{"kind": "gym_sync", "num_envs": n, "seconds": seconds} for n in sync_sizes]
+    specs += [{"kind": "adapter", "num_envs": n, "seconds": seconds} for n in adapter_sizes]
     for rules in ("gymnasium", "casino"):
         specs += [{"kind": "htjax", "rules": rules, "num_envs": n, "budget": budget} for n in sizes]
     specs += [{"kind": "pgx", "num_envs": n, "budget": budget} for n in sizes]
@@ -416,6 +420,13 @@ def summarise(results: list[dict]) -> dict:
             "target": f"< {TARGET_COMPILE_SECONDS:.0f} s (worst preset)",
             "value": compile_max,
         },
+    }
+    single = series.get("htjax HtjaxGymEnv loop (gymnasium)", [{}])[0].get("steps_per_second")
+    sv = None if not (single and loop) else single / loop
+    targets["single_gym_env_vs_gym_loop"] = {
+        "target": f">= {TARGET_SINGLE_ENV_RATIO}x",
+        "value": sv,
+        "met": sv is not None and sv >= TARGET_SINGLE_ENV_RATIO,
     }
     sharded = sorted({r.get("host_devices", 1) for r in results if r.get("host_devices", 1) > 1})
     for n in sharded:

@@ -186,6 +186,26 @@ def test_bench_blackjack_script__targets_and_markdown():
     assert all(s["host_devices"] == __import__("os").cpu_count() for s in sharded)
 
 
+def test_bench_blackjack_script__single_env_target_and_sizes_for_the_gymnasium_sweeps():
+    script = _load_script("bench_blackjack")
+    loop = _row("gymnasium Blackjack-v1 loop", 1, 1000.0, 0.0)
+    for single, met in ((600.0, True), (400.0, False)):
+        t = script.summarise([loop, _row("htjax HtjaxGymEnv loop (gymnasium)", 1, single)])["targets"]
+        target = t["single_gym_env_vs_gym_loop"]
+        assert target["value"] == pytest.approx(single / 1000.0) and target["met"] is met
+    assert script.summarise([loop])["targets"]["single_gym_env_vs_gym_loop"]["met"] is False
+    one = [
+        s for s in script.plan(quick=False, sizes=(1,)) if s["kind"] in ("gym_loop", "gym_sync", "adapter")
+    ]
+    assert [(s["kind"], s.get("num_envs")) for s in one] == [
+        ("gym_loop", None),
+        ("gym_sync", 1),
+        ("adapter", 1),
+    ]
+    full = script.plan(quick=False)
+    assert [s["num_envs"] for s in full if s["kind"] == "adapter"] == list(script.ADAPTER_SIZES)
+
+
 def test_bench_blackjack_script__driver_writes_json_plot_and_markdown(tmp_path, monkeypatch):
     script = _load_script("bench_blackjack")
 

@@ -43,9 +43,28 @@ def _classic_outputs(env: Env, state: State):
 
 
 def _outputs(env: Env, extract: Callable, state: State):
-    """``(observation, float32[3 + A])``: reward, terminated, truncated, mask in one host copy."""
+    """``(observation, float32[3 + A])``: reward, terminated, truncated, mask (the vector env's)."""
     flags = jnp.stack([state.rewards[0], state.terminated, state.truncated]).astype(jnp.float32)
     return extract(env, state), jnp.concatenate([flags, state.legal_action_mask.astype(jnp.float32)])
+
+
+def _fields(env: Env, extract: Callable, state: State) -> dict[str, jax.Array]:
+    """One world's outputs for :func:`htjax.adapters.programs.program` (one packed buffer)."""
+    return {
+        "observation": extract(env, state),
+        "reward": state.rewards[0].astype(jnp.float32),
+        "terminated": state.terminated,
+        "truncated": state.truncated,
+        "mask": state.legal_action_mask,
+    }
+
+
+def _array_fields(env: Env, state: State):
+    return _fields(env, _array_extract, state)
+
+
+def _classic_fields(env: Env, state: State):
+    return _fields(env, _classic_extract, state)
 
 
 def _classic_available(env: Env) -> str | None:
@@ -66,8 +85,11 @@ class ObservationView:
 
     Attributes:
       space: ``space(env) -> gymnasium.Space`` of one world.
-      outputs: traced ``outputs(env, state)`` of one world (see :func:`_outputs`), module-level
-        so that :func:`htjax.adapters.programs.program` compiles once per env.
+      outputs: traced ``outputs(env, state)`` of one world (see :func:`_outputs`): what
+        :class:`~htjax.adapters.gym_vector.HtjaxVectorEnv` batches.
+      fields: traced ``fields(env, state) -> dict`` of one world (see :func:`_fields`): the
+        single env's outputs, module-level so that :func:`htjax.adapters.programs.program`
+        compiles once per env.
       single: host ``single(np.ndarray) -> observation`` for one world.
       batched: host ``batched(np.ndarray[N, ...]) -> observation`` of ``batch_space(space)``.
       available: ``available(env) -> str | None``: why the view does not fit ``env`` (None if it does).
@@ -75,6 +97,7 @@ class ObservationView:
 
     space: Callable[[Env], spaces.Space]
     outputs: Callable[[Env, State], Any]
+    fields: Callable[[Env, State], dict[str, Any]]
     single: Callable[[np.ndarray], Any]
     batched: Callable[[np.ndarray], Any]
     available: Callable[[Env], str | None]
@@ -84,6 +107,7 @@ OBSERVATION_VIEWS: dict[str, ObservationView] = {
     "array": ObservationView(
         space=common.observation_box,
         outputs=_array_outputs,
+        fields=_array_fields,
         single=lambda x: np.array(x),
         batched=lambda x: np.array(x),
         available=lambda env: None,
@@ -92,7 +116,8 @@ OBSERVATION_VIEWS: dict[str, ObservationView] = {
     "classic": ObservationView(
         space=lambda env: spaces.Tuple((spaces.Discrete(32), spaces.Discrete(11), spaces.Discrete(2))),
         outputs=_classic_outputs,
-        single=lambda x: tuple(int(v) for v in x),
+        fields=_classic_fields,
+        single=lambda x: tuple(x.tolist()),
         batched=lambda x: tuple(np.array(x[:, i], dtype=np.int64) for i in range(x.shape[1])),
         available=_classic_available,
     ),
@@ -124,6 +149,10 @@ def check_single_agent(env: Env, what: str) -> None:
 
 
 # --------------------------------------------------------------------------- the env
+# Attributes _build() makes (not pickled: the program is rebuilt from the shared cache).
+_REBUILT = frozenset({"_program", "_places", "_obs_dtype", "_obs_shape", "_actions", "_step_fn"})
+
+
 class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
     """One world of a single-agent htjax env as a ``gymnasium.Env``.
 
@@ -140,6 +169,15 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
     ``int8[num_actions]`` (1 = legal), ``info["illegal_action"]``: ``bool``;
     :meth:`action_masks` gives ``bool[num_actions]`` (sb3-contrib's ``MaskablePPO`` reads it).
     Pickles (the jitted programs are rebuilt from the shared cache when unpickled).
+
+    Speed: one ``step`` is ONE jitted call (:mod:`htjax.adapters.programs`): the world's state,
+    episode key and stream position travel as one ``uint8`` buffer that stays on the device,
+    the action is a cached device scalar, the step key is derived inside the call from the
+    stored episode key (``step_key(episode_key, t)``), and observation, reward, flags and mask
+    come back as one small buffer read with one ``np.asarray``. A ``reset()`` without a seed is
+    one call too (``next_episode``: the world's next episode key is derived inside). An action
+    that is a Python or numpy int in range skips the full :func:`common.check_actions` (every
+    other value still goes through it and gets its error).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": list(common.RENDER_MODES), "render_fps": 4}
@@ -171,19 +209,28 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
         self._world_key: np.ndarray | None = None
         self._episode_index = -1
         self._episode_key = None
-        self._buffers: tuple[jax.Array, ...] | None = None  # the packed state of the world
+        self._buffers: tuple | None = None  # the packed state of the world (its chunks)
         self._mask: np.ndarray | None = None
         self._done = False
 
     def _build(self) -> None:
-        self._program = program(self.htjax_env, self._view.outputs)
+        self._program = program(self.htjax_env, self._view.fields)
+        layout = self._program.out_layout
+        # where each output sits in the output chunks: (chunk, byte slice), flags as (chunk, byte)
+        places = [layout.place[name] for name in ("observation", "reward", "terminated", "truncated", "mask")]
+        places[2], places[3] = (places[2][0], places[2][1].start), (places[3][0], places[3][1].start)
+        self._places = tuple(places)
+        self._obs_dtype, self._obs_shape = layout.dtypes["observation"], layout.shapes["observation"]
+        self._actions = self._program.actions()  # one device scalar per action id
+        self._step_fn = self._program.step
+        self._num_actions = self.htjax_env.num_actions
         common.note_jax_started()
 
     # ----------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k != "_program"}
+        state = {k: v for k, v in self.__dict__.items() if k not in _REBUILT}
         state["_view"] = self.observation_mode
-        state["_buffers"] = None if self._buffers is None else jax.device_get(self._buffers)
+        state["_buffers"] = None if self._buffers is None else tuple(self._program.host(self._buffers))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -193,8 +240,9 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
         self._build()
 
     # ----------------------------------------------------------------- gymnasium API
-    def _next_world(self, seed: Any) -> None:
-        """Pick the world key and episode index of the episode ``reset(seed=seed)`` starts."""
+    def _next_world(self, seed: Any) -> bool:
+        """Pick the world key and episode index of the episode ``reset(seed=seed)`` starts;
+        True when it is the next episode of the running world's stream."""
         world_key = None if seed is None else common.seed_key(seed)
         super().reset(seed=seed)
         if world_key is not None:
@@ -204,37 +252,46 @@ class HtjaxGymEnv(common.EpisodeExtras, gymnasium.Env):
             self._episode_index = 0
         else:
             self._episode_index += 1
+            return self._buffers is not None
+        return False
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        common.check_options(options)
-        self._next_world(seed)
-        self._buffers, self._episode_key, out = self._program.init(
-            self._world_key, np.int32(self._episode_index)
-        )
-        obs, _ = self._read(out)
-        return self._view.single(obs), self._info(illegal=False)
+        if options is not None:
+            common.check_options(options)
+        if self._next_world(seed):
+            self._buffers, out = self._program.next_episode(self._buffers)
+        else:
+            self._buffers, out = self._program.init(self._world_key, np.int32(self._episode_index))
+        raws, obs, _, _, _ = self._read(out)
+        self._episode_key = self._program.out_layout.read(raws, "episode_key").copy()
+        return self._view.single(obs), {"action_mask": self._mask.astype(np.int8), "illegal_action": False}
 
     def step(self, action):
         if self._buffers is None:
             raise HtjaxError(f"{self.htjax_env.id}: call reset() before step()")
-        action = int(common.check_actions(self.htjax_env, action, who="action"))
-        illegal = not self._mask[action] and not self._done
-        self._buffers, out = self._program.step(self._buffers, np.int32(action), self._episode_key)
-        obs, (reward, terminated, truncated) = self._read(out)
-        return self._view.single(obs), reward, terminated, truncated, self._info(illegal)
+        if (type(action) is int or isinstance(action, np.integer)) and 0 <= action < self._num_actions:
+            action = int(action)  # the common case: nothing to check beyond the range
+        else:
+            action = int(common.check_actions(self.htjax_env, action, who="action"))
+        illegal = not self._done and not self._mask[action]
+        self._buffers, out = self._step_fn(self._buffers, self._actions[action])
+        _, obs, reward, terminated, truncated = self._read(out)
+        info = {"action_mask": self._mask.astype(np.int8), "illegal_action": illegal}
+        return self._view.single(obs), reward, terminated, truncated, info
 
     def render(self):
         return common.render(self.htjax_env, self.state, self.render_mode)
 
     # ----------------------------------------------------------------- extras
 
-    def _read(self, out) -> tuple[Any, tuple[float, bool, bool]]:
-        """Copy one step's outputs to the host; keep the mask and done flag."""
-        obs, packed = jax.device_get(out)
-        reward, terminated, truncated = float(packed[0]), bool(packed[1]), bool(packed[2])
-        self._mask = packed[3:] > 0.5
+    def _read(self, out) -> tuple[list[np.ndarray], np.ndarray, float, bool, bool]:
+        """Copy one call's output chunks to the host (one transfer each) and keep the mask and
+        done flag; returns ``(host chunks, observation (a read-only view), reward, terminated,
+        truncated)``."""
+        raws = [np.asarray(chunk) for chunk in out]
+        (oc, oa), (rc, ra), (tc, t), (uc, u), (mc, ma) = self._places
+        self._mask = raws[mc][ma].view(np.bool_)
+        terminated, truncated = bool(raws[tc][t]), bool(raws[uc][u])
         self._done = terminated or truncated
-        return obs, (reward, terminated, truncated)
-
-    def _info(self, illegal: bool) -> dict[str, Any]:
-        return {"action_mask": self._mask.astype(np.int8), "illegal_action": bool(illegal)}
+        obs = raws[oc][oa].view(self._obs_dtype).reshape(self._obs_shape)
+        return raws, obs, float(raws[rc][ra].view(np.float32)[0]), terminated, truncated

@@ -34,7 +34,7 @@ import numpy as np
 from gymnasium import spaces
 
 from htjax.adapters import common
-from htjax.adapters.programs import seats_program
+from htjax.adapters.programs import program_device, seats_program
 from htjax.core.env import Env
 from htjax.core.errors import HtjaxError, InvalidActionError, InvalidArgumentError
 from htjax.core.rollouts import first_legal_policy, random_policy
@@ -83,7 +83,10 @@ def builtin_opponent(env: Env, name: str) -> Callable | None:
 
 @functools.lru_cache(maxsize=64)
 def _jitted(policy: Callable) -> Callable:
-    return jax.jit(policy)
+    """``policy`` jitted on the device of the one-world programs (:func:`program_device`: a
+    synchronous CPU client on CPU), so an opponent's move costs no thread hand-off either."""
+    on_device = jax.sharding.SingleDeviceSharding(program_device())
+    return jax.jit(policy, in_shardings=on_device, out_shardings=on_device)
 
 
 def _host_policy(policy: Callable, rng: Callable[[], np.random.Generator]) -> SeatPolicy:
@@ -200,7 +203,7 @@ class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
     def __getstate__(self) -> dict[str, Any]:
         drop = ("_program", "_policies")
         state = {k: v for k, v in self.__dict__.items() if k not in drop}
-        state["_buffers"] = None if self._buffers is None else jax.device_get(self._buffers)
+        state["_buffers"] = None if self._buffers is None else tuple(self._program.host(self._buffers))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -214,18 +217,23 @@ class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
         common.check_options(options)
         world_key = None if seed is None else common.seed_key(seed)
         super().reset(seed=seed)
+        next_in_stream = False
         if world_key is not None:
             self._world_key, self._episode_index = world_key, 0
         elif self._world_key is None:
             self._world_key, self._episode_index = common.seed_key(int(self.np_random.integers(0, 2**63))), 0
         else:
             self._episode_index += 1
+            next_in_stream = self._buffers is not None
         skipped, skipped_return = 0, 0.0
         while True:
-            self._buffers, self._episode_key, out = self._program.init(
-                self._world_key, np.int32(self._episode_index)
-            )
-            self._read(out)
+            if next_in_stream:  # the world's next episode key is derived in the compiled call
+                self._buffers, out = self._program.next_episode(self._buffers)
+            else:
+                self._buffers, out = self._program.init(self._world_key, np.int32(self._episode_index))
+            raws = self._program.host(out)
+            self._episode_key = self._program.out_layout.read(raws, "episode_key").copy()
+            self._read(raws)
             reward = 0.0 if self.htjax_env.simultaneous else self._play_opponents()
             if not self._done:
                 break
@@ -235,6 +243,7 @@ class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
                     f"{_MAX_SKIPPED} episodes in a row ended before seat {self.learner_seat} had a decision"
                 )
             self._episode_index += 1
+            next_in_stream = True
         self._pending_reward = reward
         info = self._info(illegal=False)
         info.update(skipped_episodes=skipped, skipped_return=skipped_return)
@@ -244,7 +253,10 @@ class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
         if self._buffers is None:
             raise HtjaxError(f"{self.htjax_env.id}: call reset() before step()")
         env, seat = self.htjax_env, self.learner_seat
-        action = int(common.check_actions(env, action, who=f"action of seat {seat}"))
+        if (type(action) is int or isinstance(action, np.integer)) and 0 <= action < env.num_actions:
+            action = int(action)  # the common case: nothing to check beyond the range
+        else:
+            action = int(common.check_actions(env, action, who=f"action of seat {seat}"))
         illegal = not self._mask[action] and not self._done
         if env.simultaneous:  # a finished world ignores the step, so its opponents are not asked
             move = np.asarray(
@@ -255,10 +267,10 @@ class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
                 np.int32,
             )
         else:
-            move = np.int32(action)
+            move = self._program.action(action)
         was_done = self._done
-        self._buffers, out = self._program.step(self._buffers, move, self._episode_key)
-        reward = self._read(out)
+        self._buffers, out = self._program.step(self._buffers, move)
+        reward = self._read(self._program.host(out))
         if not was_done:
             reward += self._pending_reward + (0.0 if env.simultaneous else self._play_opponents())
             self._pending_reward = 0.0
@@ -269,17 +281,18 @@ class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
         return common.render(self.htjax_env, self.state, self.render_mode, seat=self.learner_seat)
 
     # ----------------------------------------------------------------- opponents
-    def _read(self, out) -> float:
-        """Keep every seat's view, mask and the flags of one step's outputs; the learner's reward."""
-        views, flags, mask = jax.device_get(out)
-        p = self.htjax_env.num_players
-        self._views = np.asarray(views)
-        self._masks = np.broadcast_to(np.asarray(mask), (p, self.htjax_env.num_actions))
-        self._flags = (bool(flags[p]), bool(flags[p + 1]))
-        self._turn = int(flags[p + 2])
+    def _read(self, raws: list[np.ndarray]) -> float:
+        """Keep every seat's view, mask and the flags of one call's outputs (host copies of the
+        output chunks); the learner's reward."""
+        layout, p = self._program.out_layout, self.htjax_env.num_players
+        self._views = layout.read(raws, "views")
+        mask = layout.read(raws, "mask")
+        self._masks = np.broadcast_to(mask, (p, self.htjax_env.num_actions))
+        self._flags = (bool(layout.read(raws, "terminated")), bool(layout.read(raws, "truncated")))
+        self._turn = int(layout.read(raws, "current_player"))
         self._done = any(self._flags)
         self._mask = self._masks[self.learner_seat].copy()
-        return float(flags[self.learner_seat])
+        return float(layout.read(raws, "rewards")[self.learner_seat])
 
     def _opponent_action(self, seat: int) -> int:
         mask = self._masks[seat]
@@ -300,9 +313,9 @@ class HtjaxOpponentsEnv(common.EpisodeExtras, gymnasium.Env):
         """Opponents act until the learner's turn or the episode's end; the learner's rewards."""
         total = 0.0
         while not self._done and self._turn != self.learner_seat:
-            action = np.int32(self._opponent_action(self._turn))
-            self._buffers, out = self._program.step(self._buffers, action, self._episode_key)
-            total += self._read(out)
+            action = self._program.action(self._opponent_action(self._turn))
+            self._buffers, out = self._program.step(self._buffers, action)
+            total += self._read(self._program.host(out))
         return total
 
     # ----------------------------------------------------------------- extras

@@ -112,13 +112,13 @@ class Session:
         common.note_jax_started()
         self._root: np.ndarray | None = None
         self._episode_index = 0
-        self._buffers: tuple | None = None
+        self._buffers: tuple | None = None  # the packed state's chunks (programs.Layout)
         self.episode_key: np.ndarray | None = None
         self.actions: list = []
 
     def __getstate__(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k != "_program"}
-        state["_buffers"] = None if self._buffers is None else jax.device_get(self._buffers)
+        state["_buffers"] = None if self._buffers is None else tuple(self._program.host(self._buffers))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -149,21 +149,25 @@ class Session:
             self.episode_key = _episode_key_option(explicit)
             self._buffers, out = self._program.start(self.episode_key)
         else:
-            self._buffers, key, out = self._program.init(self._root, np.int32(self._episode_index))
-            self.episode_key = np.asarray(key)
+            self._buffers, out = self._program.init(self._root, np.int32(self._episode_index))
         self._absorb(out)
+        if explicit is None:
+            self.episode_key = self._program.out_layout.read(self._raw, "episode_key").copy()
 
     def step(self, action: np.ndarray) -> None:
-        self._buffers, out = self._program.step(self._buffers, action, self.episode_key)
+        move = self._program.action(int(action)) if action.ndim == 0 else action
+        self._buffers, out = self._program.step(self._buffers, move)
         self._absorb(out)
         self.actions.append(action.item() if action.ndim == 0 else action.copy())
 
     def _absorb(self, out) -> None:
-        views, flags, mask = jax.device_get(out)
-        p = self.env.num_players
-        self.observations, self.mask, self.rewards = np.asarray(views), np.asarray(mask), flags[:p]
-        self.terminated, self.truncated = bool(flags[p]), bool(flags[p + 1])
-        self.current_player = int(flags[p + 2])
+        self._raw = raw = self._program.host(out)
+        layout = self._program.out_layout
+        self.observations, self.mask = layout.read(raw, "views"), layout.read(raw, "mask")
+        self.rewards = layout.read(raw, "rewards")
+        self.terminated = bool(layout.read(raw, "terminated"))
+        self.truncated = bool(layout.read(raw, "truncated"))
+        self.current_player = int(layout.read(raw, "current_player"))
 
     @property
     def done(self) -> bool:
