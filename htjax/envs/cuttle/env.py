@@ -54,7 +54,7 @@ class Cuttle(Env[CuttleState, CuttleConfig]):
     """
 
     id = "cuttle"
-    version = "v1"
+    version = "v2"  # v2: cutthroat jokers steal any royal (1,457 ids); standard one-off checks
     config_class = CuttleConfig
     keep_by_branch = True
 
