@@ -56,6 +56,7 @@ def solo_trained(solo_trainer):
         ("num_minibatches", 7),
         ("ent_anneal_to", 1.5),
         ("ent_anneal_to", -0.1),
+        ("actor_init_scale", -0.5),
     ],
 )
 def test_ppo_config__rejects_bad_field_naming_it(field, value):
@@ -68,6 +69,20 @@ def test_ppo_config__round_trips_through_dict():
     assert PPOConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     with pytest.raises(ConfigError, match="bogus"):
         PPOConfig.from_dict({"bogus": 1})
+
+
+def test_ppo__actor_init_scale_is_the_policy_heads_orthogonal_gain():
+    key = jax.random.PRNGKey(3)
+    runs = {
+        g: make_train(SoloDraw(), SMALL.replace(actor_init_scale=g)).init(key).params for g in (0.01, 1.0)
+    }
+    for g, params in runs.items():
+        w = np.asarray(params["actor"][-1]["w"])  # float32[32, A]: orthonormal columns times the gain
+        np.testing.assert_allclose(w.T @ w, g * g * np.eye(w.shape[1]), atol=1e-5 * max(g * g, 1e-2))
+    # everything else is drawn from the same keys, so it is identical
+    same = lambda a, b: all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))  # noqa: E731
+    assert same(runs[0.01]["critic"], runs[1.0]["critic"])
+    assert same(runs[0.01]["actor"][:-1], runs[1.0]["actor"][:-1])
 
 
 def test_ppo__entropy_coefficient_anneals_linearly_then_stays():

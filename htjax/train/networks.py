@@ -111,12 +111,15 @@ def _mlp_init(key: jax.Array, sizes: list[int], last_scale: float) -> list[dict[
     return layers
 
 
-def init_params(spec: NetworkSpec, key: jax.Array) -> dict[str, list[dict[str, jax.Array]]]:
-    """Orthogonal initialisation (PPO's usual scales: sqrt(2) hidden, 0.01 policy head, 1 value head)."""
+def init_params(
+    spec: NetworkSpec, key: jax.Array, actor_scale: float = 0.01
+) -> dict[str, list[dict[str, jax.Array]]]:
+    """Orthogonal initialisation (PPO's usual scales: sqrt(2) hidden, ``actor_scale`` policy head
+    (0.01: a near-uniform first policy), 1 value head); biases zero."""
     ka, kc = jax.random.split(key)
     sizes = [spec.obs_size, *spec.hidden]
     return {
-        "actor": _mlp_init(ka, sizes + [spec.num_actions], 0.01),
+        "actor": _mlp_init(ka, sizes + [spec.num_actions], actor_scale),
         "critic": _mlp_init(kc, sizes + [1], 1.0),
     }
 

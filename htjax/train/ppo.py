@@ -79,6 +79,9 @@ class PPOConfig:
         ``ent_coef * ent_anneal_to`` over the same ``anneal_updates`` updates (1 = constant, the
         default; 0 anneals the bonus away, so the policy can settle on its best actions).
       hidden, activation: network shape (see :class:`htjax.train.networks.NetworkSpec`).
+      actor_init_scale: gain of the policy head's orthogonal initialisation (0.01, the default,
+        starts from a near-uniform policy; 1.0 starts with state-dependent logits, as a default
+        flax/PyTorch ``Dense`` layer does: see ``docs/training.md``).
       snapshot_pool: ``K > 0`` plays against the last ``K`` snapshots (two-player games).
       snapshot_every: updates between snapshots.
       normalize_advantages: standardise advantages per minibatch.
@@ -100,6 +103,7 @@ class PPOConfig:
     max_grad_norm: float = 0.5
     hidden: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
+    actor_init_scale: float = 0.01
     snapshot_pool: int = 0
     snapshot_every: int = 10
     normalize_advantages: bool = True
@@ -120,6 +124,7 @@ class PPOConfig:
         check_float("vf_coef", self.vf_coef, 0.0, 100.0)
         check_float("max_grad_norm", self.max_grad_norm, 0.0, 1e6)
         check_choice("activation", self.activation, nets.ACTIVATIONS)
+        check_float("actor_init_scale", self.actor_init_scale, 0.0, 100.0)
         if not isinstance(self.hidden, tuple) or not self.hidden:
             raise ConfigError(f"config field 'hidden' must be a non-empty tuple of ints, got {self.hidden!r}")
         for h in self.hidden:
@@ -290,7 +295,7 @@ class Trainer:
         """A fresh run from ``key``: parameters, optimiser, worlds and snapshot pool."""
         key = jnp.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key)
         k_params, k_env, k_shuffle = jax.random.split(key, 3)
-        params = nets.init_params(self.spec, k_params)
+        params = nets.init_params(self.spec, k_params, self.config.actor_init_scale)
         pool = None
         if self.mode == "pool":
             k = self.config.snapshot_pool
