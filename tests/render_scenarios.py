@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import pathlib
+import xml.etree.ElementTree as ET
 
 import jax
 import numpy as np
@@ -21,6 +22,20 @@ from htjax.core.keys import step_key
 from htjax.render import render_svg
 
 GOLDEN_DIR = pathlib.Path(__file__).resolve().parent / "data" / "svg"
+
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def face_up_cards(svg: str) -> list[str]:
+    """Cards drawn face up (their ``data-card``), in drawing order."""
+    root = ET.fromstring(svg)
+    return [g.get("data-card") for g in root.iter(f"{SVG_NS}g") if g.get("data-card") is not None]
+
+
+def card_backs(svg: str) -> int:
+    """How many cards are drawn face down."""
+    return sum(1 for g in ET.fromstring(svg).iter(f"{SVG_NS}g") if g.get("class") == "card back")
 
 
 @functools.lru_cache(maxsize=None)

@@ -10,21 +10,11 @@ import jax
 import numpy as np
 import pytest
 from cuttle_helpers import do, game, initer
+from render_scenarios import SVG_NS, card_backs, face_up_cards
 
 from htjax.envs.cuttle import actions as A
 from htjax.envs.cuttle import rules as R
 from htjax.render import render_svg, renderer_for
-
-SVG_NS = "{http://www.w3.org/2000/svg}"
-
-
-def _face_up(svg: str) -> list[str]:
-    root = ET.fromstring(svg)
-    return [g.get("data-card") for g in root.iter(f"{SVG_NS}g") if g.get("data-card") is not None]
-
-
-def _backs(svg: str) -> int:
-    return sum(1 for g in ET.fromstring(svg).iter(f"{SVG_NS}g") if g.get("class") == "card back")
 
 
 def _cards_in(group: ET.Element) -> list[str]:
@@ -60,11 +50,11 @@ def test_cuttle_render__is_registered_and_shows_the_table(table):
     assert renderer_for("cuttle").__module__ == "htjax.render.cuttle"
     svg = render_svg(env, state, 0)
     ET.fromstring(svg)
-    faces = _face_up(svg)
+    faces = face_up_cards(svg)
     # seat 0 sees its hand, and seat 1's through its glasses eight
     for card in ("As", "4d", "9c", "2h", "5s"):
         assert card in faces
-    assert _backs(svg) == 1  # only the deck
+    assert card_backs(svg) == 1  # only the deck
     # the stolen seven sits on seat 0's field under seat 0's jack
     (stolen,) = _group(svg, "points", data_base="7d")
     assert _cards_in(stolen) == ["7d", "Jc"]
@@ -74,7 +64,7 @@ def test_cuttle_render__is_registered_and_shows_the_table(table):
     assert "20 of 21 points" in svg and "0 of 14 points" in svg  # T + 3 + 7; one king
     assert "your moves: " in svg and "one-off As" in svg
     spectator = render_svg(env, state)
-    assert _backs(spectator) == 1 + 3 + 2 and not {"As", "2h"} & set(_face_up(spectator))
+    assert card_backs(spectator) == 1 + 3 + 2 and not {"As", "2h"} & set(face_up_cards(spectator))
 
 
 def test_cuttle_render__stack_revealed_phase_and_frozen(table):
@@ -85,7 +75,7 @@ def test_cuttle_render__stack_revealed_phase_and_frozen(table):
     assert "counter phase" in svg and "0 counter(s)" in svg
     s = do("standard", s, "resolve")
     svg = render_svg(env, s, 1)
-    assert "frozen by a 9: Qs" in svg and "Qs" in _face_up(svg)  # back in seat 1's own hand
+    assert "frozen by a 9: Qs" in svg and "Qs" in face_up_cards(svg)  # back in seat 1's own hand
     seven = env.position(hands=[["7c"], ["2d"]], deck=["Kh", "5d"], turn=0)
     s = do("standard", do("standard", seven, "one-off", "7c"), "resolve")
     svg = render_svg(env, s, 0)
@@ -101,8 +91,8 @@ def test_cuttle_render__three_seats_and_jokers():
     svg = render_svg(env, state, 0)
     (king,) = _group(svg, "royals", data_base="Kh")
     assert _cards_in(king) == ["Kh", "X2"]
-    assert len(_group(svg, "seat")) == 3 and "X1" in _face_up(svg)
-    assert _backs(svg) == 1 + 2  # the deck, and seats 1 and 2's single cards
+    assert len(_group(svg, "seat")) == 3 and "X1" in face_up_cards(svg)
+    assert card_backs(svg) == 1 + 2  # the deck, and seats 1 and 2's single cards
 
 
 @functools.cache
@@ -156,5 +146,5 @@ def test_cuttle_render__a_viewer_svg_ignores_cards_it_cannot_see(variant):
                 public = (b.zone != R.DECK) & (b.zone != R.HAND) & (b.zone != R.OUT)
                 mine = (b.zone == R.HAND) & ((b.owner == viewer) | sees)
                 expect = {A.card_str(c) for c in np.flatnonzero(public | mine)}
-                assert set(_face_up(render_svg(env, state, viewer))) == expect
+                assert set(face_up_cards(render_svg(env, state, viewer))) == expect
     assert changed > 8

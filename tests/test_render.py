@@ -17,26 +17,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from render_scenarios import GOLDEN_DIR, play, prefer, random_choice, render_all
+from render_scenarios import (
+    GOLDEN_DIR,
+    SVG_NS,
+    card_backs,
+    face_up_cards,
+    play,
+    prefer,
+    random_choice,
+    render_all,
+)
 
 import htjax
 from htjax.core import cards
 from htjax.core.errors import InvalidArgumentError
 from htjax.render import View, register_renderer, render_html, render_svg, renderer_for
 from htjax.render.holdem import own_hole_cards
-
-SVG_NS = "{http://www.w3.org/2000/svg}"
-
-
-def _face_up(svg: str) -> list[str]:
-    """Cards drawn face up (their ``data-card``), in drawing order."""
-    root = ET.fromstring(svg)
-    return [g.get("data-card") for g in root.iter(f"{SVG_NS}g") if g.get("data-card") is not None]
-
-
-def _backs(svg: str) -> int:
-    return sum(1 for g in ET.fromstring(svg).iter(f"{SVG_NS}g") if g.get("class") == "card back")
-
 
 _STYLE_ATTRS = {"x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "width", "height", "viewBox"}
 _STYLE_ATTRS |= {"fill", "stroke", "stroke-width", "font-size", "font-weight", "font-family", "text-anchor"}
@@ -93,7 +89,9 @@ def test_render__pictures_show_what_the_position_holds(rendered):
     bj = rendered["blackjack_play_seat0.svg"]
     assert "Seat 0 (you)" in bj and "Seat 1" in bj and "bet 5" in bj
     spectator = rendered["holdem_showdown_spectator.svg"]
-    assert "showdown" in spectator and len(_face_up(spectator)) == 5 + 2 * 3  # board and every shown hand
+    assert (
+        "showdown" in spectator and len(face_up_cards(spectator)) == 5 + 2 * 3
+    )  # board and every shown hand
     pots = rendered["holdem_side_pots_seat2.svg"]
     assert "side pot 1" in pots and "side pot 2" in pots and "all-in" in pots
     grid = ET.fromstring(rendered["ipd_over_spectator.svg"])
@@ -135,7 +133,7 @@ def test_render__no_hole_card_of_another_seat_in_a_seats_svg(holdem_states):
             mine = [cards.card_to_str(c) for c in hole[seat]] if seat is not None else []
             shown = [c for s in range(env.num_players) for c in (view["seats"][s]["hole"] or [])]
             expected = sorted({*mine, *shown, *(cards.card_to_str(c) for c in board)})
-            assert sorted(_face_up(svg)) == expected
+            assert sorted(face_up_cards(svg)) == expected
             if not secret:
                 continue
             # change every hidden card (to cards nobody holds): the picture must not change
@@ -159,7 +157,9 @@ def test_render__the_spectator_sees_no_hole_card_before_a_showdown(holdem_states
     for state in states:
         if not env.public_view(state)["showdown"]:
             svg = render_svg(env, state, None)
-            assert _face_up(svg) == [cards.card_to_str(c) for c in np.asarray(state.table.board) if c >= 0]
+            assert face_up_cards(svg) == [
+                cards.card_to_str(c) for c in np.asarray(state.table.board) if c >= 0
+            ]
 
 
 def test_render__a_seat_sees_its_own_hole_cards_from_its_observation(holdem_states):
@@ -185,15 +185,15 @@ def test_render__the_dealers_hole_card_stays_face_down_until_revealed():
                 svg = render_svg(env, state, seat)
                 if bool(state.dealer_revealed):
                     revealed_seen += 1
-                    assert cards.card_to_str(dealer[1]) in _face_up(svg) and _backs(svg) == 0
+                    assert cards.card_to_str(dealer[1]) in face_up_cards(svg) and card_backs(svg) == 0
                     continue
                 hidden_seen += 1
-                assert _backs(svg) == 1
+                assert card_backs(svg) == 1
                 view = env.public_view(state)
                 visible = [c for s in view["seats"] for h in s["hands"] for c in h["cards"]] + view["dealer"][
                     "cards"
                 ]
-                assert sorted(_face_up(svg)) == sorted(visible)
+                assert sorted(face_up_cards(svg)) == sorted(visible)
                 other = dealer.copy()
                 other[1] = (int(dealer[1]) + 1 + rng.integers(51)) % 52  # another card
                 changed = state.replace(dealer_cards=jnp.asarray(other))
