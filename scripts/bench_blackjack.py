@@ -587,7 +587,10 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from htjax.bench import machine_info
 
-    sizes = tuple(int(x) for x in args.sizes.split(",")) if args.sizes else None
+    try:
+        sizes = tuple(int(x) for x in args.sizes.split(",")) if args.sizes else None
+    except ValueError:
+        parser.error(f"--sizes must be comma-separated world counts, got {args.sizes!r}")
     if sizes and any(n < 1 for n in sizes):
         parser.error("--sizes must be positive world counts")
     specs = plan(args.quick, sizes)

@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("--no-docs", action="store_true", help="do not touch docs/benchmarks.md")
     parser.add_argument("--compile-only", action="store_true", help="print the compile times only")
     args = parser.parse_args()
+    if any(n < 1 for n in args.sizes) or args.steps < 1:
+        parser.error("--sizes and --steps must be positive")
     # a cold compile every time: never read (or fill) a persistent cache a caller turned on
     jax.config.update("jax_enable_compilation_cache", False)
     sizes, steps = ([256], 16) if args.quick else (args.sizes, args.steps)
