@@ -30,6 +30,7 @@ from htjax.core.rollouts import (
     AUTORESET_MODES,
     Policy,
     carry_mesh,
+    check_world_tile,
     random_policy,
     rollout_start,
     sharded_rollout_steps,
@@ -124,9 +125,23 @@ def _start_fn(env: Env, num_envs: int, devices=None):
 
 
 @functools.lru_cache(maxsize=32)
-def _chunk_fn(env: Env, policy: Policy, chunk: int, autoreset: str, reduce: Callable | None, mesh=None):
+def _chunk_fn(
+    env: Env,
+    policy: Policy,
+    chunk: int,
+    autoreset: str,
+    reduce: Callable | None,
+    mesh=None,
+    world_tile: int | None = None,
+):
     steps = sharded_rollout_steps(
-        env, policy, mesh, num_steps=chunk, autoreset=autoreset, record_observations=False
+        env,
+        policy,
+        mesh,
+        num_steps=chunk,
+        autoreset=autoreset,
+        record_observations=False,
+        world_tile=world_tile,
     )
 
     def run(carry, params):
@@ -174,6 +189,7 @@ def measure_throughput(
     on_chunk: Callable[[Any], None] | None = None,
     max_seconds: float | None = None,
     devices=None,
+    world_tile: int | None = None,
 ) -> BenchResult:
     """Time ``num_envs`` worlds for about ``num_steps`` steps each (env steps = worlds x steps).
 
@@ -194,6 +210,7 @@ def measure_throughput(
       max_seconds: stop after the first chunk that brings the timed seconds past this (slow
         envs in sweeps); the result counts only the chunks that ran.
       devices: shard the worlds over devices (``"all"`` or a list; see :func:`htjax.rollout`).
+      world_tile: step the worlds in tiles of this many per device (see :func:`htjax.rollout`).
 
     Raises:
       MemoryBudgetError: the worlds would not fit in free memory (:func:`check_memory`, before
@@ -207,6 +224,8 @@ def measure_throughput(
         raise ValueError(f"chunks must be a positive int, got {chunks!r}")
     if autoreset not in AUTORESET_MODES:
         raise ValueError(f"autoreset must be one of {AUTORESET_MODES}, got {autoreset!r}")
+    if world_tile is not None:
+        check_world_tile(world_tile, num_envs)  # before compiling; per device again below
     check_memory(env, num_envs, num_steps, chunks)
     chunks = min(chunks, num_steps)
     chunk = -(-num_steps // chunks)
@@ -220,7 +239,10 @@ def measure_throughput(
     jax.block_until_ready(carry)
 
     t0 = time.perf_counter()
-    run = _chunk_fn(env, policy, chunk, autoreset, reduce, carry_mesh(carry)).lower(carry, params).compile()
+    mesh = carry_mesh(carry)
+    if world_tile is not None:
+        check_world_tile(world_tile, num_envs // (1 if mesh is None else mesh.size))
+    run = _chunk_fn(env, policy, chunk, autoreset, reduce, mesh, world_tile).lower(carry, params).compile()
     step_compile = time.perf_counter() - t0
 
     carry, _, _ = run(carry, params)  # warm-up: first execution allocates buffers

@@ -45,6 +45,7 @@ FULL_SYNC_SIZES = (1, 8, 64, 512)
 QUICK_SYNC_SIZES = (1, 8, 64)
 ADAPTER_SIZES = (1, 64, 4096)  # htjax's Gymnasium adapters stepped from Python
 SHARDED_SIZES = (8192, 65536)  # worlds sharded over one XLA host device per core
+TILE = 8192  # large batches also run in tiles of this many worlds, htjax and pgx alike
 
 
 def gymnasium_rules() -> dict:
@@ -195,11 +196,14 @@ def work_adapter(num_envs: int, seconds: float) -> dict:
     )
 
 
-def _sharded_label(host_devices: int) -> str:
-    return f", {host_devices} host devices" if host_devices > 1 else ""
+def _sharded_label(host_devices: int, world_tile: int | None = None) -> str:
+    tiles = f", tiles of {world_tile:,}" if world_tile else ""
+    return (f", {host_devices} host devices" if host_devices > 1 else "") + tiles
 
 
-def work_htjax(rules: str, num_envs: int, budget: int, host_devices: int = 1) -> dict:
+def work_htjax(
+    rules: str, num_envs: int, budget: int, host_devices: int = 1, world_tile: int | None = None
+) -> dict:
     import htjax
     from htjax.bench import measure_throughput
 
@@ -211,9 +215,11 @@ def work_htjax(rules: str, num_envs: int, budget: int, host_devices: int = 1) ->
         rules=rules,
         max_seconds=MAX_SECONDS,
         devices="all" if host_devices > 1 else None,
+        world_tile=world_tile,
     )
     out = r.to_dict()
-    out["system"] = f"htjax blackjack ({rules}){_sharded_label(host_devices)}"
+    out["system"] = f"htjax blackjack ({rules}){_sharded_label(host_devices, world_tile)}"
+    out["world_tile"] = world_tile
     return out
 
 
@@ -239,7 +245,7 @@ def work_compile(system: str) -> dict:
     }
 
 
-def work_pgx(num_envs: int, budget: int, host_devices: int = 1) -> dict:
+def work_pgx(num_envs: int, budget: int, host_devices: int = 1, world_tile: int | None = None) -> dict:
     import jax
     import jax.numpy as jnp
     import pgx
@@ -254,23 +260,39 @@ def work_pgx(num_envs: int, budget: int, host_devices: int = 1) -> dict:
     v_init = jax.vmap(env.init)
     v_step = jax.vmap(auto_reset(env.step, env.init))
 
-    def run(state, roots, t):
+    def run_worlds(state, roots, t, first_world=0):
         # the same policy and key costs as htjax's rollout: hashed policy keys, the hashed-score
         # argmax over legal actions, hashed per-world env keys (benchlib)
         policy_root, env_root = roots
+        n = state.legal_action_mask.shape[0]
 
         def body(c, _):
             state, t = c
-            action = hashed_legal_actions(
-                state.legal_action_mask, policy_root, t, state.legal_action_mask.shape[0]
-            )
-            state = v_step(state, action, hashed_world_keys(env_root, t, state.legal_action_mask.shape[0]))
+            action = hashed_legal_actions(state.legal_action_mask, policy_root, t, n, first_world)
+            state = v_step(state, action, hashed_world_keys(env_root, t, n, first_world))
             return (state, t + 1), state.terminated
 
         # episodes are counted once per chunk, like htjax's measure_throughput: a count per step
         # would be one cross-device all-reduce per step when sharded, a cost htjax does not pay
         (state, t), done = jax.lax.scan(body, (state, t), None, length=chunk)
         return state, t, done.sum()
+
+    def run(state, roots, t):
+        if not world_tile or world_tile == num_envs:
+            return run_worlds(state, roots, t)
+        # the worlds in tiles, one after another, exactly like htjax's world_tile
+        # (htjax.core.rollouts.tiled_steps)
+        tiles = num_envs // world_tile
+
+        def one(args):
+            index, tile = args
+            tile, _, done = run_worlds(tile, roots, t, index * world_tile)
+            return tile, done
+
+        split = jax.tree_util.tree_map(lambda x: x.reshape((tiles, world_tile) + x.shape[1:]), state)
+        state, done = jax.lax.map(one, (jnp.arange(tiles, dtype=jnp.int32), split))
+        state = jax.tree_util.tree_map(lambda x: x.reshape((num_envs,) + x.shape[2:]), state)
+        return state, t + chunk, done.sum()
 
     key = jax.random.PRNGKey(0)
     keys = jax.random.split(key, num_envs)
@@ -311,7 +333,8 @@ def work_pgx(num_envs: int, budget: int, host_devices: int = 1) -> dict:
     env_steps = done_chunks * chunk * num_envs
     peak, source = peak_memory()
     return dict(
-        system=f"pgx leduc_holdem{_sharded_label(host_devices)}",
+        system=f"pgx leduc_holdem{_sharded_label(host_devices, world_tile)}",
+        world_tile=world_tile,
         num_envs=num_envs,
         env_steps=env_steps,
         seconds=elapsed,
@@ -335,9 +358,15 @@ def worker(spec: dict) -> dict:
     if kind == "adapter":
         return work_adapter(spec["num_envs"], spec["seconds"])
     if kind == "htjax":
-        return work_htjax(spec["rules"], spec["num_envs"], spec["budget"], spec.get("host_devices", 1))
+        return work_htjax(
+            spec["rules"],
+            spec["num_envs"],
+            spec["budget"],
+            spec.get("host_devices", 1),
+            spec.get("world_tile"),
+        )
     if kind == "pgx":
-        return work_pgx(spec["num_envs"], spec["budget"], spec.get("host_devices", 1))
+        return work_pgx(spec["num_envs"], spec["budget"], spec.get("host_devices", 1), spec.get("world_tile"))
     if kind == "compile":
         return work_compile(spec["system"])
     raise ValueError(f"unknown measurement kind {kind!r}")
@@ -365,6 +394,9 @@ def plan(quick: bool, sizes: tuple[int, ...] | None = None) -> list[dict]:
     for rules in ("gymnasium", "casino"):
         specs += [{"kind": "htjax", "rules": rules, "num_envs": n, "budget": budget} for n in sizes]
     specs += [{"kind": "pgx", "num_envs": n, "budget": budget} for n in sizes]
+    for n in (n for n in sizes if n > TILE and n % TILE == 0):  # a large batch in cache-sized tiles
+        specs += [{"kind": "htjax", "rules": "casino", "num_envs": n, "budget": budget, "world_tile": TILE}]
+        specs += [{"kind": "pgx", "num_envs": n, "budget": budget, "world_tile": TILE}]
     cores = os.cpu_count() or 1
     if cores > 1:  # the same worlds sharded over one host device per core, htjax and pgx alike
         for n in sizes[-1:] if (quick or sizes != FULL_SIZES) else SHARDED_SIZES:
@@ -421,6 +453,17 @@ def summarise(results: list[dict]) -> dict:
             "value": compile_max,
         },
     }
+    # the per-size targets: one device at 8,192 and at 65,536 worlds (flat, and with both
+    # loops in tiles of TILE worlds)
+    at = {(r["system"], r["num_envs"]): r["steps_per_second"] for rows in series.values() for r in rows}
+    for n, want, label in ((8192, 1.2, ""), (65536, 1.0, ""), (65536, 1.0, _sharded_label(1, TILE))):
+        c, p = at.get((f"htjax blackjack (casino){label}", n)), at.get((f"pgx leduc_holdem{label}", n))
+        value = None if not (c and p) else c / p
+        targets[f"casino_vs_pgx_leduc at {n:,} worlds{label or ', one loop'}"] = {
+            "target": f">= {want}x",
+            "value": value,
+            "met": value is not None and value >= want,
+        }
     single = series.get("htjax HtjaxGymEnv loop (gymnasium)", [{}])[0].get("steps_per_second")
     sv = None if not (single and loop) else single / loop
     targets["single_gym_env_vs_gym_loop"] = {

@@ -87,24 +87,24 @@ def run_isolated(script: pathlib.Path, spec: dict, timeout: float) -> dict:
     return {**spec, **json.loads(proc.stdout.strip().splitlines()[-1])}
 
 
-def hashed_legal_actions(legal_action_mask, root, t, num_envs: int):
+def hashed_legal_actions(legal_action_mask, root, t, num_envs: int, first_world=0):
     """``int32[num_envs]``: :func:`htjax.random_policy` for every world, keys as htjax's rollout
-    derives them (``policy_keys(root, t, num_envs)``). For peers' loops."""
+    derives them (``policy_keys(root, t, num_envs, first_world)``). For peers' loops."""
     import jax
 
     import htjax
     from htjax.core.keys import policy_keys
 
-    keys = policy_keys(root, t, num_envs)
+    keys = policy_keys(root, t, num_envs, first_world)
     return jax.vmap(htjax.random_policy, in_axes=(None, None, 0, 0))(None, None, legal_action_mask, keys)
 
 
-def hashed_world_keys(root, t, num_envs: int):
+def hashed_world_keys(root, t, num_envs: int, first_world=0):
     """``uint32[num_envs, 2]`` per-world keys for step ``t``, hashed like htjax's step keys (no
     threefry split per step), for peers whose ``step`` takes a key per world."""
     from htjax.core.keys import policy_keys
 
-    return policy_keys(root, t, num_envs)
+    return policy_keys(root, t, num_envs, first_world)
 
 
 def write_results(

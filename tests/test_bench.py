@@ -57,6 +57,16 @@ def test_measure_throughput__counts_match_a_plain_rollout():
     assert r.episodes == int(tr.done[10:].sum()) == returns.episodes
 
 
+def test_measure_throughput__world_tiles_count_the_same_episodes():
+    key = jax.random.PRNGKey(4)
+    flat = measure_throughput(ENV, 8, 20, key=key, chunks=2)
+    tiled = measure_throughput(ENV, 8, 20, key=key, chunks=2, world_tile=2)
+    assert tiled.episodes == flat.episodes > 0 and tiled.env_steps == flat.env_steps
+    for tile in (0, 3, 1.5):
+        with pytest.raises(htjax.InvalidArgumentError, match="world_tile"):
+            measure_throughput(ENV, 8, 20, world_tile=tile)
+
+
 def test_measure_throughput__max_seconds_stops_after_the_chunk_that_passes_it():
     r = measure_throughput(ENV, 8, 30, chunks=3, max_seconds=0.0)
     assert (r.num_steps, r.env_steps) == (10, 80)
@@ -180,6 +190,26 @@ def test_bench_blackjack_script__targets_and_markdown():
     assert "| htjax blackjack (gymnasium) | 4,096 | 400,000 | 400.0 |" in md
     assert "error: timed out" in md and "![env steps/s against worlds](bench/blackjack.png)" in md
     assert "| htjax blackjack (casino) | 1.00 | 1.50 | 2.50 |" in md
+    per_size = [
+        _row("htjax blackjack (casino)", 8192, 300.0),
+        _row("pgx leduc_holdem", 8192, 200.0),
+        _row("htjax blackjack (casino)", 65536, 190.0),
+        _row("pgx leduc_holdem", 65536, 200.0),
+        _row("htjax blackjack (casino), tiles of 8,192", 65536, 330.0),
+        _row("pgx leduc_holdem, tiles of 8,192", 65536, 220.0),
+    ]
+    t = script.summarise(per_size)["targets"]
+    one = t["casino_vs_pgx_leduc at 8,192 worlds, one loop"]
+    assert one["value"] == pytest.approx(1.5) and one["met"]
+    flat = t["casino_vs_pgx_leduc at 65,536 worlds, one loop"]
+    assert flat["value"] == pytest.approx(0.95) and not flat["met"]
+    tiled = t["casino_vs_pgx_leduc at 65,536 worlds, tiles of 8,192"]
+    assert tiled["value"] == pytest.approx(1.5) and tiled["met"]
+    # the best of each sweep compares one-loop rows only (tiled rows are their own systems)
+    assert t["casino_vs_pgx_leduc"]["value"] == pytest.approx(1.5)
+    big = script.plan(quick=False, sizes=(8192, 65536))
+    tiled_specs = [(s["kind"], s["num_envs"]) for s in big if s.get("world_tile")]
+    assert tiled_specs == [("htjax", 65536), ("pgx", 65536)]
     plan = script.plan(quick=True)
     sharded = [s for s in plan if s.get("host_devices", 1) > 1]
     assert [s["kind"] for s in plan].count("htjax") == 2 * len(script.QUICK_SIZES) + 2 * (len(sharded) // 3)

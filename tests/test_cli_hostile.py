@@ -91,6 +91,8 @@ def _cases(f):
         ("bench", "blackjack", "-n", "0"),
         ("bench", "blackjack", "-n", "-1"),
         ("bench", "blackjack", "-t", "0"),
+        ("bench", "blackjack", "--world-tile", "0"),
+        ("bench", "blackjack", "-n", "8", "--world-tile", "3"),
         ("record", "blackjack", "-n", "0"),
         ("record", "blackjack", "-t", "-3"),
         ("demo", "-n", "0"),

@@ -124,6 +124,28 @@ def test_simultaneous_env_rollout():
     np.testing.assert_array_equal(tr.rewards.sum(-1), 0)
 
 
+def test_world_tiles_change_no_value():
+    """Stepping the worlds tile by tile (``world_tile``) is only a different order of the work:
+    every world keeps its keys, so trajectory and carry equal the one-loop rollout's."""
+    env = HighCard()
+    whole = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(6), N, T)
+    for tile in (1, 2, N):
+        tiled = htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(6), N, T, world_tile=tile)
+        chex.assert_trees_all_equal(tiled.trajectory, whole.trajectory)
+        chex.assert_trees_all_equal(tiled.carry, whole.carry)
+    more = htjax.rollout(env, htjax.random_policy, None, N, T, carry=whole.carry, world_tile=4)
+    chex.assert_trees_all_equal(
+        more.trajectory, htjax.rollout(env, htjax.random_policy, None, N, T, carry=whole.carry).trajectory
+    )
+
+
+def test_bad_world_tiles_are_refused_by_name():
+    env = HighCard()
+    for tile in (0, -2, 3, 16, 2.0, True, "4"):
+        with pytest.raises(htjax.InvalidArgumentError, match="world_tile"):
+            htjax.rollout(env, htjax.random_policy, jax.random.PRNGKey(0), N, 2, world_tile=tile)
+
+
 def test_bad_rollout_arguments():
     env = HighCard()
     with pytest.raises(ValueError, match="num_envs"):
@@ -162,6 +184,14 @@ def test_sharded_rollout_over_four_host_devices_matches_one_device():
         c = htjax.rollout(bj, htjax.random_policy, jax.random.PRNGKey(2), 16, 30, devices="all")
         d = htjax.rollout(bj, htjax.random_policy, jax.random.PRNGKey(2), 16, 30)
         chex.assert_trees_all_equal(jax.device_get(c), jax.device_get(d))
+        # tiles of each device's share: the same values again
+        e = htjax.rollout(bj, htjax.random_policy, jax.random.PRNGKey(2), 16, 30, devices="all", world_tile=2)
+        chex.assert_trees_all_equal(jax.device_get(e), jax.device_get(d))
+        try:  # 4 worlds per device: a tile of 8 cannot divide a device's share
+            htjax.rollout(bj, htjax.random_policy, jax.random.PRNGKey(2), 16, 3, devices="all", world_tile=8)
+            raise AssertionError("a tile larger than a device's share was accepted")
+        except htjax.InvalidArgumentError as e:
+            assert "world_tile" in str(e), e
         start = rollouts.rollout_start(bj, jax.random.PRNGKey(2), 16, devices="all")
         fn = rollouts._compiled_steps(bj, htjax.random_policy, 30, "select", True, rollouts.carry_mesh(start))
         hlo = fn.lower(start, None).compile().as_text()

@@ -70,6 +70,8 @@ __all__ = [
     "world_sharding",
     "sharded_rollout_steps",
     "carry_mesh",
+    "tiled_steps",
+    "check_world_tile",
     "AUTORESET_MODES",
 ]
 
@@ -335,16 +337,34 @@ def rollout_steps(
     autoreset: str = "select",
     record_observations: bool = True,
     first_world: jax.Array | int = 0,
+    world_tile: int | None = None,
 ) -> tuple[RolloutCarry, Trajectory]:
     """Advance every world ``num_steps`` steps (pure; ``jit`` it, or use :func:`rollout`).
 
     ``first_world`` is the index of ``carry``'s first world in the whole batch (not 0 when
     ``carry`` is one device's share, see :func:`sharded_rollout_steps`): it picks the worlds'
     policy keys.
+
+    ``world_tile`` (an int dividing the number of worlds, or ``None``): run the worlds in tiles
+    of that many, each tile all ``num_steps`` steps before the next (:func:`tiled_steps`). The
+    values are the same; on a CPU a tile whose state fits the cache avoids streaming a large
+    batch's state through memory on every step (``docs/performance.md``).
     """
     if autoreset not in AUTORESET_MODES:
         raise InvalidArgumentError(f"autoreset must be one of {AUTORESET_MODES}, got {autoreset!r}")
     num_envs = carry.episode_index.shape[0]
+    if world_tile is not None and world_tile != num_envs:
+        check_world_tile(world_tile, num_envs)
+        run_tile = functools.partial(
+            rollout_steps,
+            env,
+            policy,
+            params=params,
+            num_steps=num_steps,
+            autoreset=autoreset,
+            record_observations=record_observations,
+        )
+        return tiled_steps(run_tile, carry, world_tile, first_world)
     v_act = jax.vmap(functools.partial(_act, env, policy), in_axes=(None, 0, 0))
 
     def one_step(c: RolloutCarry, _):
@@ -378,6 +398,57 @@ def rollout_steps(
     return jax.lax.scan(one_step, carry, None, length=num_steps)
 
 
+def check_world_tile(world_tile, num_envs: int) -> None:
+    """Raise :class:`InvalidArgumentError` unless ``world_tile`` is a positive int dividing ``num_envs``."""
+    if isinstance(world_tile, bool) or not isinstance(world_tile, (int, np.integer)) or world_tile < 1:
+        raise InvalidArgumentError(f"world_tile must be a positive int, got {world_tile!r}")
+    if num_envs % int(world_tile):
+        raise InvalidArgumentError(f"world_tile={world_tile} must divide the {num_envs} worlds it tiles")
+
+
+def tiled_steps(
+    run_tile: Callable[..., tuple[RolloutCarry, Trajectory]],
+    carry: RolloutCarry,
+    world_tile: int,
+    first_world: jax.Array | int = 0,
+) -> tuple[RolloutCarry, Trajectory]:
+    """``run_tile(carry, first_world=...)`` over consecutive tiles of ``world_tile`` worlds, one
+    tile after another (``lax.map``), reassembled into one carry and one ``[T, N]`` trajectory.
+
+    Every world keeps its own keys (its policy keys come from its index in the whole batch), so
+    the result equals one call over all the worlds: only the order of the work changes. A
+    step over a large batch streams every world's state through memory once per kernel; a tile
+    whose state fits the CPU cache stays there for all its steps."""
+    num_envs = carry.episode_index.shape[0]
+    tiles = num_envs // world_tile
+
+    def split(x):
+        return x.reshape((tiles, world_tile) + x.shape[1:])
+
+    def merge(x):
+        return x.reshape((num_envs,) + x.shape[2:])
+
+    per_world = carry.replace(policy_key=None, t=None)
+    shared = (carry.policy_key, carry.t)
+
+    def one(args):
+        index, worlds = args
+        tile = worlds.replace(policy_key=shared[0], t=shared[1])
+        out, traj = run_tile(tile, first_world=first_world + index * world_tile)
+        return out.replace(policy_key=None, t=None), traj
+
+    out, traj = jax.lax.map(
+        one, (jnp.arange(tiles, dtype=jnp.int32), jax.tree_util.tree_map(split, per_world))
+    )
+    steps = jax.tree_util.tree_leaves(traj)[0].shape[1]
+    # [tiles, T, tile, ...] -> [T, N, ...]
+    traj = jax.tree_util.tree_map(
+        lambda x: jnp.moveaxis(x, 0, 1).reshape((steps, num_envs) + x.shape[3:]), traj
+    )
+    out = jax.tree_util.tree_map(merge, out).replace(policy_key=carry.policy_key, t=carry.t + steps)
+    return out, traj
+
+
 def sharded_rollout_steps(
     env: Env,
     policy: Policy,
@@ -386,6 +457,7 @@ def sharded_rollout_steps(
     num_steps: int,
     autoreset: str = "select",
     record_observations: bool = True,
+    world_tile: int | None = None,
 ) -> Callable[[RolloutCarry, Any], tuple[RolloutCarry, Trajectory]]:
     """``(carry, params) -> (carry, trajectory)`` of :func:`rollout_steps`, run per device.
 
@@ -395,6 +467,7 @@ def sharded_rollout_steps(
     ``any`` stay on the device instead of becoming an all-reduce that makes every device wait
     for the slowest on every step. The values are the same as :func:`rollout_steps` on the
     whole batch (every world keeps its keys). Without a mesh this is :func:`rollout_steps`.
+    ``world_tile`` tiles each device's share of the worlds (see :func:`rollout_steps`).
     """
     if mesh is None:
         return functools.partial(
@@ -404,6 +477,7 @@ def sharded_rollout_steps(
             num_steps=num_steps,
             autoreset=autoreset,
             record_observations=record_observations,
+            world_tile=world_tile,
         )
     from jax.sharding import PartitionSpec as P
 
@@ -418,6 +492,7 @@ def sharded_rollout_steps(
             autoreset=autoreset,
             record_observations=record_observations,
             first_world=first,
+            world_tile=world_tile,
         )
 
     worlds = P("worlds")
@@ -458,7 +533,13 @@ def carry_mesh(carry: RolloutCarry) -> jax.sharding.Mesh | None:
 
 @functools.lru_cache(maxsize=64)
 def _compiled_steps(
-    env: Env, policy: Policy, num_steps: int, autoreset: str, record_observations: bool, mesh=None
+    env: Env,
+    policy: Policy,
+    num_steps: int,
+    autoreset: str,
+    record_observations: bool,
+    mesh=None,
+    world_tile: int | None = None,
 ):
     return jax.jit(
         sharded_rollout_steps(
@@ -468,6 +549,7 @@ def _compiled_steps(
             num_steps=num_steps,
             autoreset=autoreset,
             record_observations=record_observations,
+            world_tile=world_tile,
         )
     )
 
@@ -485,6 +567,7 @@ def rollout(
     devices=None,
     carry: RolloutCarry | None = None,
     env_params: Params | None = None,
+    world_tile: int | None = None,
 ) -> Rollout:
     """Run ``num_envs`` worlds for ``num_steps`` steps with auto-reset.
 
@@ -502,6 +585,9 @@ def rollout(
       env_params: rule parameters (:meth:`Env.params`: one world's, broadcast to all; or
         :meth:`Env.batch_params`: one per world). ``None`` plays the env's config. A ``carry``
         keeps the parameters it was started with.
+      world_tile: step the worlds in tiles of this many (it must divide each device's share of
+        ``num_envs``), each tile all ``num_steps`` steps before the next: the same values, and
+        on a CPU faster for large batches whose state outgrows the cache (``docs/performance.md``).
 
     Returns:
       :class:`Rollout` with the ``carry`` to continue from and the ``[T, N]`` ``trajectory``.
@@ -522,9 +608,11 @@ def rollout(
     elif env_params is not None:
         raise InvalidArgumentError("pass env_params when starting a rollout; a carry keeps its own")
     mesh = carry_mesh(carry)
+    if world_tile is not None:
+        check_world_tile(world_tile, num_envs // (1 if mesh is None else mesh.size))  # per device
     if mesh is not None and jax.process_count() > 1 and params is not None:
         params = replicated(params, mesh)  # a global value: jit refuses process-local arrays here
-    fn = _compiled_steps(env, policy, num_steps, autoreset, record_observations, mesh)
+    fn = _compiled_steps(env, policy, num_steps, autoreset, record_observations, mesh, world_tile)
     new_carry, traj = fn(carry, params)
     return Rollout(carry=new_carry, trajectory=traj)
 
