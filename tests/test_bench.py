@@ -316,3 +316,15 @@ def test_benchlib__peers_act_with_exactly_htjaxs_rollout_policy():
         np.testing.assert_array_equal(np.asarray(peer), np.asarray(out.trajectory.action[step]))
         nxt = htjax.rollout(env, htjax.random_policy, None, n, step + 1, carry=start)
         state, t = nxt.carry.state, nxt.carry.t
+
+
+def test_bench_world_tiles_script__checks_values_and_refuses_bad_sizes(capsys):
+    script = _load_script("bench_world_tiles")
+    argv = ["--preset", "gymnasium", "--num-envs", "8", "--tiles", "2,4", "--steps", "3", "--reps", "1"]
+    assert script.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "one loop" in out and "tiles of 2" in out and "tiles of 4" in out
+    for bad in (["--tiles", "3"], ["--tiles", "0"], ["--tiles", "x"], ["--reps", "0"]):
+        with pytest.raises(SystemExit) as err:
+            script.main(["--num-envs", "8", *bad])
+        assert err.value.code == 2
