@@ -277,21 +277,22 @@ def work_pgx(num_envs: int, budget: int, host_devices: int = 1, world_tile: int 
         (state, t), done = jax.lax.scan(body, (state, t), None, length=chunk)
         return state, t, done.sum()
 
-    def run(state, roots, t):
-        if not world_tile or world_tile == num_envs:
-            return run_worlds(state, roots, t)
+    def run(state, roots, t, first_world=0):
+        n = state.legal_action_mask.shape[0]
+        if not world_tile or world_tile == n:
+            return run_worlds(state, roots, t, first_world)
         # the worlds in tiles, one after another, exactly like htjax's world_tile
         # (htjax.core.rollouts.tiled_steps)
-        tiles = num_envs // world_tile
+        tiles = n // world_tile
 
         def one(args):
             index, tile = args
-            tile, _, done = run_worlds(tile, roots, t, index * world_tile)
+            tile, _, done = run_worlds(tile, roots, t, first_world + index * world_tile)
             return tile, done
 
         split = jax.tree_util.tree_map(lambda x: x.reshape((tiles, world_tile) + x.shape[1:]), state)
         state, done = jax.lax.map(one, (jnp.arange(tiles, dtype=jnp.int32), split))
-        state = jax.tree_util.tree_map(lambda x: x.reshape((num_envs,) + x.shape[2:]), state)
+        state = jax.tree_util.tree_map(lambda x: x.reshape((n,) + x.shape[2:]), state)
         return state, t + chunk, done.sum()
 
     key = jax.random.PRNGKey(0)
@@ -299,10 +300,26 @@ def work_pgx(num_envs: int, budget: int, host_devices: int = 1, world_tile: int 
     roots = tuple(jax.random.split(jax.random.PRNGKey(1)))
     t = jnp.int32(0)
     init_jit, run_jit = jax.jit(v_init), jax.jit(run)
-    if host_devices > 1:  # shard the worlds like htjax's devices="all" (every state leaf by world)
+    if host_devices > 1:
+        # shard the worlds exactly like htjax's devices="all": every state leaf split by world,
+        # the loop under shard_map (each device steps its own worlds with their global keys,
+        # nothing communicated inside the loop), episodes summed once per chunk
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
         mesh = Mesh(jax.devices(), ("worlds",))
+        share = num_envs // mesh.size
+        W, R = PartitionSpec("worlds"), PartitionSpec()
+
+        def local(state, roots, t):
+            state, t, done = run(state, roots, t, jax.lax.axis_index("worlds") * share)
+            return state, t, done[None]
+
+        per_device = jax.shard_map(local, mesh=mesh, in_specs=(W, R, R), out_specs=(W, R, W), check_vma=False)
+
+        def run_sharded(state, roots, t):
+            state, t, done = per_device(state, roots, t)
+            return state, t, done.sum()
+
         worlds, replicated = (
             NamedSharding(mesh, PartitionSpec("worlds")),
             NamedSharding(mesh, PartitionSpec()),
@@ -314,7 +331,9 @@ def work_pgx(num_envs: int, budget: int, host_devices: int = 1, world_tile: int 
         )
         init_jit = jax.jit(v_init, in_shardings=worlds, out_shardings=worlds)
         run_jit = jax.jit(
-            run, in_shardings=(worlds, replicated, replicated), out_shardings=(worlds, replicated, replicated)
+            run_sharded,
+            in_shardings=(worlds, replicated, replicated),
+            out_shardings=(worlds, replicated, replicated),
         )
     init, init_compile = compile_seconds(init_jit, keys)
     state = init(keys)
@@ -405,6 +424,9 @@ def plan(quick: bool, sizes: tuple[int, ...] | None = None) -> list[dict]:
                 for r in ("gymnasium", "casino")
             ]
             specs += [{"kind": "pgx", "num_envs": n, "budget": budget, "host_devices": cores}]
+            if n // cores > TILE and (n // cores) % TILE == 0:
+                tiled = {"num_envs": n, "budget": budget, "host_devices": cores, "world_tile": TILE}
+                specs += [{"kind": "htjax", "rules": "casino", **tiled}, {"kind": "pgx", **tiled}]
     specs += [{"kind": "compile", "system": system} for system in ("gymnasium", "casino", "pgx")]
     return specs
 
@@ -456,7 +478,12 @@ def summarise(results: list[dict]) -> dict:
     # the issue's per-size targets: one device at 8,192 and at 65,536 worlds (flat, and with both
     # loops in tiles of TILE worlds)
     at = {(r["system"], r["num_envs"]): r["steps_per_second"] for rows in series.values() for r in rows}
-    for n, want, label in ((8192, 1.2, ""), (65536, 1.0, ""), (65536, 1.0, _sharded_label(1, TILE))):
+    per_size = [(8192, 1.2, ""), (65536, 1.0, ""), (65536, 1.0, _sharded_label(1, TILE))]
+    for cores in sorted({r.get("host_devices", 1) for r in results if r.get("host_devices", 1) > 1}):
+        per_size += [
+            (n, 1.0, _sharded_label(cores, tile)) for n, tile in ((8192, None), (65536, None), (65536, TILE))
+        ]
+    for n, want, label in per_size:
         c, p = at.get((f"htjax blackjack (casino){label}", n)), at.get((f"pgx leduc_holdem{label}", n))
         value = None if not (c and p) else c / p
         targets[f"casino_vs_pgx_leduc at {n:,} worlds{label or ', one loop'}"] = {
@@ -516,7 +543,10 @@ def markdown(report: dict, plot_name: str | None) -> str:
         "both auto-reset finished worlds. "
         'Rows marked "host devices" split the CPU into one XLA host device per core '
         "(`--xla_force_host_platform_device_count`) and shard the worlds over them: htjax with "
-        '`devices="all"`, pgx with the same world-axis sharding of its jitted loop.',
+        '`devices="all"`, pgx\'s loop under the same `shard_map` (each device steps its own worlds with '
+        'their global keys; episodes counted once per chunk). Rows marked "tiles" step the worlds '
+        "(each device's share) in tiles of that many, one tile after another (`world_tile`), htjax and "
+        "pgx alike.",
         "",
         "| system | worlds | env steps/s | x Gymnasium loop | compile s | peak memory MiB |",
         "|---|---:|---:|---:|---:|---:|",

@@ -208,8 +208,25 @@ def test_bench_blackjack_script__targets_and_markdown():
     # the best of each sweep compares one-loop rows only (tiled rows are their own systems)
     assert t["casino_vs_pgx_leduc"]["value"] == pytest.approx(1.5)
     big = script.plan(quick=False, sizes=(8192, 65536))
-    tiled_specs = [(s["kind"], s["num_envs"]) for s in big if s.get("world_tile")]
+    tiled_specs = [(s["kind"], s["num_envs"]) for s in big if s.get("world_tile") and "host_devices" not in s]
     assert tiled_specs == [("htjax", 65536), ("pgx", 65536)]
+    cores = __import__("os").cpu_count() or 1
+    sharded_tiled = [
+        (s["kind"], s["host_devices"]) for s in big if s.get("world_tile") and "host_devices" in s
+    ]
+    share = 65536 // cores  # each device's worlds: tiled when there is more than one tile of them
+    assert sharded_tiled == ([("htjax", cores), ("pgx", cores)] if cores > 1 and share > script.TILE else [])
+    two = [
+        {**_row("htjax blackjack (casino), 2 host devices", 8192, 90.0), "host_devices": 2},
+        {**_row("pgx leduc_holdem, 2 host devices", 8192, 100.0), "host_devices": 2},
+        {**_row("htjax blackjack (casino), 2 host devices, tiles of 8,192", 65536, 120.0), "host_devices": 2},
+        {**_row("pgx leduc_holdem, 2 host devices, tiles of 8,192", 65536, 100.0), "host_devices": 2},
+    ]
+    t = script.summarise(two)["targets"]
+    assert t["casino_vs_pgx_leduc at 8,192 worlds, 2 host devices"]["value"] == pytest.approx(0.9)
+    assert not t["casino_vs_pgx_leduc at 8,192 worlds, 2 host devices"]["met"]
+    assert t["casino_vs_pgx_leduc at 65,536 worlds, 2 host devices, tiles of 8,192"]["met"]
+    assert t["casino_vs_pgx_leduc at 65,536 worlds, 2 host devices"]["value"] is None
     plan = script.plan(quick=True)
     sharded = [s for s in plan if s.get("host_devices", 1) > 1]
     assert [s["kind"] for s in plan].count("htjax") == 2 * len(script.QUICK_SIZES) + 2 * (len(sharded) // 3)
