@@ -11,11 +11,13 @@ threads) are the figure to read when the machine is busy.
     python scripts/bench_world_tiles.py                                # casino, 65,536 worlds
     python scripts/bench_world_tiles.py --num-envs 65536 --tiles 4096,8192,16384
     python scripts/bench_world_tiles.py --env blackjack --preset gymnasium --num-envs 262144
+    python scripts/bench_world_tiles.py --num-envs 8192 --tiles 1024,2048 --host-devices 2
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -40,27 +42,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiles", type=_tiles, default=(4096, 8192, 16384))
     parser.add_argument("--steps", type=int, default=50, help="steps per timed chunk")
     parser.add_argument("--reps", type=int, default=5, help="interleaved rounds")
+    parser.add_argument(
+        "--host-devices",
+        type=int,
+        default=1,
+        help="split the CPU into this many XLA devices (tiles per device)",
+    )
     args = parser.parse_args(argv)
-    for name in ("num_envs", "steps", "reps"):
+    for name in ("num_envs", "steps", "reps", "host_devices"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive int")
-    bad = [t for t in args.tiles if args.num_envs % t]
+    if args.num_envs % args.host_devices:
+        parser.error(f"--host-devices {args.host_devices} must divide --num-envs {args.num_envs}")
+    share = args.num_envs // args.host_devices
+    bad = [t for t in args.tiles if share % t]
     if bad:
-        parser.error(f"--tiles {bad} do not divide --num-envs {args.num_envs}")
+        parser.error(f"--tiles {bad} do not divide each device's {share} worlds")
+    if args.host_devices > 1:
+        flag = f"--xla_force_host_platform_device_count={args.host_devices}"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}"
 
     import jax
 
     import htjax
     from htjax import bench
-    from htjax.core.rollouts import random_policy
+    from htjax.core.rollouts import carry_mesh, random_policy
 
     env = htjax.make(args.env, preset=args.preset)
     n, steps = args.num_envs, args.steps
     bench.check_memory(env, n, steps, 1)
-    carry = bench._start_fn(env, n)(jax.random.PRNGKey(0))
+    devices = "all" if args.host_devices > 1 else None
+    if devices and jax.device_count() != args.host_devices:
+        parser.error(f"JAX started with {jax.device_count()} devices (import jax after setting XLA_FLAGS)")
+    carry = bench._start_fn(env, n, devices)(jax.random.PRNGKey(0))
+    mesh = carry_mesh(carry)
     variants = {None: None, **{t: t for t in args.tiles}}
     chunks = {
-        tile: bench._chunk_fn(env, random_policy, steps, "select", None, None, tile)
+        tile: bench._chunk_fn(env, random_policy, steps, "select", None, mesh, tile)
         .lower(carry, None)
         .compile()
         for tile in variants
@@ -83,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             state[tile] = out[0]
     work = n * steps
     print(
-        f"{env.id} ({args.preset or 'default'}), {n:,} worlds, chunks of {steps} steps, median of {args.reps}"
+        f"{env.id} ({args.preset or 'default'}), {n:,} worlds"
+        + (f", {args.host_devices} host devices" if args.host_devices > 1 else "")
+        + f", chunks of {steps} steps, median of {args.reps}"
     )
     print(f"{'loop':>18} {'steps/s':>12} {'per CPU-s':>12}")
     for tile, rows in times.items():
