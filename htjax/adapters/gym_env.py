@@ -42,12 +42,6 @@ def _classic_outputs(env: Env, state: State):
     return _outputs(env, _classic_extract, state)
 
 
-def _outputs(env: Env, extract: Callable, state: State):
-    """``(observation, float32[3 + A])``: reward, terminated, truncated, mask (the vector env's)."""
-    flags = jnp.stack([state.rewards[0], state.terminated, state.truncated]).astype(jnp.float32)
-    return extract(env, state), jnp.concatenate([flags, state.legal_action_mask.astype(jnp.float32)])
-
-
 def _fields(env: Env, extract: Callable, state: State) -> dict[str, jax.Array]:
     """One world's outputs for :func:`htjax.adapters.programs.program` (one packed buffer)."""
     return {
@@ -57,6 +51,14 @@ def _fields(env: Env, extract: Callable, state: State) -> dict[str, jax.Array]:
         "truncated": state.truncated,
         "mask": state.legal_action_mask,
     }
+
+
+def _outputs(env: Env, extract: Callable, state: State):
+    """The same outputs as :func:`_fields`, as the vector env batches them: ``(observation,
+    float32[3 + A])`` with reward, terminated, truncated, then the mask."""
+    f = _fields(env, extract, state)
+    flags = jnp.stack([f["reward"], f["terminated"], f["truncated"]]).astype(jnp.float32)
+    return f["observation"], jnp.concatenate([flags, f["mask"].astype(jnp.float32)])
 
 
 def _array_fields(env: Env, state: State):
