@@ -418,7 +418,7 @@ def plan(quick: bool, sizes: tuple[int, ...] | None = None) -> list[dict]:
         specs += [{"kind": "pgx", "num_envs": n, "budget": budget, "world_tile": TILE}]
     cores = os.cpu_count() or 1
     if cores > 1:  # the same worlds sharded over one host device per core, htjax and pgx alike
-        for n in sizes[-1:] if (quick or sizes != FULL_SIZES) else SHARDED_SIZES:
+        for n in sizes[-1:] if quick else (SHARDED_SIZES if sizes == FULL_SIZES else sizes):
             specs += [
                 {"kind": "htjax", "rules": r, "num_envs": n, "budget": budget, "host_devices": cores}
                 for r in ("gymnasium", "casino")
