@@ -199,14 +199,28 @@ def test_bench_blackjack_script__targets_and_markdown():
         _row("pgx leduc_holdem, tiles of 8,192", 65536, 220.0),
     ]
     t = script.summarise(per_size)["targets"]
-    one = t["casino_vs_pgx_leduc at 8,192 worlds, one loop"]
+    one = t["casino_vs_pgx_leduc at 8,192 worlds, one device, one loop"]
     assert one["value"] == pytest.approx(1.5) and one["met"]
-    flat = t["casino_vs_pgx_leduc at 65,536 worlds, one loop"]
+    flat = t["casino_vs_pgx_leduc at 65,536 worlds, one device, one loop"]
     assert flat["value"] == pytest.approx(0.95) and not flat["met"]
-    tiled = t["casino_vs_pgx_leduc at 65,536 worlds, tiles of 8,192"]
+    # each system at its faster loop: htjax's tiles (330) against pgx's tiles (220)
+    tiled = t["casino_vs_pgx_leduc at 65,536 worlds, one device, faster loop of each"]
     assert tiled["value"] == pytest.approx(1.5) and tiled["met"]
-    # the best of each sweep compares one-loop rows only (tiled rows are their own systems)
+    # the one-device best of each sweep compares one-loop rows only
     assert t["casino_vs_pgx_leduc"]["value"] == pytest.approx(1.5)
+    # pgx's faster loop counts even where it is one loop: tiles do not flatter htjax
+    slow_tiles = [
+        r if "pgx" not in r["system"] or "tiles" not in r["system"] else {**r, "steps_per_second": 100.0}
+        for r in per_size
+    ]
+    slow_tiles = [
+        r if r["system"] != "pgx leduc_holdem" or r["num_envs"] != 65536 else {**r, "steps_per_second": 400.0}
+        for r in slow_tiles
+    ]
+    t = script.summarise(slow_tiles)["targets"]
+    assert t["casino_vs_pgx_leduc at 65,536 worlds, one device, faster loop of each"][
+        "value"
+    ] == pytest.approx(330 / 400)
     big = script.plan(quick=False, sizes=(8192, 65536))
     tiled_specs = [(s["kind"], s["num_envs"]) for s in big if s.get("world_tile") and "host_devices" not in s]
     assert tiled_specs == [("htjax", 65536), ("pgx", 65536)]
@@ -214,8 +228,9 @@ def test_bench_blackjack_script__targets_and_markdown():
     sharded_tiled = [
         (s["kind"], s["host_devices"]) for s in big if s.get("world_tile") and "host_devices" in s
     ]
-    share = 65536 // cores  # each device's worlds: tiled when there is more than one tile of them
-    assert sharded_tiled == ([("htjax", cores), ("pgx", cores)] if cores > 1 and share > script.TILE else [])
+    # each device's worlds are tiled when they make more than one tile
+    tiled_sizes = [n for n in (8192, 65536) if cores > 1 and n // cores > script.SHARDED_TILE]
+    assert sharded_tiled == [(kind, cores) for n in tiled_sizes for kind in ("htjax", "pgx")]
     two = [
         {**_row("htjax blackjack (casino), 2 host devices", 8192, 90.0), "host_devices": 2},
         {**_row("pgx leduc_holdem, 2 host devices", 8192, 100.0), "host_devices": 2},
@@ -223,10 +238,12 @@ def test_bench_blackjack_script__targets_and_markdown():
         {**_row("pgx leduc_holdem, 2 host devices, tiles of 8,192", 65536, 100.0), "host_devices": 2},
     ]
     t = script.summarise(two)["targets"]
-    assert t["casino_vs_pgx_leduc at 8,192 worlds, 2 host devices"]["value"] == pytest.approx(0.9)
-    assert not t["casino_vs_pgx_leduc at 8,192 worlds, 2 host devices"]["met"]
-    assert t["casino_vs_pgx_leduc at 65,536 worlds, 2 host devices, tiles of 8,192"]["met"]
-    assert t["casino_vs_pgx_leduc at 65,536 worlds, 2 host devices"]["value"] is None
+    assert t["casino_vs_pgx_leduc at 8,192 worlds, 2 host devices, one loop"]["value"] == pytest.approx(0.9)
+    assert not t["casino_vs_pgx_leduc at 8,192 worlds, 2 host devices, faster loop of each"]["met"]
+    assert t["casino_vs_pgx_leduc at 65,536 worlds, 2 host devices, faster loop of each"]["met"]
+    assert t["casino_vs_pgx_leduc at 65,536 worlds, 2 host devices, one loop"]["value"] is None
+    # best of each sweep on 2 devices: tiled rows count for both (120 against 100)
+    assert t["casino_vs_pgx_leduc (both on 2 host devices)"]["value"] == pytest.approx(1.2)
     plan = script.plan(quick=True)
     sharded = [s for s in plan if s.get("host_devices", 1) > 1]
     assert [s["kind"] for s in plan].count("htjax") == 2 * len(script.QUICK_SIZES) + 2 * (len(sharded) // 3)
