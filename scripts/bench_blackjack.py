@@ -458,7 +458,7 @@ def _loops(results: list[dict], system: str, num_envs: int, host_devices: int) -
         and r.get("num_envs") == num_envs
         and (r.get("system") == base or str(r.get("system", "")).startswith(base + ", tiles of "))
     ]
-    one = next((r["steps_per_second"] for r in rows if not r.get("world_tile")), None)
+    one = next((r["steps_per_second"] for r in rows if r["system"] == base), None)
     return one, max((r["steps_per_second"] for r in rows), default=None)
 
 
