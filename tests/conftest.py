@@ -47,6 +47,30 @@ def _release_compiled_programs():
             log.write(f"{_mapped_regions()}\n")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into ``nodeid@group``
+def pytest_collection_modifyitems(config, items):
+    """Keep the tests that share a module's module-scoped fixture on one pytest-xdist worker.
+
+    ``--dist loadgroup`` (pyproject's addopts) hands out each ungrouped test on its own, so the
+    tests of one module alternate between the two workers and each worker built every module
+    fixture (recordings, trained policies, compiled programs) again. A test that uses one now
+    carries ``xdist_group(<module>)``; the module's other tests still go to whichever worker is
+    free. Explicit ``xdist_group`` marks are kept.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        shared = any(  # autouse module fixtures (set-up such as a registry patch) do not count
+            defs and defs[-1].scope == "module" and not getattr(defs[-1], "_autouse", False)
+            for defs in info.name2fixturedefs.values()
+        )
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
 # --------------------------------------------------------------------------- Node packages
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NODE_INSTALL_HINT = (
