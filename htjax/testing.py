@@ -100,12 +100,28 @@ class _Programs:
 
         self.init = jax.jit(init)
         self.step = jax.jit(step)
-        self.v_init = jax.jit(jax.vmap(lambda k: env.init(k, params)))
-        self.v_step = jax.jit(jax.vmap(lambda s, a, k: env.step(s, a, k, params)))
-        self.forfeit = jax.jit(lambda s, o: env._forfeit(s, o, env._resolve_params(params)))
+
+        def v_init(k):
+            return jax.vmap(lambda k: env.init(k, params))(k)
+
+        def v_step(s, a, k):
+            return jax.vmap(lambda s, a, k: env.step(s, a, k, params))(s, a, k)
+
+        def forfeit(s, o):
+            return env._forfeit(s, o, env._resolve_params(params))
+
+        def observe(s, seat):
+            return env.observe(s, seat, params)
+
+        def replay(k, a):
+            return replay_episode(env, k, a, env_params=params)
+
+        self.v_init = jax.jit(v_init)
+        self.v_step = jax.jit(v_step)
+        self.forfeit = jax.jit(forfeit)
         # the seat is traced: one compile serves every seat, and a seat that does not exist
-        self.observe = jax.jit(lambda s, seat: env.observe(s, seat, params))
-        self.replay = jax.jit(lambda k, a: replay_episode(env, k, a, env_params=params))
+        self.observe = jax.jit(observe)
+        self.replay = jax.jit(replay)
 
 
 def _tree_equal(a: Any, b: Any) -> bool:
@@ -126,6 +142,13 @@ def _first_difference(a: Any, b: Any) -> str:
 
 def _world(batch: Any, i: int) -> Any:
     return jax.tree_util.tree_map(lambda x: x[i], batch)
+
+
+def _host_worlds(batch: Any, n: int) -> list[Any]:
+    """The ``n`` worlds of a batched state as numpy states: one device-to-host copy per leaf and
+    numpy slicing, instead of an (op-by-op compiled) JAX slice per leaf and world."""
+    host = jax.device_get(batch)
+    return [_world(host, i) for i in range(n)]
 
 
 def _game_fields(state: State) -> dict[str, Any]:
@@ -285,15 +308,15 @@ def _check_vmap(p: _Programs, episodes, seed: int) -> str:
     batch = p.v_init(keys)
     rng = np.random.default_rng(seed + 100)
     for t in range(10):
-        worlds = [_world(batch, i) for i in range(n)]
+        worlds = _host_worlds(batch, n)
         actions = np.stack([_random_action(env, w, rng) for w in worlds])
-        skeys = jax.vmap(step_key, in_axes=(0, None))(keys, t)
+        skeys = np.asarray(jax.vmap(step_key, in_axes=(0, None))(keys, t))
         batch = p.v_step(batch, jnp.asarray(actions), skeys)
-        for i, w in enumerate(worlds):
+        for i, (w, out) in enumerate(zip(worlds, _host_worlds(batch, n))):
             single = p.step(w, actions[i], skeys[i])
             _require(
-                _tree_equal(single, _world(batch, i)),
-                f"world {i} at step {t} differs at {_first_difference(single, _world(batch, i))}",
+                _tree_equal(single, out),
+                f"world {i} at step {t} differs at {_first_difference(single, out)}",
             )
     # a batch mixing a finished world, an out-of-range action and ordinary steps
     finished = [e[1][-1] for e in episodes if bool(e[1][-1].done)][:1]
@@ -301,14 +324,14 @@ def _check_vmap(p: _Programs, episodes, seed: int) -> str:
     worlds = finished + fresh
     actions = [_random_action(env, w, rng) for w in worlds]
     actions[-1] = np.full_like(actions[-1], env.num_actions + 1)
-    mixed = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *worlds)
-    keys = jax.random.split(jax.random.PRNGKey(seed + 300), len(worlds))
-    out = p.v_step(mixed, jnp.asarray(np.stack(actions)), keys)
+    mixed = jax.tree_util.tree_map(lambda *x: np.stack(x), *jax.device_get(worlds))
+    keys = np.asarray(jax.random.split(jax.random.PRNGKey(seed + 300), len(worlds)))
+    out = _host_worlds(p.v_step(mixed, jnp.asarray(np.stack(actions)), keys), len(worlds))
     for i, w in enumerate(worlds):
         single = p.step(w, actions[i], keys[i])
         _require(
-            _tree_equal(single, _world(out, i)),
-            f"mixed batch world {i} differs at {_first_difference(single, _world(out, i))}",
+            _tree_equal(single, out[i]),
+            f"mixed batch world {i} differs at {_first_difference(single, out[i])}",
         )
     return f"{n} worlds x 10 steps, and a batch with finished and out-of-range worlds"
 
@@ -451,7 +474,7 @@ def _continuation_returns(
     for lo in range(0, len(starts), _BATCH):
         chunk = starts[lo : lo + _BATCH]
         padded = chunk + [chunk[-1]] * (_BATCH - len(chunk))
-        batch = jax.tree_util.tree_map(lambda x: jnp.stack([x] * _BATCH), state)
+        batch = jax.tree_util.tree_map(lambda x: np.stack([x] * _BATCH), jax.device_get(state))
         actions = np.stack([a for a, _ in padded])
         keys = jnp.stack([k for _, k in padded])
         total = np.zeros((_BATCH, env.num_players), np.float64)
@@ -562,11 +585,11 @@ def _check_replay(p: _Programs, episode) -> str:
     if not actions:
         return "empty episode"
     acts = jnp.asarray(np.stack(actions), jnp.int32)
-    replayed = p.replay(key, acts)  # jitted: no op-by-op init before the scan
+    replayed = _host_worlds(p.replay(key, acts), len(states))  # jitted: no op-by-op init before the scan
     for t, s in enumerate(states):
         _require(
-            _tree_equal(_world(replayed, t), s),
-            f"replayed state {t} differs at {_first_difference(_world(replayed, t), s)}",
+            _tree_equal(replayed[t], s),
+            f"replayed state {t} differs at {_first_difference(replayed[t], s)}",
         )
     return f"{len(actions)} steps"
 
@@ -583,10 +606,8 @@ def _check_params(p: _Programs, seed: int) -> str:
     _require(_tree_equal(a, b), f"init with traced parameters differs at {_first_difference(a, b)}")
     batch = {k: jnp.stack([jnp.asarray(v)] * 3) for k, v in explicit.items()}
     keys = jax.random.split(key, 3)
-    c = jax.jit(jax.vmap(env.init))(keys, batch)
+    c = _host_worlds(jax.jit(jax.vmap(env.init))(keys, batch), 3)
     for i in range(3):
         single = init(keys[i])
-        _require(
-            _tree_equal(_world(c, i), single), "batched parameters differ from the same parameters alone"
-        )
+        _require(_tree_equal(c[i], single), "batched parameters differ from the same parameters alone")
     return f"{len(fields)} rule parameters: {list(fields)}"

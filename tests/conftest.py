@@ -47,6 +47,40 @@ def _release_compiled_programs():
             log.write(f"{_mapped_regions()}\n")
 
 
+_SPREAD = ("test_contract", "test_docs", "test_distributed")
+"""Modules of independent, long tests that share nothing: each test is its own xdist work unit,
+so these fill the two workers evenly at the end of a run."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into ``nodeid@group``
+def pytest_collection_modifyitems(config, items):
+    """Keep the tests of one module on one pytest-xdist worker (``xdist_group(<module>)``).
+
+    ``--dist loadgroup`` (pyproject's addopts) hands out each ungrouped test on its own, so the
+    tests of one module alternated between the two workers and both built the module's fixtures
+    (recordings, trained policies) and compiled its programs (helpers cached per env, and the
+    persistent cache does not help two workers compiling the same program at the same time).
+    The modules in ``_SPREAD`` stay spread test by test, except tests that use one of their
+    module-scoped fixtures. Explicit ``xdist_group`` marks are kept.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        if item.path.stem in _SPREAD and not _uses_module_fixture(item):
+            continue
+        item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+def _uses_module_fixture(item) -> bool:
+    """Whether ``item`` uses a module-scoped fixture (autouse set-up such as a registry patch
+    does not count)."""
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(
+        defs and defs[-1].scope == "module" and not getattr(defs[-1], "_autouse", False)
+        for defs in info.name2fixturedefs.values()
+    )
+
+
 # --------------------------------------------------------------------------- Node packages
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NODE_INSTALL_HINT = (

@@ -625,32 +625,29 @@ def test_check_env__presets_and_rule_variants(name):
 
 
 # ----------------------------------------------------------------------------- illegal actions never pay
+def _forfeit(env, s, offender: bool) -> np.ndarray:
+    """``env._forfeit`` of seat 0 (an offender or not) in ``s``, jitted (op by op, the forfeit of
+    a blackjack table compiles each operation on its own)."""
+    return np.asarray(jax.jit(env._forfeit)(s, jnp.array([offender]), env.default_params))
+
+
 def test_forfeit__the_most_the_seat_can_still_lose(s17, betting):
     env = s17.env
     # play phase, 1 unit wagered: 4 hands x (bet + double) + insurance = 8.5, under the 100 chips
     s = s17.deal(["Ts", "7c", "5d", "Th"])
-    np.testing.assert_allclose(np.asarray(env._forfeit(s, jnp.array([True]), env.default_params)), [-8.5])
-    np.testing.assert_allclose(np.asarray(env._forfeit(s, jnp.array([False]), env.default_params)), [0.0])
+    np.testing.assert_allclose(_forfeit(env, s, True), [-8.5])
+    np.testing.assert_allclose(_forfeit(env, s, False), [0.0])
     # betting phase: the largest bet on the menu, 25 x 8.5 = 212.5, but 12 chips bound the loss
     s = betting.init(KEY)
-    np.testing.assert_allclose(
-        np.asarray(betting.env._forfeit(s, jnp.array([True]), betting.env.default_params)), [-12.0]
-    )
+    np.testing.assert_allclose(_forfeit(betting.env, s, True), [-12.0])
     # Blackjack-v1: one hand, no double or insurance: the wager
     gym = Blackjack(preset="gymnasium")
-    s = gym.init(KEY)
-    np.testing.assert_allclose(np.asarray(gym._forfeit(s, jnp.array([True]), gym.default_params)), [-1.0])
+    np.testing.assert_allclose(_forfeit(gym, jax.jit(gym.init)(KEY), True), [-1.0])
     # a session: every round still to come, bounded by the chips (bankroll + this round's stake)
     session = Blackjack(episode="session", max_rounds=3, betting=False)
-    s = session.init(KEY)
-    np.testing.assert_allclose(
-        np.asarray(session._forfeit(s, jnp.array([True]), session.default_params)), [-25.5]
-    )
+    np.testing.assert_allclose(_forfeit(session, jax.jit(session.init)(KEY), True), [-25.5])
     session = Blackjack(episode="session", max_rounds=50, betting=False)
-    s = session.init(KEY)
-    np.testing.assert_allclose(
-        np.asarray(session._forfeit(s, jnp.array([True]), session.default_params)), [-100.0]
-    )
+    np.testing.assert_allclose(_forfeit(session, jax.jit(session.init)(KEY), True), [-100.0])
 
 
 def _policy(illegal_on_bad_hands: bool):

@@ -123,12 +123,21 @@ def test_seeded_runs__every_episode_replays_from_its_key_in_the_core_env(gym_id)
     env = gymnasium.make(gym_id).unwrapped
     core = env.htjax_env
     assert len(episodes) >= 5
+    # one jitted replay for every episode: actions padded to the longest, steps past ``length``
+    # leave the state as it is (replay_episode's padding rule); the states are read on the host
+    replay = jax.jit(lambda key, actions, length: htjax.replay_episode(core, key, actions, length))
+    classic = jax.jit(core.classic_observation)
+    longest = max(len(actions) for _, actions, _, _ in episodes)
     for key, actions, rewards, observations in episodes:
-        states = htjax.replay_episode(core, key, np.asarray(actions, np.int32))
-        np.testing.assert_allclose(np.asarray(states.rewards[1:, 0]), rewards)
+        n = len(actions)
+        padded = np.zeros(longest, np.int32)
+        padded[:n] = actions
+        replayed = replay(key, padded, n)
+        states = jax.device_get(replayed)
+        np.testing.assert_allclose(states.rewards[1 : n + 1, 0], rewards)
+        views = np.asarray(classic(replayed))  # int32[longest + 1, 3]
         for t, obs in enumerate(observations):
-            state = jax.tree.map(lambda x, t=t: x[t], states)
             if isinstance(obs, tuple):
-                assert obs == tuple(int(v) for v in np.asarray(core.classic_observation(state)))
+                assert obs == tuple(int(v) for v in views[t])
             else:
-                np.testing.assert_array_equal(obs, np.asarray(state.observation))
+                np.testing.assert_array_equal(obs, states.observation[t])

@@ -220,10 +220,16 @@ def _private_fields(state):
     return {f.name: getattr(state, f.name) for f in dataclasses.fields(state) if f.name not in PUBLIC_FIELDS}
 
 
+@functools.cache
+def _jitted_step(env):
+    return jax.jit(env.step)
+
+
 def _core_rewards(core, state, action, episode_key) -> np.ndarray:
-    """Rewards the core env gives for ``action`` in ``state`` (the forfeit rule and penalty included)."""
+    """Rewards the core env gives for ``action`` in ``state`` (the forfeit rule and penalty included);
+    its step is jitted (op-by-op dispatch of a whole step costs seconds for the larger games)."""
     key = htjax.step_key(jnp.asarray(episode_key), state.step_count)
-    return np.asarray(core.step(state, jnp.asarray(action, jnp.int32), key).rewards)
+    return np.asarray(_jitted_step(core)(state, jnp.asarray(action, jnp.int32), key).rewards)
 
 
 def test_masked_action__follows_illegal_action_rule_and_moves_nothing(case):

@@ -222,7 +222,9 @@ def test_random_policy_is_uniform_over_legal_actions():
 @pytest.mark.parametrize("env_id", ["blackjack", "holdem", "prisoners_dilemma"])
 def test_observing_once_after_the_reset_select_changes_nothing(env_id):
     """Without recorded observations, the rollout observes each world once, after choosing
-    between the stepped and the fresh state: the carry and the recorded outcome are the same."""
+    between the stepped and the fresh state: the carry and the recorded outcome are the same.
+    (``finish`` after the unobserved step/init equals step/init, compared jitted: op by op, one
+    step of the larger games costs seconds of per-operation compiles.)"""
     env = htjax.make(env_id)
     key = jax.random.PRNGKey(5)
     seen = htjax.rollout(env, htjax.random_policy, key, 4, 12, record_observations=True)
@@ -233,5 +235,7 @@ def test_observing_once_after_the_reset_select_changes_nothing(env_id):
     state = jax.tree_util.tree_map(lambda x: x[0], once.carry.state)
     k = htjax.step_key(key, 0)
     action = np.zeros(env.num_players, np.int32) if env.simultaneous else np.int32(0)
-    chex.assert_trees_all_equal(env.finish(env.step_unobserved(state, action, k)), env.step(state, action, k))
-    chex.assert_trees_all_equal(env.finish(env.init_unobserved(key)), env.init(key))
+    finish_step = jax.jit(lambda s, a, k: env.finish(env.step_unobserved(s, a, k)))
+    finish_init = jax.jit(lambda k: env.finish(env.init_unobserved(k)))
+    chex.assert_trees_all_equal(finish_step(state, action, k), jax.jit(env.step)(state, action, k))
+    chex.assert_trees_all_equal(finish_init(key), jax.jit(env.init)(key))
