@@ -101,27 +101,18 @@ class _Programs:
         self.init = jax.jit(init)
         self.step = jax.jit(step)
 
-        def v_init(k):
-            return jax.vmap(lambda k: env.init(k, params))(k)
-
-        def v_step(s, a, k):
-            return jax.vmap(lambda s, a, k: env.step(s, a, k, params))(s, a, k)
-
-        def forfeit(s, o):
-            return env._forfeit(s, o, env._resolve_params(params))
-
-        def observe(s, seat):
-            return env.observe(s, seat, params)
-
-        def replay(k, a):
-            return replay_episode(env, k, a, env_params=params)
-
-        self.v_init = jax.jit(v_init)
-        self.v_step = jax.jit(v_step)
-        self.forfeit = jax.jit(forfeit)
+        # named, so compile logs say jit(v_step) rather than jit(<lambda>)
+        self.v_init = _named_jit("v_init", lambda k: jax.vmap(lambda k: env.init(k, params))(k))
+        self.v_step = _named_jit("v_step", lambda s, a, k: jax.vmap(lambda *x: env.step(*x, params))(s, a, k))
+        self.forfeit = _named_jit("forfeit", lambda s, o: env._forfeit(s, o, env._resolve_params(params)))
         # the seat is traced: one compile serves every seat, and a seat that does not exist
-        self.observe = jax.jit(observe)
-        self.replay = jax.jit(replay)
+        self.observe = _named_jit("observe", lambda s, seat: env.observe(s, seat, params))
+        self.replay = _named_jit("replay", lambda k, a: replay_episode(env, k, a, env_params=params))
+
+
+def _named_jit(name: str, fn):
+    fn.__name__ = fn.__qualname__ = name
+    return jax.jit(fn)
 
 
 def _tree_equal(a: Any, b: Any) -> bool:
@@ -140,15 +131,11 @@ def _first_difference(a: Any, b: Any) -> str:
     return "<structure>"
 
 
-def _world(batch: Any, i: int) -> Any:
-    return jax.tree_util.tree_map(lambda x: x[i], batch)
-
-
 def _host_worlds(batch: Any, n: int) -> list[Any]:
     """The ``n`` worlds of a batched state as numpy states: one device-to-host copy per leaf and
     numpy slicing, instead of an (op-by-op compiled) JAX slice per leaf and world."""
     host = jax.device_get(batch)
-    return [_world(host, i) for i in range(n)]
+    return [jax.tree_util.tree_map(lambda x: x[i], host) for i in range(n)]
 
 
 def _game_fields(state: State) -> dict[str, Any]:

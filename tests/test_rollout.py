@@ -108,7 +108,9 @@ def test_params_are_traced_not_static():
     def threshold_policy(params, obs, mask, key):
         return jnp.where((obs[0] < params) & mask[0], 0, 1).astype(jnp.int32)
 
-    fn = rollout_mod._compiled_steps(env, threshold_policy, T, "select", True, None)  # None: one device
+    fn = rollout_mod._compiled_steps(
+        env, threshold_policy, T, "select", True, None, None
+    )  # one device, no tiles
     for p in (0.2, 0.5, 0.9):
         htjax.rollout(env, threshold_policy, jax.random.PRNGKey(3), N, T, jnp.float32(p))
     assert fn._cache_size() == 1

@@ -55,6 +55,7 @@ from htjax.core.keys import (
     step_key,
     world_keys,
 )
+from htjax.core.tiles import check_world_tile, tiled_steps
 
 __all__ = [
     "Policy",
@@ -355,16 +356,12 @@ def rollout_steps(
     num_envs = carry.episode_index.shape[0]
     if world_tile is not None and world_tile != num_envs:
         check_world_tile(world_tile, num_envs)
-        run_tile = functools.partial(
-            rollout_steps,
-            env,
-            policy,
-            params=params,
-            num_steps=num_steps,
-            autoreset=autoreset,
-            record_observations=record_observations,
+        opts = dict(
+            params=params, num_steps=num_steps, autoreset=autoreset, record_observations=record_observations
         )
-        return tiled_steps(run_tile, carry, world_tile, first_world)
+        return tiled_steps(
+            functools.partial(rollout_steps, env, policy, **opts), carry, world_tile, first_world
+        )
     v_act = jax.vmap(functools.partial(_act, env, policy), in_axes=(None, 0, 0))
 
     def one_step(c: RolloutCarry, _):
@@ -396,57 +393,6 @@ def rollout_steps(
         return new_carry, Trajectory(**record)
 
     return jax.lax.scan(one_step, carry, None, length=num_steps)
-
-
-def check_world_tile(world_tile, num_envs: int) -> None:
-    """Raise :class:`InvalidArgumentError` unless ``world_tile`` is a positive int dividing ``num_envs``."""
-    if isinstance(world_tile, bool) or not isinstance(world_tile, (int, np.integer)) or world_tile < 1:
-        raise InvalidArgumentError(f"world_tile must be a positive int, got {world_tile!r}")
-    if num_envs % int(world_tile):
-        raise InvalidArgumentError(f"world_tile={world_tile} must divide the {num_envs} worlds it tiles")
-
-
-def tiled_steps(
-    run_tile: Callable[..., tuple[RolloutCarry, Trajectory]],
-    carry: RolloutCarry,
-    world_tile: int,
-    first_world: jax.Array | int = 0,
-) -> tuple[RolloutCarry, Trajectory]:
-    """``run_tile(carry, first_world=...)`` over consecutive tiles of ``world_tile`` worlds, one
-    tile after another (``lax.map``), reassembled into one carry and one ``[T, N]`` trajectory.
-
-    Every world keeps its own keys (its policy keys come from its index in the whole batch), so
-    the result equals one call over all the worlds: only the order of the work changes. A
-    step over a large batch streams every world's state through memory once per kernel; a tile
-    whose state fits the CPU cache stays there for all its steps."""
-    num_envs = carry.episode_index.shape[0]
-    tiles = num_envs // world_tile
-
-    def split(x):
-        return x.reshape((tiles, world_tile) + x.shape[1:])
-
-    def merge(x):
-        return x.reshape((num_envs,) + x.shape[2:])
-
-    per_world = carry.replace(policy_key=None, t=None)
-    shared = (carry.policy_key, carry.t)
-
-    def one(args):
-        index, worlds = args
-        tile = worlds.replace(policy_key=shared[0], t=shared[1])
-        out, traj = run_tile(tile, first_world=first_world + index * world_tile)
-        return out.replace(policy_key=None, t=None), traj
-
-    out, traj = jax.lax.map(
-        one, (jnp.arange(tiles, dtype=jnp.int32), jax.tree_util.tree_map(split, per_world))
-    )
-    steps = jax.tree_util.tree_leaves(traj)[0].shape[1]
-    # [tiles, T, tile, ...] -> [T, N, ...]
-    traj = jax.tree_util.tree_map(
-        lambda x: jnp.moveaxis(x, 0, 1).reshape((steps, num_envs) + x.shape[3:]), traj
-    )
-    out = jax.tree_util.tree_map(merge, out).replace(policy_key=carry.policy_key, t=carry.t + steps)
-    return out, traj
 
 
 def sharded_rollout_steps(
