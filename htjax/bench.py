@@ -225,7 +225,7 @@ def measure_throughput(
     if autoreset not in AUTORESET_MODES:
         raise ValueError(f"autoreset must be one of {AUTORESET_MODES}, got {autoreset!r}")
     if world_tile is not None:
-        check_world_tile(world_tile, num_envs)  # before compiling; per device again below
+        check_world_tile(world_tile, num_envs)  # before compiling; per device when traced
     check_memory(env, num_envs, num_steps, chunks)
     chunks = min(chunks, num_steps)
     chunk = -(-num_steps // chunks)
@@ -239,10 +239,12 @@ def measure_throughput(
     jax.block_until_ready(carry)
 
     t0 = time.perf_counter()
-    mesh = carry_mesh(carry)
-    if world_tile is not None:
-        check_world_tile(world_tile, num_envs // (1 if mesh is None else mesh.size))
-    run = _chunk_fn(env, policy, chunk, autoreset, reduce, mesh, world_tile).lower(carry, params).compile()
+    # a tile that does not divide a device's share is refused by rollout_steps while tracing
+    run = (
+        _chunk_fn(env, policy, chunk, autoreset, reduce, carry_mesh(carry), world_tile)
+        .lower(carry, params)
+        .compile()
+    )
     step_compile = time.perf_counter() - t0
 
     carry, _, _ = run(carry, params)  # warm-up: first execution allocates buffers

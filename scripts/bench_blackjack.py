@@ -256,6 +256,7 @@ def work_pgx(num_envs: int, budget: int, host_devices: int = 1, world_tile: int 
     from pgx.experimental import auto_reset
 
     from htjax.bench import device_description, peak_memory
+    from htjax.core.tiles import map_tiles
 
     env = pgx.make("leduc_holdem")
     steps = _steps_for(num_envs, budget)
@@ -285,18 +286,13 @@ def work_pgx(num_envs: int, budget: int, host_devices: int = 1, world_tile: int 
         n = state.legal_action_mask.shape[0]
         if not world_tile or world_tile == n:
             return run_worlds(state, roots, t, first_world)
-        # the worlds in tiles, one after another, exactly like htjax's world_tile
-        # (htjax.core.rollouts.tiled_steps)
-        tiles = n // world_tile
 
-        def one(args):
-            index, tile = args
-            tile, _, done = run_worlds(tile, roots, t, first_world + index * world_tile)
+        # the worlds in tiles, one after another, with htjax's own tiling (world_tile)
+        def one(tile, first):
+            tile, _, done = run_worlds(tile, roots, t, first)
             return tile, done
 
-        split = jax.tree_util.tree_map(lambda x: x.reshape((tiles, world_tile) + x.shape[1:]), state)
-        state, done = jax.lax.map(one, (jnp.arange(tiles, dtype=jnp.int32), split))
-        state = jax.tree_util.tree_map(lambda x: x.reshape((n,) + x.shape[2:]), state)
+        state, done = map_tiles(one, state, world_tile, first_world)
         return state, t + chunk, done.sum()
 
     key = jax.random.PRNGKey(0)
