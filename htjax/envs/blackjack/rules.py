@@ -148,15 +148,12 @@ def _at(arr: jax.Array, i: jax.Array) -> jax.Array:
     return arr[0] if arr.shape[0] == 1 else arr[i]
 
 
-_SELECT_CHAIN_MAX = 8  # NH reaches 28 (7 seats x 4 hands): a gather reads those
-
-
 def _pick(arr: jax.Array, i: jax.Array) -> jax.Array:
     """``arr[i]``, ``i`` clamped, as selects: under ``vmap`` a per-world gather is a scalar loop
     on CPU, this is elementwise (hand_options and the observation: ~4% faster sharded; in
     :func:`apply_play` XLA re-fuses row producers into one-hot writes, 0.7x, so it gathers)."""
     n = arr.shape[0]
-    if n > _SELECT_CHAIN_MAX:
+    if n > 8:  # NH reaches 28 (7 seats x 4 hands): a gather reads those
         return arr[jnp.clip(i, 0, n - 1)]
     out = arr[0]
     for k in range(1, n):
@@ -458,7 +455,6 @@ def apply_play(rules: Rules, t: BlackjackState, action: jax.Array, cursor: cards
     first_c, second_c = row[0], row[1]
     base = jnp.full(C, cards.NO_CARD, jnp.int8)
     split_row_i = jnp.concatenate([jnp.stack([first_c, c0]), base[2:]])
-    split_row_j = jnp.concatenate([jnp.stack([second_c, c1]), base[2:]])
     split_hard_i = hand.card_value(first_c) + hand.card_value(c0)
     split_hard_j = hand.card_value(second_c) + hand.card_value(c1)
     split_ace_i = hand.is_ace(first_c) | hand.is_ace(c0)
@@ -495,7 +491,14 @@ def apply_play(rules: Rules, t: BlackjackState, action: jax.Array, cursor: cards
     bet_i = _at(t.hand_bet, i)
     status_j = split_status(hand.best_total(split_hard_j, split_ace_j), c1)
 
-    hand_cards = _set(t.hand_cards, i, jnp.where(on, new_row, row))
+    if NH == 1:
+        hand_cards = _set(t.hand_cards, i, jnp.where(on, new_row, row))
+    else:  # one scatter of the cards that change (slot j is unused, all NO_CARD): 1-3% faster
+        at_i = jnp.where(on & (draw_one | spl), i, NH)  # row NH: dropped
+        rows = jnp.stack([at_i, jnp.where(spl, j, NH), jnp.where(spl, j, NH)])
+        cols = jnp.stack([jnp.where(draw_one, size, 1), jnp.int32(0), jnp.int32(1)])
+        new = jnp.stack([c0, second_c, c1]).astype(jnp.int8)
+        hand_cards = t.hand_cards.at[rows, cols].set(new, mode="drop")
     hand_hard = _set(t.hand_hard, i, jnp.where(on, new_hard, _at(t.hand_hard, i)))
     hand_ace = _set(t.hand_ace, i, jnp.where(on, new_ace, _at(t.hand_ace, i)))
     hand_size = _set(t.hand_size, i, jnp.where(on, new_size, size))
@@ -504,7 +507,6 @@ def apply_play(rules: Rules, t: BlackjackState, action: jax.Array, cursor: cards
     hand_split_ace = _set(t.hand_split_ace, i, _at(t.hand_split_ace, i) | (spl & aces))
     hand_doubled = _set(t.hand_doubled, i, _at(t.hand_doubled, i) | dbl)
     if H > 1:
-        hand_cards = hand_cards.at[j].set(jnp.where(spl, split_row_j, hand_cards[j]))
         hand_hard = hand_hard.at[j].set(jnp.where(spl, split_hard_j, hand_hard[j]))
         hand_ace = hand_ace.at[j].set(jnp.where(spl, split_ace_j, hand_ace[j]))
         hand_size = hand_size.at[j].set(jnp.where(spl, 2, hand_size[j]))
