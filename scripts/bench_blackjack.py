@@ -517,11 +517,11 @@ def summarise(results: list[dict]) -> dict:
         "met": sv is not None and sv >= TARGET_SINGLE_ENV_RATIO,
     }
     sharded = sorted({r.get("host_devices", 1) for r in results if r.get("host_devices", 1) > 1})
+    sizes = {r["num_envs"] for r in results if "num_envs" in r}
     for n in sharded:
         label = _sharded_label(n)
         g = best.get(f"htjax blackjack (gymnasium){label}")
         # best of each sweep, one loop or world tiles alike for both systems
-        sizes = {r["num_envs"] for r in results if "num_envs" in r}
         c = max((_loops(results, "htjax blackjack (casino)", m, n)[1] or 0 for m in sizes), default=0)
         p = max((_loops(results, "pgx leduc_holdem", m, n)[1] or 0 for m in sizes), default=0)
         gv = None if not (g and loop) else g["steps_per_second"] / loop

@@ -13,6 +13,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from htjax.core.indexing import pick
 from htjax.core.layout import Field, ObservationLayout
 from htjax.envs.blackjack import hand
 from htjax.envs.blackjack.config import (
@@ -23,7 +24,7 @@ from htjax.envs.blackjack.config import (
     PHASE_PLAY,
     PHASE_SHOWDOWN,
 )
-from htjax.envs.blackjack.rules import Rules, _pick, first, hand_options
+from htjax.envs.blackjack.rules import Rules, first, hand_options
 from htjax.envs.blackjack.state import BlackjackState
 
 __all__ = ["LAYOUT", "OBSERVATION_LAYOUT", "OBS_SIZE", "observe"]
@@ -100,13 +101,13 @@ def observe(rules: Rules, t: BlackjackState, player: jax.Array) -> jax.Array:
     if H == 1:
         h = jnp.int32(0)
     else:
-        any_p, first_p = first(_pick(t.hand_status.reshape(rules.S, H), player) == HAND_PLAYING)
+        any_p, first_p = first(pick(t.hand_status.reshape(rules.S, H), player) == HAND_PLAYING)
         h = jnp.where(any_p, first_p, 0)
     i = player * H + h
-    hard, ace = _pick(t.hand_hard, i), _pick(t.hand_ace, i)
+    hard, ace = pick(t.hand_hard, i), pick(t.hand_ace, i)
     _, dbl, spl, sur = hand_options(rules, t, i)
-    row = _pick(t.hand_cards, i)
-    size = _pick(t.hand_size, i)
+    row = pick(t.hand_cards, i)
+    size = pick(t.hand_size, i)
     up = t.dealer_cards[0]
     max_bet = float(rules.bets[-1])
     phase = t.phase
@@ -137,17 +138,17 @@ def observe(rules: Rules, t: BlackjackState, player: jax.Array) -> jax.Array:
         "can_surrender": sur,
         "can_insure": (phase == PHASE_INSURANCE) & (t.cursor == player),
         "hand_index": h * (1.0 / H),
-        "num_hands": _pick(t.num_hands, player) * (1.0 / H),
-        "hand_bet": _pick(t.hand_bet, i) * (1.0 / max_bet),
-        "seat_bet": _pick(t.seat_bet, player) * (1.0 / max_bet),
-        "bankroll": _pick(t.bankroll, player) * (1.0 / cfg.starting_bankroll),
-        "insured": _pick(t.insurance, player) > 0,
+        "num_hands": pick(t.num_hands, player) * (1.0 / H),
+        "hand_bet": pick(t.hand_bet, i) * (1.0 / max_bet),
+        "seat_bet": pick(t.seat_bet, player) * (1.0 / max_bet),
+        "bankroll": pick(t.bankroll, player) * (1.0 / cfg.starting_bankroll),
+        "insured": pick(t.insurance, player) > 0,
         "running_count": running * 0.1,
         "true_count": true_count * 0.1,
         "shoe_left": remaining,
         "rounds": jnp.float32(0.0) if cfg.episode == "round" else t.round_index * (1.0 / cfg.max_rounds),
-        "doubled": _pick(t.hand_doubled, i),
-        "split_hand": _pick(t.num_hands, player) > 1,
-        "in_round": _pick(t.seat_bet, player) > 0,
+        "doubled": pick(t.hand_doubled, i),
+        "split_hand": pick(t.num_hands, player) > 1,
+        "in_round": pick(t.seat_bet, player) > 0,
     }
     return LAYOUT.pack(parts, feature_major=True)

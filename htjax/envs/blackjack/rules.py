@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from htjax.core import cards
+from htjax.core.indexing import pick
 from htjax.envs.blackjack import hand
 from htjax.envs.blackjack.config import (
     BET_BASE,
@@ -146,19 +147,6 @@ def where(pred: jax.Array, on_true, on_false):
 # seat): the common configs then compile to plain elementwise code, no gather or scatter.
 def _at(arr: jax.Array, i: jax.Array) -> jax.Array:
     return arr[0] if arr.shape[0] == 1 else arr[i]
-
-
-def _pick(arr: jax.Array, i: jax.Array) -> jax.Array:
-    """``arr[i]``, ``i`` clamped, as selects: under ``vmap`` a per-world gather is a scalar loop
-    on CPU, this is elementwise (hand_options and the observation: ~4% faster sharded; in
-    :func:`apply_play` XLA re-fuses row producers into one-hot writes, 0.7x, so it gathers)."""
-    n = arr.shape[0]
-    if n > 8:  # NH reaches 28 (7 seats x 4 hands): a gather reads those
-        return arr[jnp.clip(i, 0, n - 1)]
-    out = arr[0]
-    for k in range(1, n):
-        out = jnp.where(i >= k, arr[k], out)
-    return out
 
 
 def _set(arr: jax.Array, i: jax.Array, value: jax.Array) -> jax.Array:
@@ -401,16 +389,16 @@ def hand_options(rules: Rules, t: BlackjackState, i: jax.Array):
     """``(hit, double, split, surrender)`` legality of hand slot ``i`` (``bool[]`` each)."""
     cfg = rules.config
     seat = i // rules.H
-    playing = _pick(t.hand_status, i) == HAND_PLAYING
+    playing = pick(t.hand_status, i) == HAND_PLAYING
     if rules.gym:
         f = jnp.bool_(False)
         return playing, f, f, f
-    two = _pick(t.hand_size, i) == 2
-    split_hand = _pick(t.num_hands, seat) > 1
-    afford = _pick(t.bankroll, seat) >= _pick(t.hand_bet, i)
-    one_card = _pick(t.hand_split_ace, i) & (not cfg.hit_split_aces)
+    two = pick(t.hand_size, i) == 2
+    split_hand = pick(t.num_hands, seat) > 1
+    afford = pick(t.bankroll, seat) >= pick(t.hand_bet, i)
+    one_card = pick(t.hand_split_ace, i) & (not cfg.hit_split_aces)
     hit = playing & ~one_card
-    best = hand.best_total(_pick(t.hand_hard, i), _pick(t.hand_ace, i))
+    best = hand.best_total(pick(t.hand_hard, i), pick(t.hand_ace, i))
     if cfg.double_on == "any":
         dbl_rule = jnp.bool_(True)
     elif cfg.double_on == "9-11":
@@ -421,13 +409,13 @@ def hand_options(rules: Rules, t: BlackjackState, i: jax.Array):
         dbl_rule = jnp.bool_(False)
     das = jnp.bool_(cfg.double_after_split) | ~split_hand
     dbl = playing & two & dbl_rule & das & afford & ~one_card
-    row = _pick(t.hand_cards, i)
+    row = pick(t.hand_cards, i)
     c0, c1 = row[0], row[1]
     same = (c0 >> 2) == (c1 >> 2)
     if cfg.split_any_tens:
         same = same | ((hand.card_value(c0) == 10) & (hand.card_value(c1) == 10))
-    resplit_ok = ~_pick(t.hand_split_ace, i) | cfg.resplit_aces
-    spl = playing & two & same & (_pick(t.num_hands, seat) < rules.H) & afford & resplit_ok
+    resplit_ok = ~pick(t.hand_split_ace, i) | cfg.resplit_aces
+    spl = playing & two & same & (pick(t.num_hands, seat) < rules.H) & afford & resplit_ok
     sur = playing & two & ~split_hand & cfg.late_surrender
     return hit, dbl, spl, sur
 
@@ -447,21 +435,17 @@ def apply_play(rules: Rules, t: BlackjackState, action: jax.Array, cursor: cards
     row = _at(t.hand_cards, i)
     size = _at(t.hand_size, i)
     # hit / double: one card onto hand i
-    hit_row = jnp.where(jnp.arange(C) == size, c0, row)
     hit_hard = _at(t.hand_hard, i) + hand.card_value(c0)
     hit_ace = _at(t.hand_ace, i) | hand.is_ace(c0)
     # split: hand i keeps its first card, hand j = the seat's next slot takes the second
     j = jnp.minimum(seat * H + _at(t.num_hands, seat), NH - 1)
     first_c, second_c = row[0], row[1]
-    base = jnp.full(C, cards.NO_CARD, jnp.int8)
-    split_row_i = jnp.concatenate([jnp.stack([first_c, c0]), base[2:]])
     split_hard_i = hand.card_value(first_c) + hand.card_value(c0)
     split_hard_j = hand.card_value(second_c) + hand.card_value(c1)
     split_ace_i = hand.is_ace(first_c) | hand.is_ace(c0)
     split_ace_j = hand.is_ace(second_c) | hand.is_ace(c1)
     aces = hand.is_ace(first_c)
 
-    new_row = jnp.where(draw_one, hit_row, jnp.where(spl, split_row_i, row))
     new_hard = jnp.where(draw_one, hit_hard, jnp.where(spl, split_hard_i, _at(t.hand_hard, i)))
     new_ace = jnp.where(draw_one, hit_ace, jnp.where(spl, split_ace_i, _at(t.hand_ace, i)))
     new_size = jnp.where(draw_one, size + 1, size)
@@ -491,11 +475,13 @@ def apply_play(rules: Rules, t: BlackjackState, action: jax.Array, cursor: cards
     bet_i = _at(t.hand_bet, i)
     status_j = split_status(hand.best_total(split_hard_j, split_ace_j), c1)
 
-    if NH == 1:
-        hand_cards = _set(t.hand_cards, i, jnp.where(on, new_row, row))
+    if NH == 1:  # one hand slot (no split): the row written whole, no scatter
+        hand_cards = _set(
+            t.hand_cards, i, jnp.where(draw_one, jnp.where(jnp.arange(C) == size, c0, row), row)
+        )
     else:  # one scatter of the cards that change (slot j is unused, all NO_CARD): 1-3% faster
-        at_i = jnp.where(on & (draw_one | spl), i, NH)  # row NH: dropped
-        rows = jnp.stack([at_i, jnp.where(spl, j, NH), jnp.where(spl, j, NH)])
+        at_j = jnp.where(spl, j, NH)  # row NH: dropped
+        rows = jnp.stack([jnp.where(draw_one | spl, i, NH), at_j, at_j])
         cols = jnp.stack([jnp.where(draw_one, size, 1), jnp.int32(0), jnp.int32(1)])
         new = jnp.stack([c0, second_c, c1]).astype(jnp.int8)
         hand_cards = t.hand_cards.at[rows, cols].set(new, mode="drop")

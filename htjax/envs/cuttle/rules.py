@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from htjax.core.indexing import pick
 from htjax.envs.cuttle import actions as A
 from htjax.envs.cuttle.config import Variant
 
@@ -161,15 +162,6 @@ class Facts:
     hand: jax.Array
     goal: jax.Array
     protected: jax.Array
-
-
-def pick(values: jax.Array, index: jax.Array) -> jax.Array:
-    """``values[index]`` for a short static-length ``values`` (per seat) and a traced ``index``
-    (any shape): a chain of selects, which XLA fuses into its consumers (a gather would not)."""
-    out = jnp.zeros(jnp.shape(index), values.dtype)
-    for i in range(values.shape[0]):
-        out = jnp.where(index == i, values[i], out)
-    return out
 
 
 def _depth(rules: Variant) -> int:
