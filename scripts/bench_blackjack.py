@@ -686,6 +686,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--sizes must be comma-separated world counts, got {args.sizes!r}")
     if sizes and any(n < 1 for n in sizes):
         parser.error("--sizes must be positive world counts")
+    if not 0 < args.timeout < float("inf"):  # also refuses nan
+        parser.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
     specs = plan(args.quick, sizes)
     if args.only:
         specs = [s for s in specs if s["kind"].split("_")[0] in args.only]

@@ -362,3 +362,21 @@ def test_bench_world_tiles_script__checks_values_and_refuses_bad_sizes(capsys):
         with pytest.raises(SystemExit) as err:
             script.main(["--num-envs", "8", *bad])
         assert err.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (["--sizes", "x"], "--sizes must be comma-separated"),
+        (["--sizes", "0"], "--sizes must be positive"),
+        (["--timeout", "-1"], "--timeout must be a positive number"),
+        (["--timeout", "nan"], "--timeout must be a positive number"),
+        (["--timeout", "inf"], "--timeout must be a positive number"),
+    ],
+)
+def test_bench_blackjack_script__refuses_bad_arguments_before_measuring(args, error, capsys, monkeypatch):
+    script = _load_script("bench_blackjack")
+    monkeypatch.setattr(script, "run_isolated", lambda *a: pytest.fail("measured despite a bad argument"))
+    with pytest.raises(SystemExit) as exc:
+        script.main([*args, "--no-docs"])
+    assert exc.value.code == 2 and error in capsys.readouterr().err
