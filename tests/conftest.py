@@ -22,6 +22,11 @@ jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+# Rich sizes tables and panels to the terminal: pin the width (also for the CLI subprocesses the
+# tests start), so what a test reads does not depend on the terminal it was started from.
+os.environ["COLUMNS"] = "80"
+os.environ.pop("LINES", None)
+
 
 def _mapped_regions() -> int:
     try:
